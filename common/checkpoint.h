@@ -1,0 +1,43 @@
+// Model checkpoints in HDF5 (atomic: <path>.tmp then rename):
+//   root attributes: architecture (model_* keys), step, provenance (nq_*)
+//   /<HF name>                 one N-D float dataset per tensor (e.g. model.norm.weight)
+//   /optimizer/m/<HF name>, /optimizer/v/<HF name>   AdamW moments (when saved)
+//   /trainer/rng_state         uint8 blob given by the trainer (when given)
+// Save then load restores every float bitwise. Layout in docs/model.md.
+#ifndef NQ_CHECKPOINT_H
+#define NQ_CHECKPOINT_H
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "h5io.h"
+#include "model.h"
+
+typedef struct {
+  long step;                     // optimizer steps done
+  const uint8_t *rng;            // trainer RNG state blob (may be NULL)
+  size_t rng_len;
+  int with_optimizer;            // save m and v
+  const h5_provenance *prov;     // NULL = minimal provenance (stage "model")
+  // Optional hook to add the trainer's own datasets/attributes before commit.
+  void (*extra)(hid_t file, void *arg);
+  void *extra_arg;
+} ckpt_save_info;
+
+typedef struct {
+  long step;
+  uint8_t *rng;                  // caller frees (NULL if absent)
+  size_t rng_len;
+  int has_optimizer;
+} ckpt_load_info;
+
+void checkpoint_save(const char *path, const model *m, const ckpt_save_info *info);
+// Architecture from a checkpoint's attributes.
+void checkpoint_read_config(const char *path, model_config *mc);
+// Create a model from a checkpoint (for_training: allocate grads + moments and load moments
+// when present). `info` may be NULL.
+model *checkpoint_load(const char *path, int for_training, ckpt_load_info *info);
+// Load weights into an existing model of the same architecture (stops on any mismatch).
+void checkpoint_load_into(const char *path, model *m, ckpt_load_info *info);
+
+#endif

@@ -1,0 +1,128 @@
+// Bootstrap intervals for per-sample metric means (Koehn 2004; sacreBLEU's paired_bs).
+// GSL's mt19937 with a fixed seed: the same scores and seed give the same interval.
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
+
+static gsl_rng *make_rng(uint64_t seed) {
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  if (!r) error("gsl_rng_alloc(mt19937) failed");
+  gsl_rng_set(r, (unsigned long)seed);
+  return r;
+}
+
+void bootstrap_ci(const double *x, size_t n, int n_resamples, uint64_t seed, boot_ci *out) {
+  if (n == 0 || n_resamples < 1) error("bootstrap_ci: n=%zu samples, %d resamples", n, n_resamples);
+  double sum = 0;
+  for (size_t i = 0; i < n; i++) sum += x[i];
+  out->mean = sum / (double)n;
+  gsl_rng *r = make_rng(seed);
+  double *means = xmalloc((size_t)n_resamples * sizeof *means);
+  for (int b = 0; b < n_resamples; b++) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += x[gsl_rng_uniform_int(r, n)];
+    means[b] = s / (double)n;
+  }
+  gsl_sort(means, 1, (size_t)n_resamples);
+  // percentile interval, linear interpolation between order statistics (numpy's default)
+  out->lo = gsl_stats_quantile_from_sorted_data(means, 1, (size_t)n_resamples, 0.025);
+  out->hi = gsl_stats_quantile_from_sorted_data(means, 1, (size_t)n_resamples, 0.975);
+  free(means);
+  gsl_rng_free(r);
+}
+
+double bootstrap_paired_p(const double *a, const double *b, size_t n, int n_resamples,
+                          uint64_t seed) {
+  if (n == 0 || n_resamples < 1) error("bootstrap_paired_p: n=%zu samples, %d resamples", n, n_resamples);
+  double real = 0;
+  for (size_t i = 0; i < n; i++) real += a[i] - b[i];
+  real /= (double)n;
+  gsl_rng *r = make_rng(seed);
+  double *d = xmalloc((size_t)n_resamples * sizeof *d), dmean = 0;
+  for (int k = 0; k < n_resamples; k++) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+      size_t j = gsl_rng_uniform_int(r, n);
+      s += a[j] - b[j];
+    }
+    d[k] = s / (double)n;
+    dmean += d[k];
+  }
+  dmean /= n_resamples;
+  // under the null the centred deltas are as large as the observed one this often
+  size_t extreme = 0;
+  for (int k = 0; k < n_resamples; k++)
+    if (fabs(d[k] - dmean) >= fabs(real)) extreme++;
+  free(d);
+  gsl_rng_free(r);
+  return ((double)extreme + 1.0) / ((double)n_resamples + 1.0);
+}
+
+// ---- corpus BLEU: resample segments, sum their statistics ----------------------------------
+static void stats_sum(bleu_stats *acc, const bleu_stats *x) {
+  for (int k = 0; k < BLEU_MAX_ORDER; k++) {
+    acc->correct[k] += x->correct[k];
+    acc->total[k] += x->total[k];
+  }
+  acc->sys_len += x->sys_len;
+  acc->ref_len += x->ref_len;
+}
+
+static double corpus_of(const bleu_stats *seg, size_t n) {
+  bleu_stats s;
+  bleu_stats_zero(&s);
+  for (size_t i = 0; i < n; i++) stats_sum(&s, &seg[i]);
+  return bleu_from_stats(&s, 0);
+}
+
+void bootstrap_bleu_ci(const bleu_stats *seg, size_t n, int n_resamples, uint64_t seed,
+                       boot_ci *out) {
+  if (n == 0 || n_resamples < 1) error("bootstrap_bleu_ci: n=%zu segments, %d resamples", n, n_resamples);
+  out->mean = corpus_of(seg, n);  // the corpus score itself
+  gsl_rng *r = make_rng(seed);
+  double *v = xmalloc((size_t)n_resamples * sizeof *v);
+  for (int b = 0; b < n_resamples; b++) {
+    bleu_stats s;
+    bleu_stats_zero(&s);
+    for (size_t i = 0; i < n; i++) stats_sum(&s, &seg[gsl_rng_uniform_int(r, n)]);
+    v[b] = bleu_from_stats(&s, 0);
+  }
+  gsl_sort(v, 1, (size_t)n_resamples);
+  out->lo = gsl_stats_quantile_from_sorted_data(v, 1, (size_t)n_resamples, 0.025);
+  out->hi = gsl_stats_quantile_from_sorted_data(v, 1, (size_t)n_resamples, 0.975);
+  free(v);
+  gsl_rng_free(r);
+}
+
+double bootstrap_bleu_paired_p(const bleu_stats *a, const bleu_stats *b, size_t n,
+                               int n_resamples, uint64_t seed) {
+  if (n == 0 || n_resamples < 1) error("bootstrap_bleu_paired_p: n=%zu segments, %d resamples", n, n_resamples);
+  double real = corpus_of(a, n) - corpus_of(b, n);
+  gsl_rng *r = make_rng(seed);
+  double *d = xmalloc((size_t)n_resamples * sizeof *d), dmean = 0;
+  for (int k = 0; k < n_resamples; k++) {
+    bleu_stats sa, sb;
+    bleu_stats_zero(&sa);
+    bleu_stats_zero(&sb);
+    for (size_t i = 0; i < n; i++) {
+      size_t j = gsl_rng_uniform_int(r, n);
+      stats_sum(&sa, &a[j]);
+      stats_sum(&sb, &b[j]);
+    }
+    d[k] = bleu_from_stats(&sa, 0) - bleu_from_stats(&sb, 0);
+    dmean += d[k];
+  }
+  dmean /= n_resamples;
+  size_t extreme = 0;
+  for (int k = 0; k < n_resamples; k++)
+    if (fabs(d[k] - dmean) >= fabs(real)) extreme++;
+  free(d);
+  gsl_rng_free(r);
+  return ((double)extreme + 1.0) / ((double)n_resamples + 1.0);
+}

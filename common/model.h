@@ -1,0 +1,181 @@
+// Llama / Qwen2-style decoder: parameters, gradients and AdamW moments in one arena each,
+// activations in a separate arena object, forward/backward over packed variable-length
+// sequences, and KV-cache decoding. Kernels are in kernels.h, the optimizer in adamw.h,
+// checkpoints in checkpoint.h, equations and tensor layout in docs/model.md.
+//
+// ---- API summary ------------------------------------------------------------------------
+//   model_config mc; model_config_read(&mc, cfg, tok_vocab_size(tok));   // `model` section
+//   (init seed: cfg model.init_seed, -1 = top-level seed; threads: cfg model.threads)
+//   model *m = model_create(&mc, 1);            // 1 = allocate grads + AdamW moments too
+//   model_init(m, seed);                        // N(0, init_std) weights, norms = 1, biases = 0
+//   model_acts *a = model_acts_create(m, max_tokens, max_seq_len);   // one per live pass
+//   model_forward(m, a, tokens, lens, B);       // B packed sequences; a->logits is (N, V)
+//   crossentropy_forward(loss, a->logits, targets, N, V);            // kernels.h
+//   crossentropy_backward(dlogits, a->logits, targets, weights, N, V); // dlogits += w*(p-y)
+//   model_zero_grad(m);  model_backward(m, a, dlogits);  // grads accumulate in m->grads_mem
+//   ... MPI_Allreduce(m->grads_mem, m->n_params) by the trainer ...
+//   float norm = grad_global_norm(m->grads_mem, m->n_params); grad_clip(..., norm, max_norm);
+//   model_adamw_step(m, &opt, lr_schedule(&sched, step), step + 1);   // adamw.h
+//   checkpoint_save(path, m, &save_info); m = checkpoint_load(path, 1, &load_info); // checkpoint.h
+//   model_kv *kv = model_kv_create(m, max_len);                     // generation
+//   model_kv_forward(m, kv, prompt, n, logits_last, NULL);  // prefill; then n = 1 per token
+//   model_kv_reset(kv);  model_kv_free(kv);  model_acts_free(a);  model_free(m);
+// Two passes of NextQuill: two model_acts, forward both, backward both into the same grads.
+// Threads: model_set_threads(n) (OpenMP; each matmul is split by rows across threads, each
+// piece one single-threaded cblas_sgemm, so results do not depend on the thread count).
+#ifndef NQ_MODEL_H
+#define NQ_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+
+typedef struct {
+  int vocab_size;      // V
+  int dim;             // D (hidden size)
+  int n_layers;        // L
+  int n_heads;         // H (query heads); head_dim = D / H
+  int n_kv_heads;      // KV (grouped-query heads), H % KV == 0
+  int ffn_dim;         // F (intermediate size)
+  int max_seq_len;     // RoPE table length and the longest sequence accepted
+  int qkv_bias;        // Qwen2: biases on q/k/v projections
+  int tie_embeddings;  // lm_head.weight is model.embed_tokens.weight
+  float rope_theta;    // 10000 (Llama) / 1000000 (Qwen2)
+  float norm_eps;      // RMSNorm epsilon
+  float init_std;      // N(0, init_std) init of weight matrices (HF initializer_range)
+} model_config;
+
+// Parameter tensors, stacked over layers (l_ slice of layer l = base + l * per-layer size).
+// HF names and shapes ([out, in] for Linear weights):
+enum {
+  P_EMBED,      // model.embed_tokens.weight             (V, D)
+  P_ATTN_NORM,  // model.layers.{l}.input_layernorm.weight          (L, D)
+  P_WQ,         // model.layers.{l}.self_attn.q_proj.weight         (L, H*hd, D)
+  P_WK,         // model.layers.{l}.self_attn.k_proj.weight         (L, KV*hd, D)
+  P_WV,         // model.layers.{l}.self_attn.v_proj.weight         (L, KV*hd, D)
+  P_BQ,         // model.layers.{l}.self_attn.q_proj.bias           (L, H*hd)  [qkv_bias]
+  P_BK,         // model.layers.{l}.self_attn.k_proj.bias           (L, KV*hd) [qkv_bias]
+  P_BV,         // model.layers.{l}.self_attn.v_proj.bias           (L, KV*hd) [qkv_bias]
+  P_WO,         // model.layers.{l}.self_attn.o_proj.weight         (L, D, H*hd)
+  P_MLP_NORM,   // model.layers.{l}.post_attention_layernorm.weight (L, D)
+  P_WGATE,      // model.layers.{l}.mlp.gate_proj.weight            (L, F, D)
+  P_WUP,        // model.layers.{l}.mlp.up_proj.weight              (L, F, D)
+  P_WDOWN,      // model.layers.{l}.mlp.down_proj.weight            (L, D, F)
+  P_FINAL_NORM, // model.norm.weight                                (D)
+  P_LM_HEAD,    // lm_head.weight                                   (V, D) [untied only]
+  P_COUNT
+};
+
+typedef struct {
+  float *t[P_COUNT];   // pointers into one arena; NULL for absent tensors (size 0)
+} model_params;
+
+// One named tensor (a per-layer slice for stacked kinds), for checkpoints and AdamW groups.
+typedef struct {
+  char name[96];       // HF name
+  int kind;            // P_*
+  int layer;           // -1 for non-layer tensors
+  size_t offset;       // float offset into the parameter arena
+  size_t numel;
+  int ndim;
+  size_t dims[2];
+  int decay;           // 1 for matrices (weight decay applies), 0 for norms and biases
+} model_tensor;
+
+typedef struct model {
+  model_config cfg;
+  size_t sizes[P_COUNT];      // floats per kind (all layers)
+  size_t n_params;            // total floats in each arena
+  float *params_mem;          // parameter arena
+  float *grads_mem;           // gradient arena (NULL unless created for training)
+  float *m_mem, *v_mem;       // AdamW moments (NULL unless created for training)
+  model_params params, grads;
+  int n_tensors;              // named tensors
+  model_tensor *tensors;
+  float *rope_cos, *rope_sin; // (max_seq_len, hd/2)
+  float *scratch;             // backward scratch (grows with the largest activation arena)
+  size_t scratch_floats;
+} model;
+
+// ---- configuration -------------------------------------------------------------------
+// Fill from the `model` section (schema_model.c); vocab_size = model.vocab_size, or
+// `tokenizer_vocab` when that key is 0. Stops with a clear line on an inconsistent config.
+void model_config_read(model_config *mc, const struct config *c, int tokenizer_vocab);
+// Checks (H % KV, D % H, even head_dim, ...); fatal() naming the field on error.
+void model_config_check(const model_config *mc);
+// Floats per parameter kind: the one function listing every tensor.
+void model_param_sizes(const model_config *mc, size_t sizes[P_COUNT]);
+// Training FLOPs per token (6 x matmul params + attention at average position T/2), for bench.
+double model_flops_per_token(const model_config *mc, int seq_len, int training);
+
+// ---- model ---------------------------------------------------------------------------
+model *model_create(const model_config *mc, int for_training);
+void model_free(model *m);
+// Deterministic init from `seed` (independent of threads).
+void model_init(model *m, uint64_t seed);
+void model_zero_grad(model *m);
+// OpenMP threads for the kernels (OpenBLAS itself is kept at 1 thread). Default 1.
+void model_set_threads(int n);
+int model_threads(void);
+
+// ---- activations ---------------------------------------------------------------------
+typedef struct {
+  int max_tokens, max_seq;   // capacity
+  int n_tokens, n_seqs;      // current batch (set by model_forward)
+  int *seq_off;              // (n_seqs + 1) start of each sequence in the packed batch
+  int *tokens, *pos;         // (N) inputs and positions (restart at 0 per sequence)
+  float *mem;                // the one allocation; the pointers below are into it
+  size_t n_floats;
+  float *x;       // (L+1, maxN, D) residual stream entering layer l; x[L] leaves the last
+  float *ln1;     // (L, maxN, D)
+  float *rstd1;   // (L, maxN)
+  float *q;       // (L, maxN, H*hd) after bias and RoPE
+  float *k;       // (L, maxN, KV*hd) after bias and RoPE
+  float *v;       // (L, maxN, KV*hd)
+  float *att;     // (L, H * maxN * max_seq) softmax probabilities, per sequence (H, T, T)
+  float *atty;    // (L, maxN, H*hd) attention output before o_proj
+  float *x2;      // (L, maxN, D) residual after attention
+  float *ln2;     // (L, maxN, D)
+  float *rstd2;   // (L, maxN)
+  float *gate;    // (L, maxN, F)
+  float *up;      // (L, maxN, F)
+  float *hmlp;    // (L, maxN, F) silu(gate) * up
+  float *lnf;     // (maxN, D)
+  float *rstdf;   // (maxN)
+  float *logits;  // (maxN, V) logits of every position
+} model_acts;
+
+model_acts *model_acts_create(const model *m, int max_tokens, int max_seq);
+void model_acts_free(model_acts *a);
+
+// Forward of B packed sequences: tokens concatenated, lens[B]; no attention across them.
+// Logits of every position go to a->logits (N = sum lens rows of V).
+void model_forward(model *m, model_acts *a, const int32_t *tokens, const int *lens, int B);
+// Backward from dlogits (N, V) of the last forward on `a`; accumulates into m->grads.
+// `a` is not modified, so several arenas can be backpropagated in any order.
+void model_backward(model *m, model_acts *a, const float *dlogits);
+
+// ---- KV-cache decoding (one sequence) --------------------------------------------------
+typedef struct {
+  int max_len, len;
+  float *k, *v;        // (L, max_len, KV*hd)
+  float *mem;          // one allocation (also holds per-step scratch)
+  size_t n_floats;
+  int cap_tokens;      // tokens per call the scratch holds (grows on demand)
+  float *work;         // per-call scratch (grows with the tokens per call)
+  size_t work_floats;
+  int *pos;            // (cap_tokens) positions of the tokens of a call
+} model_kv;
+
+model_kv *model_kv_create(const model *m, int max_len);
+void model_kv_free(model_kv *kv);
+void model_kv_reset(model_kv *kv);
+// Append n tokens at positions len..len+n-1; writes the logits of the LAST of them (V) to
+// `logits`, and of all of them (n, V) to `all_logits` when non-NULL.
+void model_kv_forward(const model *m, model_kv *kv, const int32_t *tokens, int n, float *logits,
+                      float *all_logits);
+// Index of the largest logit (first on ties).
+int argmax_f32(const float *x, int n);
+
+#endif

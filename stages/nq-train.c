@@ -1,0 +1,17 @@
+// nq-train: train a model on the shards (objectives lm, sft, context_sft, nextquill;
+// docs/training.md). Exit 75 after a SIGTERM/SIGUSR1 checkpoint: requeue with --resume.
+#include <stdlib.h>
+
+#include "stage.h"
+#include "train.h"
+
+static const stage_info info = {"train", "train a model (lm / sft / context_sft / nextquill)",
+                                "train,model", 1};
+
+int main(int argc, char **argv) {
+  stage_ctx s;
+  stage_begin(&s, &info, argc, argv);
+  int rc = train_run(&s);
+  stage_end(&s);
+  return rc;
+}

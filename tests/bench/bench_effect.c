@@ -1,0 +1,68 @@
+// Effect-estimation speed: tokens/s of effect_compute (both passes counted: every token of
+// the with-history and the without-history sequences) against the model's forward-only
+// tokens/s on the same packed batches, for the default pipeline's small model (random
+// weights; speed does not depend on them). Prints one "key value" line per figure.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "effect_model.h"
+#include "log.h"
+#include "util.h"
+
+int main(int argc, char **argv) {
+  int reps = argc > 1 ? atoi(argv[1]) : 3;
+  model_config mc = {.vocab_size = 2048, .dim = 192, .n_layers = 6, .n_heads = 6, .n_kv_heads = 2,
+                     .ffn_dim = 512, .max_seq_len = 512, .qkv_bias = 0, .tie_embeddings = 1,
+                     .rope_theta = 10000.f, .norm_eps = 1e-5f, .init_std = 0.02f};
+  model *m = model_create(&mc, 0);
+  model_init(m, 1);
+  enum { N = 16, HIST = 224, BASE = 32, TGT = 64 };
+  int32_t *with = xmalloc((size_t)N * (HIST + TGT) * sizeof *with);
+  int32_t *without = xmalloc((size_t)N * (BASE + TGT) * sizeof *without);
+  effect_sample s[N];
+  unsigned r = 3;
+  for (int i = 0; i < N; i++) {
+    int32_t *w = with + (size_t)i * (HIST + TGT), *o = without + (size_t)i * (BASE + TGT);
+    for (int j = 0; j < HIST + TGT; j++) w[j] = (int32_t)(((r = r * 1103515245u + 12345u) >> 16) % 2048);
+    for (int j = 0; j < BASE; j++) o[j] = w[j];
+    for (int j = 0; j < TGT; j++) o[BASE + j] = w[HIST + j];
+    s[i] = (effect_sample){w, HIST + TGT, o, BASE + TGT, TGT, 0};
+  }
+  effect_model em;
+  effect_model_init(&em, m);
+  effect_engine g = {&em, effect_model_forward, mc.vocab_size, 8, 0};
+  effect_file e;
+  effect_file_alloc(&e, (size_t)N * TGT, N, 0, 0);
+  effect_compute(&g, s, N, &e, NULL, NULL);  // warm-up (allocates activations)
+  double best_eff = 0;
+  for (int k = 0; k < reps; k++) {
+    long before = em.forward_tokens;
+    double t = wall_seconds();
+    effect_compute(&g, s, N, &e, NULL, NULL);
+    double rate = (double)(em.forward_tokens - before) / (wall_seconds() - t);
+    best_eff = fmax(best_eff, rate);
+  }
+  // forward only: the same packed batches (8 samples, then their without-history twins)
+  double best_fwd = 0;
+  int lens[8];
+  for (int k = 0; k < reps; k++) {
+    long toks = 0;
+    double t = wall_seconds();
+    for (int pass = 0; pass < 2; pass++)
+      for (int a = 0; a < N; a += 8) {
+        int32_t *base = pass ? without + (size_t)a * (BASE + TGT) : with + (size_t)a * (HIST + TGT);
+        for (int b = 0; b < 8; b++) lens[b] = pass ? BASE + TGT : HIST + TGT, toks += lens[b];
+        model_forward(m, em.acts, base, lens, 8);
+      }
+    best_fwd = fmax(best_fwd, (double)toks / (wall_seconds() - t));
+  }
+  printf("effect_tokens_per_s %.0f\n", best_eff);
+  printf("forward_tokens_per_s %.0f\n", best_fwd);
+  printf("effect_over_forward %.3f\n", best_eff / best_fwd);
+  effect_file_free(&e);
+  effect_model_free(&em);
+  model_free(m);
+  free(with), free(without);
+  return 0;
+}

@@ -1,0 +1,257 @@
+"""Plain-PyTorch reference of the nextquill decoder (docs/model.md), written from the
+published Llama/Qwen2 architecture, not from our C code.
+
+  torch_ref.py parity FILE.h5   compare against the C dump of build/tests/test_model_parity:
+                                logits, loss, every parameter gradient, 5 AdamW step losses
+  torch_ref.py bench CONFIG     training tokens/s of the same model (used by make bench)
+
+Run by /usr/bin/python3 (Debian python3-torch 1.13, python3-h5py).
+"""
+import math
+import sys
+import time
+
+import h5py
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+class Cfg:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def cfg_from_h5(f):
+    a = f.attrs
+    return Cfg(vocab=int(a["model_vocab_size"]), dim=int(a["model_dim"]),
+               layers=int(a["model_n_layers"]), heads=int(a["model_n_heads"]),
+               kv_heads=int(a["model_n_kv_heads"]), ffn=int(a["model_ffn_dim"]),
+               max_seq=int(a["model_max_seq_len"]), bias=bool(a["model_qkv_bias"]),
+               tied=bool(a["model_tie_embeddings"]), theta=float(a["model_rope_theta"]),
+               eps=float(a["model_norm_eps"]))
+
+
+def rms_norm(x, w, eps):
+    return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
+
+
+class Decoder(torch.nn.Module):
+    def __init__(self, c, dtype=torch.float32):
+        super().__init__()
+        self.c = c
+        hd = c.dim // c.heads
+        P = lambda *s: torch.nn.Parameter(torch.zeros(*s, dtype=dtype))
+        self.params = torch.nn.ParameterDict()
+        self.names = []
+
+        def add(name, *shape):
+            self.params[name.replace(".", "__")] = P(*shape)
+            self.names.append(name)
+        add("model.embed_tokens.weight", c.vocab, c.dim)
+        for l in range(c.layers):
+            p = f"model.layers.{l}."
+            add(p + "input_layernorm.weight", c.dim)
+            add(p + "self_attn.q_proj.weight", c.heads * hd, c.dim)
+            add(p + "self_attn.k_proj.weight", c.kv_heads * hd, c.dim)
+            add(p + "self_attn.v_proj.weight", c.kv_heads * hd, c.dim)
+            if c.bias:
+                add(p + "self_attn.q_proj.bias", c.heads * hd)
+                add(p + "self_attn.k_proj.bias", c.kv_heads * hd)
+                add(p + "self_attn.v_proj.bias", c.kv_heads * hd)
+            add(p + "self_attn.o_proj.weight", c.dim, c.heads * hd)
+            add(p + "post_attention_layernorm.weight", c.dim)
+            add(p + "mlp.gate_proj.weight", c.ffn, c.dim)
+            add(p + "mlp.up_proj.weight", c.ffn, c.dim)
+            add(p + "mlp.down_proj.weight", c.dim, c.ffn)
+        add("model.norm.weight", c.dim)
+        if not c.tied:
+            add("lm_head.weight", c.vocab, c.dim)
+        # RoPE as HF computes it: float32 inv_freq and angles
+        inv = 1.0 / (c.theta ** (torch.arange(0, hd, 2).float() / hd))
+        ang = torch.arange(c.max_seq).float()[:, None] * inv[None, :]
+        emb = torch.cat((ang, ang), dim=-1)
+        self.cos, self.sin = emb.cos().to(dtype), emb.sin().to(dtype)
+
+    def p(self, name):
+        return self.params[name.replace(".", "__")]
+
+    def named(self):
+        return [(n, self.p(n)) for n in self.names]
+
+    def forward(self, tokens):  # tokens (B, T) -> logits (B, T, V); one sample per row
+        c, hd = self.c, self.c.dim // self.c.heads
+        B, T = tokens.shape
+        x = F.embedding(tokens, self.p("model.embed_tokens.weight"))
+        cos, sin = self.cos[:T], self.sin[:T]
+        mask = torch.full((T, T), float("-inf"), dtype=x.dtype).triu(1)
+        for l in range(c.layers):
+            pre = f"model.layers.{l}."
+            h = rms_norm(x, self.p(pre + "input_layernorm.weight"), c.eps)
+            b = (lambda n: self.p(pre + n)) if c.bias else (lambda n: None)
+            q = F.linear(h, self.p(pre + "self_attn.q_proj.weight"), b("self_attn.q_proj.bias"))
+            k = F.linear(h, self.p(pre + "self_attn.k_proj.weight"), b("self_attn.k_proj.bias"))
+            v = F.linear(h, self.p(pre + "self_attn.v_proj.weight"), b("self_attn.v_proj.bias"))
+            q = q.view(B, T, c.heads, hd).transpose(1, 2)
+            k = k.view(B, T, c.kv_heads, hd).transpose(1, 2)
+            v = v.view(B, T, c.kv_heads, hd).transpose(1, 2)
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
+            rep = c.heads // c.kv_heads
+            k = k.repeat_interleave(rep, dim=1)
+            v = v.repeat_interleave(rep, dim=1)
+            att = (q @ k.transpose(-1, -2)) / math.sqrt(hd) + mask
+            y = att.softmax(-1) @ v
+            y = y.transpose(1, 2).reshape(B, T, c.heads * hd)
+            x = x + F.linear(y, self.p(pre + "self_attn.o_proj.weight"))
+            h = rms_norm(x, self.p(pre + "post_attention_layernorm.weight"), c.eps)
+            g = F.linear(h, self.p(pre + "mlp.gate_proj.weight"))
+            u = F.linear(h, self.p(pre + "mlp.up_proj.weight"))
+            x = x + F.linear(F.silu(g) * u, self.p(pre + "mlp.down_proj.weight"))
+        x = rms_norm(x, self.p("model.norm.weight"), c.eps)
+        head = self.p("model.embed_tokens.weight") if c.tied else self.p("lm_head.weight")
+        return F.linear(x, head)
+
+
+def packed_logits(model, tokens, lens):
+    """Packed batch = each sequence on its own (no attention across samples)."""
+    out, o = [], 0
+    for n in lens:
+        out.append(model(tokens[o:o + n][None])[0])
+        o += n
+    return torch.cat(out, 0)
+
+
+def weighted_loss(logits, targets, weights):
+    keep = targets >= 0
+    ce = F.cross_entropy(logits, targets.clamp(min=0), reduction="none")
+    ce = torch.where(keep, ce, torch.zeros_like(ce))
+    w = torch.where(keep, weights, torch.zeros_like(weights))
+    return (w * ce).sum() / w.sum(), ce
+
+
+def lr_at(step, a):
+    lr, mn, wu, tot = float(a["lr"]), float(a["min_lr"]), int(a["warmup_steps"]), int(a["total_steps"])
+    if wu > 0 and step < wu:
+        return lr * (step + 1) / wu
+    span = tot - wu
+    if span <= 0:
+        return lr
+    frac = min(1.0, (step - wu) / span)
+    return mn + 0.5 * (lr - mn) * (1 + math.cos(math.pi * frac))
+
+
+def relerr(c, t):
+    c, t = np.asarray(c, np.float64), np.asarray(t, np.float64)
+    scale = max(np.abs(t).max(), 1e-30)
+    return float(np.abs(c - t).max() / scale)
+
+
+def parity(path, tol=1e-4):
+    tag = path.rsplit("/", 1)[-1].replace(".h5", "")
+    fails = 0
+
+    def check(name, err):
+        nonlocal fails
+        if err <= tol:
+            print(f"ok {tag} {name} (rel err {err:.2e})")
+        else:
+            fails += 1
+            print(f"not ok {tag} {name}: rel err {err:.2e} > {tol}")
+
+    torch.set_default_dtype(torch.float64)
+    with h5py.File(path, "r") as f:
+        c = cfg_from_h5(f)
+        m = Decoder(c, torch.float64)
+        with torch.no_grad():
+            for n, p in m.named():
+                p.copy_(torch.from_numpy(f[n][...].astype(np.float64)))
+        g = f["parity"]
+        tokens = torch.from_numpy(g["tokens"][...].astype(np.int64))
+        lens = [int(x) for x in g["lens"][...]]
+        targets = torch.from_numpy(g["targets"][...].astype(np.int64))
+        weights = torch.from_numpy(g["weights"][...].astype(np.float64))
+        c_logits = g["logits"][...].reshape(len(tokens), c.vocab)
+        c_tokloss, c_loss = g["token_loss"][...], float(g["loss"][0])
+        c_grads = {n: g["grad"][n][...] for n in m.names}
+        c_steps = g["adamw_losses"][...]
+        a = dict(g.attrs)
+    logits = packed_logits(m, tokens, lens)
+    loss, ce = weighted_loss(logits, targets, weights)
+    loss.backward()
+    check("logits", relerr(c_logits, logits.detach().numpy()))
+    check("token losses", relerr(c_tokloss, ce.detach().numpy()))
+    check("loss", abs(c_loss - loss.item()) / abs(loss.item()))
+    worst = max(((relerr(c_grads[n], p.grad.numpy()), n) for n, p in m.named()))
+    for n, p in m.named():
+        e = relerr(c_grads[n], p.grad.numpy())
+        if e > tol:
+            check("grad " + n, e)
+    check(f"all {len(m.names)} parameter gradients (worst {worst[1]})", worst[0])
+    # 5 AdamW steps: torch.optim.AdamW, decay on matrices only, clip_grad_norm_, warmup+cosine
+    decay = [p for n, p in m.named() if p.dim() == 2]
+    nodecay = [p for n, p in m.named() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": float(a["weight_decay"])},
+                             {"params": nodecay, "weight_decay": 0.0}],
+                            lr=float(a["lr"]), betas=(float(a["beta1"]), float(a["beta2"])),
+                            eps=float(a["eps"]))
+    losses = []
+    for st in range(len(c_steps)):
+        opt.zero_grad()
+        loss, _ = weighted_loss(packed_logits(m, tokens, lens), targets, weights)
+        losses.append(loss.item())
+        if st == len(c_steps) - 1:
+            break
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), float(a["max_norm"]))
+        for grp in opt.param_groups:
+            grp["lr"] = lr_at(st, a)
+        opt.step()
+    check(f"{len(c_steps) - 1} AdamW steps, losses {' '.join(f'{x:.5f}' for x in losses)}",
+          relerr(c_steps, losses))
+    return fails
+
+
+def bench(argv):
+    """bench dim layers heads kv ffn vocab B T steps threads -> prints tokens/s (median)"""
+    dim, layers, heads, kv, ffn, vocab, B, T, steps, threads = map(int, argv[:10])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    c = Cfg(vocab=vocab, dim=dim, layers=layers, heads=heads, kv_heads=kv, ffn=ffn, max_seq=T,
+            bias=False, tied=True, theta=10000.0, eps=1e-5)
+    m = Decoder(c)
+    with torch.no_grad():
+        for n, p in m.named():
+            if p.dim() == 2:
+                p.normal_(0, 0.02)
+            else:
+                p.fill_(1.0)
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-4)
+    x = torch.randint(0, vocab, (B, T))
+    y = torch.randint(0, vocab, (B, T))
+    times = []
+    for i in range(steps + 2):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = F.cross_entropy(m(x).view(-1, vocab), y.view(-1))
+        loss.backward()
+        opt.step()
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    print(f"{B * T / times[len(times) // 2]:.1f}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "parity":
+        sys.exit(1 if sum(parity(p) for p in sys.argv[2:]) else 0)
+    if len(sys.argv) >= 12 and sys.argv[1] == "bench":
+        bench(sys.argv[2:])
+        sys.exit(0)
+    print(__doc__, file=sys.stderr)
+    sys.exit(2)

@@ -1,0 +1,286 @@
+// shard: record -> token sequences (history order and truncation, shared target tail ending in
+// <|endoftext|>, truth from byte spans, target truncation, bad records), balancing, byte
+// packing, and a write -> read round trip through the reader API.
+#include "nqtest.h"
+
+#include "h5io.h"
+#include "shard.h"
+#include "util.h"
+
+static char *dir;
+static tokenizer *tok;
+
+static shard_opts opts(void) {
+  shard_opts o = {.f_id = "id", .f_user = "user_id", .f_history = "profile", .f_target = "output",
+                  .f_order = "date", .f_split = "split", .f_truth = "spans", .f_truth_rare = "rare",
+                  .prompt_tpl = "{history}Q: {input}\nA: ", .item_tpl = "<{title}>\n",
+                  .empty_history = "<none>\n", .max_history_items = 2, .max_prompt_tokens = 1000,
+                  .max_target_tokens = 1000, .valid_fraction = 0.1, .test_fraction = 0.1};
+  return o;
+}
+
+static json_t *parse(const char *s) {
+  json_error_t e;
+  json_t *o = json_loads(s, 0, &e);
+  if (!o) fail_msg("bad test JSON: %s", e.text);
+  return o;
+}
+
+static const char *REC =
+    "{\"id\": \"s1\", \"user_id\": \"u1\", \"split\": \"test\", \"input\": \"hello\","
+    " \"output\": \"abc def ghi\", \"spans\": [[4, 7], [0, 1]], \"rare\": [true, false],"
+    " \"profile\": [{\"title\": \"B\", \"date\": \"2020\"}, {\"title\": \"A\", \"date\": \"2019\"},"
+    "               {\"title\": \"C\", \"date\": \"2021\"}]}";
+
+static char *decode(const int32_t *ids, size_t n) {
+  char *s = tok_decode(tok, ids, n, NULL);
+  assert_non_null(s);
+  return s;
+}
+
+static void test_sample(void **st) {
+  (void)st;
+  shard_opts o = opts();
+  json_t *r = parse(REC);
+  shard_sample s;
+  long trunc = 0;
+  char err[512];
+  assert_int_equal(shard_sample_make(&o, tok, r, &s, &trunc, err, sizeof err), 0);
+  assert_string_equal(s.id, "s1");
+  assert_string_equal(s.user, "u1");
+  assert_int_equal(s.split, SPLIT_TEST);
+  assert_int_equal(s.n_hist, 2);   // newest two by date, oldest first
+  int eos = tok_special_id(tok, "<|endoftext|>");
+  char *h = decode(s.hist, (size_t)s.hist_len), *n = decode(s.nohist, (size_t)s.nohist_len);
+  assert_string_equal(h, "<B>\n<C>\nQ: hello\nA: abc def ghi<|endoftext|>");
+  assert_string_equal(n, "<none>\nQ: hello\nA: abc def ghi<|endoftext|>");
+  free(h), free(n);
+  // the target is the identical tail of both sequences and ends in <|endoftext|>
+  int T = s.target_len;
+  assert_memory_equal(s.hist + s.hist_len - T, s.nohist + s.nohist_len - T, (size_t)T * 4);
+  assert_int_equal(s.hist[s.hist_len - 1], eos);
+  // truth: a token is 1 when its bytes overlap a span ("a" at 0 and "def" at 4..7)
+  int32_t *t = s.hist + s.hist_len - T;
+  size_t at = 0;
+  char buf[64];
+  for (int i = 0; i < T - 1; i++) {
+    int nb = tok_token_bytes(tok, t[i], buf, sizeof buf);
+    int over = (at < 1) || (at < 7 && 4 < at + (size_t)nb);
+    int over_rare = at < 7 && 4 < at + (size_t)nb;
+    assert_int_equal(s.truth[i], over);
+    assert_int_equal(s.truth_rare[i], over_rare);
+    at += (size_t)nb;
+  }
+  assert_int_equal(at, 11);
+  assert_int_equal(s.truth[T - 1], 0);
+  assert_int_equal(trunc, 0);
+
+  // pack / unpack round trip
+  strbuf b;
+  sb_init(&b);
+  s.order = 12345;
+  shard_sample_pack(&s, &b);
+  shard_sample u;
+  assert_int_equal(shard_sample_unpack(b.data, b.len, &u), b.len);
+  assert_true(u.order == 12345);
+  assert_string_equal(u.id, s.id);
+  assert_int_equal(u.hist_len, s.hist_len);
+  assert_memory_equal(u.hist, s.hist, (size_t)s.hist_len * 4);
+  assert_memory_equal(u.truth_rare, s.truth_rare, (size_t)T);
+  sb_free(&b);
+  shard_sample_free(&u);
+  shard_sample_free(&s);
+
+  // a prompt budget of the no-history prompt only: every item is dropped
+  shard_sample s2;
+  o.max_prompt_tokens = 0;
+  assert_int_equal(shard_sample_make(&o, tok, r, &s2, &trunc, err, sizeof err), -1);
+  assert_non_null(strstr(err, "even without history"));
+  o = opts();
+  o.max_target_tokens = 3;   // two tokens of text + <|endoftext|>
+  assert_int_equal(shard_sample_make(&o, tok, r, &s2, &trunc, err, sizeof err), 0);
+  assert_int_equal(s2.target_len, 3);
+  assert_int_equal(trunc, 1);
+  shard_sample_free(&s2);
+  json_decref(r);
+}
+
+static void test_truncate_history(void **st) {
+  (void)st;
+  shard_opts o = opts();
+  json_t *r = parse(REC);
+  shard_sample full, s;
+  long trunc = 0;
+  char err[512];
+  o.max_history_items = 3;
+  assert_int_equal(shard_sample_make(&o, tok, r, &full, &trunc, err, sizeof err), 0);
+  assert_int_equal(full.n_hist, 3);
+  int32_t full_prompt = full.hist_len - full.target_len;
+  o.max_prompt_tokens = full_prompt - 1;   // one token short: the oldest item goes
+  assert_int_equal(shard_sample_make(&o, tok, r, &s, &trunc, err, sizeof err), 0);
+  assert_int_equal(s.n_hist, 2);
+  char *h = decode(s.hist, (size_t)(s.hist_len - s.target_len));
+  assert_string_equal(h, "<B>\n<C>\nQ: hello\nA: ");
+  free(h);
+  shard_sample_free(&s);
+  shard_sample_free(&full);
+  json_decref(r);
+}
+
+static void test_bad_records(void **st) {
+  (void)st;
+  shard_opts o = opts();
+  const char *bad[][2] = {
+      {"{\"id\": \"x\", \"user_id\": \"u\", \"split\": \"train\", \"input\": \"q\", \"profile\": [], \"spans\": [], \"rare\": []}",
+       "field 'output': missing"},
+      {"{\"id\": \"x\", \"user_id\": \"u\", \"split\": \"train\", \"input\": \"q\", \"output\": \"o\", \"profile\": {}, \"spans\": [], \"rare\": []}",
+       "field 'profile': expected an array"},
+      {"{\"id\": \"x\", \"user_id\": \"u\", \"split\": \"later\", \"input\": \"q\", \"output\": \"o\", \"profile\": [], \"spans\": [], \"rare\": []}",
+       "field 'split': expected"},
+      {"{\"id\": \"x\", \"user_id\": \"u\", \"split\": \"train\", \"input\": \"q\", \"output\": \"o\", \"profile\": [], \"spans\": [[0, 5]], \"rare\": [false]}",
+       "field 'spans[0]': span [0, 5) is outside the 1-byte target"},
+      {"{\"id\": \"x\", \"user_id\": \"u\", \"split\": \"train\", \"input\": \"q\", \"output\": \"o\", \"profile\": [{\"date\": \"1\"}], \"spans\": [], \"rare\": []}",
+       "field 'title': missing (used by data.history_item_template)"},
+      {"{\"id\": \"x\", \"user_id\": \"u\", \"split\": \"train\", \"input\": \"q\", \"output\": \"o\", \"profile\": [{\"title\": \"t\"}], \"spans\": [], \"rare\": []}",
+       "field 'profile[0].date': missing"},
+      {"{\"id\": [1], \"user_id\": \"u\", \"split\": \"train\", \"input\": \"q\", \"output\": \"o\", \"profile\": [], \"spans\": [], \"rare\": []}",
+       "field 'id': expected a string or integer"},
+      {"{\"id\": \"x\", \"user_id\": \"u\", \"split\": \"train\", \"input\": \"q\", \"output\": \"o\", \"profile\": [], \"spans\": [[0, 1]], \"rare\": []}",
+       "field 'rare': expected an array of booleans"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    json_t *r = parse(bad[k][0]);
+    shard_sample s;
+    long trunc = 0;
+    char err[512];
+    assert_int_equal(shard_sample_make(&o, tok, r, &s, &trunc, err, sizeof err), -1);
+    if (!strstr(err, bad[k][1])) fail_msg("case %zu: '%s' lacks '%s'", k, err, bad[k][1]);
+    json_decref(r);
+  }
+}
+
+static void test_split_fallback(void **st) {
+  (void)st;
+  shard_opts o = opts();
+  o.f_split = "";
+  o.valid_fraction = 0.3, o.test_fraction = 0.2;
+  int count[3] = {0};
+  for (int u = 0; u < 400; u++) {
+    char js[256];
+    snprintf(js, sizeof js, "{\"id\": %d, \"user_id\": \"user%d\", \"input\": \"q\", \"output\": \"o\", \"profile\": [], \"spans\": [], \"rare\": []}", u, u);
+    json_t *r = parse(js);
+    shard_sample s, s2;
+    long trunc = 0;
+    char err[512];
+    assert_int_equal(shard_sample_make(&o, tok, r, &s, &trunc, err, sizeof err), 0);
+    assert_int_equal(shard_sample_make(&o, tok, r, &s2, &trunc, err, sizeof err), 0);
+    assert_int_equal(s.split, s2.split);
+    count[s.split]++;
+    shard_sample_free(&s), shard_sample_free(&s2);
+    json_decref(r);
+  }
+  assert_in_range(count[SPLIT_TEST], 50, 110);
+  assert_in_range(count[SPLIT_VALID], 85, 155);
+}
+
+static void test_assign(void **st) {
+  (void)st;
+  int64_t cost[9] = {5, 9, 1, 9, 3, 7, 2, 2, 4};
+  int32_t a[9], b[9];
+  shard_assign(cost, 9, 3, a);
+  shard_assign(cost, 9, 3, b);
+  assert_memory_equal(a, b, sizeof a);
+  int64_t load[3] = {0};
+  for (int i = 0; i < 9; i++) load[a[i]] += cost[i];
+  // longest first: 9,9,7 open the shards, then the lightest shard takes the next
+  assert_true(load[0] == 14 && load[1] == 14 && load[2] == 14);
+  assert_int_equal(a[1], 0);
+  assert_int_equal(a[3], 1);
+  assert_int_equal(a[5], 2);
+}
+
+static void test_write_read(void **st) {
+  (void)st;
+  shard_opts o = opts();
+  shard_sample s[3];
+  const char *users[3] = {"zed", "amy", "zed"};
+  for (int i = 0; i < 3; i++) {
+    char js[512];
+    snprintf(js, sizeof js, "{\"id\": \"s%d\", \"user_id\": \"%s\", \"split\": \"%s\", \"input\": \"q%d\", \"output\": \"out %d\","
+             " \"profile\": [{\"title\": \"t\", \"date\": \"1\"}], \"spans\": [[0, 3]], \"rare\": [%s]}",
+             i, users[i], i ? "train" : "valid", i, i, i == 1 ? "true" : "false");
+    json_t *r = parse(js);
+    long trunc = 0;
+    char err[512];
+    assert_int_equal(shard_sample_make(&o, tok, r, &s[i], &trunc, err, sizeof err), 0);
+    s[i].order = 10 - i;   // written sorted by order: s2, s1, s0
+    json_decref(r);
+  }
+  char *path = path_join(dir, "shard-00000.h5");
+  const char *in[1] = {path};
+  h5_provenance prov = {.stage = "shard", .config_text = "seed = 1;", .mpi_size = 1, .n_inputs = 0, .inputs = in};
+  shard_write_info wi = {.index = 0, .count = 1, .tokenizer_digest = tok_digest(tok), .vocab_size = tok_vocab_size(tok),
+                         .eos_id = tok_special_id(tok, "<|endoftext|>"), .bad_records = 3, .has_truth = 1,
+                         .has_truth_rare = 1, .prov = &prov};
+  shard_write(path, s, 3, &wi);
+  shard_data d;
+  shard_read(path, &d);
+  assert_int_equal(d.n_samples, 3);
+  assert_int_equal(d.n_users, 2);
+  assert_string_equal(d.users[0], "amy");
+  assert_string_equal(d.id[0], "s2");
+  assert_string_equal(d.users[d.user[0]], "zed");
+  assert_string_equal(d.users[d.user[1]], "amy");
+  assert_int_equal(d.split[2], SPLIT_VALID);
+  assert_string_equal(d.tokenizer_digest, tok_digest(tok));
+  size_t tot = 0;
+  for (size_t i = 0; i < 3; i++) {
+    size_t lh, ln, lt;
+    const int32_t *h = shard_seq(&d, i, 1, &lh), *n = shard_seq(&d, i, 0, &ln), *t = shard_target(&d, i, &lt);
+    assert_memory_equal(h + lh - lt, t, lt * 4);
+    assert_memory_equal(n + ln - lt, t, lt * 4);
+    assert_int_equal(d.history_items[i], 1);
+    assert_true(d.target_offset[i] == (int64_t)tot);
+    assert_int_equal(d.truth_rare[tot], i == 1);   // s1 is the second sample written
+    tot += lt;
+  }
+  assert_int_equal(d.n_targets, tot);
+  hid_t f = h5_open_read(path);
+  assert_true(h5_attr_get_i64(f, "bad_records") == 3);
+  h5_close(f);
+  shard_data_free(&d);
+  int n;
+  char **l = shard_list(dir, &n);
+  assert_int_equal(n, 1);
+  free(l[0]), free(l);
+  for (int i = 0; i < 3; i++) shard_sample_free(&s[i]);
+  free(path);
+}
+
+static int setup(void **st) {
+  (void)st;
+  dir = nqtest_tmpdir();
+  const char *texts[] = {"abc def ghi hello world", "<B>\n<C>\nQ: hello\nA: out", "the quick brown fox", "Q: q0 A: out 1"};
+  const char *sp[] = {"<|endoftext|>", "<pad>"};
+  tok = tok_train(texts, 4, 300, sp, 2);
+  return tok ? 0 : 1;
+}
+static int teardown(void **st) {
+  (void)st;
+  tok_free(tok);
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  int rc = system(cmd);
+  free(dir);
+  return rc;
+}
+
+int main(void) {
+  log_set_quiet(1);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sample),        cmocka_unit_test(test_truncate_history),
+      cmocka_unit_test(test_bad_records),   cmocka_unit_test(test_split_fallback),
+      cmocka_unit_test(test_assign),        cmocka_unit_test(test_write_read),
+  };
+  return cmocka_run_group_tests_name("shard", tests, setup, teardown);
+}
