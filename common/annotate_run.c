@@ -87,7 +87,10 @@ static json_t *tally_json(tally_list *l) {
 }
 
 // Concatenated arrays of every shard, for truth scores.
-typedef struct { float *effect; uint8_t *mask, *truth, *rare; size_t n, cap; int have_truth, have_rare; } pool;
+// `start`: the first token of a planted span (truth here, not on the previous target token).
+// Given y<t, only a span's first tokens can depend on the history: the rest of a planted
+// phrase follows from its own beginning, so the effect concentrates on span starts.
+typedef struct { float *effect; uint8_t *mask, *truth, *rare, *start; size_t n, cap; int have_truth, have_rare; } pool;
 
 // Appends the tokens of computed samples only.
 static void pool_add(pool *p, const effect_file *e, const uint8_t *mask) {
@@ -97,6 +100,7 @@ static void pool_add(pool *p, const effect_file *e, const uint8_t *mask) {
     p->mask = xrealloc(p->mask, p->cap);
     p->truth = xrealloc(p->truth, p->cap);
     p->rare = xrealloc(p->rare, p->cap);
+    p->start = xrealloc(p->start, p->cap);
   }
   for (size_t i = 0; i < e->n_samples; i++) {
     if (!e->sample_computed[i]) continue;
@@ -105,6 +109,7 @@ static void pool_add(pool *p, const effect_file *e, const uint8_t *mask) {
       p->mask[p->n] = mask[t];
       p->truth[p->n] = e->truth ? e->truth[t] : 0;
       p->rare[p->n] = e->truth_rare ? e->truth_rare[t] : 0;
+      p->start[p->n] = p->truth[p->n] && (t == e->offsets[i] || !e->truth[t - 1]);
     }
   }
 }
@@ -254,6 +259,16 @@ void annotate_run(const annotate_opts *o) {
             json_number_value(json_object_get(ov, "f1")),
             json_number_value(json_object_get(ov, "auroc_effect")));
     json_object_set_new(tr, "overall", ov);
+    uint8_t *inc = xmalloc(p.n + 1);
+    for (size_t i = 0; i < p.n; i++) inc[i] = !p.truth[i] || p.start[i];
+    json_t *st = truth_scores(&p, inc);
+    message("annotate: first tokens of planted spans (%lld) vs other tokens: AUROC(effect) %.4f",
+            (long long)json_integer_value(json_object_get(st, "positives")),
+            json_number_value(json_object_get(st, "auroc_effect")));
+    json_object_set_new(tr, "span_start", st);
+    for (size_t i = 0; i < p.n; i++) inc[i] = !p.truth[i] || !p.start[i];
+    json_object_set_new(tr, "span_inner", truth_scores(&p, inc));
+    free(inc);
     if (p.have_rare) {
       // each group: its own positives against all negatives
       uint8_t *inc = xmalloc(p.n + 1);
@@ -279,7 +294,7 @@ void annotate_run(const annotate_opts *o) {
   free(text);
   json_decref(js);
   gsl_histogram_free(h);
-  free(p.effect), free(p.mask), free(p.truth), free(p.rare);
+  free(p.effect), free(p.mask), free(p.truth), free(p.rare), free(p.start);
   for (size_t f = 0; f < nf; f++) free(names[f]);
   free(names);
 }

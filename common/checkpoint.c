@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hf.h"
 #include "log.h"
 #include "util.h"
 
@@ -72,6 +73,7 @@ static void read_config(hid_t f, model_config *mc) {
 }
 
 void checkpoint_read_config(const char *path, model_config *mc) {
+  if (hf_is_model_dir(path)) { hf_read_config_or_die(path, mc); return; }   // docs/hf.md
   hid_t f = h5_open_read(path);
   if (!h5_attr_exists(f, "model_dim")) fatal("%s: not a model checkpoint (no model_dim attribute)", path);
   read_config(f, mc);
@@ -120,6 +122,11 @@ static void load_into(hid_t f, const char *path, model *m, ckpt_load_info *info)
 }
 
 void checkpoint_load_into(const char *path, model *m, ckpt_load_info *info) {
+  if (hf_is_model_dir(path)) {   // a HF directory: weights only, step 0
+    hf_load_into_or_die(path, m);
+    if (info) memset(info, 0, sizeof *info);
+    return;
+  }
   hid_t f = h5_open_read(path);
   load_into(f, path, m, info);
   h5_close(f);

@@ -5,11 +5,11 @@
 
 extern const cfg_key schema_top[], schema_data[], schema_tokenizer[], schema_shard[],
     schema_synth[], schema_model[], schema_train[], schema_effect[], schema_annotate[],
-    schema_eval[];
+    schema_eval[], schema_pipeline[];
 
 static const cfg_key *const tables[] = {
     schema_top, schema_data, schema_tokenizer, schema_shard, schema_synth,
-    schema_model, schema_train, schema_effect, schema_annotate, schema_eval,
+    schema_model, schema_train, schema_effect, schema_annotate, schema_eval, schema_pipeline,
 };
 
 const cfg_key *config_schema(int *n) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "sha256.h"
 #include "util.h"
 #include "config.h"
+#include "hf.h"
 
 #ifndef NQ_VERSION
 #define NQ_VERSION "unknown"
@@ -344,7 +346,10 @@ const char *file_digest(const char *path) {
   for (digest_entry *e = g_digests; e; e = e->next)
     if (strcmp(e->path, path) == 0) return e->hex;
   digest_entry *e = xcalloc(1, sizeof *e);
-  if (sha256_file_hex(path, e->hex) != 0) fatal("%s: cannot read to compute its digest: %s", path, strerror(errno));
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {  // an HF model directory (docs/hf.md)
+    if (hf_dir_digest(path, e->hex) != 0) fatal("%s: cannot read the model directory to compute its digest", path);
+  } else if (sha256_file_hex(path, e->hex) != 0) fatal("%s: cannot read to compute its digest: %s", path, strerror(errno));
   e->path = xstrdup(path);
   e->next = g_digests;
   g_digests = e;

@@ -8,6 +8,16 @@
 #include <omp.h>
 #include <string.h>
 
+// Vector kernels: compiled for AVX-512, AVX2 and baseline x86-64 and picked at load time.
+// Their reductions keep 16 fixed partial sums (one per lane of the widest unit), combined in
+// a fixed order, so every variant gives the same bits: results do not depend on the machine.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VEC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define VEC_CLONES
+#endif
+#define LANES 16
+
 static int g_threads = 1;
 static int g_blas_set = 0;
 
@@ -28,6 +38,99 @@ static void split_range(int n, int nt, int t, int align, int *a, int *b) {
   per = (per + align - 1) / align * align;
   *a = t * per < n ? t * per : n;
   *b = (t + 1) * per < n ? (t + 1) * per : n;
+}
+
+// ---- vector helpers -----------------------------------------------------------------------
+// exp(x) by Cody-Waite range reduction (x = n ln2 + r, |r| <= ln2/2) and the Cephes degree-6
+// polynomial for exp(r): within 2 ulp of expf; 0 below -87, e^88 above 88. Written with
+// plain float operations so that it vectorizes (glibc's expf does not) and rounds the same
+// in every variant (ISO C mode: no FMA contraction).
+static inline float exp_f(float x) {
+  float xc = x < -87.0f ? -87.0f : x;
+  xc = xc > 88.0f ? 88.0f : xc;
+  float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   // round to nearest
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  union { int32_t i; float f; } sc = {.i = ((int32_t)n + 127) * (1 << 23)};
+  return x < -87.0f ? 0.0f : p * sc.f;
+}
+
+float kernels_exp(float x) { return exp_f(x); }
+
+// max of x (n >= 1)
+VEC_CLONES static float vec_max(const float *x, int n) {
+  float acc[LANES];
+  for (int l = 0; l < LANES; l++) acc[l] = x[0];
+  int j = 0;
+  for (; j + LANES <= n; j += LANES)
+#pragma omp simd
+    for (int l = 0; l < LANES; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+  float m = acc[0];
+  for (int l = 1; l < LANES; l++) m = acc[l] > m ? acc[l] : m;
+  for (; j < n; j++) m = x[j] > m ? x[j] : m;
+  return m;
+}
+
+// sum_j exp(x_j - m); when out != NULL also out_j = exp(x_j - m) (out may be x)
+VEC_CLONES static float vec_sumexp(float *out, const float *x, float m, int n) {
+  float acc[LANES] = {0};
+  int j = 0;
+  for (; j + LANES <= n; j += LANES) {
+    float e[LANES];
+#pragma omp simd
+    for (int l = 0; l < LANES; l++) {
+      e[l] = exp_f(x[j + l] - m);
+      acc[l] += e[l];
+    }
+    if (out)
+      for (int l = 0; l < LANES; l++) out[j + l] = e[l];
+  }
+  double s = 0.0;
+  for (int l = 0; l < LANES; l++) s += acc[l];
+  for (; j < n; j++) {
+    float e = exp_f(x[j] - m);
+    if (out) out[j] = e;
+    s += e;
+  }
+  return (float)s;
+}
+
+// y_j += c * exp(x_j - s)
+VEC_CLONES static void vec_add_exp(float *y, const float *x, float s, float c, int n) {
+#pragma omp simd
+  for (int j = 0; j < n; j++) y[j] += c * exp_f(x[j] - s);
+}
+
+// y_j = c * exp(x_j - s)
+VEC_CLONES static void vec_set_exp(float *y, const float *x, float s, float c, int n) {
+#pragma omp simd
+  for (int j = 0; j < n; j++) y[j] = c * exp_f(x[j] - s);
+}
+
+// sum_j a_j b_j with 16 fixed lanes
+VEC_CLONES static float vec_dot(const float *a, const float *b, int n) {
+  float acc[LANES] = {0};
+  int j = 0;
+  for (; j + LANES <= n; j += LANES)
+#pragma omp simd
+    for (int l = 0; l < LANES; l++) acc[l] += a[j + l] * b[j + l];
+  float s = 0.0f;
+  for (int l = 0; l < LANES; l++) s += acc[l];
+  for (; j < n; j++) s += a[j] * b[j];
+  return s;
+}
+
+// x_j *= c
+VEC_CLONES static void vec_scale(float *x, float c, int n) {
+#pragma omp simd
+  for (int j = 0; j < n; j++) x[j] *= c;
 }
 
 // ---- embedding ------------------------------------------------------------------------
@@ -52,15 +155,40 @@ void embedding_backward(float *dwte, const float *dout, const int32_t *tokens, i
 }
 
 // ---- RMSNorm --------------------------------------------------------------------------
+// out_i = x_i * r * w_i
+VEC_CLONES static void rms_scale_row(float *out, const float *x, const float *w, float r, int D) {
+#pragma omp simd
+  for (int i = 0; i < D; i++) out[i] = x[i] * r * w[i];
+}
+
+// dx_i += g_i w_i r - c x_i; the dot sum_i g_i w_i x_i with 16 fixed lanes
+VEC_CLONES static void rms_bwd_row(float *dx, const float *g, const float *w, const float *x, float r,
+                                   int D) {
+  float acc[LANES] = {0};
+  int i = 0;
+  for (; i + LANES <= D; i += LANES)
+#pragma omp simd
+    for (int l = 0; l < LANES; l++) acc[l] += g[i + l] * w[i + l] * x[i + l];
+  float dot = 0.0f;
+  for (int l = 0; l < LANES; l++) dot += acc[l];
+  for (; i < D; i++) dot += g[i] * w[i] * x[i];
+  float c = dot * r * r * r / (float)D;
+#pragma omp simd
+  for (int k = 0; k < D; k++) dx[k] += g[k] * w[k] * r - c * x[k];
+}
+
+// dw_i += g_i x_i r over a range of i
+VEC_CLONES static void rms_dw_row(float *dw, const float *g, const float *x, float r, int a, int b) {
+#pragma omp simd
+  for (int i = a; i < b; i++) dw[i] += g[i] * x[i] * r;
+}
+
 void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int D, float eps) {
 #pragma omp parallel for num_threads(kernels_threads()) schedule(static)
   for (int n = 0; n < N; n++) {
     const float *xn = x + (size_t)n * D;
-    float *on = out + (size_t)n * D;
-    float ss = 0.0f;
-    for (int i = 0; i < D; i++) ss += xn[i] * xn[i];
-    float r = 1.0f / sqrtf(ss / (float)D + eps);
-    for (int i = 0; i < D; i++) on[i] = xn[i] * r * w[i];
+    float r = 1.0f / sqrtf(vec_dot(xn, xn, D) / (float)D + eps);
+    rms_scale_row(out + (size_t)n * D, xn, w, r, D);
     rstd[n] = r;
   }
 }
@@ -69,37 +197,34 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
                       const float *rstd, int N, int D) {
   int nt = kernels_threads();
 #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int n = 0; n < N; n++) {
-    const float *xn = x + (size_t)n * D, *gn = dout + (size_t)n * D;
-    float *dxn = dx + (size_t)n * D;
-    float r = rstd[n], dot = 0.0f;
-    for (int i = 0; i < D; i++) dot += gn[i] * w[i] * xn[i];
-    float c = dot * r * r * r / (float)D;
-    for (int i = 0; i < D; i++) dxn[i] += gn[i] * w[i] * r - c * xn[i];
-  }
+  for (int n = 0; n < N; n++)
+    rms_bwd_row(dx + (size_t)n * D, dout + (size_t)n * D, w, x + (size_t)n * D, rstd[n], D);
 #pragma omp parallel num_threads(nt)
   {
     int a, b;
     split_range(D, omp_get_num_threads(), omp_get_thread_num(), 16, &a, &b);
-    for (int n = 0; n < N; n++) {
-      const float *xn = x + (size_t)n * D, *gn = dout + (size_t)n * D;
-      float r = rstd[n];
-      for (int i = a; i < b; i++) dw[i] += gn[i] * xn[i] * r;
-    }
+    for (int n = 0; n < N; n++) rms_dw_row(dw, dout + (size_t)n * D, x + (size_t)n * D, rstd[n], a, b);
   }
 }
 
 // ---- matmul (HF Linear: y = x W^T + b) ------------------------------------------------
+// With several threads the rows (or output columns) are cut into one chunk per thread,
+// handed out dynamically (when another job holds a core, the running thread takes the
+// waiting chunk). Only nt chunks: OpenBLAS takes other code paths (other summation orders)
+// for small pieces, so finer chunks would make the bits depend on the thread count.
+static int mm_chunks(int nt) { return nt < 1 ? 1 : nt; }
+
 void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C,
                     int OC, int accumulate) {
   int nt = kernels_threads();
   float beta = accumulate ? 1.0f : 0.0f;
   int by_rows = N >= 64;
-#pragma omp parallel num_threads(nt)
-  {
+  int nc = mm_chunks(nt);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (int ch = 0; ch < nc; ch++) {
     int a, b;
     if (by_rows) {
-      split_range(N, omp_get_num_threads(), omp_get_thread_num(), 16, &a, &b);
+      split_range(N, nc, ch, 16, &a, &b);
       if (b > a)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b - a, OC, C, 1.0f, inp + (size_t)a * C,
                     C, w, C, beta, out + (size_t)a * OC, OC);
@@ -107,7 +232,7 @@ void matmul_forward(float *out, const float *inp, const float *w, const float *b
         for (int n = a; n < b; n++)
           for (int o = 0; o < OC; o++) out[(size_t)n * OC + o] += bias[o];
     } else {
-      split_range(OC, omp_get_num_threads(), omp_get_thread_num(), 16, &a, &b);
+      split_range(OC, nc, ch, 16, &a, &b);
       if (b > a)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, b - a, C, 1.0f, inp, C,
                     w + (size_t)a * C, C, beta, out + a, OC);
@@ -122,29 +247,39 @@ void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, co
                      const float *w, int N, int C, int OC) {
   int nt = kernels_threads();
   int by_rows = N >= 64;
+  int nci = mm_chunks(nt), ncw = mm_chunks(nt);
 #pragma omp parallel num_threads(nt)
   {
-    int t = omp_get_thread_num(), T = omp_get_num_threads(), a, b;
     if (dinp) {
-      if (by_rows) {
-        split_range(N, T, t, 16, &a, &b);
-        if (b > a)
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b - a, C, OC, 1.0f,
-                      dout + (size_t)a * OC, OC, w, C, 1.0f, dinp + (size_t)a * C, C);
-      } else {
-        split_range(C, T, t, 16, &a, &b);
-        if (b > a)
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, b - a, OC, 1.0f, dout, OC,
-                      w + a, C, 1.0f, dinp + a, C);
+#pragma omp for schedule(dynamic, 1) nowait
+      for (int ch = 0; ch < nci; ch++) {
+        int a, b;
+        if (by_rows) {
+          split_range(N, nci, ch, 16, &a, &b);
+          if (b > a)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b - a, C, OC, 1.0f,
+                        dout + (size_t)a * OC, OC, w, C, 1.0f, dinp + (size_t)a * C, C);
+        } else {
+          split_range(C, nci, ch, 16, &a, &b);
+          if (b > a)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, b - a, OC, 1.0f, dout, OC,
+                        w + a, C, 1.0f, dinp + a, C);
+        }
       }
     }
-    split_range(OC, T, t, 16, &a, &b);
-    if (dw && b > a)
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b - a, C, N, 1.0f, dout + a, OC, inp, C,
-                  1.0f, dw + (size_t)a * C, C);
-    if (dbias)
-      for (int n = 0; n < N; n++)
-        for (int o = a; o < b; o++) dbias[o] += dout[(size_t)n * OC + o];
+    if (dw || dbias) {
+#pragma omp for schedule(dynamic, 1) nowait
+      for (int ch = 0; ch < ncw; ch++) {
+        int a, b;
+        split_range(OC, ncw, ch, 16, &a, &b);
+        if (dw && b > a)
+          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b - a, C, N, 1.0f, dout + a, OC, inp, C,
+                      1.0f, dw + (size_t)a * C, C);
+        if (dbias)
+          for (int n = 0; n < N; n++)
+            for (int o = a; o < b; o++) dbias[o] += dout[(size_t)n * OC + o];
+      }
+    }
   }
 }
 
@@ -209,18 +344,22 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hd, scale, Q + (size_t)r0 * qs,
                     qs, K, ks, 0.0f, P + (size_t)r0 * T, T);
         for (int i = r0; i < r1; i++) {
-          float *row = P + (size_t)i * T, mx = row[0], sum = 0.0f;
-          for (int j = 1; j <= i; j++) mx = row[j] > mx ? row[j] : mx;
-          for (int j = 0; j <= i; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
-          float inv = 1.0f / sum;
-          for (int j = 0; j <= i; j++) row[j] *= inv;
-          for (int j = i + 1; j < T; j++) row[j] = 0.0f;
+          float *row = P + (size_t)i * T;
+          float sum = vec_sumexp(row, row, vec_max(row, i + 1), i + 1);
+          vec_scale(row, 1.0f / sum, i + 1);
+          if (i + 1 < T) memset(row + i + 1, 0, (size_t)(T - i - 1) * sizeof(float));
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hd, r1, 1.0f, P + (size_t)r0 * T,
                     T, V, ks, 0.0f, O + (size_t)r0 * qs, qs);
       }
     }
   }
+}
+
+// d_j = p_j (d_j - dot) * scale
+VEC_CLONES static void softmax_grad_row(float *d, const float *p, float dot, float scale, int n) {
+#pragma omp simd
+  for (int j = 0; j < n; j++) d[j] = p[j] * (d[j] - dot) * scale;
 }
 
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
@@ -248,10 +387,9 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
                     qs, 1.0f, dV, ks);
         for (int i = r0; i < r1; i++) {
           const float *pr = P + (size_t)i * T;
-          float *dr = dP + (size_t)i * T, dot = 0.0f;
-          for (int j = 0; j <= i; j++) dot += pr[j] * dr[j];
-          for (int j = 0; j <= i; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
-          for (int j = i + 1; j < r1; j++) dr[j] = 0.0f;
+          float *dr = dP + (size_t)i * T;
+          softmax_grad_row(dr, pr, vec_dot(pr, dr, i + 1), scale, i + 1);
+          if (i + 1 < r1) memset(dr + i + 1, 0, (size_t)(r1 - i - 1) * sizeof(float));
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hd, r1, 1.0f, dPb, T, K, ks, 1.0f,
                     dQ + (size_t)r0 * qs, qs);
@@ -263,32 +401,50 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
 }
 
 // ---- SwiGLU ---------------------------------------------------------------------------
-void swiglu_forward(float *h, const float *gate, const float *up, size_t n) {
-#pragma omp parallel for num_threads(kernels_threads()) schedule(static)
+VEC_CLONES static void swiglu_fwd_block(float *h, const float *gate, const float *up, size_t n) {
+#pragma omp simd
   for (size_t i = 0; i < n; i++) {
     float g = gate[i];
-    h[i] = g / (1.0f + expf(-g)) * up[i];
+    h[i] = g / (1.0f + exp_f(-g)) * up[i];
   }
 }
 
-void swiglu_backward(float *dgate, float *dup, const float *dh, const float *gate,
-                     const float *up, size_t n) {
-#pragma omp parallel for num_threads(kernels_threads()) schedule(static)
+VEC_CLONES static void swiglu_bwd_block(float *dgate, float *dup, const float *dh, const float *gate,
+                                        const float *up, size_t n) {
+#pragma omp simd
   for (size_t i = 0; i < n; i++) {
-    float g = gate[i], sg = 1.0f / (1.0f + expf(-g)), silu = g * sg;
+    float g = gate[i], sg = 1.0f / (1.0f + exp_f(-g)), silu = g * sg;
     dgate[i] += dh[i] * up[i] * (sg + silu * (1.0f - sg));
     dup[i] += dh[i] * silu;
   }
 }
 
+#define EW_BLOCK 4096   // elementwise kernels: blocks of this many floats per OpenMP task
+
+void swiglu_forward(float *h, const float *gate, const float *up, size_t n) {
+  long nb = (long)((n + EW_BLOCK - 1) / EW_BLOCK);
+#pragma omp parallel for num_threads(kernels_threads()) schedule(static)
+  for (long b = 0; b < nb; b++) {
+    size_t o = (size_t)b * EW_BLOCK, m = n - o < EW_BLOCK ? n - o : EW_BLOCK;
+    swiglu_fwd_block(h + o, gate + o, up + o, m);
+  }
+}
+
+void swiglu_backward(float *dgate, float *dup, const float *dh, const float *gate,
+                     const float *up, size_t n) {
+  long nb = (long)((n + EW_BLOCK - 1) / EW_BLOCK);
+#pragma omp parallel for num_threads(kernels_threads()) schedule(static)
+  for (long b = 0; b < nb; b++) {
+    size_t o = (size_t)b * EW_BLOCK, m = n - o < EW_BLOCK ? n - o : EW_BLOCK;
+    swiglu_bwd_block(dgate + o, dup + o, dh + o, gate + o, up + o, m);
+  }
+}
+
 // ---- cross-entropy ----------------------------------------------------------------------
-// expf with the row max subtracted; the sum is accumulated in double.
+// log-sum-exp of a row: max subtracted, vectorized exp, 16 lane sums combined in double.
 static float row_lse(const float *z, int V) {
-  float mx = z[0];
-  for (int j = 1; j < V; j++) mx = z[j] > mx ? z[j] : mx;
-  double sum = 0.0;
-  for (int j = 0; j < V; j++) sum += expf(z[j] - mx);
-  return mx + (float)log(sum);
+  float mx = vec_max(z, V);
+  return mx + (float)log((double)vec_sumexp(NULL, z, mx, V));
 }
 
 void crossentropy_forward(float *loss, const float *logits, const int32_t *targets, int N, int V) {
@@ -299,15 +455,32 @@ void crossentropy_forward(float *loss, const float *logits, const int32_t *targe
   }
 }
 
-void crossentropy_backward(float *dlogits, const float *logits, const int32_t *targets,
-                           const float *weights, int N, int V) {
+// overwrite = 0: dlogits += w (p - y); 1: dlogits = w (p - y), ignored rows zeroed
+static void ce_rows(float *loss, float *dlogits, const float *logits, const int32_t *targets,
+                    const float *weights, int N, int V, int overwrite) {
 #pragma omp parallel for num_threads(kernels_threads()) schedule(static)
   for (int n = 0; n < N; n++) {
-    if (targets[n] < 0) continue;
-    const float *z = logits + (size_t)n * V;
     float *d = dlogits + (size_t)n * V;
+    if (targets[n] < 0) {
+      if (loss) loss[n] = 0.0f;
+      if (overwrite) memset(d, 0, (size_t)V * sizeof(float));
+      continue;
+    }
+    const float *z = logits + (size_t)n * V;
     float lse = row_lse(z, V), w = weights ? weights[n] : 1.0f;
-    for (int j = 0; j < V; j++) d[j] += w * expf(z[j] - lse);
+    if (loss) loss[n] = lse - z[targets[n]];
+    if (overwrite) vec_set_exp(d, z, lse, w, V);
+    else if (w != 0.0f) vec_add_exp(d, z, lse, w, V);
     d[targets[n]] -= w;
   }
+}
+
+void crossentropy_backward(float *dlogits, const float *logits, const int32_t *targets,
+                           const float *weights, int N, int V) {
+  ce_rows(NULL, dlogits, logits, targets, weights, N, V, 0);
+}
+
+void crossentropy_forward_backward(float *loss, float *dlogits, const float *logits,
+                                   const int32_t *targets, const float *weights, int N, int V) {
+  ce_rows(loss, dlogits, logits, targets, weights, N, V, 1);
 }

@@ -56,6 +56,15 @@ void crossentropy_forward(float *loss, const float *logits, const int32_t *targe
 void crossentropy_backward(float *dlogits, const float *logits, const int32_t *targets,
                            const float *weights, int N, int V);
 
+// Both in one pass over the logits: loss (N) (may be NULL) and dlogits OVERWRITTEN with
+// weights[i] * (softmax(logits_i) - onehot(target_i)) (ignored rows: 0), so the caller does
+// not clear dlogits first.
+void crossentropy_forward_backward(float *loss, float *dlogits, const float *logits,
+                                   const int32_t *targets, const float *weights, int N, int V);
+
+// exp(x) as the kernels compute it (vectorizable, within 2 ulp of expf; 0 below -87).
+float kernels_exp(float x);
+
 // Thread count used by the kernels (OpenMP); OpenBLAS is kept single-threaded.
 void kernels_set_threads(int n);
 int kernels_threads(void);

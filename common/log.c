@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int g_rank = -1, g_size = 1, g_quiet = 0;
+static int g_rank = -1, g_size = 1, g_quiet = 0, g_collective = 0;
 static log_exit_hook g_exit_hook = NULL;
 
 void log_set_rank(int rank, int size) { g_rank = rank; g_size = size; }
@@ -81,12 +81,18 @@ _Noreturn void log_error(const char *file, const char *func, int line, const cha
   stop(1, msg);
 }
 
+void log_set_collective(int on) { g_collective = on; }
+
 _Noreturn void log_fatal(const char *fmt, ...) {
   char msg[2048];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  if (g_collective && g_rank > 0 && g_size > 1 && !g_exit_hook) {
+    sleep(10);  // rank 0 prints the same line and aborts the job; this is a fallback
+    stop(1, msg);
+  }
   fflush(stdout);
   prefix(stderr);
   fprintf(stderr, "error: %s\n", msg);
@@ -110,7 +116,10 @@ void progress_start(progress *p, const char *what, const char *unit, double tota
   p->unit = unit;
   p->total = total;
   p->t_start = p->t_last_print = wall_seconds();
-  p->tty = isatty(STDOUT_FILENO);
+  // NQ_PROGRESS_TTY=0 forces plain lines (mpirun hands ranks a pty even when the job's
+  // output goes to a log file, e.g. through tee in jobs/run-local.sh).
+  const char *tty = getenv("NQ_PROGRESS_TTY");
+  p->tty = tty ? atoi(tty) != 0 : isatty(STDOUT_FILENO);
   const char *iv = getenv("NQ_PROGRESS_INTERVAL");
   p->interval = iv ? atof(iv) : (p->tty ? 0.2 : 5.0);
   p->active = (log_rank() == 0) && !g_quiet;

@@ -23,6 +23,10 @@ _Noreturn void log_error(const char *file, const char *func, int line, const cha
 // because the message already names the user's file/line/field. Exits 1 / MPI_Abort.
 _Noreturn void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+// Collective mode: every rank is known to hit the same fatal() (config loading), so only
+// rank 0 prints it; the others wait for rank 0's abort instead of repeating the line.
+void log_set_collective(int on);
+
 // Tests can make error()/fatal() longjmp back instead of exiting (see tests/unit).
 typedef void (*log_exit_hook)(int code, const char *msg);
 void log_set_exit_hook(log_exit_hook hook);

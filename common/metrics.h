@@ -90,6 +90,14 @@ void bootstrap_ci(const double *x, size_t n, int n_resamples, uint64_t seed, boo
 // on their mean and p = (#{|delta* - mean(delta*)| >= |delta|} + 1) / (n_resamples + 1).
 double bootstrap_paired_p(const double *a, const double *b, size_t n, int n_resamples,
                           uint64_t seed);
+// Ratio-of-sums versions (token-weighted NLL, micro-averaged recall; den[i] = 1 gives the
+// mean, with the same resampled indices as bootstrap_ci for the same seed): the estimate is
+// sum(num)/sum(den) over the drawn samples; resamples whose denominators sum to 0 are
+// dropped. mean/lo/hi (and the p-value) are NaN when every den is 0.
+void bootstrap_ratio_ci(const double *num, const double *den, size_t n, int n_resamples,
+                        uint64_t seed, boot_ci *out);
+double bootstrap_ratio_paired_p(const double *na, const double *da, const double *nb,
+                                const double *db, size_t n, int n_resamples, uint64_t seed);
 // Corpus BLEU versions: seg[i] holds segment i's statistics alone (bleu_stats_zero +
 // bleu_stats_add); each resample sums the drawn segments' statistics and recomputes corpus
 // BLEU (as sacreBLEU's bootstrap does), so the interval is of corpus BLEU, not of a mean.

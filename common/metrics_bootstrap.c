@@ -126,3 +126,75 @@ double bootstrap_bleu_paired_p(const bleu_stats *a, const bleu_stats *b, size_t 
   gsl_rng_free(r);
   return ((double)extreme + 1.0) / ((double)n_resamples + 1.0);
 }
+
+// ---- ratio of sums: token-weighted means and micro-averaged shares ------------------------
+static double ratio_of(const double *num, const double *den, size_t n) {
+  double a = 0, b = 0;
+  for (size_t i = 0; i < n; i++) {
+    a += num[i];
+    b += den[i];
+  }
+  return b > 0 ? a / b : NAN;
+}
+
+void bootstrap_ratio_ci(const double *num, const double *den, size_t n, int n_resamples,
+                        uint64_t seed, boot_ci *out) {
+  if (n == 0 || n_resamples < 1) error("bootstrap_ratio_ci: n=%zu samples, %d resamples", n, n_resamples);
+  out->mean = ratio_of(num, den, n);
+  out->lo = out->hi = NAN;
+  if (isnan(out->mean)) return;
+  gsl_rng *r = make_rng(seed);
+  double *v = xmalloc((size_t)n_resamples * sizeof *v);
+  size_t m = 0;
+  for (int b = 0; b < n_resamples; b++) {
+    double a = 0, d = 0;
+    for (size_t i = 0; i < n; i++) {
+      size_t j = gsl_rng_uniform_int(r, n);
+      a += num[j];
+      d += den[j];
+    }
+    if (d > 0) v[m++] = a / d;
+  }
+  if (m > 0) {
+    gsl_sort(v, 1, m);
+    out->lo = gsl_stats_quantile_from_sorted_data(v, 1, m, 0.025);
+    out->hi = gsl_stats_quantile_from_sorted_data(v, 1, m, 0.975);
+  }
+  free(v);
+  gsl_rng_free(r);
+}
+
+double bootstrap_ratio_paired_p(const double *na, const double *da, const double *nb,
+                                const double *db, size_t n, int n_resamples, uint64_t seed) {
+  if (n == 0 || n_resamples < 1) error("bootstrap_ratio_paired_p: n=%zu samples, %d resamples", n, n_resamples);
+  double real = ratio_of(na, da, n) - ratio_of(nb, db, n);
+  if (isnan(real)) return NAN;
+  gsl_rng *r = make_rng(seed);
+  double *d = xmalloc((size_t)n_resamples * sizeof *d), dmean = 0;
+  size_t m = 0;
+  for (int k = 0; k < n_resamples; k++) {
+    double a = 0, ad = 0, b = 0, bd = 0;
+    for (size_t i = 0; i < n; i++) {
+      size_t j = gsl_rng_uniform_int(r, n);
+      a += na[j];
+      ad += da[j];
+      b += nb[j];
+      bd += db[j];
+    }
+    if (ad > 0 && bd > 0) {
+      d[m] = a / ad - b / bd;
+      dmean += d[m++];
+    }
+  }
+  double p = NAN;
+  if (m > 0) {
+    dmean /= (double)m;
+    size_t extreme = 0;
+    for (size_t k = 0; k < m; k++)
+      if (fabs(d[k] - dmean) >= fabs(real)) extreme++;
+    p = ((double)extreme + 1.0) / ((double)m + 1.0);
+  }
+  free(d);
+  gsl_rng_free(r);
+  return p;
+}

@@ -3,6 +3,9 @@
 // Keys of the `model` section, read by model_config_read() (common/model.c) and by stages
 // that create or run a model (threads, init_seed).
 const cfg_key schema_model[] = {
+    {"model.path", CFG_STRING, "\"\"", CFG_NO_RANGE, NULL,
+     "Hugging Face model directory (config.json, *.safetensors, tokenizer.json; docs/hf.md): "
+     "architecture, tokenizer and initial weights; \"\" = the model.* keys below"},
     {"model.vocab_size", CFG_INT, "0", 0, 1048576, NULL,
      "vocabulary size; 0 = the tokenizer's vocabulary size"},
     {"model.dim", CFG_INT, "192", 2, 65536, NULL, "hidden size D"},

@@ -5,7 +5,7 @@ const cfg_key schema_train[] = {
     {"train.name", CFG_STRING, "\"train\"", CFG_NO_RANGE, NULL,
      "run name: outputs go to <run_dir>/<name>/ (ckpt-<step>.h5, model.h5, metrics.h5)"},
     {"train.objective", CFG_STRING, "\"context_sft\"", CFG_NO_RANGE, "lm|sft|context_sft|nextquill",
-     "lm = next-token on every token; sft = target CE without history; context_sft = with history; "
+     "lm = next-token on per-user streams (history items and targets in time order); sft = target CE without history; context_sft = with history; "
      "nextquill = weighted CE + alpha * difference term"},
     {"train.init", CFG_STRING, "\"\"", CFG_NO_RANGE, NULL,
      "checkpoint to start from (relative to run_dir unless absolute); \"\" = random init"},
@@ -27,6 +27,8 @@ const cfg_key schema_train[] = {
     {"train.valid_every", CFG_INT, "50", 0, 1e9, NULL,
      "validation loss every N steps and at the end (0 = only at the end)"},
     {"train.valid_samples", CFG_INT, "32", 0, 1e9, NULL, "validation samples (first N of split valid)"},
+    {"train.lm_window", CFG_INT, "0", 0, 1e9, NULL,
+     "lm: tokens per window of the per-user streams; 0 = model.max_seq_len"},
     {"train.history_dropout", CFG_FLOAT, "0.0", 0.0, 1.0, NULL,
      "context_sft: probability that a sample is shown without history"},
     {"train.weights", CFG_STRING, "\"annotations\"", CFG_NO_RANGE, "annotations|online|uniform",

@@ -17,10 +17,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hf.h"
 #include "jsonl.h"
 #include "log.h"
 #include "shard.h"
 #include "util.h"
+
+// tokenizer.path, or <model.path>/tokenizer.json for an HF model, or "" (train one).
+static const char *given_tokenizer(const config *c) {
+  static char *path = NULL;  // the config does not change within a run
+  if (!path) {
+    path = hf_tokenizer_path(c);
+    if (!path) path = xstrdup("");
+  }
+  return path;
+}
 
 #define SECTIONS "seed,data,tokenizer,shard"
 #define MAX_BAD_SHOWN 5
@@ -101,7 +112,7 @@ static int outputs_current(stage_ctx *s, const char *dir, int count, char **file
       }
       for (int k = 0; k < n_files && !why; k++)
         if (!strstr(inp, file_digest(files[k]))) why = "different input data";
-      const char *given = cfg_str(s->cfg, "tokenizer.path");
+      const char *given = given_tokenizer(s->cfg);
       if (!why && *given && (!file_exists(given) || !strstr(inp, file_digest(given))))
         why = "a different tokenizer.path file";
       free(stage), free(cfg), free(inp), free(old);
@@ -199,7 +210,7 @@ void shard_run(stage_ctx *s) {
 
   // 2. tokenizer
   if (s->rank == 0) {
-    const char *given = cfg_str(c, "tokenizer.path");
+    const char *given = given_tokenizer(c);
     if (*given) {
       tokenizer *t = load_tokenizer(given);
       if (tok_save_json(t, tok_next) != 0) error("cannot save tokenizer %s", tok_next);
@@ -211,7 +222,7 @@ void shard_run(stage_ctx *s) {
   mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the tokenizer");
   tokenizer *tok = load_tokenizer(tok_next);
   if (tok_special_id(tok, "<|endoftext|>") < 0)
-    fatal("%s: the tokenizer has no <|endoftext|> token (add it to tokenizer.specials)", cfg_str(c, "tokenizer.path"));
+    fatal("%s: the tokenizer has no <|endoftext|> token (add it to tokenizer.specials)", given_tokenizer(c));
 
   // 3. read my part of every file
   double t0 = wall_seconds();
@@ -341,7 +352,7 @@ void shard_run(stage_ctx *s) {
   const char **inputs = xcalloc((size_t)n_files + 1, sizeof *inputs);
   int n_inputs = 0;
   for (int f = 0; f < n_files; f++) inputs[n_inputs++] = files[f];
-  if (*cfg_str(c, "tokenizer.path")) inputs[n_inputs++] = cfg_str(c, "tokenizer.path");
+  if (*given_tokenizer(c)) inputs[n_inputs++] = given_tokenizer(c);
   h5_provenance prov = {.stage = "shard", .config_text = NULL, .mpi_size = s->size, .n_inputs = n_inputs,
                         .inputs = inputs, .digests = NULL};
   char *ctext = config_text(c, NULL);

@@ -78,7 +78,9 @@ void stage_begin(stage_ctx *s, const stage_info *info, int argc, char **argv) {
     MPI_Finalize();
     exit(2);
   }
+  log_set_collective(1);  // every rank loads the same file: report a bad config once
   s->cfg = config_load(cfg_path, sets, n_sets);
+  log_set_collective(0);
   free(sets);
 }
 

@@ -19,6 +19,7 @@
 #include "loss.h"
 #include "model.h"
 #include "shard.h"
+#include "train_lm.h"
 #include "util.h"
 
 // ---- options ---------------------------------------------------------------------------
@@ -28,7 +29,7 @@ typedef struct {
   char *init, *reference, *ann_dir;
   unsigned long long seed;
   long steps, warmup;
-  int mb, accum, ckpt_every, keep, valid_every, valid_samples;
+  int mb, accum, ckpt_every, keep, valid_every, valid_samples, lm_window;
   double lr, min_lr, wd, b1, b2, eps, clip, dropout, alpha, thr, hi, lo;
 } train_opts;
 
@@ -59,6 +60,7 @@ static void opts_read(train_opts *o, const stage_ctx *s) {
   o->keep = (int)cfg_int(c, "train.keep");
   o->valid_every = (int)cfg_int(c, "train.valid_every");
   o->valid_samples = (int)cfg_int(c, "train.valid_samples");
+  o->lm_window = (int)cfg_int(c, "train.lm_window");
   o->lr = cfg_float(c, "train.lr");
   o->min_lr = cfg_float(c, "train.min_lr");
   o->wd = cfg_float(c, "train.weight_decay");
@@ -108,7 +110,8 @@ typedef struct {
   uint8_t **mask;
   int n_train, n_valid;
   int *train_sh, *train_i, *valid_sh, *valid_i;   // (shard, sample) of each sample
-  int max_len;          // longest sequence (with history)
+  int max_len;          // longest sequence (with history), or window (lm)
+  lm_windows lm_train, lm_valid;   // lm: per-user stream windows (samples = windows)
 } train_data;
 
 static void data_load(train_data *d, const stage_ctx *s, const train_opts *o) {
@@ -182,6 +185,26 @@ static void data_free(train_data *d) {
   free(d->train_i);
   free(d->valid_sh);
   free(d->valid_i);
+  lm_windows_free(&d->lm_train);
+  lm_windows_free(&d->lm_valid);
+}
+
+// lm: the samples are the windows of the per-user streams (train_lm.h), built once the
+// model (and so the default window, model.max_seq_len) is known.
+static void data_lm_windows(train_data *d, const train_opts *o, int max_seq_len, int rank) {
+  int W = o->lm_window > 0 ? o->lm_window : max_seq_len;
+  if (W > max_seq_len)
+    fatal("train.lm_window %d > model.max_seq_len %d; lower train.lm_window", W, max_seq_len);
+  lm_windows_build(&d->lm_train, d->sh, d->n_shards, SPLIT_TRAIN, W);
+  lm_windows_build(&d->lm_valid, d->sh, d->n_shards, SPLIT_VALID, W);
+  if (d->lm_train.n == 0) fatal("%s: no training text for the lm streams", d->paths[0]);
+  d->n_train = d->lm_train.n;
+  d->n_valid = d->lm_valid.n;
+  d->max_len = d->lm_train.max_len > d->lm_valid.max_len ? d->lm_train.max_len : d->lm_valid.max_len;
+  if (rank == 0)
+    message("train: lm streams: %ld users, %zu tokens (%zu repeated history tokens removed), "
+            "%d windows of <= %d tokens; valid: %d windows", d->lm_train.users,
+            d->lm_train.stream_tokens, d->lm_train.removed_tokens, d->lm_train.n, W, d->lm_valid.n);
 }
 
 // ---- one micro-batch ----------------------------------------------------------------------
@@ -193,6 +216,8 @@ typedef struct {
   int *len_h, *len_0, *use_hist;
   float *w;
   uint8_t *mk;
+  int32_t *lm_y;                    // lm: next token of every row (-1 at a window's end)
+  float *lm_w, *lm_loss;            // lm: per-row gradient weight and loss
   int V;
 } train_work;
 
@@ -201,14 +226,49 @@ typedef struct {
 } sums;
 
 // Samples (sh[j], idx[j]) for j < B; grads scaled by `scale` when `grad` (else forward only).
+// lm: windows idx[j] of `win`; loss of a window = mean next-token CE over its rows.
+static void micro_batch_lm(train_work *w, const lm_windows *win, const int *idx, int B, float scale,
+                           int grad, sums *acc) {
+  int nh = 0;
+  for (int j = 0; j < B; j++) {
+    int64_t a = win->off[idx[j]], L = win->off[idx[j] + 1] - a;
+    memcpy(w->tok_h + nh, win->tokens + a, (size_t)L * sizeof(int32_t));
+    for (int t = 0; t < L; t++) {
+      w->lm_y[nh + t] = t + 1 < L ? win->tokens[a + t + 1] : -1;
+      w->lm_w[nh + t] = t + 1 < L ? scale / (float)(L - 1) : 0.0f;
+    }
+    w->len_h[j] = (int)L;
+    nh += (int)L;
+  }
+  model_forward(w->m, w->ah, w->tok_h, w->len_h, B);
+  if (grad)   // overwrites dlogits (no clearing pass)
+    crossentropy_forward_backward(w->lm_loss, w->dh, w->ah->logits, w->lm_y, w->lm_w, nh, w->V);
+  else
+    crossentropy_forward(w->lm_loss, w->ah->logits, w->lm_y, nh, w->V);
+  for (int j = 0, o = 0; j < B; o += w->len_h[j], j++) {
+    double l = 0.0;
+    for (int t = 0; t + 1 < w->len_h[j]; t++) l += w->lm_loss[o + t];
+    l /= w->len_h[j] - 1;
+    acc->L += l;
+    acc->Ln += l;
+    acc->targets += w->len_h[j] - 1;
+  }
+  acc->tokens += nh;
+  if (grad) model_backward(w->m, w->ah, w->dh);
+}
+
 static void micro_batch(train_work *w, const train_data *d, const train_opts *o, const int *shi,
                         const int *idx, const int *hist, int B, float scale, int grad, sums *acc) {
+  if (o->objective == OBJ_LM) {
+    micro_batch_lm(w, grad ? &d->lm_train : &d->lm_valid, idx, B, scale, grad, acc);
+    return;
+  }
   int two = o->objective == OBJ_NEXTQUILL;
   int nh = 0, n0 = 0;
   for (int j = 0; j < B; j++) {
     const shard_data *h = &d->sh[shi[j]];
     size_t len;
-    int with = o->objective == OBJ_LM || o->objective == OBJ_NEXTQUILL ||
+    int with = o->objective == OBJ_NEXTQUILL ||
                (o->objective == OBJ_CONTEXT_SFT && hist[j]);
     const int32_t *sq = shard_seq(h, idx[j], with, &len);
     memcpy(w->tok_h + nh, sq, len * sizeof(int32_t));
@@ -240,10 +300,6 @@ static void micro_batch(train_work *w, const train_data *d, const train_opts *o,
     size_t tl;
     const int32_t *y = shard_target(h, idx[j], &tl);
     int T = (int)tl, Lh = w->len_h[j];
-    if (o->objective == OBJ_LM) {   // every next token of the with-history sequence
-      T = Lh - 1;
-      y = w->tok_h + oh + 1;
-    }
     size_t rh = (size_t)(oh + Lh - T - 1);   // rows predicting the target
     float *dzh = grad ? w->dh + rh * V : NULL;
     if (!two) {
@@ -441,6 +497,8 @@ int train_run(stage_ctx *s) {
   long step0 = 0;
   const long G = (long)s->size * o.mb * o.accum;
   metrics_log g = {0};
+  data_state ds_resume = {0};
+  char *resume_path = NULL;
   if (ncs > 0 && s->resume) {
     char *p = ckpt_path(out_dir, cs[ncs - 1]);
     ckpt_load_info li;
@@ -448,14 +506,12 @@ int train_run(stage_ctx *s) {
     data_state ds;
     if (!li.rng || li.rng_len != sizeof ds) fatal("%s: no trainer state; cannot resume", p);
     memcpy(&ds, li.rng, sizeof ds);
-    if (ds.seed != o.seed || ds.global_batch != G || ds.n_train != d.n_train)
-      fatal("%s: made with another seed, global batch (%ld) or data (%ld samples); cannot resume",
-            p, (long)ds.global_batch, (long)ds.n_train);
+    ds_resume = ds;
     step0 = li.step;
     free(li.rng);
     metrics_read(metrics_path, &g, step0);
     if (s->rank == 0) message("train: resuming %s at step %ld", p, step0);
-    free(p);
+    resume_path = p;
   } else if (o.init) {
     m = checkpoint_load(o.init, 1, NULL);
     memset(m->m_mem, 0, m->n_params * sizeof(float));
@@ -472,6 +528,14 @@ int train_run(stage_ctx *s) {
   if (m->cfg.vocab_size != d.sh[0].vocab_size)
     fatal("model vocabulary %d != shards' tokenizer vocabulary %d (%s)", m->cfg.vocab_size,
           d.sh[0].vocab_size, d.paths[0]);
+  if (o.objective == OBJ_LM) data_lm_windows(&d, &o, m->cfg.max_seq_len, s->rank);
+  if (resume_path) {
+    data_state ds = ds_resume;
+    if (ds.seed != o.seed || ds.global_batch != G || ds.n_train != d.n_train)
+      fatal("%s: made with another seed, global batch (%ld) or data (%ld samples); cannot resume",
+            resume_path, (long)ds.global_batch, (long)ds.n_train);
+    free(resume_path);
+  }
   if (m->cfg.max_seq_len < d.max_len)
     fatal("model.max_seq_len %d < longest shard sequence %d; raise model.max_seq_len or lower "
           "data.max_prompt_tokens", m->cfg.max_seq_len, d.max_len);
@@ -505,6 +569,11 @@ int train_run(stage_ctx *s) {
   w.len_0 = xmalloc((size_t)B * sizeof(int));
   w.w = xmalloc((size_t)d.max_len * sizeof(float));
   w.mk = xmalloc((size_t)d.max_len);
+  if (o.objective == OBJ_LM) {
+    w.lm_y = xmalloc((size_t)maxN * sizeof(int32_t));
+    w.lm_w = xmalloc((size_t)maxN * sizeof(float));
+    w.lm_loss = xmalloc((size_t)maxN * sizeof(float));
+  }
   int *perm = xmalloc((size_t)d.n_train * sizeof(int));
   long perm_epoch = -1;
   int shi[B], idx[B], hist[B];
@@ -536,8 +605,8 @@ int train_run(stage_ctx *s) {
           perm_epoch = epoch;
         }
         int t = perm[k % d.n_train];
-        shi[j] = d.train_sh[t];
-        idx[j] = d.train_i[t];
+        shi[j] = o.objective == OBJ_LM ? -1 : d.train_sh[t];
+        idx[j] = o.objective == OBJ_LM ? t : d.train_i[t];
         double u = (mix(o.seed ^ mix((unsigned long long)k ^ 0x5bd1e995ull)) >> 11) * 0x1.0p-53;
         hist[j] = !(u < o.dropout);
       }
@@ -568,8 +637,8 @@ int train_run(stage_ctx *s) {
       for (int k0 = s->rank * B; k0 < nv; k0 += s->size * B) {
         int nb = 0;
         for (int j = 0; j < B && k0 + j < nv; j++, nb++) {
-          shi[j] = d.valid_sh[k0 + j];
-          idx[j] = d.valid_i[k0 + j];
+          shi[j] = o.objective == OBJ_LM ? -1 : d.valid_sh[k0 + j];
+          idx[j] = o.objective == OBJ_LM ? k0 + j : d.valid_i[k0 + j];
           hist[j] = 1;
         }
         micro_batch(&w, &d, &o, shi, idx, hist, nb, 1.f, 0, &va);
@@ -627,7 +696,7 @@ int train_run(stage_ctx *s) {
   if (w.rh) model_acts_free(w.rh);
   if (w.r0) model_acts_free(w.r0);
   free(w.dh); free(w.d0); free(w.tok_h); free(w.tok_0); free(w.len_h); free(w.len_0);
-  free(w.w); free(w.mk);
+  free(w.w); free(w.mk); free(w.lm_y); free(w.lm_w); free(w.lm_loss);
   if (ref) model_free(ref);
   model_free(m);
   metrics_free(&g);

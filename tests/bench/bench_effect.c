@@ -10,11 +10,19 @@
 #include "log.h"
 #include "util.h"
 
+//   bench_effect [reps [dim layers heads kv_heads ffn vocab]]   (default: 3, d192 L6 ... V2048)
 int main(int argc, char **argv) {
   int reps = argc > 1 ? atoi(argv[1]) : 3;
-  model_config mc = {.vocab_size = 2048, .dim = 192, .n_layers = 6, .n_heads = 6, .n_kv_heads = 2,
-                     .ffn_dim = 512, .max_seq_len = 512, .qkv_bias = 0, .tie_embeddings = 1,
-                     .rope_theta = 10000.f, .norm_eps = 1e-5f, .init_std = 0.02f};
+  int v[6] = {192, 6, 6, 2, 512, 2048};
+  if (argc == 8)
+    for (int i = 0; i < 6; i++) v[i] = atoi(argv[i + 2]);
+  else if (argc > 2) {
+    fprintf(stderr, "usage: %s [reps [dim layers heads kv_heads ffn vocab]]\n", argv[0]);
+    return 2;
+  }
+  model_config mc = {.vocab_size = v[5], .dim = v[0], .n_layers = v[1], .n_heads = v[2],
+                     .n_kv_heads = v[3], .ffn_dim = v[4], .max_seq_len = 512, .qkv_bias = 0,
+                     .tie_embeddings = 1, .rope_theta = 10000.f, .norm_eps = 1e-5f, .init_std = 0.02f};
   model *m = model_create(&mc, 0);
   model_init(m, 1);
   enum { N = 16, HIST = 224, BASE = 32, TGT = 64 };
@@ -24,7 +32,7 @@ int main(int argc, char **argv) {
   unsigned r = 3;
   for (int i = 0; i < N; i++) {
     int32_t *w = with + (size_t)i * (HIST + TGT), *o = without + (size_t)i * (BASE + TGT);
-    for (int j = 0; j < HIST + TGT; j++) w[j] = (int32_t)(((r = r * 1103515245u + 12345u) >> 16) % 2048);
+    for (int j = 0; j < HIST + TGT; j++) w[j] = (int32_t)(((r = r * 1103515245u + 12345u) >> 16) % (unsigned)mc.vocab_size);
     for (int j = 0; j < BASE; j++) o[j] = w[j];
     for (int j = 0; j < TGT; j++) o[BASE + j] = w[HIST + j];
     s[i] = (effect_sample){w, HIST + TGT, o, BASE + TGT, TGT, 0};

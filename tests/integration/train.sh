@@ -80,6 +80,15 @@ trainnp 2 --set train.name=\"np2\" --set train.steps=5 --set train.objective=\"n
 if out=$($PY $CMP losses "$(M np1)" "$(M np2)" 1e-5 2>&1); then ok "train_np1_np2_agree ($out)"
 else bad train_np1_np2_agree "$out $(tail -n 2 $T/np2.log)"; fi
 
+# lm on per-user stream windows (128 tokens: several windows per user), -np 1 vs -np 2
+trainnp 1 --set train.name=\"lm_np1\" --set train.steps=4 --set train.objective=\"lm\" \
+  --set train.lm_window=128 --set train.micro_batch=4 --set train.accum=1 > $T/lmnp1.log 2>&1 &&
+trainnp 2 --set train.name=\"lm_np2\" --set train.steps=4 --set train.objective=\"lm\" \
+  --set train.lm_window=128 --set train.micro_batch=1 --set train.accum=2 > $T/lmnp2.log 2>&1
+if out=$($PY $CMP losses "$(M lm_np1)" "$(M lm_np2)" 1e-5 2>&1) &&
+   grep -q "lm streams: .* windows of <= 128 tokens" $T/lmnp1.log; then ok "train_lm_np1_np2_agree ($out)"
+else bad train_lm_np1_np2_agree "$out $(tail -n 2 $T/lmnp2.log)"; fi
+
 # ---- resume equality: drop the last checkpoint and continue ---------------------------------
 train --set train.name=\"full\" --set train.steps=6 --set train.ckpt_every=2 > $T/full.log 2>&1
 train --set train.name=\"res\" --set train.steps=6 --set train.ckpt_every=2 > $T/res1.log 2>&1

@@ -245,6 +245,49 @@ static void test_crossentropy(void **state) {
   free(c.z); free(c.loss); free(c.w); free(dz);
 }
 
+// The fused kernel on rows wider than the 16 vector lanes (plus a tail): loss and dlogits
+// against a double-precision reference; dlogits is overwritten (garbage before), the ignored
+// row is zeroed; the accumulating crossentropy_backward adds the same values.
+static void test_crossentropy_fused(void **state) {
+  (void)state;
+  int N = 5, V = 100;
+  int32_t t[] = {3, 99, -1, 0, 57};
+  float *z = rnd(N * V, 8), *w = rnd(N, 1), *loss = zeros(N), *d = rnd(N * V, 5), *acc = zeros(N * V);
+  crossentropy_forward_backward(loss, d, z, t, w, N, V);
+  crossentropy_backward(acc, z, t, w, N, V);
+  for (int n = 0; n < N; n++) {
+    const float *zn = z + (size_t)n * V;
+    double mx = zn[0], s = 0;
+    for (int j = 1; j < V; j++) mx = fmax(mx, zn[j]);
+    for (int j = 0; j < V; j++) s += exp(zn[j] - mx);
+    double lse = mx + log(s);
+    if (t[n] < 0) assert_true(loss[n] == 0.0f);
+    else assert_true(fabs(loss[n] - (lse - zn[t[n]])) < 1e-5 * fmax(1.0, fabs(lse)));
+    for (int j = 0; j < V; j++) {
+      double ref = t[n] < 0 ? 0.0 : w[n] * (exp(zn[j] - lse) - (j == t[n]));
+      if (fabs(d[(size_t)n * V + j] - ref) > 1e-6) fail_msg("dlogits[%d,%d] %g vs %g", n, j, d[(size_t)n * V + j], ref);
+      assert_true(d[(size_t)n * V + j] == acc[(size_t)n * V + j]);
+    }
+  }
+  float l2[5];
+  crossentropy_forward(l2, z, t, N, V);
+  assert_memory_equal(l2, loss, sizeof l2);
+  free(z); free(w); free(loss); free(d); free(acc);
+}
+
+// The vectorizable exp of the kernels: within 2 ulp of exp over the float range, 0 below -87.
+static void test_exp(void **state) {
+  (void)state;
+  double worst = 0;
+  for (double x = -87.0; x <= 88.0; x += 0.0137) {
+    double ref = exp((double)(float)x), got = kernels_exp((float)x);
+    worst = fmax(worst, fabs(got - ref) / ref);
+  }
+  if (worst > 2.5e-7) fail_msg("exp relative error %g", worst);
+  assert_true(kernels_exp(-87.5f) == 0.0f && kernels_exp(-1e30f) == 0.0f);
+  assert_true(kernels_exp(0.0f) == 1.0f);
+}
+
 // ---- thread-count independence of the hot kernels ----
 static void test_threads_bitwise(void **state) {
   (void)state;
@@ -271,7 +314,8 @@ int main(void) {
       cmocka_unit_test(test_rmsnorm),    cmocka_unit_test(test_embedding),
       cmocka_unit_test(test_matmul),     cmocka_unit_test(test_rope),
       cmocka_unit_test(test_attention),  cmocka_unit_test(test_swiglu),
-      cmocka_unit_test(test_crossentropy), cmocka_unit_test(test_threads_bitwise),
+      cmocka_unit_test(test_crossentropy), cmocka_unit_test(test_crossentropy_fused),
+      cmocka_unit_test(test_exp),        cmocka_unit_test(test_threads_bitwise),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -352,6 +352,41 @@ static void test_bootstrap_bleu(void **state) {
   near(bootstrap_bleu_paired_p(b, b, N, 300, 11), 1.0, 0);
 }
 
+static void test_bootstrap_ratio(void **state) {
+  (void)state;
+  enum { N = 300 };
+  double x[N], y[N], one[N], num[N], den[N], zero[N];
+  for (int i = 0; i < N; i++) {
+    x[i] = (double)((i * 37) % 101) / 100.0;
+    y[i] = (double)((i * 53) % 97) / 100.0;
+    one[i] = 1.0;
+    zero[i] = 0.0;
+    den[i] = 1 + i % 5;          // tokens per sample
+    num[i] = x[i] * den[i];      // per-token mean x[i]
+  }
+  // den = 1: exactly bootstrap_ci / bootstrap_paired_p (same draws for the same seed)
+  boot_ci a, b;
+  bootstrap_ci(x, N, 400, 13, &a);
+  bootstrap_ratio_ci(x, one, N, 400, 13, &b);
+  near(b.mean, a.mean, 0); near(b.lo, a.lo, 0); near(b.hi, a.hi, 0);
+  near(bootstrap_ratio_paired_p(x, one, y, one, N, 400, 13), bootstrap_paired_p(x, y, N, 400, 13), 0);
+  // the estimate is the ratio of sums (token-weighted), not the mean of ratios
+  double sn = 0, sd = 0;
+  for (int i = 0; i < N; i++) sn += num[i], sd += den[i];
+  bootstrap_ratio_ci(num, den, N, 400, 13, &b);
+  near(b.mean, sn / sd, 1e-12);
+  assert_true(b.lo < b.mean && b.mean < b.hi);
+  near(bootstrap_ratio_paired_p(num, den, num, den, N, 400, 13), 1.0, 0);
+  // no denominators at all: NaN everywhere
+  bootstrap_ratio_ci(zero, zero, N, 50, 1, &b);
+  assert_true(isnan(b.mean) && isnan(b.lo) && isnan(b.hi));
+  assert_true(isnan(bootstrap_ratio_paired_p(zero, zero, num, den, N, 50, 1)));
+  // two samples, one with a denominator: resamples that drew only the other are dropped
+  double n2[2] = {3, 0}, d2[2] = {2, 0};
+  bootstrap_ratio_ci(n2, d2, 2, 100, 1, &b);
+  near(b.mean, 1.5, 0); near(b.lo, 1.5, 0); near(b.hi, 1.5, 0);
+}
+
 int main(void) {
   log_set_quiet(1);
   const struct CMUnitTest tests[] = {
@@ -360,7 +395,7 @@ int main(void) {
       cmocka_unit_test(test_rouge_documented),     cmocka_unit_test(test_bleu_sacrebleu_cases),
       cmocka_unit_test(test_bleu_hand_checked),    cmocka_unit_test(test_meteor_nltk_doc),
       cmocka_unit_test(test_wordnet_missing),      cmocka_unit_test(test_bootstrap),
-      cmocka_unit_test(test_bootstrap_bleu),
+      cmocka_unit_test(test_bootstrap_bleu),     cmocka_unit_test(test_bootstrap_ratio),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs an experiment end to end on this machine with mpirun (what `make run` does):
+#   jobs/run-local.sh CONFIG [--from STEP] [--only STEP] [--set key=value]... [--np N]
+# Steps: synth shard <pipeline.train_runs> eval, with effect + annotate after the reference
+# run (jobs/pipeline.sh). A step whose stamp (<run_dir>/stamps/<step>) matches its current
+# config and upstream is skipped; --from STEP reruns STEP and everything after it; --only STEP
+# reruns just STEP. Per-step logs: <run_dir>/logs/<step>.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+
+NQ_CONFIG=""; NQ_SETS=(); FROM=""; ONLY=""; NP=""
+NQ_BIN=${NQ_BIN:-build}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --from) FROM=${2:?--from needs a step}; shift 2 ;;
+    --only) ONLY=${2:?--only needs a step}; shift 2 ;;
+    --set) NQ_SETS+=("${2:?--set needs key=value}"); shift 2 ;;
+    --np) NP=${2:?--np needs a number}; shift 2 ;;
+    -h|--help) usage 0 ;;
+    -*) echo "run-local.sh: unknown option '$1'" >&2; usage ;;
+    *) [ -z "$NQ_CONFIG" ] || { echo "run-local.sh: unexpected argument '$1'" >&2; usage; }
+       NQ_CONFIG=$1; shift ;;
+  esac
+done
+[ -n "$NQ_CONFIG" ] || usage
+[ -f "$NQ_CONFIG" ] || { echo "run-local.sh: config '$NQ_CONFIG' not found" >&2; exit 2; }
+. jobs/pipeline.sh
+
+steps=$(nq_steps)
+for s in $FROM $ONLY; do
+  grep -qx -- "$s" <<<"$steps" || { echo "run-local.sh: no step '$s' (steps: $(echo $steps))" >&2; exit 2; }
+done
+run_dir=$(nq_cfg --get run_dir)
+[ -n "$NP" ] || NP=$(nq_cfg --get pipeline.ranks)
+mkdir -p "$run_dir/stamps" "$run_dir/logs"
+MPI=(mpirun -np "$NP")
+[ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+[ "$NP" -gt "$(nproc)" ] && MPI+=(--oversubscribe)
+[ -t 1 ] || export NQ_PROGRESS_TTY=0   # plain progress lines when the output is a log file
+
+t_all=$(date +%s); prev=none; forced=0
+for step in $steps; do
+  stamp=$(nq_step_stamp "$step" "$prev")
+  prev=$stamp
+  [ "$step" = "$FROM" ] && forced=1
+  if [ -n "$ONLY" ] && [ "$step" != "$ONLY" ]; then continue; fi
+  if [ $forced = 0 ] && [ -z "$ONLY" ] && [ -f "$run_dir/stamps/$step" ] &&
+     [ "$(cat "$run_dir/stamps/$step")" = "$stamp" ]; then
+    echo "== $step: up to date, skipped"; continue
+  fi
+  sets=()
+  while IFS= read -r s; do sets+=(--set "$s"); done < <(nq_step_sets "$step")
+  cmd=("${MPI[@]}" "$NQ_BIN/$(nq_step_stage "$step")" "$NQ_CONFIG" "${sets[@]}" --force)
+  echo "== $step: ${cmd[*]}"
+  rm -f "$run_dir/stamps/$step"
+  t0=$(date +%s)
+  if ! "${cmd[@]}" 2>&1 | tee "$run_dir/logs/$step.log"; then
+    echo "run-local.sh: step '$step' failed (log: $run_dir/logs/$step.log); rerun with --from $step" >&2
+    exit 1
+  fi
+  echo "$stamp" > "$run_dir/stamps/$step.tmp" && mv "$run_dir/stamps/$step.tmp" "$run_dir/stamps/$step"
+  echo "== $step: done in $(( $(date +%s) - t0 )) s"
+  forced=1  # a rerun step's outputs are new: everything after it reruns too
+done
+echo "== all steps done in $(( $(date +%s) - t_all )) s; run directory: $run_dir"
+if [ -f "$run_dir/eval/summary.md" ]; then echo; cat "$run_dir/eval/summary.md"; fi

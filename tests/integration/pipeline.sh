@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# jobs/run-local.sh on the smoke benchmark: every step runs and the table prints; a rerun
+# skips everything; a changed annotate threshold reruns annotate and what follows it only;
+# --only runs one step; unknown steps and options are refused. Run from the repo root.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.bash
+nq_test_init pipeline
+R=$T/run
+run() { bash jobs/run-local.sh configs/smoke.cfg --set run_dir="$R" "$@"; }
+ran() { grep -o '^== [a-z_]*: mpirun' "$1" | cut -d' ' -f2 | tr -d ':' | tr '\n' ' '; }
+skipped() { grep -c ': up to date, skipped' "$1"; }
+
+if run > $T/first.log 2>&1; then
+  ok pipeline_runs
+else
+  bad pipeline_runs "$(tail -n 5 $T/first.log)"; exit 1
+fi
+want="synth shard lm sft context_sft effect annotate nextquill eval "
+[ "$(ran $T/first.log)" = "$want" ] && ok pipeline_step_order || bad pipeline_step_order "ran: $(ran $T/first.log)"
+[ -s "$R/eval/summary.md" ] && grep -q "nextquill" $T/first.log && ok pipeline_table_printed \
+  || bad pipeline_table_printed "no $R/eval/summary.md or table not printed"
+for s in lm sft context_sft nextquill; do
+  [ -f "$R/$s/model.h5" ] || bad pipeline_outputs "missing $R/$s/model.h5"
+done
+ls "$R"/annotations/*.h5 >/dev/null 2>&1 && ok pipeline_outputs || bad pipeline_outputs "no annotations"
+
+run > $T/second.log 2>&1
+[ "$(ran $T/second.log)" = "" ] && [ "$(skipped $T/second.log)" = 9 ] && ok pipeline_rerun_skips_all \
+  || bad pipeline_rerun_skips_all "ran: $(ran $T/second.log)"
+
+run --set annotate.threshold=0.1 > $T/third.log 2>&1
+[ "$(ran $T/third.log)" = "annotate nextquill eval " ] && ok pipeline_changed_threshold_reruns_downstream \
+  || bad pipeline_changed_threshold_reruns_downstream "ran: $(ran $T/third.log)"
+
+run --set annotate.threshold=0.1 --only effect > $T/only.log 2>&1
+[ "$(ran $T/only.log)" = "effect " ] && ok pipeline_only_one_step || bad pipeline_only_one_step "ran: $(ran $T/only.log)"
+
+out=$(run --only nosuch 2>&1); rc=$?
+[ $rc = 2 ] && grep -q "no step 'nosuch'" <<<"$out" && ok pipeline_unknown_step_refused \
+  || bad pipeline_unknown_step_refused "rc=$rc: $out"
+out=$(run --set annotate.nosuch=1 2>&1); rc=$?
+[ $rc != 0 ] && grep -q "unknown key 'annotate.nosuch'" <<<"$out" && [ "$(grep -c 'unknown key' <<<"$out")" = 1 ] \
+  && ok pipeline_bad_key_one_line || bad pipeline_bad_key_one_line "rc=$rc: $out"
+exit $failed
