@@ -23,6 +23,9 @@ static int g_blas_set = 0;
 
 void kernels_set_threads(int n) {
   g_threads = n < 1 ? 1 : n;
+  // kernels called inside a caller's parallel region (model.c's fused forward) run on the
+  // calling thread: nested regions stay inactive
+  omp_set_max_active_levels(1);
   openblas_set_num_threads(1);
   g_blas_set = 1;
 }
@@ -193,6 +196,17 @@ void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, in
   }
 }
 
+void rmsnorm_backward_dx(float *dx, const float *dout, const float *x, const float *w,
+                         const float *rstd, int N, int D) {
+  for (int n = 0; n < N; n++)
+    rms_bwd_row(dx + (size_t)n * D, dout + (size_t)n * D, w, x + (size_t)n * D, rstd[n], D);
+}
+
+void rmsnorm_backward_dw(float *dw, const float *dout, const float *x, const float *rstd, int N, int D,
+                         int c0, int c1) {
+  for (int n = 0; n < N; n++) rms_dw_row(dw, dout + (size_t)n * D, x + (size_t)n * D, rstd[n], c0, c1);
+}
+
 void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
                       const float *rstd, int N, int D) {
   int nt = kernels_threads();
@@ -203,7 +217,7 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
   {
     int a, b;
     split_range(D, omp_get_num_threads(), omp_get_thread_num(), 16, &a, &b);
-    for (int n = 0; n < N; n++) rms_dw_row(dw, dout + (size_t)n * D, x + (size_t)n * D, rstd[n], a, b);
+    rmsnorm_backward_dw(dw, dout, x, rstd, N, D, a, b);
   }
 }
 
@@ -327,33 +341,37 @@ void rope_backward(float *dx, const int *pos, const float *cos_t, const float *s
 // computed and then zeroed.
 #define ATT_BLOCK 64
 
-void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
-                       const int *seq_off, int S, int H, int KV, int hd, int max_seq) {
+void attention_forward_task(int task, float *out, float *att, const float *q, const float *k,
+                            const float *v, const int *seq_off, int H, int KV, int hd, int max_seq) {
   int G = H / KV, qs = H * hd, ks = KV * hd;
   float scale = 1.0f / sqrtf((float)hd);
-#pragma omp parallel for num_threads(kernels_threads()) schedule(dynamic, 1)
-  for (int task = 0; task < S * KV; task++) {
-    int s = task / KV, g = task % KV, o = seq_off[s], T = seq_off[s + 1] - o;
-    const float *K = k + (size_t)o * ks + g * hd, *V = v + (size_t)o * ks + g * hd;
-    for (int h = g * G; h < (g + 1) * G; h++) {
-      const float *Q = q + (size_t)o * qs + h * hd;
-      float *P = att + (size_t)H * o * max_seq + (size_t)h * T * T;
-      float *O = out + (size_t)o * qs + h * hd;
-      for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
-        int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hd, scale, Q + (size_t)r0 * qs,
-                    qs, K, ks, 0.0f, P + (size_t)r0 * T, T);
-        for (int i = r0; i < r1; i++) {
-          float *row = P + (size_t)i * T;
-          float sum = vec_sumexp(row, row, vec_max(row, i + 1), i + 1);
-          vec_scale(row, 1.0f / sum, i + 1);
-          if (i + 1 < T) memset(row + i + 1, 0, (size_t)(T - i - 1) * sizeof(float));
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hd, r1, 1.0f, P + (size_t)r0 * T,
-                    T, V, ks, 0.0f, O + (size_t)r0 * qs, qs);
+  int s = task / KV, g = task % KV, o = seq_off[s], T = seq_off[s + 1] - o;
+  const float *K = k + (size_t)o * ks + g * hd, *V = v + (size_t)o * ks + g * hd;
+  for (int h = g * G; h < (g + 1) * G; h++) {
+    const float *Q = q + (size_t)o * qs + h * hd;
+    float *P = att + (size_t)H * o * max_seq + (size_t)h * T * T;
+    float *O = out + (size_t)o * qs + h * hd;
+    for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+      int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hd, scale, Q + (size_t)r0 * qs,
+                  qs, K, ks, 0.0f, P + (size_t)r0 * T, T);
+      for (int i = r0; i < r1; i++) {
+        float *row = P + (size_t)i * T;
+        float sum = vec_sumexp(row, row, vec_max(row, i + 1), i + 1);
+        vec_scale(row, 1.0f / sum, i + 1);
+        if (i + 1 < T) memset(row + i + 1, 0, (size_t)(T - i - 1) * sizeof(float));
       }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hd, r1, 1.0f, P + (size_t)r0 * T,
+                  T, V, ks, 0.0f, O + (size_t)r0 * qs, qs);
     }
   }
+}
+
+void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
+                       const int *seq_off, int S, int H, int KV, int hd, int max_seq) {
+#pragma omp parallel for num_threads(kernels_threads()) schedule(dynamic, 1)
+  for (int task = 0; task < S * KV; task++)
+    attention_forward_task(task, out, att, q, k, v, seq_off, H, KV, hd, max_seq);
 }
 
 // d_j = p_j (d_j - dot) * scale
@@ -362,42 +380,47 @@ VEC_CLONES static void softmax_grad_row(float *d, const float *p, float dot, flo
   for (int j = 0; j < n; j++) d[j] = p[j] * (d[j] - dot) * scale;
 }
 
+void attention_backward_task(int task, float *dq, float *dk, float *dv, float *dP, const float *dout,
+                             const float *q, const float *k, const float *v, const float *att,
+                             const int *seq_off, int H, int KV, int hd, int max_seq) {
+  int G = H / KV, qs = H * hd, ks = KV * hd;
+  float scale = 1.0f / sqrtf((float)hd);
+  int s = task / KV, g = task % KV, o = seq_off[s], T = seq_off[s + 1] - o;
+  const float *K = k + (size_t)o * ks + g * hd, *V = v + (size_t)o * ks + g * hd;
+  float *dK = dk + (size_t)o * ks + g * hd, *dV = dv + (size_t)o * ks + g * hd;
+  for (int h = g * G; h < (g + 1) * G; h++) {
+    const float *Q = q + (size_t)o * qs + h * hd, *dO = dout + (size_t)o * qs + h * hd;
+    const float *P = att + (size_t)H * o * max_seq + (size_t)h * T * T;
+    float *dQ = dq + (size_t)o * qs + h * hd;
+    for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+      int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T, nr = r1 - r0;
+      const float *Pb = P + (size_t)r0 * T;
+      float *dPb = dP + (size_t)r0 * T;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, r1, hd, 1.0f, dO + (size_t)r0 * qs, qs,
+                  V, ks, 0.0f, dPb, T);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, nr, 1.0f, Pb, T, dO + (size_t)r0 * qs,
+                  qs, 1.0f, dV, ks);
+      for (int i = r0; i < r1; i++) {
+        const float *pr = P + (size_t)i * T;
+        float *dr = dP + (size_t)i * T;
+        softmax_grad_row(dr, pr, vec_dot(pr, dr, i + 1), scale, i + 1);
+        if (i + 1 < r1) memset(dr + i + 1, 0, (size_t)(r1 - i - 1) * sizeof(float));
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hd, r1, 1.0f, dPb, T, K, ks, 1.0f,
+                  dQ + (size_t)r0 * qs, qs);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, nr, 1.0f, dPb, T, Q + (size_t)r0 * qs,
+                  qs, 1.0f, dK, ks);
+    }
+  }
+}
+
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                         const float *q, const float *k, const float *v, const float *att,
                         const int *seq_off, int S, int H, int KV, int hd, int max_seq) {
-  int G = H / KV, qs = H * hd, ks = KV * hd;
-  float scale = 1.0f / sqrtf((float)hd);
 #pragma omp parallel for num_threads(kernels_threads()) schedule(dynamic, 1)
-  for (int task = 0; task < S * KV; task++) {
-    float *dP = scratch + (size_t)omp_get_thread_num() * max_seq * max_seq;
-    int s = task / KV, g = task % KV, o = seq_off[s], T = seq_off[s + 1] - o;
-    const float *K = k + (size_t)o * ks + g * hd, *V = v + (size_t)o * ks + g * hd;
-    float *dK = dk + (size_t)o * ks + g * hd, *dV = dv + (size_t)o * ks + g * hd;
-    for (int h = g * G; h < (g + 1) * G; h++) {
-      const float *Q = q + (size_t)o * qs + h * hd, *dO = dout + (size_t)o * qs + h * hd;
-      const float *P = att + (size_t)H * o * max_seq + (size_t)h * T * T;
-      float *dQ = dq + (size_t)o * qs + h * hd;
-      for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
-        int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T, nr = r1 - r0;
-        const float *Pb = P + (size_t)r0 * T;
-        float *dPb = dP + (size_t)r0 * T;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, r1, hd, 1.0f, dO + (size_t)r0 * qs, qs,
-                    V, ks, 0.0f, dPb, T);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, nr, 1.0f, Pb, T, dO + (size_t)r0 * qs,
-                    qs, 1.0f, dV, ks);
-        for (int i = r0; i < r1; i++) {
-          const float *pr = P + (size_t)i * T;
-          float *dr = dP + (size_t)i * T;
-          softmax_grad_row(dr, pr, vec_dot(pr, dr, i + 1), scale, i + 1);
-          if (i + 1 < r1) memset(dr + i + 1, 0, (size_t)(r1 - i - 1) * sizeof(float));
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hd, r1, 1.0f, dPb, T, K, ks, 1.0f,
-                    dQ + (size_t)r0 * qs, qs);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, nr, 1.0f, dPb, T, Q + (size_t)r0 * qs,
-                    qs, 1.0f, dK, ks);
-      }
-    }
-  }
+  for (int task = 0; task < S * KV; task++)
+    attention_backward_task(task, dq, dk, dv, scratch + (size_t)omp_get_thread_num() * max_seq * max_seq,
+                            dout, q, k, v, att, seq_off, H, KV, hd, max_seq);
 }
 
 // ---- SwiGLU ---------------------------------------------------------------------------

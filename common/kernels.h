@@ -18,6 +18,13 @@ void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, in
 void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
                       const float *rstd, int N, int D);
 
+// The two parts of rmsnorm_backward, for callers that split the work themselves: dx of N
+// rows; dw columns [c0, c1) over all N rows (in row order, as rmsnorm_backward).
+void rmsnorm_backward_dx(float *dx, const float *dout, const float *x, const float *w,
+                         const float *rstd, int N, int D);
+void rmsnorm_backward_dw(float *dw, const float *dout, const float *x, const float *rstd, int N, int D,
+                         int c0, int c1);
+
 // inp (N, C), w (OC, C) [HF Linear], bias (OC) or NULL -> out (N, OC) = inp w^T + bias;
 // accumulate != 0 adds to out instead of overwriting.
 void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C,
@@ -38,10 +45,19 @@ void rope_tables(float *cos, float *sin, int max_pos, int hd, float theta);
 // att: per sequence s at offset o, length T: (H, T, T) probabilities at att + H*o*max_seq.
 void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                        const int *seq_off, int S, int H, int KV, int hd, int max_seq);
+// Task `task` (= s * KV + g: sequence s, kv group g) of attention_forward, for callers that
+// hand out the S * KV tasks inside their own parallel region.
+void attention_forward_task(int task, float *out, float *att, const float *q, const float *k,
+                            const float *v, const int *seq_off, int H, int KV, int hd, int max_seq);
 // dq (N, H*hd), dk, dv (N, KV*hd) += ...; scratch: model_threads() * max_seq * max_seq floats
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                         const float *q, const float *k, const float *v, const float *att,
                         const int *seq_off, int S, int H, int KV, int hd, int max_seq);
+
+// Task `task` of attention_backward; dP: this thread's max_seq * max_seq scratch.
+void attention_backward_task(int task, float *dq, float *dk, float *dv, float *dP, const float *dout,
+                             const float *q, const float *k, const float *v, const float *att,
+                             const int *seq_off, int H, int KV, int hd, int max_seq);
 
 // gate, up (n) -> h (n) = silu(gate) * up
 void swiglu_forward(float *h, const float *gate, const float *up, size_t n);

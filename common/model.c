@@ -3,7 +3,9 @@
 // equations in docs/model.md. KV-cache decoding lives in model_kv.c.
 #include "model.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +258,84 @@ void model_acts_free(model_acts *a) {
 }
 
 // ---- forward ------------------------------------------------------------------------------------
+// With several threads, one parallel region for the whole forward: each thread carries its
+// own rows through every row-local kernel (norms, projections, RoPE, MLP, residuals, LM head)
+// and the threads meet only around attention (two barriers per layer instead of a fork and a
+// join per kernel; the rows stay in the thread's cache). The rows are split as
+// matmul_forward splits them (one sgemm per thread, blocks aligned to 16), so the values equal
+// the per-kernel path's, whatever the thread count.
+static void rows_split(int n, int nt, int t, int *a, int *b) {
+  int per = (n + nt - 1) / nt;
+  per = (per + 15) / 16 * 16;
+  *a = t * per < n ? t * per : n;
+  *b = (t + 1) * per < n ? (t + 1) * per : n;
+}
+
+// out (n, OC) = inp (n, C) w^T (+ bias) (+ out when accumulate), one sgemm on this thread
+static void rows_matmul(float *out, const float *inp, const float *w, const float *bias, int n, int C,
+                        int OC, int accumulate) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, OC, C, 1.0f, inp, C, w, C,
+              accumulate ? 1.0f : 0.0f, out, OC);
+  if (bias)
+    for (int i = 0; i < n; i++)
+      for (int o = 0; o < OC; o++) out[(size_t)i * OC + o] += bias[o];
+}
+
+static void forward_fused(model *m, model_acts *a, int nt) {
+  const model_config *c = &m->cfg;
+  int D = c->dim, F = c->ffn_dim, H = c->n_heads, KV = c->n_kv_heads, hd = D / H, V = c->vocab_size;
+  int qd = H * hd, kd = KV * hd, N = a->n_tokens, B = a->n_seqs;
+  size_t MN = a->max_tokens;
+  const model_params *p = &m->params;
+#pragma omp parallel num_threads(nt)
+  {
+    int r0, r1;
+    rows_split(N, omp_get_num_threads(), omp_get_thread_num(), &r0, &r1);
+    size_t n = (size_t)(r1 - r0), o = (size_t)r0;
+    if (n) embedding_forward(a->x + o * D, a->tokens + o, p->t[P_EMBED], (int)n, D);
+    for (int l = 0; l < c->n_layers; l++) {
+      float *l_x = a->x + l * MN * D, *l_ln1 = a->ln1 + l * MN * D, *l_rstd1 = a->rstd1 + l * MN;
+      float *l_q = a->q + l * MN * qd, *l_k = a->k + l * MN * kd, *l_v = a->v + l * MN * kd;
+      float *l_att = a->att + l * (size_t)H * MN * a->max_seq, *l_atty = a->atty + l * MN * qd;
+      float *l_x2 = a->x2 + l * MN * D, *l_ln2 = a->ln2 + l * MN * D, *l_rstd2 = a->rstd2 + l * MN;
+      float *l_gate = a->gate + l * MN * F, *l_up = a->up + l * MN * F, *l_h = a->hmlp + l * MN * F;
+      float *l_out = a->x + (l + 1) * MN * D;
+      const float *l_bq = c->qkv_bias ? p->t[P_BQ] + (size_t)l * qd : NULL;
+      const float *l_bk = c->qkv_bias ? p->t[P_BK] + (size_t)l * kd : NULL;
+      const float *l_bv = c->qkv_bias ? p->t[P_BV] + (size_t)l * kd : NULL;
+      if (n) {
+        rmsnorm_forward(l_ln1 + o * D, l_rstd1 + o, l_x + o * D, p->t[P_ATTN_NORM] + (size_t)l * D, (int)n,
+                        D, c->norm_eps);
+        rows_matmul(l_q + o * qd, l_ln1 + o * D, p->t[P_WQ] + (size_t)l * qd * D, l_bq, (int)n, D, qd, 0);
+        rows_matmul(l_k + o * kd, l_ln1 + o * D, p->t[P_WK] + (size_t)l * kd * D, l_bk, (int)n, D, kd, 0);
+        rows_matmul(l_v + o * kd, l_ln1 + o * D, p->t[P_WV] + (size_t)l * kd * D, l_bv, (int)n, D, kd, 0);
+        rope_forward(l_q + o * qd, a->pos + o, m->rope_cos, m->rope_sin, (int)n, H, hd);
+        rope_forward(l_k + o * kd, a->pos + o, m->rope_cos, m->rope_sin, (int)n, KV, hd);
+      }
+#pragma omp barrier
+#pragma omp for schedule(dynamic, 1)
+      for (int task = 0; task < B * KV; task++)
+        attention_forward_task(task, l_atty, l_att, l_q, l_k, l_v, a->seq_off, H, KV, hd, a->max_seq);
+      if (n) {   // the next layer's first kernels use only these rows: no barrier before them
+        memcpy(l_x2 + o * D, l_x + o * D, n * D * sizeof(float));
+        rows_matmul(l_x2 + o * D, l_atty + o * qd, p->t[P_WO] + (size_t)l * D * qd, NULL, (int)n, qd, D, 1);
+        rmsnorm_forward(l_ln2 + o * D, l_rstd2 + o, l_x2 + o * D, p->t[P_MLP_NORM] + (size_t)l * D, (int)n,
+                        D, c->norm_eps);
+        rows_matmul(l_gate + o * F, l_ln2 + o * D, p->t[P_WGATE] + (size_t)l * F * D, NULL, (int)n, D, F, 0);
+        rows_matmul(l_up + o * F, l_ln2 + o * D, p->t[P_WUP] + (size_t)l * F * D, NULL, (int)n, D, F, 0);
+        swiglu_forward(l_h + o * F, l_gate + o * F, l_up + o * F, n * F);
+        memcpy(l_out + o * D, l_x2 + o * D, n * D * sizeof(float));
+        rows_matmul(l_out + o * D, l_h + o * F, p->t[P_WDOWN] + (size_t)l * D * F, NULL, (int)n, F, D, 1);
+      }
+    }
+    if (n) {
+      rmsnorm_forward(a->lnf + o * D, a->rstdf + o, a->x + c->n_layers * MN * D + o * D,
+                      p->t[P_FINAL_NORM], (int)n, D, c->norm_eps);
+      rows_matmul(a->logits + o * V, a->lnf + o * D, p->t[P_LM_HEAD], NULL, (int)n, D, V, 0);
+    }
+  }
+}
+
 void model_forward(model *m, model_acts *a, const int32_t *tokens, const int *lens, int B) {
   const model_config *c = &m->cfg;
   int D = c->dim, F = c->ffn_dim, H = c->n_heads, KV = c->n_kv_heads, hd = D / H, V = c->vocab_size;
@@ -278,6 +358,11 @@ void model_forward(model *m, model_acts *a, const int32_t *tokens, const int *le
   }
   a->n_tokens = N;
   a->n_seqs = B;
+  int nt = model_threads();
+  if (nt > 1 && N >= 64 * nt) {
+    forward_fused(m, a, nt);
+    return;
+  }
   size_t MN = a->max_tokens;
   const model_params *p = &m->params;
   embedding_forward(a->x, a->tokens, p->t[P_EMBED], N, D);
@@ -317,6 +402,123 @@ void model_forward(model *m, model_acts *a, const int32_t *tokens, const int *le
 }
 
 // ---- backward -----------------------------------------------------------------------------------
+// dinp (n, C) += dout (n, OC) w, this thread's rows
+static void rows_dinp(float *dinp, const float *dout, const float *w, int n, int C, int OC) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, C, OC, 1.0f, dout, OC, w, C, 1.0f, dinp, C);
+}
+
+// dw (OC, C) += dout^T inp, dbias += column sums: thread t's block of output rows, cut as
+// matmul_backward cuts them
+static void part_dw(float *dw, float *dbias, const float *dout, const float *inp, int N, int C, int OC,
+                    int t, int nt) {
+  int a, b;
+  rows_split(OC, nt, t, &a, &b);
+  if (b > a)
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b - a, C, N, 1.0f, dout + a, OC, inp, C, 1.0f,
+                dw + (size_t)a * C, C);
+  if (dbias)
+    for (int n = 0; n < N; n++)
+      for (int o = a; o < b; o++) dbias[o] += dout[(size_t)n * OC + o];
+}
+
+// The backward in one parallel region (see forward_fused): row-local work on the thread's
+// rows, weight gradients on its block of output rows, norm weights on its block of columns,
+// attention by (sequence, kv group) tasks; six barriers per layer. The same splits as the
+// per-kernel path, so the same values.
+static void backward_fused(model *m, model_acts *a, const float *dlogits, float *dres, float *dln,
+                           float *dh, float *dgate, float *dup, float *datty, float *dq, float *dk,
+                           float *dv, float *attscr, int nt) {
+  const model_config *c = &m->cfg;
+  int D = c->dim, F = c->ffn_dim, H = c->n_heads, KV = c->n_kv_heads, hd = D / H, V = c->vocab_size;
+  int qd = H * hd, kd = KV * hd, N = a->n_tokens, B = a->n_seqs;
+  size_t MN = a->max_tokens, fl = sizeof(float);
+  const model_params *p = &m->params, *g = &m->grads;
+  const float *xL = a->x + c->n_layers * MN * D;
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), T = omp_get_num_threads(), r0, r1, c0, c1;
+    rows_split(N, T, t, &r0, &r1);
+    rows_split(D, T, t, &c0, &c1);
+    size_t n = (size_t)(r1 - r0), o = (size_t)r0;
+    float *dP = attscr + (size_t)t * a->max_seq * a->max_seq;
+    // LM head and final norm
+    if (n) {
+      memset(dln + o * D, 0, n * D * fl);
+      rows_dinp(dln + o * D, dlogits + o * V, p->t[P_LM_HEAD], (int)n, D, V);
+    }
+    part_dw(g->t[P_LM_HEAD], NULL, dlogits, a->lnf, N, D, V, t, T);
+    if (n) {
+      memset(dres + o * D, 0, n * D * fl);
+      rmsnorm_backward_dx(dres + o * D, dln + o * D, xL + o * D, p->t[P_FINAL_NORM], a->rstdf + o, (int)n, D);
+    }
+#pragma omp barrier
+    rmsnorm_backward_dw(g->t[P_FINAL_NORM], dln, xL, a->rstdf, N, D, c0, c1);
+#pragma omp barrier
+    for (int l = c->n_layers - 1; l >= 0; l--) {
+      float *l_x = a->x + l * MN * D, *l_ln1 = a->ln1 + l * MN * D, *l_rstd1 = a->rstd1 + l * MN;
+      float *l_q = a->q + l * MN * qd, *l_k = a->k + l * MN * kd, *l_v = a->v + l * MN * kd;
+      float *l_att = a->att + l * (size_t)H * MN * a->max_seq, *l_atty = a->atty + l * MN * qd;
+      float *l_x2 = a->x2 + l * MN * D, *l_ln2 = a->ln2 + l * MN * D, *l_rstd2 = a->rstd2 + l * MN;
+      float *l_gate = a->gate + l * MN * F, *l_up = a->up + l * MN * F, *l_h = a->hmlp + l * MN * F;
+      size_t oq = (size_t)l * qd * D, ok = (size_t)l * kd * D, of = (size_t)l * F * D, ol = (size_t)l * D;
+      // MLP: dres holds d x_out (all rows)
+      if (n) {
+        memset(dh + o * F, 0, n * F * fl);
+        rows_dinp(dh + o * F, dres + o * D, p->t[P_WDOWN] + of, (int)n, F, D);
+      }
+      part_dw(g->t[P_WDOWN] + of, NULL, dres, l_h, N, F, D, t, T);
+      if (n) {
+        memset(dgate + o * F, 0, n * F * fl);
+        memset(dup + o * F, 0, n * F * fl);
+        swiglu_backward(dgate + o * F, dup + o * F, dh + o * F, l_gate + o * F, l_up + o * F, n * F);
+        memset(dln + o * D, 0, n * D * fl);
+        rows_dinp(dln + o * D, dgate + o * F, p->t[P_WGATE] + of, (int)n, D, F);
+        rows_dinp(dln + o * D, dup + o * F, p->t[P_WUP] + of, (int)n, D, F);
+      }
+#pragma omp barrier
+      part_dw(g->t[P_WGATE] + of, NULL, dgate, l_ln2, N, D, F, t, T);
+      part_dw(g->t[P_WUP] + of, NULL, dup, l_ln2, N, D, F, t, T);
+      rmsnorm_backward_dw(g->t[P_MLP_NORM] + ol, dln, l_x2, l_rstd2, N, D, c0, c1);
+      if (n) {   // dres becomes d x2
+        rmsnorm_backward_dx(dres + o * D, dln + o * D, l_x2 + o * D, p->t[P_MLP_NORM] + ol, l_rstd2 + o,
+                            (int)n, D);
+        memset(datty + o * qd, 0, n * qd * fl);
+        rows_dinp(datty + o * qd, dres + o * D, p->t[P_WO] + oq, (int)n, qd, D);
+        memset(dq + o * qd, 0, n * qd * fl);
+        memset(dk + o * kd, 0, n * kd * fl);
+        memset(dv + o * kd, 0, n * kd * fl);
+      }
+#pragma omp barrier
+      // attention
+      part_dw(g->t[P_WO] + oq, NULL, dres, l_atty, N, qd, D, t, T);
+#pragma omp for schedule(dynamic, 1)
+      for (int task = 0; task < B * KV; task++)
+        attention_backward_task(task, dq, dk, dv, dP, datty, l_q, l_k, l_v, l_att, a->seq_off, H, KV, hd,
+                                a->max_seq);
+      if (n) {
+        rope_backward(dq + o * qd, a->pos + o, m->rope_cos, m->rope_sin, (int)n, H, hd);
+        rope_backward(dk + o * kd, a->pos + o, m->rope_cos, m->rope_sin, (int)n, KV, hd);
+      }
+#pragma omp barrier
+      part_dw(g->t[P_WQ] + oq, c->qkv_bias ? g->t[P_BQ] + (size_t)l * qd : NULL, dq, l_ln1, N, D, qd, t, T);
+      part_dw(g->t[P_WK] + ok, c->qkv_bias ? g->t[P_BK] + (size_t)l * kd : NULL, dk, l_ln1, N, D, kd, t, T);
+      part_dw(g->t[P_WV] + ok, c->qkv_bias ? g->t[P_BV] + (size_t)l * kd : NULL, dv, l_ln1, N, D, kd, t, T);
+      if (n) {   // dres becomes d x (layer input)
+        memset(dln + o * D, 0, n * D * fl);
+        rows_dinp(dln + o * D, dq + o * qd, p->t[P_WQ] + oq, (int)n, D, qd);
+        rows_dinp(dln + o * D, dk + o * kd, p->t[P_WK] + ok, (int)n, D, kd);
+        rows_dinp(dln + o * D, dv + o * kd, p->t[P_WV] + ok, (int)n, D, kd);
+        rmsnorm_backward_dx(dres + o * D, dln + o * D, l_x + o * D, p->t[P_ATTN_NORM] + ol, l_rstd1 + o,
+                            (int)n, D);
+      }
+#pragma omp barrier
+      rmsnorm_backward_dw(g->t[P_ATTN_NORM] + ol, dln, l_x, l_rstd1, N, D, c0, c1);
+#pragma omp barrier
+    }
+  }
+  embedding_backward(g->t[P_EMBED], dres, a->tokens, N, D);
+}
+
 void model_backward(model *m, model_acts *a, const float *dlogits) {
   if (!m->grads_mem) error("model_backward: model was created without gradients");
   const model_config *c = &m->cfg;
@@ -336,6 +538,10 @@ void model_backward(model *m, model_acts *a, const float *dlogits) {
   const model_params *p = &m->params;
   const model_params *g = &m->grads;
   size_t fD = nN * D * sizeof(float);
+  if (nt > 1 && N >= 64 * nt) {
+    backward_fused(m, a, dlogits, dres, dln, dh, dgate, dup, datty, dq, dk, dv, attscr, nt);
+    return;
+  }
 
   memset(dln, 0, fD);
   matmul_backward(dln, g->t[P_LM_HEAD], NULL, dlogits, a->lnf, p->t[P_LM_HEAD], N, D, V);

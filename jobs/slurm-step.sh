@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Body shared by the stage job scripts jobs/nq-<stage>.sbatch (sourced from the repo root,
 # not a job script itself). Arguments of every stage job:
 #   CONFIG [--set key=value]... [--nq-step STEP] [--nq-stamp HEX[,HEX...]] [--nq-points FILE]
@@ -56,7 +57,7 @@ nq_job_main() {
     name=$("$bin/nq-config" "$config" "${sets[@]}" --get train.name)
     if [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ] && compgen -G "$run_dir/$name/ckpt-*.h5" > /dev/null; then
       mode=--resume
-      nq_job_log "restart ${SLURM_RESTART_COUNT}: resuming from $(ls "$run_dir/$name" | grep ckpt- | tail -1)"
+      nq_job_log "restart ${SLURM_RESTART_COUNT}: resuming from the newest of $(cd "$run_dir/$name" && echo ckpt-*.h5)"
     fi
   fi
 

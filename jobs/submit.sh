@@ -14,7 +14,7 @@
 # Logs: <run_dir>/logs/<step>-<jobid>.out (sweep arrays: <step>-<jobid>_<point index>.out).
 # --dry-run prints the sbatch commands and submits nothing.
 set -euo pipefail
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { echo "submit.sh: $*" >&2; exit 2; }
 
 NQ_CONFIG=""; NQ_SETS=(); FROM=""; ONLY=""; DRY=0; SWEEPS=(); SB_ALL=(); SB_TRAIN=()
@@ -167,14 +167,14 @@ stamp_ok() {  # DIR STEP STAMP: the stamp file matches
 }
 
 index_ranges() {  # 0 1 2 5 -> 0-2,5 (sbatch --array syntax)
-  local out="" a="" b="" i
+  local ranges="" lo="" hi="" i
   for i in "$@"; do
-    if [ -z "$a" ]; then a=$i; b=$i
-    elif [ "$i" = $((b + 1)) ]; then b=$i
-    else out+="${out:+,}$a"; [ "$a" = "$b" ] || out+="-$b"; a=$i; b=$i; fi
+    if [ -z "$lo" ]; then lo=$i; hi=$i
+    elif [ "$i" = $((hi + 1)) ]; then hi=$i
+    else ranges+="${ranges:+,}$lo"; [ "$lo" = "$hi" ] || ranges+="-$hi"; lo=$i; hi=$i; fi
   done
-  out+="${out:+,}$a"; [ "$a" = "$b" ] || out+="-$b"
-  echo "$out"
+  ranges+="${ranges:+,}$lo"; [ "$lo" = "$hi" ] || ranges+="-$hi"
+  echo "$ranges"
 }
 
 points_file=$run_dir/sweep/points.tsv

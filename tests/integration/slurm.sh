@@ -50,7 +50,8 @@ if grep -q "6 points .* from step 'annotate'" <<<"$out" && [ "$arr" = 3 ] && [ "
    grep "^== sweep:" <<<"$out" | grep -q "nq-sweep.sbatch $R/sweep/points.tsv"; then
   ok slurm_dry_run_sweep_arrays
 else bad slurm_dry_run_sweep_arrays "$arr arrays, $single single jobs: $(head -n 3 <<<"$out")"; fi
-if out=$(jobs/submit.sh $CFG --set run_dir=$R --sweep eval.max_new_tokens=128 --dry-run 2>&1); then
+cur=$(build/nq-config $CFG --get eval.max_new_tokens)
+if out=$(jobs/submit.sh $CFG --set run_dir=$R --sweep eval.max_new_tokens=$cur --dry-run 2>&1); then
   bad slurm_sweep_refuses_no_change "accepted a sweep that changes nothing"
 elif grep -q "change no step" <<<"$out"; then ok slurm_sweep_refuses_no_change
 else bad slurm_sweep_refuses_no_change "$out"; fi
@@ -175,7 +176,7 @@ if run_chain slurm_sweep "$R" $CFG --set run_dir=$R --set annotate.rule=top_frac
 fi
 
 # ---- preemption: USR1 to the batch shell -> checkpoint -> requeue -> resume --------------------
-PRE=($CFG --set run_dir=$R --set train.steps=150 --set train.ckpt_every=0 --set train.micro_batch=1
+PRE=("$CFG" --set "run_dir=$R" --set train.steps=400 --set train.ckpt_every=0 --set train.micro_batch=1
      --set train.accum=1 --set train.objective=sft --set train.valid_every=0)
 t0=$SECONDS
 J=$(sbatch --parsable --chdir="$PWD" -o "$T/pre-%j.out" jobs/nq-train.sbatch "${PRE[@]}" --set train.name=pre 2>&1)
@@ -183,7 +184,7 @@ J=$(sbatch --parsable --chdir="$PWD" -o "$T/pre-%j.out" jobs/nq-train.sbatch "${
 J2=$(sbatch --parsable --chdir="$PWD" -o "$T/ref-%j.out" --dependency=afterok:"$J" --kill-on-invalid-dep=yes \
      jobs/nq-train.sbatch "${PRE[@]}" --set train.name=ref 2>&1)
 for i in $(seq 600); do grep -q "starting at step" "$T/pre-$J.out" 2>/dev/null && break; sleep 0.1; done
-sleep 0.5
+sleep 0.2
 scancel --signal=USR1 --batch "$J"
 st=$(slurm_wait "$J" 180)
 restarts=$(scontrol show job "$J" | sed -nE 's/.*Restarts=([0-9]+).*/\1/p')
@@ -203,7 +204,7 @@ fi
 # a plain scancel (SIGTERM) checkpoints and stays cancelled: no self-requeue
 J3=$(sbatch --parsable --chdir="$PWD" -o "$T/can-%j.out" jobs/nq-train.sbatch "${PRE[@]}" --set train.name=can 2>&1)
 for i in $(seq 600); do grep -q "starting at step" "$T/can-$J3.out" 2>/dev/null && break; sleep 0.1; done
-sleep 0.5
+sleep 0.2
 scancel "$J3"
 st=$(slurm_wait "$J3" 60)
 restarts=$(scontrol show job "$J3" | sed -nE 's/.*Restarts=([0-9]+).*/\1/p')
@@ -220,7 +221,23 @@ if run_chain slurm_stale_prepare "$R" $CFG --set run_dir=$R --only shard --set s
   if [ "$st" = "$id FAILED" ] && grep -q "rerun nq-effect" "$R/logs/annotate-$id.out"; then
     ok "slurm_stale_upstream_refused (annotate: $(grep -o "computed from another version.*rerun nq-effect" "$R/logs/annotate-$id.out" | head -n 1 | sed "s|/tmp/[^ ]*/||g"))"
   else bad slurm_stale_upstream_refused "annotate job '$id' $st: $(tail -n 2 "$R/logs/annotate-$id.out" 2>/dev/null)"; fi
+  # without --only, the stamps rerun everything after the changed shard step
+  out=$(jobs/submit.sh $CFG --set run_dir=$R --set shard.count=3 --dry-run 2>&1)
+  got=$(sed -nE 's/^== ([a-z_]+): sbatch .*/\1/p' <<<"$out" | tr '\n' ' ')
+  [ "$got" = "lm sft context_sft effect annotate nextquill eval " ] && ok slurm_stamps_rerun_after_changed_shard ||
+    bad slurm_stamps_rerun_after_changed_shard "would submit '$got'"
 fi
+
+# ---- a failed job cancels the jobs waiting for it --------------------------------------------
+# (the missing train.init breaks lm, the first training run; the 6 steps after it wait on it)
+out=$(jobs/submit.sh $CFG --set run_dir=$R --set shard.count=3 --set train.init=no/such.h5 2>&1)
+ids=$(sed -nE 's/^== [a-z_]+: job ([0-9]+).*/\1/p' <<<"$out" | tr '\n' ' ')
+states=""
+for id in $ids; do states+="$(slurm_wait "$id" 60 | awk '{print $2}') "; done
+if [ "$states" = "FAILED CANCELLED CANCELLED CANCELLED CANCELLED CANCELLED CANCELLED " ] &&
+   grep -q "^== lm: job" <<<"$out"; then
+  ok "slurm_failure_cancels_dependents (lm FAILED, 6 dependents CANCELLED)"
+else bad slurm_failure_cancels_dependents "jobs '$ids': $states"; fi
 
 echo "# slurm.sh: $((SECONDS - t_start)) s"
 exit $failed

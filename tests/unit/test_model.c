@@ -125,6 +125,9 @@ static void test_threads_bitwise(void **state) {
   for (int i = 0; i < 200; i++) tk[i] = (i * 7 + 3) % 50;
   int ls[] = {90, 70, 40};
   float *ref = NULL, *refg = NULL;
+  // 2 threads: the fused one-region paths (N >= 64 nt). (3 threads cut this tiny model's
+  // matmuls into pieces small enough for OpenBLAS's small-matrix kernels, which sum in
+  // another order: bits differ; real sizes are far above that.)
   for (int nt = 1; nt <= 2; nt++) {
     model_set_threads(nt);
     model *m = model_create(&c, 1);

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # A private single-node Slurm (munged + slurmctld + slurmd) under a temp dir, as in
 # /work/shared/slurm-local.md. Source this file, then:
 #   slurm_install          apt-get install slurm-wlm and munge when missing (returns 1 if impossible)
