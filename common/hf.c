@@ -13,14 +13,6 @@
 #include "safetensors.h"
 #include "util.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return -1;
-}
 
 int hf_is_model_dir(const char *path) {
   struct stat st;
@@ -37,12 +29,12 @@ static int get_int(json_t *root, const char *path, const char *key, long def, lo
                    char *err, size_t errlen) {
   json_t *v = json_object_get(root, key);
   if (!v || json_is_null(v)) {
-    if (def < 0) return fail(err, errlen, "%s: field '%s' is missing", path, key);
+    if (def < 0) return err_set(err, errlen, "%s: field '%s' is missing", path, key);
     *out = def;
     return 0;
   }
   if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > (1 << 30))
-    return fail(err, errlen, "%s: field '%s' must be an integer >= %ld", path, key, lo);
+    return err_set(err, errlen, "%s: field '%s' must be an integer >= %ld", path, key, lo);
   *out = (long)json_integer_value(v);
   return 0;
 }
@@ -52,7 +44,7 @@ static int get_num(json_t *root, const char *path, const char *key, double def, 
   json_t *v = json_object_get(root, key);
   if (!v || json_is_null(v)) { *out = def; return 0; }
   if (!json_is_number(v) || !(json_number_value(v) > 0))
-    return fail(err, errlen, "%s: field '%s' must be a positive number", path, key);
+    return err_set(err, errlen, "%s: field '%s' must be a positive number", path, key);
   *out = json_number_value(v);
   return 0;
 }
@@ -64,26 +56,26 @@ static int parse_config(json_t *root, const char *path, model_config *mc, char *
   int qwen;
   if (a && !strcmp(a, "Qwen2ForCausalLM")) qwen = 1;
   else if (a && !strcmp(a, "LlamaForCausalLM")) qwen = 0;
-  else if (a) return fail(err, errlen, "%s: unsupported architecture '%s' (LlamaForCausalLM or Qwen2ForCausalLM)", path, a);
+  else if (a) return err_set(err, errlen, "%s: unsupported architecture '%s' (LlamaForCausalLM or Qwen2ForCausalLM)", path, a);
   else if (mt && !strcmp(mt, "qwen2")) qwen = 1;
   else if (mt && !strcmp(mt, "llama")) qwen = 0;
-  else return fail(err, errlen, "%s: unsupported model_type '%s' and no architectures (llama or qwen2)", path, mt ? mt : "(none)");
+  else return err_set(err, errlen, "%s: unsupported model_type '%s' and no architectures (llama or qwen2)", path, mt ? mt : "(none)");
   const char *act = json_string_value(json_object_get(root, "hidden_act"));
   if (act && strcmp(act, "silu"))
-    return fail(err, errlen, "%s: field 'hidden_act': '%s' is not supported (silu)", path, act);
+    return err_set(err, errlen, "%s: field 'hidden_act': '%s' is not supported (silu)", path, act);
   json_t *rs = json_object_get(root, "rope_scaling");
   if (rs && !json_is_null(rs)) {
     const char *ty = json_string_value(json_object_get(rs, "rope_type"));
     if (!ty) ty = json_string_value(json_object_get(rs, "type"));
     if (!ty || strcmp(ty, "default"))
-      return fail(err, errlen, "%s: field 'rope_scaling': type '%s' is not supported (plain RoPE only)", path, ty ? ty : "?");
+      return err_set(err, errlen, "%s: field 'rope_scaling': type '%s' is not supported (plain RoPE only)", path, ty ? ty : "?");
   }
   if (json_is_true(json_object_get(root, "mlp_bias")))
-    return fail(err, errlen, "%s: field 'mlp_bias': MLP biases are not supported", path);
+    return err_set(err, errlen, "%s: field 'mlp_bias': MLP biases are not supported", path);
   if (!qwen && json_is_true(json_object_get(root, "attention_bias")))
-    return fail(err, errlen, "%s: field 'attention_bias': Llama attention biases (incl. o_proj) are not supported", path);
+    return err_set(err, errlen, "%s: field 'attention_bias': Llama attention biases (incl. o_proj) are not supported", path);
   if (qwen && json_is_true(json_object_get(root, "use_sliding_window")))
-    return fail(err, errlen, "%s: field 'use_sliding_window': sliding-window attention is not supported", path);
+    return err_set(err, errlen, "%s: field 'use_sliding_window': sliding-window attention is not supported", path);
   long V, D, L, H, KV, F, T;
   if (get_int(root, path, "vocab_size", -1, 2, &V, err, errlen) ||
       get_int(root, path, "hidden_size", -1, 2, &D, err, errlen) ||
@@ -93,18 +85,18 @@ static int parse_config(json_t *root, const char *path, model_config *mc, char *
       get_int(root, path, "intermediate_size", -1, 1, &F, err, errlen) ||
       get_int(root, path, "max_position_embeddings", qwen ? 32768 : 2048, 1, &T, err, errlen))
     return -1;
-  if (D % H || (D / H) % 2) return fail(err, errlen, "%s: hidden_size %ld / num_attention_heads %ld is not an even head size", path, D, H);
-  if (H % KV) return fail(err, errlen, "%s: num_attention_heads %ld is not a multiple of num_key_value_heads %ld", path, H, KV);
+  if (D % H || (D / H) % 2) return err_set(err, errlen, "%s: hidden_size %ld / num_attention_heads %ld is not an even head size", path, D, H);
+  if (H % KV) return err_set(err, errlen, "%s: num_attention_heads %ld is not a multiple of num_key_value_heads %ld", path, H, KV);
   long hd;
   if (get_int(root, path, "head_dim", D / H, 1, &hd, err, errlen)) return -1;
-  if (hd != D / H) return fail(err, errlen, "%s: field 'head_dim' %ld != hidden_size / num_attention_heads (%ld) is not supported", path, hd, D / H);
+  if (hd != D / H) return err_set(err, errlen, "%s: field 'head_dim' %ld != hidden_size / num_attention_heads (%ld) is not supported", path, hd, D / H);
   double theta, eps, init;
   if (get_num(root, path, "rope_theta", 10000.0, &theta, err, errlen) ||
       get_num(root, path, "rms_norm_eps", 1e-6, &eps, err, errlen) ||
       get_num(root, path, "initializer_range", 0.02, &init, err, errlen))
     return -1;
   json_t *tie = json_object_get(root, "tie_word_embeddings");
-  if (tie && !json_is_boolean(tie)) return fail(err, errlen, "%s: field 'tie_word_embeddings' must be true or false", path);
+  if (tie && !json_is_boolean(tie)) return err_set(err, errlen, "%s: field 'tie_word_embeddings' must be true or false", path);
   mc->vocab_size = (int)V;
   mc->dim = (int)D;
   mc->n_layers = (int)L;
@@ -125,8 +117,8 @@ int hf_read_config(const char *dir, model_config *mc, char *err, size_t errlen) 
   json_error_t je;
   json_t *root = json_load_file(path, 0, &je);
   int rc;
-  if (!root) rc = fail(err, errlen, "%s:%d: invalid JSON: %s", path, je.line, je.text);
-  else if (!json_is_object(root)) rc = fail(err, errlen, "%s: not a JSON object", path);
+  if (!root) rc = err_set(err, errlen, "%s:%d: invalid JSON: %s", path, je.line, je.text);
+  else if (!json_is_object(root)) rc = err_set(err, errlen, "%s: not a JSON object", path);
   else rc = parse_config(root, path, mc, err, errlen);
   json_decref(root);
   free(path);
@@ -141,7 +133,7 @@ static int open_weights(const char *dir, st_set *s, char **wpath, char *err, siz
   *wpath = NULL;
   if (file_exists(idx)) rc = st_open(s, *wpath = idx, err, errlen);
   else if (file_exists(one)) rc = st_open(s, *wpath = one, err, errlen);
-  else rc = fail(err, errlen, "%s: no model.safetensors or model.safetensors.index.json "
+  else rc = err_set(err, errlen, "%s: no model.safetensors or model.safetensors.index.json "
                  "(PyTorch .bin weights are not supported: convert them to safetensors)", dir);
   if (*wpath != idx) free(idx);
   if (*wpath != one) free(one);
@@ -159,7 +151,7 @@ static int load_weights(const st_set *s, const char *wpath, model *m, char *err,
   for (int i = 0; i < m->n_tensors && !rc; i++) {
     const model_tensor *mt = &m->tensors[i];
     const st_tensor *t = st_find(s, mt->name);
-    if (!t) { rc = fail(err, errlen, "%s: tensor '%s' is missing", wpath, mt->name); break; }
+    if (!t) { rc = err_set(err, errlen, "%s: tensor '%s' is missing", wpath, mt->name); break; }
     used[t - s->t] = 1;
     int ok = t->ndim == mt->ndim;
     for (int d = 0; ok && d < t->ndim; d++) ok = t->dims[d] == mt->dims[d];
@@ -168,10 +160,10 @@ static int load_weights(const st_set *s, const char *wpath, model *m, char *err,
       snprintf(want, sizeof want, mt->ndim == 2 ? "[%zu, %zu]" : "[%zu]", mt->dims[0], mt->dims[1]);
       for (int d = 0; d < t->ndim; d++)
         snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", d ? ", " : "[", t->dims[d]);
-      rc = fail(err, errlen, "%s: tensor '%s' has shape %s], config.json implies %s", s->paths[t->file],
+      rc = err_set(err, errlen, "%s: tensor '%s' has shape %s], config.json implies %s", s->paths[t->file],
                 mt->name, t->ndim ? got : "[", want);
     } else if (st_to_f32(t, m->params_mem + mt->offset) != 0) {
-      rc = fail(err, errlen, "%s: tensor '%s' has dtype %s (F32, BF16 or F16 supported)", s->paths[t->file],
+      rc = err_set(err, errlen, "%s: tensor '%s' has dtype %s (F32, BF16 or F16 supported)", s->paths[t->file],
                 mt->name, t->dtype_name);
     }
   }
@@ -185,11 +177,11 @@ static int load_weights(const st_set *s, const char *wpath, model *m, char *err,
       int same = !memcmp(h, m->params.t[P_EMBED], t->numel * sizeof *h);
       free(h);
       if (same) continue;
-      rc = fail(err, errlen, "%s: tensor 'lm_head.weight' differs from the embedding but config.json has "
+      rc = err_set(err, errlen, "%s: tensor 'lm_head.weight' differs from the embedding but config.json has "
                 "tie_word_embeddings=true", s->paths[t->file]);
       break;
     }
-    rc = fail(err, errlen, "%s: unexpected tensor '%s' (not part of this %s architecture)", s->paths[t->file],
+    rc = err_set(err, errlen, "%s: unexpected tensor '%s' (not part of this %s architecture)", s->paths[t->file],
               t->name, m->cfg.qkv_bias ? "Qwen2" : "Llama");
   }
   free(used);
@@ -203,7 +195,7 @@ int hf_load_into(const char *dir, model *m, char *err, size_t errlen) {
   if (mc.vocab_size != c->vocab_size || mc.dim != c->dim || mc.n_layers != c->n_layers ||
       mc.n_heads != c->n_heads || mc.n_kv_heads != c->n_kv_heads || mc.ffn_dim != c->ffn_dim ||
       mc.qkv_bias != c->qkv_bias || mc.tie_embeddings != c->tie_embeddings)
-    return fail(err, errlen, "%s: config.json architecture differs from the model's (hidden %d/%d, layers %d/%d, vocab %d/%d)",
+    return err_set(err, errlen, "%s: config.json architecture differs from the model's (hidden %d/%d, layers %d/%d, vocab %d/%d)",
                 dir, mc.dim, c->dim, mc.n_layers, c->n_layers, mc.vocab_size, c->vocab_size);
   st_set s;
   char *wpath;

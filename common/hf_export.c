@@ -17,14 +17,6 @@
 #include "tokenizer.h"
 #include "util.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return -1;
-}
 
 // The shortest decimal that reads back as the same float (1e-06, not 9.9999999747e-07).
 static json_t *jfloat(float x) {
@@ -83,7 +75,7 @@ static char *config_json(const model *m, int bf16, json_t *ids) {
 static int copy_file(const char *from, const char *to, char *err, size_t errlen) {
   size_t n;
   char *b = read_file(from, &n);
-  if (!b) return fail(err, errlen, "%s: cannot read: %s", from, strerror(errno));
+  if (!b) return err_set(err, errlen, "%s: cannot read: %s", from, strerror(errno));
   write_file_atomic(to, b, n);
   free(b);
   return 0;
@@ -101,9 +93,9 @@ static int export_tokenizer(const model *m, const char *dir, const char *src, js
   char terr[512];
   tokenizer *t = tok_load_json(tj, terr, sizeof terr);
   int rc = 0;
-  if (!t) rc = fail(err, errlen, "%s", terr);
+  if (!t) rc = err_set(err, errlen, "%s", terr);
   else if (tok_vocab_size(t) > m->cfg.vocab_size)
-    rc = fail(err, errlen, "%s: %d tokens but the model's vocabulary is %d", tj, tok_vocab_size(t), m->cfg.vocab_size);
+    rc = err_set(err, errlen, "%s: %d tokens but the model's vocabulary is %d", tj, tok_vocab_size(t), m->cfg.vocab_size);
   int eos = t ? tok_special_id(t, "<|endoftext|>") : -1;
   *ids = json_object();
   if (!*ids) error("config.json: out of memory");

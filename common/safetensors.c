@@ -16,14 +16,6 @@
 
 #define ST_MAX_HEADER (100u << 20)   // the reference implementation's limit
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return -1;
-}
 
 // ---- fp conversions ------------------------------------------------------------------------
 uint16_t st_f32_to_bf16(float f) {
@@ -96,29 +88,29 @@ static int parse_tensor(st_tensor *t, const char *path, const char *name, json_t
   const char *dt = json_string_value(json_object_get(v, "dtype"));
   json_t *shape = json_object_get(v, "shape"), *offs = json_object_get(v, "data_offsets");
   if (!dt || !json_is_array(shape) || !json_is_array(offs) || json_array_size(offs) != 2)
-    return fail(err, errlen, "%s: tensor '%s': header entry needs dtype, shape and data_offsets", path, name);
+    return err_set(err, errlen, "%s: tensor '%s': header entry needs dtype, shape and data_offsets", path, name);
   size_t es = dtype_size(dt, &t->dtype);
-  if (!es) return fail(err, errlen, "%s: tensor '%s': unknown dtype '%s'", path, name, dt);
+  if (!es) return err_set(err, errlen, "%s: tensor '%s': unknown dtype '%s'", path, name, dt);
   snprintf(t->dtype_name, sizeof t->dtype_name, "%s", dt);
   if (json_array_size(shape) > ST_MAX_DIMS)
-    return fail(err, errlen, "%s: tensor '%s': more than %d dimensions", path, name, ST_MAX_DIMS);
+    return err_set(err, errlen, "%s: tensor '%s': more than %d dimensions", path, name, ST_MAX_DIMS);
   t->ndim = (int)json_array_size(shape);
   t->numel = 1;
   for (int d = 0; d < t->ndim; d++) {
     json_t *x = json_array_get(shape, (size_t)d);
     if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > ((json_int_t)1 << 40))
-      return fail(err, errlen, "%s: tensor '%s': bad shape", path, name);
+      return err_set(err, errlen, "%s: tensor '%s': bad shape", path, name);
     t->dims[d] = (size_t)json_integer_value(x);
     t->numel *= t->dims[d];
-    if (t->numel > data_len) return fail(err, errlen, "%s: tensor '%s': shape larger than the file", path, name);
+    if (t->numel > data_len) return err_set(err, errlen, "%s: tensor '%s': shape larger than the file", path, name);
   }
   json_t *b = json_array_get(offs, 0), *e = json_array_get(offs, 1);
   if (!json_is_integer(b) || !json_is_integer(e) || json_integer_value(b) < 0 ||
       json_integer_value(e) < json_integer_value(b) || (size_t)json_integer_value(e) > data_len)
-    return fail(err, errlen, "%s: tensor '%s': data_offsets outside the data section (%zu bytes)", path, name, data_len);
+    return err_set(err, errlen, "%s: tensor '%s': data_offsets outside the data section (%zu bytes)", path, name, data_len);
   size_t begin = (size_t)json_integer_value(b), end = (size_t)json_integer_value(e);
   if (end - begin != t->numel * es)
-    return fail(err, errlen, "%s: tensor '%s': %zu data bytes for %zu %s elements", path, name,
+    return err_set(err, errlen, "%s: tensor '%s': %zu data bytes for %zu %s elements", path, name,
                 end - begin, t->numel, dt);
   t->data = data + begin;
   t->nbytes = end - begin;
@@ -129,20 +121,20 @@ static int parse_tensor(st_tensor *t, const char *path, const char *name, json_t
 // Map one file and append its tensors.
 static int open_one(st_set *s, const char *path, char *err, size_t errlen) {
   int fd = open(path, O_RDONLY);
-  if (fd < 0) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  if (fd < 0) return err_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
-  if (fstat(fd, &st) != 0) { close(fd); return fail(err, errlen, "%s: cannot stat: %s", path, strerror(errno)); }
+  if (fstat(fd, &st) != 0) { close(fd); return err_set(err, errlen, "%s: cannot stat: %s", path, strerror(errno)); }
   size_t len = (size_t)st.st_size;
-  if (len < 8) { close(fd); return fail(err, errlen, "%s: not a safetensors file (%zu bytes)", path, len); }
+  if (len < 8) { close(fd); return err_set(err, errlen, "%s: not a safetensors file (%zu bytes)", path, len); }
   void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
-  if (map == MAP_FAILED) return fail(err, errlen, "%s: cannot mmap: %s", path, strerror(errno));
+  if (map == MAP_FAILED) return err_set(err, errlen, "%s: cannot mmap: %s", path, strerror(errno));
   const unsigned char *p = map;
   uint64_t hl = 0;
   for (int i = 7; i >= 0; i--) hl = (hl << 8) | p[i];
   if (hl > ST_MAX_HEADER || hl > len - 8) {
     munmap(map, len);
-    return fail(err, errlen, "%s: header length %llu does not fit the file (%zu bytes)", path,
+    return err_set(err, errlen, "%s: header length %llu does not fit the file (%zu bytes)", path,
                 (unsigned long long)hl, len);
   }
   int fi = s->n_files++;
@@ -156,7 +148,7 @@ static int open_one(st_set *s, const char *path, char *err, size_t errlen) {
   json_t *h = json_loadb((const char *)p + 8, (size_t)hl, JSON_REJECT_DUPLICATES, &je);
   if (!json_is_object(h)) {
     json_decref(h);
-    return fail(err, errlen, "%s: header is not a JSON object (%s)", path, je.text);
+    return err_set(err, errlen, "%s: header is not a JSON object (%s)", path, je.text);
   }
   const unsigned char *data = p + 8 + hl;
   size_t data_len = len - 8 - (size_t)hl;
@@ -165,7 +157,7 @@ static int open_one(st_set *s, const char *path, char *err, size_t errlen) {
   int rc = 0;
   json_object_foreach(h, name, v) {
     if (!strcmp(name, "__metadata__")) continue;
-    if (st_find(s, name)) { rc = fail(err, errlen, "%s: tensor '%s' appears twice", path, name); break; }
+    if (st_find(s, name)) { rc = err_set(err, errlen, "%s: tensor '%s' appears twice", path, name); break; }
     s->t = xrealloc(s->t, (size_t)(s->n + 1) * sizeof *s->t);
     if ((rc = parse_tensor(&s->t[s->n], path, name, v, data, data_len, err, errlen)) != 0) break;
     s->t[s->n++].file = fi;
@@ -182,11 +174,11 @@ static int ends_with(const char *s, const char *suffix) {
 static int open_index(st_set *s, const char *path, char *err, size_t errlen) {
   json_error_t je;
   json_t *root = json_load_file(path, 0, &je);
-  if (!root) return fail(err, errlen, "%s:%d: invalid JSON: %s", path, je.line, je.text);
+  if (!root) return err_set(err, errlen, "%s:%d: invalid JSON: %s", path, je.line, je.text);
   json_t *wm = json_object_get(root, "weight_map");
   if (!json_is_object(wm) || !json_object_size(wm)) {
     json_decref(root);
-    return fail(err, errlen, "%s: no \"weight_map\" object", path);
+    return err_set(err, errlen, "%s: no \"weight_map\" object", path);
   }
   char *dir = xstrdup(path);
   char *slash = strrchr(dir, '/');
@@ -197,7 +189,7 @@ static int open_index(st_set *s, const char *path, char *err, size_t errlen) {
   json_object_foreach(wm, name, v) {   // open each shard once, in order of first mention
     const char *shard = json_string_value(v);
     if (!shard || !*shard || strchr(shard, '/')) {
-      rc = fail(err, errlen, "%s: weight_map['%s'] is not a file name", path, name);
+      rc = err_set(err, errlen, "%s: weight_map['%s'] is not a file name", path, name);
       break;
     }
     char *sp = xmalloc(strlen(dir) + strlen(shard) + 1);
@@ -214,14 +206,14 @@ static int open_index(st_set *s, const char *path, char *err, size_t errlen) {
     const char *shard = json_string_value(v);
     char *sp = xmalloc(strlen(dir) + strlen(shard) + 1);
     sprintf(sp, "%s%s", dir, shard);
-    if (!t) rc = fail(err, errlen, "%s: tensor '%s' is listed in weight_map but not in shard %s", path, name, shard);
+    if (!t) rc = err_set(err, errlen, "%s: tensor '%s' is listed in weight_map but not in shard %s", path, name, shard);
     else if (strcmp(s->paths[t->file], sp))
-      rc = fail(err, errlen, "%s: tensor '%s' is in %s, weight_map says %s", path, name, s->paths[t->file], shard);
+      rc = err_set(err, errlen, "%s: tensor '%s' is in %s, weight_map says %s", path, name, s->paths[t->file], shard);
     free(sp);
   }
   for (int i = 0; !rc && i < s->n; i++)
     if (!json_object_get(wm, s->t[i].name))
-      rc = fail(err, errlen, "%s: tensor '%s' of shard %s is not in weight_map", path, s->t[i].name, s->paths[s->t[i].file]);
+      rc = err_set(err, errlen, "%s: tensor '%s' of shard %s is not in weight_map", path, s->t[i].name, s->paths[s->t[i].file]);
   free(dir);
   json_decref(root);
   return rc;
@@ -257,7 +249,7 @@ const st_tensor *st_find(const st_set *s, const char *name) {
 static int put(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n ? 0 : -1; }
 
 int st_write(const char *path, const st_out_tensor *t, int n, st_dtype dtype, char *err, size_t errlen) {
-  if (dtype != ST_F32 && dtype != ST_BF16) return fail(err, errlen, "%s: can only write F32 or BF16", path);
+  if (dtype != ST_F32 && dtype != ST_BF16) return err_set(err, errlen, "%s: can only write F32 or BF16", path);
   size_t es = dtype == ST_F32 ? 4 : 2;
   strbuf h;
   sb_init(&h);
@@ -266,7 +258,7 @@ int st_write(const char *path, const st_out_tensor *t, int n, st_dtype dtype, ch
   for (int i = 0; i < n; i++) {
     if (strpbrk(t[i].name, "\"\\")) {
       sb_free(&h);
-      return fail(err, errlen, "%s: tensor name '%s' needs JSON escaping", path, t[i].name);
+      return err_set(err, errlen, "%s: tensor name '%s' needs JSON escaping", path, t[i].name);
     }
     size_t numel = 1;
     sb_printf(&h, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[", t[i].name, dtype == ST_F32 ? "F32" : "BF16");
@@ -284,7 +276,7 @@ int st_write(const char *path, const st_out_tensor *t, int n, st_dtype dtype, ch
   FILE *f = fopen(tmp, "wb");
   if (!f) {
     sb_free(&h);
-    int r = fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+    int r = err_set(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
     free(tmp);
     return r;
   }
@@ -313,7 +305,7 @@ int st_write(const char *path, const st_out_tensor *t, int n, st_dtype dtype, ch
   if (fflush(f) != 0 || fsync(fileno(f)) != 0) bad = 1;
   if (fclose(f) != 0) bad = 1;
   if (bad) {
-    int r = fail(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
+    int r = err_set(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
     unlink(tmp);
     free(tmp);
     return r;

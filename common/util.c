@@ -169,3 +169,11 @@ uint64_t fnv1a64(const void *data, size_t n) {
   }
   return h;
 }
+
+int err_set(char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (err && errlen) vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return -1;
+}

@@ -42,4 +42,8 @@ void rename_atomic(const char *tmp, const char *final_path);
 // FNV-1a 64-bit (stable hashing for split fallback etc.)
 uint64_t fnv1a64(const void *data, size_t n);
 
+// Formats a one-line error into err[errlen] and returns -1, for functions that report
+// failures to their caller instead of stopping: `return err_set(err, n, "%s: bad", path);`
+int err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -6,16 +6,10 @@
 # in tests/unit/test_eval.c. Run from the repo root with build/ built.
 set -u
 cd "$(dirname "$0")/../.."
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-PY=/usr/bin/python3
+. tests/integration/lib.bash
+nq_test_init eval
 CHECK=tests/integration/eval/check.py
-T=$(mktemp -d /tmp/nq-eval-test.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-failed=0
-ok() { echo "ok $1"; }
-bad() { echo "not ok $1: $2"; failed=1; }
 R=$T/run
-CFG=configs/smoke.cfg
 SET=(--set run_dir=\"$R\" --set model.dim=32 --set model.n_layers=2 --set model.n_heads=2
      --set model.n_kv_heads=1 --set model.ffn_dim=64 --set model.max_seq_len=640
      --set model.threads=1 --set train.micro_batch=4 --set train.accum=1 --set train.lr=1e-2
@@ -25,9 +19,7 @@ EV=(--set eval.max_new_tokens=48 --set eval.bootstrap=200)
 eval1() { build/nq-eval $CFG "${SET[@]}" "${EV[@]}" "$@"; }
 evalnp() { local np=$1; shift; mpirun -np "$np" --oversubscribe build/nq-eval $CFG "${SET[@]}" "${EV[@]}" "$@"; }
 
-if ! { build/nq-synth $CFG --set run_dir=\"$R\" && build/nq-shard $CFG --set run_dir=\"$R\"; } > $T/prep.log 2>&1; then
-  bad eval_prepare "synth/shard failed: $(tail -n 2 $T/prep.log)"; exit 1
-fi
+nq_prepare_smoke "$R" || exit 1
 for o in lm sft context_sft; do
   if ! build/nq-train $CFG "${SET[@]}" --set train.name=\"$o\" --set train.objective=\"$o\" > $T/$o.log 2>&1; then
     bad eval_prepare "training $o: $(tail -n 2 $T/$o.log)"; exit 1; fi
