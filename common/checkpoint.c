@@ -139,3 +139,19 @@ model *checkpoint_load(const char *path, int for_training, ckpt_load_info *info)
   checkpoint_load_into(path, m, info);
   return m;
 }
+
+char *checkpoint_tokenizer_digest(const char *path) {
+  if (hf_is_model_dir(path)) return NULL;
+  hid_t f = h5_open_read(path);
+  char *d = h5_attr_exists(f, "tokenizer_digest") ? h5_attr_get_str(f, "tokenizer_digest") : NULL;
+  h5_close(f);
+  return d;
+}
+
+void checkpoint_require_tokenizer(const char *path, const char *digest, const char *what) {
+  char *d = checkpoint_tokenizer_digest(path);
+  if (d && strcmp(d, digest) != 0)
+    fatal("%s: %s was trained on shards of another tokenizer (digest %.12s..., the shards' is "
+          "%.12s...); retrain it (nq-train) on these shards", path, what, d, digest);
+  free(d);
+}

@@ -39,5 +39,11 @@ void checkpoint_read_config(const char *path, model_config *mc);
 model *checkpoint_load(const char *path, int for_training, ckpt_load_info *info);
 // Load weights into an existing model of the same architecture (stops on any mismatch).
 void checkpoint_load_into(const char *path, model *m, ckpt_load_info *info);
+// The `tokenizer_digest` attribute nq-train records (the shards' tokenizer), or NULL when the
+// checkpoint has none (HF directories, older files). Caller frees.
+char *checkpoint_tokenizer_digest(const char *path);
+// Stops when the checkpoint records a tokenizer other than `digest` (the shards'): its ids
+// would mean other strings. `what` names the checkpoint's role in the message.
+void checkpoint_require_tokenizer(const char *path, const char *digest, const char *what);
 
 #endif

@@ -14,6 +14,7 @@
 #include "checkpoint.h"
 #include "config.h"
 #include "h5io.h"
+#include "hf.h"
 #include "kernels.h"
 #include "log.h"
 #include "loss.h"
@@ -160,6 +161,14 @@ static void data_load(train_data *d, const stage_ctx *s, const train_opts *o) {
     if (strcmp(dig, file_digest(d->paths[f])))
       fatal("%s was made from another shard; rerun nq-effect and nq-annotate", ap);
     free(dig);
+    // effects recomputed since (e.g. a retrained reference model): these weights are stale.
+    // Effects deleted after annotating are fine: the annotation file is self-contained.
+    if (h5_attr_exists(a, "effects") && h5_attr_exists(a, "effects_digest")) {
+      char *ep = h5_attr_get_str(a, "effects"), *ed = h5_attr_get_str(a, "effects_digest");
+      if (file_exists(ep) && strcmp(ed, file_digest(ep)))
+        fatal("%s was made from an earlier version of %s; rerun nq-annotate", ap, ep);
+      free(ep), free(ed);
+    }
     size_t n = 0, nm = 0;
     d->weight[f] = h5_read_f32(a, "weight", &n);
     d->mask[f] = h5_read_u8(a, "mask", &nm);
@@ -188,6 +197,10 @@ static void data_free(train_data *d) {
   lm_windows_free(&d->lm_train);
   lm_windows_free(&d->lm_valid);
 }
+
+// Checkpoints record the shards' tokenizer, so effect and eval refuse a model whose ids mean
+// other strings (checkpoint_require_tokenizer).
+static void ckpt_tokenizer_attr(hid_t f, void *digest) { h5_attr_set_str(f, "tokenizer_digest", digest); }
 
 // lm: the samples are the windows of the per-user streams (train_lm.h), built once the
 // model (and so the default window, model.max_seq_len) is known.
@@ -512,8 +525,9 @@ int train_run(stage_ctx *s) {
     metrics_read(metrics_path, &g, step0);
     if (s->rank == 0) message("train: resuming %s at step %ld", p, step0);
     resume_path = p;
-  } else if (o.init) {
-    m = checkpoint_load(o.init, 1, NULL);
+  } else if (o.init || hf_model_path(s->cfg)) {  // train.init, else the HF model.path
+    checkpoint_require_tokenizer(o.init ? o.init : hf_model_path(s->cfg), d.sh[0].tokenizer_digest, "train.init");
+    m = checkpoint_load(o.init ? o.init : hf_model_path(s->cfg), 1, NULL);
     memset(m->m_mem, 0, m->n_params * sizeof(float));
     memset(m->v_mem, 0, m->n_params * sizeof(float));
   } else {
@@ -525,8 +539,9 @@ int train_run(stage_ctx *s) {
   }
   free(cs);
   model_set_threads((int)cfg_int(s->cfg, "model.threads"));
-  if (m->cfg.vocab_size != d.sh[0].vocab_size)
-    fatal("model vocabulary %d != shards' tokenizer vocabulary %d (%s)", m->cfg.vocab_size,
+  // an HF model's embedding may be padded past the tokenizer (Qwen2.5: 151936 vs 151665)
+  if (m->cfg.vocab_size < d.sh[0].vocab_size)
+    fatal("model vocabulary %d < shards' tokenizer vocabulary %d (%s)", m->cfg.vocab_size,
           d.sh[0].vocab_size, d.paths[0]);
   if (o.objective == OBJ_LM) data_lm_windows(&d, &o, m->cfg.max_seq_len, s->rank);
   if (resume_path) {
@@ -657,7 +672,9 @@ int train_run(stage_ctx *s) {
         data_state ds = {o.seed, done, G, d.n_train};
         char *p = ckpt_path(out_dir, done);
         checkpoint_save(p, m, &(ckpt_save_info){.step = done, .rng = (const uint8_t *)&ds,
-                                                .rng_len = sizeof ds, .with_optimizer = 1, .prov = &prov});
+                                                .rng_len = sizeof ds, .with_optimizer = 1, .prov = &prov,
+                                                .extra = ckpt_tokenizer_attr,
+                                                .extra_arg = (void *)d.sh[0].tokenizer_digest});
         metrics_write(metrics_path, &g, &prov);
         free(p);
         long *st = NULL;
@@ -670,7 +687,9 @@ int train_run(stage_ctx *s) {
         free(st);
         if (last) {
           char *fp = path_join(out_dir, "model.h5");
-          checkpoint_save(fp, m, &(ckpt_save_info){.step = done, .with_optimizer = 0, .prov = &prov});
+          checkpoint_save(fp, m, &(ckpt_save_info){.step = done, .with_optimizer = 0, .prov = &prov,
+                                                   .extra = ckpt_tokenizer_attr,
+                                                   .extra_arg = (void *)d.sh[0].tokenizer_digest});
           free(fp);
         }
       }

@@ -102,6 +102,13 @@ int main(int argc, char **argv) {
   int n_all;
   char **all = shard_list(shard_dir, &n_all);
   if (!n_all) fatal("%s: no shards (shard-*.h5); run nq-shard first", shard_dir);
+  {  // the reference model must speak the shards' tokenizer
+    hid_t f0 = h5_open_read(all[0]);
+    char *td = h5_attr_get_str(f0, "tokenizer_digest");
+    h5_close(f0);
+    checkpoint_require_tokenizer(r.ckpt, td, "the reference model");
+    free(td);
+  }
   free(shard_dir);
   char *out_dir = stage_path(&s, "effects");
   if (s.rank == 0) make_dirs(out_dir);

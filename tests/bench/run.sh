@@ -147,3 +147,17 @@ PYEOF
 }
 
 bench_train_section
+
+# ---- what a real model costs on CPU (issue 9) ---------------------------------------------
+# A Qwen2.5-0.5B-shaped model (hidden 896, 24 layers, 14/2 heads, ffn 4864, vocab 151936, tied,
+# q/k/v biases; 494M random fp32 weights): scoring forward of one 128-token sequence, KV-cache
+# decoding, peak RSS.
+bench_hf_section() {
+  echo "== Qwen2.5-0.5B-shaped model (494M params, random weights), fp32, 2 threads =="
+  local out
+  out=$(OPENBLAS_NUM_THREADS=1 build/bench/bench_hf 128 2 8) || { echo "bench_hf failed"; return 1; }
+  awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+         printf "forward %s tok/s (%s GFLOP/s)   decode %s tok/s   peak RSS %s MB   weights init %s s\n",
+                v["fwd_tok_s"], v["fwd_gflops"], v["decode_tok_s"], v["rss_mb"], v["init_s"] }' <<<"$out"
+}
+bench_hf_section

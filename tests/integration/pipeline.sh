@@ -43,6 +43,19 @@ out=$(run --set annotate.nosuch=1 2>&1); rc=$?
 [ $rc != 0 ] && grep -q "unknown key 'annotate.nosuch'" <<<"$out" && [ "$(grep -c 'unknown key' <<<"$out")" = 1 ] \
   && ok pipeline_bad_key_one_line || bad pipeline_bad_key_one_line "rc=$rc: $out"
 
+# Stale upstream outputs are refused, naming what to rerun: effects recomputed after
+# annotating (nextquill's weights are stale), and shards re-tokenized under a trained model.
+S=(--set run_dir="$R" --set annotate.threshold=0.1)
+build/nq-effect configs/smoke.cfg "${S[@]}" --set effect.threshold=0.2 --force > $T/eff.log 2>&1
+out=$(build/nq-train configs/smoke.cfg "${S[@]}" --set train.name=nextquill --set train.objective=nextquill \
+      --set train.init=lm/model.h5 --set train.weights=annotations --force 2>&1); rc=$?
+[ $rc != 0 ] && grep -q "made from an earlier version of .*effects.*rerun nq-annotate" <<<"$out" \
+  && ok pipeline_refuses_stale_annotations || bad pipeline_refuses_stale_annotations "rc=$rc: $(tail -n 2 <<<"$out")"
+build/nq-shard configs/smoke.cfg "${S[@]}" --set tokenizer.vocab_size=400 --force > $T/reshard.log 2>&1
+out=$(build/nq-effect configs/smoke.cfg "${S[@]}" 2>&1); rc=$?
+[ $rc != 0 ] && grep -q "trained on shards of another tokenizer.*retrain" <<<"$out" \
+  && ok pipeline_refuses_model_of_other_tokenizer || bad pipeline_refuses_model_of_other_tokenizer "rc=$rc: $(tail -n 2 <<<"$out")"
+
 # The whole pipeline again with the ASan+UBSan executables (make asan). Leak checking is off
 # here: Open MPI's dlopen'ed plugins leak at exit and are unloaded before LeakSanitizer can
 # name them; our own code's leaks are caught by the unit tests under ASan.
