@@ -10,9 +10,8 @@ cd "$(dirname "$0")/../.."
 nq_test_init eval
 CHECK=tests/integration/eval/check.py
 R=$T/run
-SET=(--set run_dir=\"$R\" --set model.dim=32 --set model.n_layers=2 --set model.n_heads=2
-     --set model.n_kv_heads=1 --set model.ffn_dim=64 --set model.max_seq_len=640
-     --set model.threads=1 --set train.micro_batch=4 --set train.accum=1 --set train.lr=1e-2
+SET=(--set run_dir=\"$R\" "${TINY_MODEL[@]}"
+     --set train.micro_batch=4 --set train.accum=1 --set train.lr=1e-2
      --set train.min_lr=1e-3 --set train.warmup=2 --set train.valid_every=0
      --set train.valid_samples=4 --set train.ckpt_every=0 --set train.steps=25)
 EV=(--set eval.max_new_tokens=48 --set eval.bootstrap=200)

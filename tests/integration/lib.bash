@@ -6,6 +6,9 @@
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 PY=/usr/bin/python3
 CFG=configs/smoke.cfg
+# The tests' tiny model, set here so the tests do not depend on the config's model section.
+TINY_MODEL=(--set model.dim=32 --set model.n_layers=2 --set model.n_heads=2 --set model.n_kv_heads=1
+            --set model.ffn_dim=64 --set model.max_seq_len=640 --set model.threads=1)
 
 nq_test_init() {
   T=$(mktemp -d "/tmp/nq-$1-test.XXXXXX")

@@ -5,28 +5,19 @@
 # refusal of mismatched inputs. Run from the repo root with build/ built.
 set -u
 cd "$(dirname "$0")/../.."
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-PY=/usr/bin/python3
+. tests/integration/lib.bash
+nq_test_init train
 CMP=tests/integration/train/cmp.py
-T=$(mktemp -d /tmp/nq-train-test.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-failed=0
-ok() { echo "ok $1"; }
-bad() { echo "not ok $1: $2"; failed=1; }
 R=$T/run
-CFG=configs/smoke.cfg
-SET=(--set run_dir=\"$R\" --set model.dim=32 --set model.n_layers=2 --set model.n_heads=2
-     --set model.n_kv_heads=1 --set model.ffn_dim=64 --set model.max_seq_len=640
-     --set model.threads=1 --set train.micro_batch=2 --set train.accum=2 --set train.lr=3e-3
+SET=(--set run_dir=\"$R\" "${TINY_MODEL[@]}"
+     --set train.micro_batch=2 --set train.accum=2 --set train.lr=3e-3
      --set train.min_lr=1e-3 --set train.warmup=1 --set train.valid_every=0
      --set train.valid_samples=4)
 train() { build/nq-train $CFG "${SET[@]}" "$@"; }
 trainnp() { local np=$1; shift; mpirun -np "$np" --oversubscribe build/nq-train $CFG "${SET[@]}" "$@"; }
 M() { echo "$R/$1/metrics.h5"; }
 
-if ! { build/nq-synth $CFG --set run_dir=\"$R\" && build/nq-shard $CFG --set run_dir=\"$R\"; } > $T/prep.log 2>&1; then
-  bad train_prepare "synth/shard failed: $(tail -n 2 $T/prep.log)"; exit 1
-fi
+nq_prepare_smoke "$R" || exit 1
 
 # ---- each objective reduces its loss ------------------------------------------------------
 run_obj() {  # name, extra args...

@@ -72,6 +72,24 @@ static inline char *nqtest_tmpdir(void) {
   return strdup(d);
 }
 
+static inline void nqtest_rmrf(const char *dir);
+
+// One scratch directory for a whole test program, as cmocka group fixtures:
+//   cmocka_run_group_tests(tests, nqtest_dir_setup, nqtest_dir_teardown);  -> nqtest_dir
+static char *nqtest_dir __attribute__((unused));
+static inline int nqtest_dir_setup(void **st) {
+  (void)st;
+  nqtest_dir = nqtest_tmpdir();
+  return 0;
+}
+static inline int nqtest_dir_teardown(void **st) {
+  (void)st;
+  nqtest_rmrf(nqtest_dir);
+  free(nqtest_dir);
+  nqtest_dir = NULL;
+  return 0;
+}
+
 static inline void nqtest_write(const char *path, const char *text) {
   FILE *f = fopen(path, "w");
   if (!f) fail_msg("cannot write %s", path);

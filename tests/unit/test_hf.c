@@ -13,9 +13,8 @@
 #include "tokenizer.h"
 #include "util.h"
 
-static char *dir;
 
-static char *sub(const char *name) { return path_join(dir, name); }
+static char *sub(const char *name) { return path_join(nqtest_dir, name); }
 
 static void write_config(const char *d, const char *json) {
   make_dirs(d);
@@ -51,7 +50,7 @@ static void test_config_defaults(void **st) {
   assert_int_equal(mc.max_seq_len, 128);
   assert_true(mc.rope_theta == 500000.0f && mc.norm_eps == 1e-5f);
   assert_true(hf_is_model_dir(d));
-  assert_false(hf_is_model_dir(dir));
+  assert_false(hf_is_model_dir(nqtest_dir));
   char *cj = path_join(d, "config.json");
   assert_false(hf_is_model_dir(cj));           // a file, not a directory
   free(cj);
@@ -288,19 +287,6 @@ static void test_model_path_keys(void **st) {
   free(cfgp);
 }
 
-static int setup(void **st) {
-  (void)st;
-  dir = nqtest_tmpdir();
-  return 0;
-}
-
-static int teardown(void **st) {
-  (void)st;
-  nqtest_rmrf(dir);
-  free(dir);
-  return 0;
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_config_defaults), cmocka_unit_test(test_config_errors),
@@ -308,5 +294,5 @@ int main(void) {
       cmocka_unit_test(test_tied_head_copy),  cmocka_unit_test(test_export_tokenizer),
       cmocka_unit_test(test_model_path_keys), cmocka_unit_test(test_dir_digest),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, nqtest_dir_setup, nqtest_dir_teardown);
 }

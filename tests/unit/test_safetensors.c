@@ -7,12 +7,11 @@
 #include "safetensors.h"
 #include "util.h"
 
-static char *dir;
 static char pathbuf[4][512];
 static int pathi;
 static const char *tmp_path(const char *name) {
   char *p = pathbuf[pathi++ % 4];
-  snprintf(p, 512, "%s/%s", dir, name);
+  snprintf(p, 512, "%s/%s", nqtest_dir, name);
   return p;
 }
 
@@ -173,19 +172,6 @@ static void test_errors(void **st) {
   st_close(&s);
 }
 
-static int setup(void **st) {
-  (void)st;
-  dir = nqtest_tmpdir();
-  return 0;
-}
-
-static int teardown(void **st) {
-  (void)st;
-  nqtest_rmrf(dir);
-  free(dir);
-  return 0;
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conversions),
@@ -193,5 +179,5 @@ int main(void) {
       cmocka_unit_test(test_index),
       cmocka_unit_test(test_errors),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, nqtest_dir_setup, nqtest_dir_teardown);
 }

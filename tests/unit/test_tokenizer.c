@@ -8,14 +8,13 @@
 #include "tokenizer.h"
 #include "util.h"
 
-static char *dir;
 static const char *specials[] = {"<|endoftext|>", "<pad>"};
 
 static char *tmp_path(const char *name) {
   static char buf[8][512];
   static int k = 0;
   k = (k + 1) % 8;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+  snprintf(buf[k], sizeof buf[k], "%s/%s", nqtest_dir, name);
   return buf[k];
 }
 
@@ -516,19 +515,6 @@ static void test_bpe_matches_naive(void **st) {
   tok_free(t);
 }
 
-static int setup(void **st) {
-  (void)st;
-  dir = nqtest_tmpdir();
-  return 0;
-}
-
-static int teardown(void **st) {
-  (void)st;
-  nqtest_rmrf(dir);
-  free(dir);
-  return 0;
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_train_golden_merges),
@@ -543,5 +529,5 @@ int main(void) {
       cmocka_unit_test(test_bad_json),
       cmocka_unit_test(test_bpe_matches_naive),
   };
-  return cmocka_run_group_tests_name("tokenizer", tests, setup, teardown);
+  return cmocka_run_group_tests_name("tokenizer", tests, nqtest_dir_setup, nqtest_dir_teardown);
 }
