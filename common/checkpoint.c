@@ -155,3 +155,24 @@ void checkpoint_require_tokenizer(const char *path, const char *digest, const ch
           "%.12s...); retrain it (nq-train) on these shards", path, what, d, digest);
   free(d);
 }
+
+void checkpoint_require_current_inputs(const char *path, const char *what) {
+  if (hf_is_model_dir(path)) return;
+  hid_t f = h5_open_read(path);
+  char *in = h5_attr_exists(f, "nq_inputs") ? h5_attr_get_str(f, "nq_inputs") : NULL;
+  h5_close(f);
+  if (!in) return;
+  char *save = NULL;
+  for (char *line = strtok_r(in, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    char *sep = strstr(line, "  ");  // "<sha256>  <path>"
+    if (!sep) continue;
+    *sep = 0;
+    const char *ip = sep + 2, *base = strrchr(ip, '/');
+    base = base ? base + 1 : ip;
+    if (!strncmp(base, "shard-", 6) || !file_exists(ip)) continue;  // shards: checked by readers
+    if (strcmp(file_digest(ip), line) != 0)
+      fatal("%s: %s was trained from %s, which has changed since (retrained?); rerun the "
+            "nq-train run that wrote %s", path, what, ip, path);
+  }
+  free(in);
+}

@@ -321,6 +321,7 @@ int eval_run(stage_ctx *s) {
       fatal("%s: checkpoint of eval.models.%s is missing; train it first", o.mpath[mi], o.mname[mi]);
     if (!hf_is_model_dir(o.mpath[mi])) check_checkpoint(o.mpath[mi], &d);
     checkpoint_require_tokenizer(o.mpath[mi], d.sh[0].tokenizer_digest, "eval.models entry");
+    checkpoint_require_current_inputs(o.mpath[mi], "this eval.models entry");
     ms[mi] = checkpoint_load(o.mpath[mi], 0, NULL);
     // an HF model's embedding may be padded past the tokenizer (Qwen2.5: 151936 vs 151665)
     if (ms[mi]->cfg.vocab_size < d.sh[0].vocab_size)

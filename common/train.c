@@ -594,7 +594,15 @@ int train_run(stage_ctx *s) {
   int shi[B], idx[B], hist[B];
 
   char *cfg_text = config_text(s->cfg, NULL);
-  h5_provenance prov = {"train", cfg_text, s->size, d.n_shards, (const char *const *)d.paths, NULL};
+  // inputs: the shards, and the checkpoints this run started from or aligned to, so a model
+  // trained from a since-retrained init is refused downstream (checkpoint_require_current_inputs)
+  const char **inputs = xcalloc((size_t)d.n_shards + 2, sizeof *inputs);
+  int n_inputs = 0;
+  for (int f = 0; f < d.n_shards; f++) inputs[n_inputs++] = d.paths[f];
+  const char *init_path = o.init ? o.init : hf_model_path(s->cfg);
+  if (init_path) inputs[n_inputs++] = init_path;
+  if (o.effect_alignment && o.reference) inputs[n_inputs++] = o.reference;
+  h5_provenance prov = {"train", cfg_text, s->size, n_inputs, inputs, NULL};
   adamw_config ac = {(float)o.b1, (float)o.b2, (float)o.eps, (float)o.wd};
   lr_schedule_config sched = {o.lr, o.min_lr, o.warmup, o.steps};
   if (s->rank == 0)
@@ -722,6 +730,7 @@ int train_run(stage_ctx *s) {
   free(metrics_path);
   free(out_dir);
   data_free(&d);
+  free(inputs);
   free(o.init); free(o.reference); free(o.ann_dir);
   return rc;
 }

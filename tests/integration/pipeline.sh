@@ -44,13 +44,18 @@ out=$(run --set annotate.nosuch=1 2>&1); rc=$?
   && ok pipeline_bad_key_one_line || bad pipeline_bad_key_one_line "rc=$rc: $out"
 
 # Stale upstream outputs are refused, naming what to rerun: effects recomputed after
-# annotating (nextquill's weights are stale), and shards re-tokenized under a trained model.
+# annotating (nextquill's weights are stale), a fine-tuned model whose base was retrained,
+# and shards re-tokenized under a trained model.
 S=(--set run_dir="$R" --set annotate.threshold=0.1)
 build/nq-effect configs/smoke.cfg "${S[@]}" --set effect.threshold=0.2 --force > $T/eff.log 2>&1
 out=$(build/nq-train configs/smoke.cfg "${S[@]}" --set train.name=nextquill --set train.objective=nextquill \
       --set train.init=lm/model.h5 --set train.weights=annotations --force 2>&1); rc=$?
 [ $rc != 0 ] && grep -q "made from an earlier version of .*effects.*rerun nq-annotate" <<<"$out" \
   && ok pipeline_refuses_stale_annotations || bad pipeline_refuses_stale_annotations "rc=$rc: $(tail -n 2 <<<"$out")"
+run --set annotate.threshold=0.1 --only lm > $T/relm.log 2>&1
+out=$(run --set annotate.threshold=0.1 --only eval 2>&1); rc=$?
+[ $rc != 0 ] && grep -q "was trained from .*lm/model.h5, which has changed since" <<<"$out" \
+  && ok pipeline_refuses_model_of_retrained_init || bad pipeline_refuses_model_of_retrained_init "rc=$rc: $(tail -n 2 <<<"$out")"
 build/nq-shard configs/smoke.cfg "${S[@]}" --set tokenizer.vocab_size=400 --force > $T/reshard.log 2>&1
 out=$(build/nq-effect configs/smoke.cfg "${S[@]}" 2>&1); rc=$?
 [ $rc != 0 ] && grep -q "trained on shards of another tokenizer.*retrain" <<<"$out" \
