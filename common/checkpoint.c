@@ -156,7 +156,13 @@ void checkpoint_require_tokenizer(const char *path, const char *digest, const ch
   free(d);
 }
 
-void checkpoint_require_current_inputs(const char *path, const char *what) {
+static const char *base_name(const char *p) {
+  const char *b = strrchr(p, '/');
+  return b ? b + 1 : p;
+}
+
+void checkpoint_require_current_inputs(const char *path, const char *what, char *const *shards,
+                                       int n_shards) {
   if (hf_is_model_dir(path)) return;
   hid_t f = h5_open_read(path);
   char *in = h5_attr_exists(f, "nq_inputs") ? h5_attr_get_str(f, "nq_inputs") : NULL;
@@ -167,12 +173,22 @@ void checkpoint_require_current_inputs(const char *path, const char *what) {
     char *sep = strstr(line, "  ");  // "<sha256>  <path>"
     if (!sep) continue;
     *sep = 0;
-    const char *ip = sep + 2, *base = strrchr(ip, '/');
-    base = base ? base + 1 : ip;
-    if (!strncmp(base, "shard-", 6) || !file_exists(ip)) continue;  // shards: checked by readers
-    if (strcmp(file_digest(ip), line) != 0)
+    const char *ip = sep + 2, *base = base_name(ip);
+    if (!strncmp(base, "shard-", 6)) {  // a shard: must be one of ours, unchanged (by name)
+      if (!shards) continue;
+      int found = 0;
+      for (int k = 0; k < n_shards && !found; k++) {
+        if (strcmp(base_name(shards[k]), base)) continue;
+        found = 1;
+        if (strcmp(file_digest(shards[k]), line))
+          fatal("%s: trained on %s (sha256 %.12s...), but %s is now %.12s...; retrain, or evaluate "
+                "with the shards it was trained on", path, ip, line, shards[k], file_digest(shards[k]));
+      }
+      if (!found) fatal("%s: trained on %s, which this run's shards do not include", path, ip);
+    } else if (file_exists(ip) && strcmp(file_digest(ip), line) != 0) {
       fatal("%s: %s was trained from %s, which has changed since (retrained?); rerun the "
             "nq-train run that wrote %s", path, what, ip, path);
+    }
   }
   free(in);
 }

@@ -45,10 +45,12 @@ char *checkpoint_tokenizer_digest(const char *path);
 // Stops when the checkpoint records a tokenizer other than `digest` (the shards'): its ids
 // would mean other strings. `what` names the checkpoint's role in the message.
 void checkpoint_require_tokenizer(const char *path, const char *digest, const char *what);
-// Stops when a checkpoint this one was trained from (train.init, train.reference: the
-// non-shard entries of its nq_inputs) still exists but has changed since: e.g. the base model
-// was retrained after this fine-tuning run. Missing files are not checked (moved runs).
-// `what` names the checkpoint's role in the message.
-void checkpoint_require_current_inputs(const char *path, const char *what);
+// Stops when an input recorded in the checkpoint's nq_inputs is stale: a checkpoint it was
+// trained from (train.init, train.reference) that still exists but has changed since (e.g.
+// the base model was retrained after this run; missing files are not checked: moved runs),
+// or, when `shards` is given, a shard that is not one of `shards` (matched by file name) or
+// whose digest differs. `what` names the checkpoint's role in the message.
+void checkpoint_require_current_inputs(const char *path, const char *what, char *const *shards,
+                                       int n_shards);
 
 #endif

@@ -25,7 +25,7 @@ nq_steps() {
 
 # The overrides of a training run (key=value words from pipeline.runs), one per line.
 nq_run_overrides() {
-  local name=$1 line
+  local name=$1 line n v
   while IFS=$'\t' read -r n v; do
     if [ "$n" = "$name" ]; then
       echo "train.name=$name"

@@ -107,7 +107,7 @@ int main(int argc, char **argv) {
     char *td = h5_attr_get_str(f0, "tokenizer_digest");
     h5_close(f0);
     checkpoint_require_tokenizer(r.ckpt, td, "the reference model");
-    checkpoint_require_current_inputs(r.ckpt, "the reference model");
+    checkpoint_require_current_inputs(r.ckpt, "the reference model", NULL, 0);
     free(td);
   }
   free(shard_dir);
