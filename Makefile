@@ -21,7 +21,8 @@ CFLAGS_release := -O2 -g $(WARN)
 CFLAGS_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined $(WARN)
 
-COMMON_SRC := $(sort $(wildcard common/*.c))
+COMMON_SRC := $(sort $(wildcard common/*/*.c))
+COMMON_HDR := $(wildcard common/*/*.h)
 STAGE_SRC := $(sort $(wildcard stages/nq-*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
@@ -62,8 +63,8 @@ build: deps build/libnq.a $(STAGES) $(UNITS)
 asan: deps build/asan/libnq.a $(ASAN_STAGES) $(ASAN_UNITS)
 
 # ---- release build -------------------------------------------------------------------
-build/obj/%.o: common/%.c $(wildcard common/*.h) | build/obj deps
-	@echo "  CC $@"; $(CC) $(BASE_CFLAGS) $(CFLAGS_release) $(PKG_CFLAGS) -c $< -o $@
+build/obj/%.o: common/%.c $(COMMON_HDR) | deps
+	@mkdir -p $(@D); echo "  CC $@"; $(CC) $(BASE_CFLAGS) $(CFLAGS_release) $(PKG_CFLAGS) -c $< -o $@
 build/libnq.a: $(patsubst common/%.c,build/obj/%.o,$(COMMON_SRC))
 	@echo "  AR $@"; rm -f $@; ar rcs $@ $^
 build/nq-%: stages/nq-%.c build/libnq.a | deps
@@ -74,8 +75,8 @@ build/bench/%: tests/bench/%.c build/libnq.a | build/bench deps
 	@echo "  CC $@"; $(CC) $(BASE_CFLAGS) $(CFLAGS_release) $(PKG_CFLAGS) $< build/libnq.a $(PKG_LIBS) -o $@
 
 # ---- ASan + UBSan build ----------------------------------------------------------------
-build/asan/obj/%.o: common/%.c $(wildcard common/*.h) | build/asan/obj deps
-	@echo "  CC $@"; $(CC) $(BASE_CFLAGS) $(CFLAGS_asan) $(PKG_CFLAGS) -c $< -o $@
+build/asan/obj/%.o: common/%.c $(COMMON_HDR) | deps
+	@mkdir -p $(@D); echo "  CC $@"; $(CC) $(BASE_CFLAGS) $(CFLAGS_asan) $(PKG_CFLAGS) -c $< -o $@
 build/asan/libnq.a: $(patsubst common/%.c,build/asan/obj/%.o,$(COMMON_SRC))
 	@echo "  AR $@"; rm -f $@; ar rcs $@ $^
 build/asan/nq-%: stages/nq-%.c build/asan/libnq.a | deps
@@ -83,7 +84,7 @@ build/asan/nq-%: stages/nq-%.c build/asan/libnq.a | deps
 build/asan/tests/%: tests/unit/%.c build/asan/libnq.a | build/asan/tests deps
 	@echo "  CC $@"; $(CC) $(BASE_CFLAGS) $(CFLAGS_asan) $(PKG_CFLAGS) $< build/asan/libnq.a $(PKG_LIBS) -lcmocka -o $@
 
-build/obj build/tests build/bench build/asan/obj build/asan/tests:
+build/tests build/bench build/asan/tests:
 	@mkdir -p $@
 
 test: build asan

@@ -3,10 +3,10 @@
 // trying another rule or threshold (--set annotate.threshold=0.1) takes seconds.
 #include <stdlib.h>
 
-#include "annotate_run.h"
-#include "config.h"
-#include "log.h"
-#include "stage.h"
+#include "annotate/annotate_run.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "pipeline/stage.h"
 
 static const stage_info info = {"annotate", "turn effects into token weights and a preference mask",
                                 "annotate", 0};

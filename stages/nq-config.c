@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "log.h"
-#include "util.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "pipeline/schema.h"
 
 static _Noreturn void usage(int code) {
   fprintf(code ? stderr : stdout,
@@ -47,6 +48,7 @@ static void print_value(const config *c, const char *key) {
 }
 
 int main(int argc, char **argv) {
+  schema_install();
   const char *cfg_path = NULL, *get = NULL, *text = NULL;
   const char **sets = xcalloc((size_t)argc + 1, sizeof *sets);
   int n_sets = 0;

@@ -9,16 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "config.h"
-#include "effect_files.h"
-#include "effect_model.h"
-#include "effect_run.h"
-#include "effect_shard.h"
-#include "h5io.h"
-#include "log.h"
-#include "stage.h"
-#include "util.h"
+#include "formats/checkpoint.h"
+#include "config/config.h"
+#include "effect/effect_files.h"
+#include "effect/effect_model.h"
+#include "effect/effect_run.h"
+#include "effect/effect_shard.h"
+#include "formats/h5io.h"
+#include "base/log.h"
+#include "formats/provenance.h"
+#include "pipeline/stage.h"
+#include "base/util.h"
 
 static const stage_info info = {"effect", "per-token counterfactual effects of the user history",
                                 "effect,model", 0};

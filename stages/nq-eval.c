@@ -1,7 +1,7 @@
 // nq-eval: generate a response per test sample for each model row, score it (ROUGE, METEOR,
 // BLEU, teacher-forced NLL, phrase recall) with bootstrap intervals; docs/eval.md.
-#include "eval.h"
-#include "stage.h"
+#include "eval/eval.h"
+#include "pipeline/stage.h"
 
 static const stage_info info = {"eval", "generate and score test responses of the trained models",
                                 "eval,data,model", 0};

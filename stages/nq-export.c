@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "hf.h"
-#include "log.h"
-#include "model.h"
-#include "util.h"
+#include "formats/checkpoint.h"
+#include "formats/hf.h"
+#include "base/log.h"
+#include "model/model.h"
+#include "base/util.h"
 
 static void usage(FILE *f) {
   fprintf(f,

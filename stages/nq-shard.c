@@ -1,7 +1,7 @@
 // nq-shard: tokenize a JSONL corpus into <run_dir>/shards/shard-NNNNN.h5
 // (docs/hdf5-layout.md); the work is in common/shard_run.c and common/shard.c.
-#include "shard_run.h"
-#include "stage.h"
+#include "shard/shard_run.h"
+#include "pipeline/stage.h"
 
 static const stage_info info = {
     .name = "shard",

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
-#include "stage.h"
-#include "synth.h"
-#include "util.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "pipeline/stage.h"
+#include "synth/synth.h"
+#include "base/util.h"
 
 static const stage_info info = {
     .name = "synth",

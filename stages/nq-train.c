@@ -2,8 +2,8 @@
 // docs/training.md). Exit 75 after a SIGTERM/SIGUSR1 checkpoint: requeue with --resume.
 #include <stdlib.h>
 
-#include "stage.h"
-#include "train.h"
+#include "pipeline/stage.h"
+#include "train/train.h"
 
 static const stage_info info = {"train", "train a model (lm / sft / context_sft / nextquill)",
                                 "train,model", 1};

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "effect_model.h"
-#include "log.h"
-#include "util.h"
+#include "effect/effect_model.h"
+#include "base/log.h"
+#include "base/util.h"
 
 //   bench_effect [reps [dim layers heads kv_heads ffn vocab]]   (default: 3, d192 L6 ... V2048)
 int main(int argc, char **argv) {

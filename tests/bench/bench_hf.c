@@ -14,10 +14,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "hf.h"
-#include "log.h"
-#include "model.h"
-#include "util.h"
+#include "formats/hf.h"
+#include "base/log.h"
+#include "model/model.h"
+#include "base/util.h"
 
 // Uniform random weights with std 0.02 (norm weights 1): model_init's Gaussian draw takes
 // ~30 s for 494M parameters on this machine; the timings do not depend on the values.

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "adamw.h"
-#include "kernels.h"
-#include "log.h"
-#include "model.h"
+#include "model/adamw.h"
+#include "model/kernels.h"
+#include "base/log.h"
+#include "model/model.h"
 
 static int cmp_d(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

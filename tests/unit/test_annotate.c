@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "annotate.h"
+#include "annotate/annotate.h"
 
 static annot_rule rule(annot_rule_kind k) {
   annot_rule r = {.kind = k, .threshold = 0.05, .log_ratio = 0.5, .top_fraction = 0.25,

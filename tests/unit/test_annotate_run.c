@@ -5,10 +5,11 @@
 #include <jansson.h>
 #include <math.h>
 
-#include "annotate_run.h"
-#include "effect_io.h"
-#include "h5io.h"
-#include "util.h"
+#include "annotate/annotate_run.h"
+#include "formats/effects_file.h"
+#include "formats/h5io.h"
+#include "base/util.h"
+#include "formats/provenance.h"
 
 static char *dir, *shard, *effects, *annots;
 

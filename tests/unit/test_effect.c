@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "effect.h"
+#include "effect/effect.h"
 
 static double softmax_d(const float *z, int V, double *p) {
   double m = z[0], s = 0;

@@ -2,10 +2,11 @@
 // check that lets an interrupted run recompute only missing or stale shards.
 #include "nqtest.h"
 
-#include "effect_files.h"
-#include "effect_io.h"
-#include "h5io.h"
-#include "util.h"
+#include "effect/effect_files.h"
+#include "formats/effects_file.h"
+#include "formats/h5io.h"
+#include "base/util.h"
+#include "formats/provenance.h"
 
 static char *dir;
 

@@ -5,8 +5,8 @@
 
 #include <math.h>
 
-#include "effect_model.h"
-#include "util.h"
+#include "effect/effect_model.h"
+#include "base/util.h"
 
 static double naive_logp(model *m, const int32_t *seq, int len, int t, int *rank) {
   model_acts *a = model_acts_create(m, len, len);

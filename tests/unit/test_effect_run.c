@@ -5,8 +5,8 @@
 
 #include <math.h>
 
-#include "effect_run.h"
-#include "util.h"
+#include "effect/effect_run.h"
+#include "base/util.h"
 
 enum { V = 11 };
 static int calls;

@@ -9,12 +9,12 @@
 #include <string.h>
 
 #include "nqtest.h"
-#include "checkpoint.h"
-#include "eval.h"
-#include "metrics.h"
-#include "model.h"
-#include "tokenizer.h"
-#include "util.h"
+#include "formats/checkpoint.h"
+#include "eval/eval.h"
+#include "metrics/metrics.h"
+#include "model/model.h"
+#include "text/tokenizer.h"
+#include "base/util.h"
 
 // ---- logits processors ------------------------------------------------------------------
 static void test_repetition_penalty(void **state) {

@@ -1,10 +1,12 @@
 // h5io: dataset/attribute round trips, atomic outputs, provenance checks; sha256 vectors.
 #include "nqtest.h"
 
-#include "config.h"
-#include "h5io.h"
-#include "sha256.h"
-#include "util.h"
+#include "config/config.h"
+#include "formats/h5io.h"
+#include "base/sha256.h"
+#include "base/util.h"
+#include "formats/provenance.h"
+#include "pipeline/schema.h"
 
 static char *dir;
 
@@ -151,6 +153,7 @@ static int setup(void **st) { (void)st; dir = nqtest_tmpdir(); return 0; }
 static int teardown(void **st) { (void)st; nqtest_rmrf(dir); free(dir); return 0; }
 
 int main(void) {
+  schema_install();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sha256_vectors),
       cmocka_unit_test(test_datasets_roundtrip),

@@ -5,13 +5,14 @@
 
 #include <jansson.h>
 
-#include "checkpoint.h"
-#include "config.h"
-#include "hf.h"
-#include "model.h"
-#include "safetensors.h"
-#include "tokenizer.h"
-#include "util.h"
+#include "formats/checkpoint.h"
+#include "config/config.h"
+#include "formats/hf.h"
+#include "model/model.h"
+#include "formats/safetensors.h"
+#include "text/tokenizer.h"
+#include "base/util.h"
+#include "pipeline/schema.h"
 
 
 static char *sub(const char *name) { return path_join(nqtest_dir, name); }
@@ -288,6 +289,7 @@ static void test_model_path_keys(void **st) {
 }
 
 int main(void) {
+  schema_install();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_config_defaults), cmocka_unit_test(test_config_errors),
       cmocka_unit_test(test_export_import),   cmocka_unit_test(test_load_mismatch),

@@ -2,8 +2,8 @@
 // for any rank count), error lines naming file:line, dotted lookups.
 #include "nqtest.h"
 
-#include "jsonl.h"
-#include "util.h"
+#include "base/jsonl.h"
+#include "base/util.h"
 
 static char dir[] = "/tmp/nq-test-jsonl.XXXXXX";
 

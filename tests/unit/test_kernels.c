@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "nqtest.h"
-#include "kernels.h"
+#include "model/kernels.h"
 
 #define EPS 1e-2f
 #define ATOL 2e-3

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "nqtest.h"
-#include "kernels.h"
-#include "loss.h"
+#include "model/kernels.h"
+#include "model/loss.h"
 
 enum { T = 4, V = 7 };
 static uint64_t rng_s = 7;

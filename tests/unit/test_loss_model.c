@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "nqtest.h"
-#include "loss.h"
-#include "model.h"
+#include "model/loss.h"
+#include "model/model.h"
 
 static const int32_t seq_h[] = {1, 5, 7, 2, 8, 9, 3, 4};   // history prompt + target 9 3 4
 static const int32_t seq_0[] = {6, 8, 9, 3, 4};             // empty-history prompt + target

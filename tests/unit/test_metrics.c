@@ -3,7 +3,7 @@
 // tests/integration/metrics_meteor_nltk.sh; here are the documented fixtures.
 #include <math.h>
 
-#include "metrics.h"
+#include "metrics/metrics.h"
 #include "nqtest.h"
 
 #define near(a, b, tol) near_at((a), (b), (tol), #a, __LINE__)

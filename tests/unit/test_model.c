@@ -10,11 +10,12 @@
 #include <string.h>
 
 #include "nqtest.h"
-#include "adamw.h"
-#include "checkpoint.h"
-#include "config.h"
-#include "kernels.h"
-#include "model.h"
+#include "model/adamw.h"
+#include "formats/checkpoint.h"
+#include "config/config.h"
+#include "model/kernels.h"
+#include "model/model.h"
+#include "pipeline/schema.h"
 
 static model_config tiny(int bias, int tied) {
   model_config c = {.vocab_size = 13, .dim = 16, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2,
@@ -334,6 +335,7 @@ static void test_config_section(void **state) {
 }
 
 int main(void) {
+  schema_install();
   log_set_quiet(1);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fd_untied_bias),     cmocka_unit_test(test_fd_tied),

@@ -12,11 +12,11 @@
 #include <string.h>
 
 #include "nqtest.h"
-#include "adamw.h"
-#include "checkpoint.h"
-#include "h5io.h"
-#include "kernels.h"
-#include "model.h"
+#include "model/adamw.h"
+#include "formats/checkpoint.h"
+#include "formats/h5io.h"
+#include "model/kernels.h"
+#include "model/model.h"
 
 #define NSEQ 3
 static const int lens[NSEQ] = {7, 5, 9};

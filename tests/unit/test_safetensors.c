@@ -4,8 +4,8 @@
 
 #include <math.h>
 
-#include "safetensors.h"
-#include "util.h"
+#include "formats/safetensors.h"
+#include "base/util.h"
 
 static char pathbuf[4][512];
 static int pathi;

@@ -3,9 +3,10 @@
 // packing, and a write -> read round trip through the reader API.
 #include "nqtest.h"
 
-#include "h5io.h"
-#include "shard.h"
-#include "util.h"
+#include "formats/h5io.h"
+#include "formats/provenance.h"
+#include "shard/shard.h"
+#include "base/util.h"
 
 static char *dir;
 static tokenizer *tok;

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "synth.h"
+#include "base/log.h"
+#include "synth/synth.h"
 
 static void smoke_params(synth_params *p) {
   synth_params_default(p);

@@ -1,7 +1,7 @@
 // template: placeholders, dotted paths, canonical numbers, escapes, {history}, errors.
 #include "nqtest.h"
 
-#include "template.h"
+#include "text/template.h"
 
 static json_t *rec(void) {
   json_error_t e;

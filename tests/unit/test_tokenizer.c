@@ -5,8 +5,8 @@
 
 #include <jansson.h>
 
-#include "tokenizer.h"
-#include "util.h"
+#include "text/tokenizer.h"
+#include "base/util.h"
 
 static const char *specials[] = {"<|endoftext|>", "<pad>"};
 

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "nqtest.h"
-#include "train.h"
-#include "train_lm.h"
+#include "train/train.h"
+#include "train/train_lm.h"
 
 static void test_perm(void **st) {
   (void)st;

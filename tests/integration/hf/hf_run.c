@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "log.h"
-#include "model.h"
-#include "util.h"
+#include "formats/checkpoint.h"
+#include "base/log.h"
+#include "model/model.h"
+#include "base/util.h"
 
 static int32_t *read_tokens(const char *path, int **lens, int *B, int *N) {
   FILE *f = fopen(path, "r");

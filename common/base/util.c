@@ -1,0 +1,179 @@
+#include "base/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+void *xmalloc_at(size_t n, const char *file, int line) {
+  void *p = malloc(n ? n : 1);
+  if (!p) log_error(file, "xmalloc", line, "out of memory allocating %zu bytes", n);
+  return p;
+}
+
+void *xcalloc_at(size_t n, size_t size, const char *file, int line) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p) log_error(file, "xcalloc", line, "out of memory allocating %zu x %zu bytes", n, size);
+  return p;
+}
+
+void *xrealloc_at(void *p, size_t n, const char *file, int line) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q) log_error(file, "xrealloc", line, "out of memory reallocating to %zu bytes", n);
+  return q;
+}
+
+char *xstrdup_at(const char *s, const char *file, int line) {
+  size_t n = strlen(s) + 1;
+  char *d = xmalloc_at(n, file, line);
+  memcpy(d, s, n);
+  return d;
+}
+
+void sb_init(strbuf *b) { b->data = NULL; b->len = b->cap = 0; }
+
+static void sb_reserve(strbuf *b, size_t extra) {
+  if (b->len + extra + 1 <= b->cap) return;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap < b->len + extra + 1) cap *= 2;
+  b->data = xrealloc(b->data, cap);
+  b->cap = cap;
+}
+
+void sb_append(strbuf *b, const char *s, size_t n) {
+  sb_reserve(b, n);
+  if (n) memcpy(b->data + b->len, s, n);
+  b->len += n;
+  b->data[b->len] = 0;
+}
+
+void sb_puts(strbuf *b, const char *s) { sb_append(b, s, strlen(s)); }
+
+void sb_printf(strbuf *b, const char *fmt, ...) {
+  if (!fmt) error("sb_printf: NULL format");  // also silences a GCC -O1+UBSan false positive
+  va_list ap, ap2;
+  va_start(ap, fmt);
+  va_copy(ap2, ap);
+  char probe[256];
+  int n = vsnprintf(probe, sizeof probe, fmt, ap);
+  va_end(ap);
+  if (n < 0) error("vsnprintf failed for format '%s'", fmt);
+  sb_reserve(b, (size_t)n);
+  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
+  va_end(ap2);
+  b->len += (size_t)n;
+}
+
+void sb_free(strbuf *b) { free(b->data); sb_init(b); }
+
+char *sb_detach(strbuf *b) {
+  if (!b->data) sb_reserve(b, 0), b->data[0] = 0;
+  char *d = b->data;
+  sb_init(b);
+  return d;
+}
+
+char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  strbuf b;
+  sb_init(&b);
+  char chunk[65536];
+  size_t got;
+  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) sb_append(&b, chunk, got);
+  int bad = ferror(f);
+  int saved = errno;
+  fclose(f);
+  if (bad) {
+    sb_free(&b);
+    errno = saved ? saved : EIO;
+    return NULL;
+  }
+  if (len) *len = b.len;
+  return sb_detach(&b);
+}
+
+void fsync_path(const char *path) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) error("cannot open %s to fsync: %s", path, strerror(errno));
+  if (fsync(fd) != 0 && errno != EINVAL) error("fsync %s: %s", path, strerror(errno));
+  close(fd);
+}
+
+void fsync_parent_dir(const char *path) {
+  char *copy = xstrdup(path);
+  const char *dir = dirname(copy);
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    (void)fsync(fd);  // best effort: some file systems refuse fsync on directories
+    close(fd);
+  }
+  free(copy);
+}
+
+void rename_atomic(const char *tmp, const char *final_path) {
+  if (rename(tmp, final_path) != 0)
+    error("cannot rename %s to %s: %s", tmp, final_path, strerror(errno));
+  fsync_parent_dir(final_path);
+}
+
+void write_file_atomic(const char *path, const void *data, size_t len) {
+  char *tmp = xmalloc(strlen(path) + 5);
+  sprintf(tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "wb");
+  if (!f) error("cannot create %s: %s", tmp, strerror(errno));
+  if (len && fwrite(data, 1, len, f) != len) error("writing %s: %s", tmp, strerror(errno));
+  if (fflush(f) != 0 || fsync(fileno(f)) != 0) error("flushing %s: %s", tmp, strerror(errno));
+  if (fclose(f) != 0) error("closing %s: %s", tmp, strerror(errno));
+  rename_atomic(tmp, path);
+  free(tmp);
+}
+
+int file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+void make_dirs(const char *path) {
+  char *p = xstrdup(path);
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = 0;
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) error("cannot create directory %s: %s", p, strerror(errno));
+    *s = '/';
+  }
+  if (mkdir(p, 0777) != 0 && errno != EEXIST) error("cannot create directory %s: %s", p, strerror(errno));
+  free(p);
+}
+
+char *path_join(const char *a, const char *b) {
+  size_t la = strlen(a);
+  int slash = la > 0 && a[la - 1] != '/';
+  char *r = xmalloc(la + strlen(b) + 2);
+  sprintf(r, "%s%s%s", a, slash ? "/" : "", b);
+  return r;
+}
+
+uint64_t fnv1a64(const void *data, size_t n) {
+  const unsigned char *p = data;
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < n; i++) {
+    h ^= p[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+int err_set(char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (err && errlen) vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return -1;
+}

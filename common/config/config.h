@@ -1,0 +1,71 @@
+// Experiment configuration: one libconfig file per experiment (configs/*.cfg), validated
+// against a schema that lists every key once. Unknown keys, wrong types and values out of
+// range are errors naming file:line and key; `--set a.b=v` goes through the same checks.
+//
+// Each module declares the keys of its section in a `cfg_key[]` table beside the code that
+// reads them; the program installs the union (pipeline/schema.c) with config_set_schema
+// before loading, so any stage can read any section, and a typo anywhere is caught by
+// whichever stage runs first.
+#ifndef NQ_CONFIG_H
+#define NQ_CONFIG_H
+
+#include <stddef.h>
+
+typedef enum {
+  CFG_INT,          // libconfig int / int64
+  CFG_FLOAT,        // float (an int literal is accepted and converted)
+  CFG_BOOL,
+  CFG_STRING,       // `choices` = "a|b|c" restricts the value when non-NULL
+  CFG_STRING_LIST,  // ["a", "b"]
+  CFG_STRING_MAP,   // a group whose children are all strings, any names: { base = "x"; }
+} cfg_type;
+
+typedef struct {
+  const char *path;     // dotted: "data.max_history_items"
+  cfg_type type;
+  const char *def;      // default in libconfig syntax ("8", "0.05", "\"fail\"", "[]");
+                        // NULL means required
+  double min, max;      // numeric range, inclusive; ignored when min > max
+  const char *choices;  // for CFG_STRING
+  const char *help;     // one line, shown by --help and in docs
+} cfg_key;
+
+#define CFG_NO_RANGE 1.0, 0.0
+
+typedef struct config config;
+
+// Load `path`, apply overrides ("a.b=v" strings), fill defaults, validate. On any problem
+// calls fatal() with a single line naming file:line and key (or the --set argument).
+config *config_load(const char *path, const char *const *overrides, int n_overrides);
+void config_free(config *c);
+
+// Typed accessors; the key must be in the schema (a typo in code is an error()).
+long cfg_int(const config *c, const char *key);
+double cfg_float(const config *c, const char *key);
+int cfg_bool(const config *c, const char *key);
+const char *cfg_str(const config *c, const char *key);
+int cfg_list_len(const config *c, const char *key);
+const char *cfg_list_str(const config *c, const char *key, int i);
+// For CFG_STRING_MAP: number of entries, and name/value of entry i (file order).
+int cfg_map_len(const config *c, const char *key);
+const char *cfg_map_name(const config *c, const char *key, int i);
+const char *cfg_map_value(const config *c, const char *key, int i);
+
+// Effective configuration (file + overrides + defaults) as canonical libconfig text:
+// the whole file, or only the listed top-level sections/keys (comma separated,
+// e.g. "seed,data,tokenizer,shard") for provenance comparisons. Caller frees.
+char *config_text(const config *c, const char *sections);
+const char *config_path(const config *c);
+// The same restriction applied to stored config text (from a file's provenance).
+// Returns NULL if the text does not parse. Caller frees.
+char *config_text_sections(const char *text, const char *sections);
+
+// Install the schema: `n_tables` NULL-path-terminated key tables (one per section). Once per
+// program, before config_load; config_load stops if none was installed.
+void config_set_schema(const cfg_key *const *tables, int n_tables);
+// The installed schema as one array of *n keys, for --help and docs.
+const cfg_key *config_schema(int *n);
+// Prints keys of the given top-level sections with type, default and help.
+void config_print_help(const char *sections);
+
+#endif

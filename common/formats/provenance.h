@@ -1,0 +1,31 @@
+// Provenance of every output file: who wrote it, with which config, from which inputs;
+// and the checks by which a stage refuses inputs whose provenance disagrees.
+#ifndef NQ_PROVENANCE_H
+#define NQ_PROVENANCE_H
+
+#include <hdf5.h>
+
+// Stored as attributes of the root group:
+//   nq_stage, nq_version (git describe), nq_config (effective config text),
+//   nq_mpi_size, nq_created (ISO 8601 UTC), nq_inputs (one "sha256  path" per line).
+typedef struct {
+  const char *stage;
+  const char *config_text;
+  int mpi_size;
+  int n_inputs;
+  const char *const *inputs;    // paths of consumed input files (digested here)
+  const char *const *digests;   // optional precomputed hex digests (NULL = compute)
+} h5_provenance;
+void h5_write_provenance(hid_t file, const h5_provenance *p);
+// The program version compiled in (git describe --always --dirty).
+const char *nq_version(void);
+// Check that `path` was written by `stage` and that its stored config, restricted to
+// `sections` (see config_text), equals `expected_sections_text`. On mismatch stops with
+// "<path>: made by <stage> with a different <section> config; rerun <stage> (...)".
+// `sections` may be NULL to skip the config comparison.
+void h5_require_provenance(hid_t file, const char *path, const char *stage,
+                           const char *sections, const char *expected_sections_text);
+// Digest helper: SHA-256 hex of a file, cached per path for the life of the process.
+const char *file_digest(const char *path);
+
+#endif

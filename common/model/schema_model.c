@@ -1,0 +1,29 @@
+#include "config/config.h"
+
+// Keys of the `model` section, read by model_config_read() (common/model.c) and by stages
+// that create or run a model (threads, init_seed).
+const cfg_key schema_model[] = {
+    {"model.path", CFG_STRING, "\"\"", CFG_NO_RANGE, NULL,
+     "Hugging Face model directory (config.json, *.safetensors, tokenizer.json; docs/hf.md): "
+     "architecture, tokenizer and initial weights; \"\" = the model.* keys below"},
+    {"model.vocab_size", CFG_INT, "0", 0, 1048576, NULL,
+     "vocabulary size; 0 = the tokenizer's vocabulary size"},
+    {"model.dim", CFG_INT, "192", 2, 65536, NULL, "hidden size D"},
+    {"model.n_layers", CFG_INT, "6", 1, 1024, NULL, "decoder blocks L"},
+    {"model.n_heads", CFG_INT, "6", 1, 1024, NULL, "query heads H (head_dim = dim / n_heads, even)"},
+    {"model.n_kv_heads", CFG_INT, "2", 1, 1024, NULL,
+     "key/value heads (grouped-query attention); must divide n_heads"},
+    {"model.ffn_dim", CFG_INT, "512", 1, 1048576, NULL, "SwiGLU intermediate size F"},
+    {"model.max_seq_len", CFG_INT, "1024", 1, 1048576, NULL, "longest sequence (RoPE table length)"},
+    {"model.rope_theta", CFG_FLOAT, "10000.0", 1.0, 1e12, NULL, "RoPE base (Llama 10000, Qwen2 1e6)"},
+    {"model.norm_eps", CFG_FLOAT, "1e-5", 1e-12, 1.0, NULL, "RMSNorm epsilon"},
+    {"model.qkv_bias", CFG_BOOL, "false", CFG_NO_RANGE, NULL, "biases on q/k/v projections (Qwen2)"},
+    {"model.tie_embeddings", CFG_BOOL, "true", CFG_NO_RANGE, NULL,
+     "LM head shares the token embedding matrix"},
+    {"model.init_std", CFG_FLOAT, "0.02", 0.0, 10.0, NULL, "std of the normal init of weight matrices"},
+    {"model.init_seed", CFG_INT, "-1", -1, 2147483647, NULL,
+     "seed of the random init; -1 = the experiment's top-level seed"},
+    {"model.threads", CFG_INT, "1", 1, 1024, NULL,
+     "threads per rank for the model kernels (OpenMP; OpenBLAS stays single-threaded)"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};

@@ -1,0 +1,13 @@
+#include "config/config.h"
+
+// Keys of the `pipeline` section: which training runs jobs/run-local.sh and jobs/submit.sh
+// chain, in order, and the --set overrides that make each run what it is. Effect estimation
+// and annotation run right after the run named by effect.reference_run.
+const cfg_key schema_pipeline[] = {
+    {"pipeline.train_runs", CFG_STRING_LIST, "[\"lm\", \"sft\", \"context_sft\", \"nextquill\"]",
+     CFG_NO_RANGE, NULL, "training runs in order; each is nq-train with train.name = the run name"},
+    {"pipeline.runs", CFG_STRING_MAP, "{}", CFG_NO_RANGE, NULL,
+     "per run: space-separated key=value overrides, e.g. \"train.objective=lm train.steps=300\""},
+    {"pipeline.ranks", CFG_INT, "2", 1, 1 << 20, NULL, "MPI ranks per stage in jobs/run-local.sh"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};

@@ -1,0 +1,99 @@
+#include "pipeline/stage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "pipeline/schema.h"
+
+void mpi_check_at(int rc, const char *what, const char *file, int line) {
+  if (rc == MPI_SUCCESS) return;
+  char msg[MPI_MAX_ERROR_STRING] = "";
+  int len = 0;
+  MPI_Error_string(rc, msg, &len);
+  log_error(file, "mpi", line, "MPI call failed while %s: %s", what, msg);
+}
+
+static void usage(const stage_info *info, FILE *f) {
+  fprintf(f, "usage: nq-%s CONFIG [--set key=value]... [--force]%s [--help]\n", info->name,
+          info->takes_resume ? " [--resume]" : "");
+  fprintf(f, "%s\n", info->summary);
+}
+
+void stage_begin(stage_ctx *s, const stage_info *info, int argc, char **argv) {
+  memset(s, 0, sizeof *s);
+  s->info = info;
+  schema_install();
+  mpicheck(MPI_Init(&argc, &argv), "starting MPI");
+  mpicheck(MPI_Comm_rank(MPI_COMM_WORLD, &s->rank), "MPI_Comm_rank");
+  mpicheck(MPI_Comm_size(MPI_COMM_WORLD, &s->size), "MPI_Comm_size");
+  log_set_rank(s->rank, s->size);
+  const char *cfg_path = NULL;
+  const char **sets = xcalloc((size_t)argc + 1, sizeof *sets);
+  int n_sets = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      if (s->rank == 0) {
+        usage(info, stdout);
+        printf("\nOptions:\n"
+               "  --set key=value   override any config key (validated like the file)\n"
+               "  --force           overwrite outputs made with a different config\n");
+        if (info->takes_resume) printf("  --resume          continue from the newest checkpoint\n");
+        printf("\nConfig keys read by this stage (sections %s):\n", info->sections);
+        config_print_help(info->sections);
+      }
+      free(sets);
+      MPI_Finalize();
+      exit(0);
+    } else if (!strcmp(a, "--set")) {
+      if (i + 1 >= argc) {
+        if (s->rank == 0) fprintf(stderr, "nq-%s: --set needs key=value\n", info->name), usage(info, stderr);
+        MPI_Finalize();
+        exit(2);
+      }
+      sets[n_sets++] = argv[++i];
+    } else if (!strncmp(a, "--set=", 6)) {
+      sets[n_sets++] = a + 6;
+    } else if (!strcmp(a, "--force")) {
+      s->force = 1;
+    } else if (!strcmp(a, "--resume") && info->takes_resume) {
+      s->resume = 1;
+    } else if (a[0] == '-' || cfg_path) {
+      if (s->rank == 0) {
+        fprintf(stderr, "nq-%s: unexpected argument '%s'\n", info->name, a);
+        usage(info, stderr);
+      }
+      MPI_Finalize();
+      exit(2);
+    } else {
+      cfg_path = a;
+    }
+  }
+  if (!cfg_path) {
+    if (s->rank == 0) {
+      fprintf(stderr, "nq-%s: missing CONFIG\n", info->name);
+      usage(info, stderr);
+    }
+    MPI_Finalize();
+    exit(2);
+  }
+  log_set_collective(1);  // every rank loads the same file: report a bad config once
+  s->cfg = config_load(cfg_path, sets, n_sets);
+  log_set_collective(0);
+  free(sets);
+}
+
+void stage_end(stage_ctx *s) {
+  config_free(s->cfg);
+  s->cfg = NULL;
+  mpicheck(MPI_Finalize(), "finalizing MPI");
+}
+
+char *stage_path(const stage_ctx *s, const char *sub) {
+  const char *run_dir = cfg_str(s->cfg, "run_dir");
+  make_dirs(run_dir);
+  return path_join(run_dir, sub);
+}

@@ -1,0 +1,38 @@
+// The shared command line and MPI start-up of every stage executable:
+//   build/nq-<stage> CONFIG [--set key=value]... [--force] [--resume] [--help]
+// Started under mpirun/srun or as a singleton.
+#ifndef NQ_STAGE_H
+#define NQ_STAGE_H
+
+#include <mpi.h>
+#include "config/config.h"
+
+typedef struct {
+  const char *name;       // "shard" (the executable is nq-shard)
+  const char *summary;    // one line for --help
+  const char *sections;   // config sections this stage reads, for --help: "data,tokenizer,shard"
+  int takes_resume;       // accepts --resume
+} stage_info;
+
+typedef struct {
+  const stage_info *info;
+  config *cfg;
+  int rank, size;
+  int force;              // --force: overwrite outputs made with another config
+  int resume;             // --resume (training)
+} stage_ctx;
+
+// MPI_Init, argument parsing (usage on anything unknown, exit 2), config loading with
+// overrides, log rank prefix. Every rank loads the config (shared file system).
+void stage_begin(stage_ctx *s, const stage_info *info, int argc, char **argv);
+// MPI_Finalize and config_free.
+void stage_end(stage_ctx *s);
+
+// Check an MPI return code; stops naming the call site and what was being done.
+void mpi_check_at(int rc, const char *what, const char *file, int line);
+#define mpicheck(call, what) mpi_check_at((call), (what), __FILE__, __LINE__)
+
+// <run_dir>/<sub> as a new string (run_dir from the config, created if missing).
+char *stage_path(const stage_ctx *s, const char *sub);
+
+#endif

@@ -1,0 +1,101 @@
+// Shards: the tokenized corpus every later stage reads (layout: docs/hdf5-layout.md).
+// This module holds the logic of nq-shard without MPI: record -> token sequences (prompt
+// rendering with history truncation), balancing samples into shards, the shard writer,
+// and the reader API for nq-effect / nq-train / nq-eval.
+#ifndef NQ_SHARD_H
+#define NQ_SHARD_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "formats/h5io.h"
+#include "formats/provenance.h"
+#include "text/tokenizer.h"
+#include "base/util.h"
+
+enum { SPLIT_TRAIN = 0, SPLIT_VALID = 1, SPLIT_TEST = 2 };
+
+// ---- options (the `data` section) ---------------------------------------------------
+typedef struct {
+  const char *f_id, *f_user, *f_history, *f_target;      // required field names
+  const char *f_order, *f_split, *f_truth, *f_truth_rare; // "" = absent
+  const char *prompt_tpl, *item_tpl, *empty_history;
+  int max_history_items, max_prompt_tokens, max_target_tokens;
+  double valid_fraction, test_fraction;
+  int skip_bad;                                           // on_bad_record = "skip"
+} shard_opts;
+// Reads the data section and checks the templates (fatal naming the key on a problem).
+void shard_opts_from_config(shard_opts *o, const config *c);
+
+// ---- one sample ----------------------------------------------------------------------
+typedef struct {
+  int64_t order;            // global position in the corpus (files in order, lines in order)
+  char *id, *user;
+  int8_t split;             // SPLIT_*
+  int32_t n_hist;           // history items in the with-history prompt
+  int32_t hist_len, nohist_len, target_len;   // the target (ending in <|endoftext|>) is the
+  int32_t *hist, *nohist;                     // tail of both sequences
+  uint8_t *truth, *truth_rare;                // per target token, or NULL
+} shard_sample;
+
+// Render both prompts, tokenize prompt and target separately and concatenate. Returns 0,
+// or -1 with `err` = "field 'x': reason" (the caller prefixes file:line). Counts a
+// truncated target in *truncated.
+int shard_sample_make(const shard_opts *o, const tokenizer *t, const json_t *rec, shard_sample *s,
+                      long *truncated, char *err, size_t errlen);
+// Texts for training a tokenizer on this record: the prompt with all (at most
+// max_history_items) history items, and the target. Returns 0 or -1 with `err`.
+int shard_sample_texts(const shard_opts *o, const json_t *rec, char **prompt, char **target,
+                       char *err, size_t errlen);
+void shard_sample_free(shard_sample *s);
+// Byte serialization (for moving samples between ranks).
+void shard_sample_pack(const shard_sample *s, strbuf *b);
+size_t shard_sample_unpack(const char *p, size_t n, shard_sample *s);  // bytes consumed
+
+// ---- balancing -----------------------------------------------------------------------
+// Greedy longest-first: samples sorted by cost descending (ties: smaller index first) go to
+// the shard with the least cost so far (ties: lower shard). Depends only on the costs, so
+// the assignment is the same for any rank count.
+void shard_assign(const int64_t *cost, size_t n, int n_shards, int32_t *shard_of);
+
+// ---- writer --------------------------------------------------------------------------
+typedef struct {
+  int index, count;
+  const char *tokenizer_digest;
+  int vocab_size, eos_id;
+  int64_t bad_records, truncated_targets;
+  int has_truth, has_truth_rare;
+  const h5_provenance *prov;
+} shard_write_info;
+// Write samples (sorted by `order` inside) to `path` (atomic: .tmp then rename).
+void shard_write(const char *path, shard_sample *s, size_t n, const shard_write_info *info);
+// "shard-00003.h5"
+void shard_file_name(int index, char *buf, size_t cap);
+
+// ---- reader --------------------------------------------------------------------------
+typedef struct {
+  size_t n_samples, n_tokens, n_targets, n_users;
+  int32_t *tokens;                    // n_tokens
+  char **id;                          // n_samples
+  int32_t *user;                      // index into users
+  int8_t *split;
+  int64_t *hist_offset, *nohist_offset, *target_offset;   // target_offset: into truth
+  int32_t *hist_length, *nohist_length, *target_length, *history_items;
+  char **users;                       // n_users, sorted
+  uint8_t *truth, *truth_rare;        // n_targets, or NULL when the data had none
+  char *tokenizer_digest;
+  int vocab_size, eos_id;
+} shard_data;
+// Read a whole shard; fatal with a clear message if it is not an nq-shard output.
+void shard_read(const char *path, shard_data *d);
+void shard_data_free(shard_data *d);
+// Sequence of sample i (with or without history): pointer into tokens and its length.
+const int32_t *shard_seq(const shard_data *d, size_t i, int with_history, size_t *len);
+// Target tokens of sample i (the tail of both sequences).
+const int32_t *shard_target(const shard_data *d, size_t i, size_t *len);
+// Complete shard files under `dir` (shard-*.h5, sorted). Caller frees each and the array.
+char **shard_list(const char *dir, int *n);
+
+#endif

@@ -1,0 +1,37 @@
+#include "config/config.h"
+
+// Keys of the `synth` section, read by stages/nq-synth.c into a synth_params (synth.h).
+// Defaults here match synth_params_default(); docs/benchmark.md explains each knob.
+const cfg_key schema_synth[] = {
+    {"synth.output", CFG_STRING, "\"\"", CFG_NO_RANGE, NULL,
+     "JSONL file to write; \"\" means <run_dir>/data/synth.jsonl"},
+    {"synth.seed_offset", CFG_INT, "0", 0, 2147483647, NULL,
+     "mixed with the top-level seed: another benchmark under the same experiment seed"},
+    {"synth.users", CFG_INT, "400", 1, 10000000, NULL, "number of users (writers)"},
+    {"synth.reviews_min", CFG_INT, "8", 2, 1000, NULL,
+     "fewest reviews per user (uniform in [reviews_min, reviews_max]); >= min_profile + 2"},
+    {"synth.reviews_max", CFG_INT, "12", 2, 1000, NULL, "most reviews per user"},
+    {"synth.items", CFG_INT, "600", 1, 10000000, NULL, "number of distinct products"},
+    {"synth.min_profile", CFG_INT, "1", 0, 100, NULL,
+     "a warm user's review is a train sample only if at least this many reviews precede it"},
+    {"synth.cold_share", CFG_FLOAT, "0.2", 0, 1, NULL,
+     "share of users with only valid/test samples (their history is only in the prompt)"},
+    {"synth.brands", CFG_INT, "1500", 1, 20000, NULL,
+     "made-up brand words for item titles (the main vocabulary-size knob)"},
+    {"synth.pool_size", CFG_INT, "150", 1, 216, NULL,
+     "phrases per preference pool (openers, sign-offs, personas, pet words)"},
+    {"synth.zipf_s", CFG_FLOAT, "1.1", 0, 5, NULL,
+     "Zipf exponent of phrase popularity over users (0 = uniform; larger = few common phrases)"},
+    {"synth.rare_share", CFG_FLOAT, "0.01", 0, 1, NULL,
+     "a phrase whose expected share of users is below this is labelled rare"},
+    {"synth.pref_share", CFG_FLOAT, "0.85", 0, 1, NULL,
+     "probability that a user has each signature preference (opener, sign-off, persona, aspect, pet words)"},
+    {"synth.pref_strength", CFG_FLOAT, "0.85", 0, 1, NULL,
+     "probability that a held preference is expressed in any one review"},
+    {"synth.petwords_max", CFG_INT, "2", 0, 4, NULL, "pet words per user: uniform in [1, max]; 0 = none"},
+    {"synth.habit_share", CFG_FLOAT, "0.3", 0, 1, NULL,
+     "share of users with a spelling/punctuation habit (!!, ..., emoticon, all lowercase)"},
+    {"synth.length_max", CFG_INT, "3", 1, 8, NULL,
+     "longest length preference: feature sentences per review, per user uniform in [1, max]"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
