@@ -1,0 +1,7 @@
+// Every file kind's layout, for the docs test (tests/unit/test_layout.c) and tools: add a
+// file kind by adding its table's line here.
+#include "formats/layout.h"
+
+const h5_layout *const h5_layouts[] = {
+    NULL,
+};
