@@ -8,12 +8,9 @@
 #include "base/log.h"
 #include "pipeline/stage.h"
 
-static const stage_info info = {"annotate", "turn effects into token weights and a preference mask",
-                                "annotate", 0};
-
 int main(int argc, char **argv) {
   stage_ctx s;
-  stage_begin(&s, &info, argc, argv);
+  stage_begin(&s, "annotate", argc, argv);
   if (s.rank == 0) {  // seconds of work: one rank does it, the others wait
     annotate_opts o = {0};
     o.effects_dir = stage_path(&s, "effects");
@@ -29,6 +26,5 @@ int main(int argc, char **argv) {
     free((char *)o.out_dir);
   }
   mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for rank 0 to annotate");
-  stage_end(&s);
-  return 0;
+  return stage_end(&s, 0);
 }

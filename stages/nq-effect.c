@@ -21,9 +21,6 @@
 #include "pipeline/stage.h"
 #include "base/util.h"
 
-static const stage_info info = {"effect", "per-token counterfactual effects of the user history",
-                                "effect,model", 0};
-
 typedef struct {
   stage_ctx *s;
   char **shards;        // shard paths to compute (todo list, same order on every rank)
@@ -82,7 +79,7 @@ static long long work(int job, void *arg) {
 
 int main(int argc, char **argv) {
   stage_ctx s;
-  stage_begin(&s, &info, argc, argv);
+  stage_begin(&s, "effect", argc, argv);
   run r;
   memset(&r, 0, sizeof r);
   r.s = &s;
@@ -164,6 +161,5 @@ int main(int argc, char **argv) {
   model_free(m);
   for (int i = 0; i < r.n; i++) free(r.shards[i]), free(r.outs[i]);
   free(r.shards), free(r.outs), free(out_dir), free(r.ckpt), free(r.ckpt_digest), free(r.cfg_text);
-  stage_end(&s);
-  return 0;
+  return stage_end(&s, 0);
 }

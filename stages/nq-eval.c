@@ -3,13 +3,9 @@
 #include "eval/eval.h"
 #include "pipeline/stage.h"
 
-static const stage_info info = {"eval", "generate and score test responses of the trained models",
-                                "eval,data,model", 0};
-
 int main(int argc, char **argv) {
   stage_ctx s;
-  stage_begin(&s, &info, argc, argv);
+  stage_begin(&s, "eval", argc, argv);
   int rc = eval_run(&s);
-  stage_end(&s);
-  return rc;
+  return stage_end(&s, rc);
 }

@@ -3,16 +3,9 @@
 #include "shard/shard_run.h"
 #include "pipeline/stage.h"
 
-static const stage_info info = {
-    .name = "shard",
-    .summary = "Tokenize the JSONL corpus (with- and without-history prompts) into balanced HDF5 shards.",
-    .sections = "data,tokenizer,shard",
-};
-
 int main(int argc, char **argv) {
   stage_ctx s;
-  stage_begin(&s, &info, argc, argv);
+  stage_begin(&s, "shard", argc, argv);
   shard_run(&s);
-  stage_end(&s);
-  return 0;
+  return stage_end(&s, 0);
 }

@@ -15,12 +15,6 @@
 #include "synth/synth.h"
 #include "base/util.h"
 
-static const stage_info info = {
-    .name = "synth",
-    .summary = "Generate the synthetic review benchmark with planted preference spans (JSONL).",
-    .sections = "seed,run_dir,synth",
-};
-
 static void params_from_config(const config *c, synth_params *p) {
   synth_params_default(p);
   p->seed = (uint64_t)cfg_int(c, "seed");
@@ -65,7 +59,7 @@ static void write_all(FILE *f, const char *path, const char *data, size_t n) {
 
 int main(int argc, char **argv) {
   stage_ctx s;
-  stage_begin(&s, &info, argc, argv);
+  stage_begin(&s, "synth", argc, argv);
   synth_params p;
   params_from_config(s.cfg, &p);
 
@@ -87,8 +81,7 @@ int main(int argc, char **argv) {
   if (skip) {
     if (s.rank == 0) message("%s is up to date (same seed and synth config); nothing to do", out);
     free(out), free(side), free(cfg_text);
-    stage_end(&s);
-    return 0;
+    return stage_end(&s, 0);
   }
 
   double t0 = wall_seconds();
@@ -169,6 +162,5 @@ int main(int argc, char **argv) {
   }
   sb_free(&part);
   free(out), free(side), free(cfg_text);
-  stage_end(&s);
-  return 0;
+  return stage_end(&s, 0);
 }

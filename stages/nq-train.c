@@ -5,13 +5,9 @@
 #include "pipeline/stage.h"
 #include "train/train.h"
 
-static const stage_info info = {"train", "train a model (lm / sft / context_sft / nextquill)",
-                                "train,model", 1};
-
 int main(int argc, char **argv) {
   stage_ctx s;
-  stage_begin(&s, &info, argc, argv);
+  stage_begin(&s, "train", argc, argv);
   int rc = train_run(&s);
-  stage_end(&s);
-  return rc;
+  return stage_end(&s, rc);
 }

@@ -22,8 +22,10 @@ static void usage(const stage_info *info, FILE *f) {
   fprintf(f, "%s\n", info->summary);
 }
 
-void stage_begin(stage_ctx *s, const stage_info *info, int argc, char **argv) {
+void stage_begin(stage_ctx *s, const char *name, int argc, char **argv) {
   memset(s, 0, sizeof *s);
+  const stage_info *info = stage_find(name);
+  if (!info) error("stage_begin: no stage '%s' in pipeline/stages.c", name);
   s->info = info;
   schema_install();
   mpicheck(MPI_Init(&argc, &argv), "starting MPI");
@@ -42,8 +44,8 @@ void stage_begin(stage_ctx *s, const stage_info *info, int argc, char **argv) {
                "  --set key=value   override any config key (validated like the file)\n"
                "  --force           overwrite outputs made with a different config\n");
         if (info->takes_resume) printf("  --resume          continue from the newest checkpoint\n");
-        printf("\nConfig keys read by this stage (sections %s):\n", info->sections);
-        config_print_help(info->sections);
+        printf("\nConfig keys read by this stage (sections %s):\n", info->reads);
+        config_print_help(info->reads);
       }
       free(sets);
       MPI_Finalize();
@@ -86,10 +88,11 @@ void stage_begin(stage_ctx *s, const stage_info *info, int argc, char **argv) {
   free(sets);
 }
 
-void stage_end(stage_ctx *s) {
+int stage_end(stage_ctx *s, int rc) {
   config_free(s->cfg);
   s->cfg = NULL;
   mpicheck(MPI_Finalize(), "finalizing MPI");
+  return rc;
 }
 
 char *stage_path(const stage_ctx *s, const char *sub) {

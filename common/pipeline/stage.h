@@ -6,13 +6,7 @@
 
 #include <mpi.h>
 #include "config/config.h"
-
-typedef struct {
-  const char *name;       // "shard" (the executable is nq-shard)
-  const char *summary;    // one line for --help
-  const char *sections;   // config sections this stage reads, for --help: "data,tokenizer,shard"
-  int takes_resume;       // accepts --resume
-} stage_info;
+#include "pipeline/stages.h"
 
 typedef struct {
   const stage_info *info;
@@ -23,10 +17,12 @@ typedef struct {
 } stage_ctx;
 
 // MPI_Init, argument parsing (usage on anything unknown, exit 2), config loading with
-// overrides, log rank prefix. Every rank loads the config (shared file system).
-void stage_begin(stage_ctx *s, const stage_info *info, int argc, char **argv);
-// MPI_Finalize and config_free.
-void stage_end(stage_ctx *s);
+// overrides, log rank prefix, for the stage called `name` (pipeline/stages.c). Every rank
+// loads the config (shared file system).
+void stage_begin(stage_ctx *s, const char *name, int argc, char **argv);
+// config_free and MPI_Finalize; returns `rc`, the stage's exit code, so a stage's main
+// ends `return stage_end(&s, <stage>_run(&s));`.
+int stage_end(stage_ctx *s, int rc);
 
 // Check an MPI return code; stops naming the call site and what was being done.
 void mpi_check_at(int rc, const char *what, const char *file, int line);

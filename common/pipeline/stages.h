@@ -1,0 +1,19 @@
+// The stages of the pipeline, stated once: name, one-line summary, the config sections each
+// reads (for --help, the provenance comparisons and jobs/pipeline.sh stamps, through
+// `nq-config --reads STAGE`), and whether it takes --resume.
+#ifndef NQ_STAGES_H
+#define NQ_STAGES_H
+
+typedef struct {
+  const char *name;       // "shard" (the executable is nq-shard)
+  const char *summary;    // one line for --help
+  const char *reads;      // config sections (top-level keys) it reads: "seed,data,tokenizer,shard"
+  int takes_resume;       // accepts --resume
+} stage_info;
+
+// The stage called `name`, or NULL.
+const stage_info *stage_find(const char *name);
+// All stages, terminated by an entry with name NULL.
+extern const stage_info stage_table[];
+
+#endif
