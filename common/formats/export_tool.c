@@ -1,0 +1,75 @@
+// nq-export: write one of our checkpoints (HDF5, or a HF directory) as a Hugging Face model
+// directory that transformers loads: config.json + model.safetensors (F32 or BF16) + the
+// tokenizer files. A tool, not a pipeline stage: no config file, no MPI job.
+//   build/nq-export CHECKPOINT OUT_DIR [--dtype f32|bf16] [--tokenizer FILE_OR_HF_DIR]
+// Example: build/nq-export runs/x/nextquill/ckpt-000500.h5 out/qwen-nq --dtype bf16
+//            --tokenizer runs/x/tokenizer.json
+#include "formats/export_tool.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "formats/checkpoint.h"
+#include "formats/hf.h"
+#include "model/model.h"
+
+// What the command line asks for.
+typedef struct {
+  const char *checkpoint, *out_dir, *tokenizer;
+  int bf16;
+} export_request;
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: nq-export CHECKPOINT OUT_DIR [--dtype f32|bf16] [--tokenizer PATH]\n"
+          "  Export a checkpoint (nq-train's .h5, or a HF directory) as a Hugging Face\n"
+          "  LlamaForCausalLM / Qwen2ForCausalLM directory (Qwen2 when the model has q/k/v biases).\n"
+          "  --dtype      weights in model.safetensors (default f32; bf16 rounds to nearest even)\n"
+          "  --tokenizer  a tokenizer.json (e.g. <run_dir>/tokenizer.json) or a HF directory whose\n"
+          "               tokenizer files are copied; without it only config.json and weights\n");
+}
+
+// Fills `r` from argv; returns -1 to go on, else the exit code (help: 0, bad usage: 2).
+static int parse_args(export_request *r, int argc, char **argv) {
+  const char *pos[2] = {NULL, NULL};
+  int npos = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
+    if (!strcmp(argv[i], "--dtype") && i + 1 < argc) {
+      const char *d = argv[++i];
+      if (!strcmp(d, "bf16")) r->bf16 = 1;
+      else if (strcmp(d, "f32")) { fprintf(stderr, "nq-export: --dtype '%s': use f32 or bf16\n", d); return 2; }
+    } else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) {
+      r->tokenizer = argv[++i];
+    } else if (argv[i][0] != '-' && npos < 2) {
+      pos[npos++] = argv[i];
+    } else {
+      fprintf(stderr, "nq-export: unexpected argument '%s'\n", argv[i]);
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (npos != 2) { usage(stderr); return 2; }
+  r->checkpoint = pos[0];
+  r->out_dir = pos[1];
+  return -1;
+}
+
+int export_tool_main(int argc, char **argv) {
+  export_request r = {0};
+  int rc = parse_args(&r, argc, argv);
+  if (rc >= 0) return rc;
+  if (!file_exists(r.checkpoint)) fatal("nq-export: checkpoint '%s' does not exist", r.checkpoint);
+  if (r.tokenizer && !file_exists(r.tokenizer)) fatal("nq-export: --tokenizer '%s' does not exist", r.tokenizer);
+  model *m = checkpoint_load(r.checkpoint, 0, NULL);
+  hf_export_opts o = {.bf16 = r.bf16, .tokenizer = r.tokenizer};
+  char err[1024];
+  if (hf_export(m, r.out_dir, &o, err, sizeof err)) fatal("nq-export: %s", err);
+  if (!r.tokenizer) warning("nq-export: no --tokenizer given: %s has no tokenizer files", r.out_dir);
+  message("nq-export: %s -> %s (%s, %s, %zu parameters)", r.checkpoint, r.out_dir,
+          m->cfg.qkv_bias ? "Qwen2ForCausalLM" : "LlamaForCausalLM", r.bf16 ? "bf16" : "f32", m->n_params);
+  model_free(m);
+  return 0;
+}

@@ -1,0 +1,122 @@
+// nq-config: reads an experiment config the way every stage does (schema, --set overrides,
+// defaults) and prints a value or canonical text, so shell drivers (jobs/run-local.sh,
+// jobs/submit.sh) never parse libconfig themselves. Not an MPI program.
+//   nq-config CONFIG [--set key=value]... --get KEY      scalar: the value; list: one item
+//                                                         per line; map: "name<TAB>value" lines
+//   nq-config CONFIG [--set key=value]... --text SECTIONS canonical text of those sections
+//   nq-config --reads STAGE                               the config sections STAGE reads
+//                                                         (pipeline/stages.c), comma separated
+#include "pipeline/config_tool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "config/config.h"
+#include "pipeline/schema.h"
+#include "pipeline/stages.h"
+
+// What the command line asks for.
+typedef struct {
+  const char *cfg_path, *get, *text, *reads;
+  const char **sets;
+  int n_sets;
+} config_request;
+
+static int usage(int code) {
+  fprintf(code ? stderr : stdout,
+          "usage: nq-config CONFIG [--set key=value]... (--get KEY | --text SECTIONS)\n"
+          "       nq-config --reads STAGE\n"
+          "Prints one config value (lists one item per line, maps as name<TAB>value lines),\n"
+          "the canonical text of the listed sections (comma separated), or the sections a\n"
+          "stage reads (comma separated; what its stamp in jobs/pipeline.sh covers).\n");
+  return code;
+}
+
+static const cfg_key *find_key(const char *path) {
+  int n = 0;
+  const cfg_key *keys = config_schema(&n);
+  for (int i = 0; i < n; i++)
+    if (!strcmp(keys[i].path, path)) return &keys[i];
+  return NULL;
+}
+
+static void print_value(const config *c, const char *key) {
+  const cfg_key *k = find_key(key);
+  if (!k) fatal("nq-config: unknown key '%s'", key);
+  switch (k->type) {
+    case CFG_INT: printf("%ld\n", cfg_int(c, key)); break;
+    case CFG_FLOAT: printf("%.17g\n", cfg_float(c, key)); break;
+    case CFG_BOOL: printf("%s\n", cfg_bool(c, key) ? "true" : "false"); break;
+    case CFG_STRING: printf("%s\n", cfg_str(c, key)); break;
+    case CFG_STRING_LIST:
+      for (int i = 0; i < cfg_list_len(c, key); i++) printf("%s\n", cfg_list_str(c, key, i));
+      break;
+    case CFG_STRING_MAP:
+      for (int i = 0; i < cfg_map_len(c, key); i++)
+        printf("%s\t%s\n", cfg_map_name(c, key, i), cfg_map_value(c, key, i));
+      break;
+  }
+}
+
+// Fills `r` from argv; returns -1 to go on, else the exit code (help: 0, bad usage: 2).
+static int parse_args(config_request *r, int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(0);
+    else if (!strcmp(a, "--set") && i + 1 < argc) r->sets[r->n_sets++] = argv[++i];
+    else if (!strncmp(a, "--set=", 6)) r->sets[r->n_sets++] = a + 6;
+    else if (!strcmp(a, "--get") && i + 1 < argc) r->get = argv[++i];
+    else if (!strcmp(a, "--text") && i + 1 < argc) r->text = argv[++i];
+    else if (!strcmp(a, "--reads") && i + 1 < argc) r->reads = argv[++i];
+    else if (a[0] != '-' && !r->cfg_path) r->cfg_path = a;
+    else {
+      fprintf(stderr, "nq-config: unexpected argument '%s'\n", a);
+      return usage(2);
+    }
+  }
+  int asks = !!r->get + !!r->text + !!r->reads;
+  if (asks != 1 || (!r->reads && !r->cfg_path)) return usage(2);
+  return -1;
+}
+
+// --reads STAGE: needs no config (a CONFIG given with it is not read).
+static int print_reads(const char *name) {
+  const stage_info *s = stage_find(name);
+  if (!s) {
+    fprintf(stderr, "nq-config: --reads: no stage '%s' (stages:", name);
+    for (const stage_info *t = stage_table; t->name; t++) fprintf(stderr, " %s", t->name);
+    fprintf(stderr, ")\n");
+    return 2;
+  }
+  printf("%s\n", s->reads);
+  return 0;
+}
+
+static void print_config(const config_request *r) {
+  config *c = config_load(r->cfg_path, r->sets, r->n_sets);
+  if (r->get) {
+    print_value(c, r->get);
+  } else {
+    char *t = config_text(c, r->text);
+    fputs(t, stdout);
+    free(t);
+  }
+  config_free(c);
+}
+
+int config_tool_main(int argc, char **argv) {
+  schema_install();
+  config_request r = {.sets = xcalloc((size_t)argc + 1, sizeof *r.sets)};
+  int rc = parse_args(&r, argc, argv);
+  if (rc < 0 && r.reads) rc = print_reads(r.reads);
+  if (rc < 0) {
+    print_config(&r);
+    rc = 0;
+  }
+  if (fflush(stdout) != 0 || ferror(stdout)) fatal("nq-config: writing to stdout failed");
+  free(r.sets);
+  return rc;
+}
