@@ -1,7 +1,8 @@
 # Shared set-up of the integration tests (source it from a test script run from the repo
 # root): a temp directory removed on exit, ok/bad reporting, MPI as root, and the smoke
 # benchmark's synth + shard.
-#   . tests/integration/lib.bash; nq_test_init effect     -> $T, $failed, ok NAME, bad NAME WHY
+#   . tests/integration/lib.bash; nq_test_init effect     -> $T, $failed, ok NAME, bad NAME WHY,
+#                                                            skip NAME WHY
 #   nq_prepare_smoke "$T/run" || exit 1                 -> synth + shard of configs/smoke.cfg
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 PY=/usr/bin/python3
@@ -18,6 +19,8 @@ nq_test_init() {
 }
 ok() { echo "ok $1"; }
 bad() { echo "not ok $1: $2"; failed=1; }
+# A check that cannot run on this machine (tests/run.sh counts and lists it; not a failure).
+skip() { echo "skip $1 $2"; }
 
 # Synth + shard of the smoke benchmark into run directory $1 (log in $T/prep.log).
 nq_prepare_smoke() {

@@ -14,9 +14,8 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 PY=/usr/bin/python3
 HERE=tests/integration/slurm
 . $HERE/cluster.sh
+. tests/integration/lib.bash   # ok, bad, skip (not nq_test_init: this script has its own temp dir)
 failed=0
-ok() { echo "ok $1"; }
-bad() { echo "not ok $1: $2"; failed=1; }
 T=$(mktemp -d /tmp/nq-slurm-test.XXXXXX)
 chmod 755 "$T"
 cleanup() { slurm_stop; if [ -n "${NQ_SLURM_KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi; }
@@ -58,12 +57,12 @@ else bad slurm_sweep_refuses_no_change "$out"; fi
 
 # ---- the cluster ------------------------------------------------------------------------------
 if ! slurm_install; then
-  if [ "$(id -u)" != 0 ]; then echo "skip slurm: $SLURM_WHY (run as root to install them)"; exit $failed; fi
+  if [ "$(id -u)" != 0 ]; then skip slurm_cluster "$SLURM_WHY (run as root to install them)"; exit $failed; fi
   bad slurm_install "$SLURM_WHY"; exit 1
 fi
 t0=$SECONDS
 if ! slurm_start "$T/cluster"; then
-  if [ "$SLURM_SKIP" = 1 ]; then echo "skip slurm: this machine does not let the daemons run: $SLURM_WHY"; exit $failed; fi
+  if [ "$SLURM_SKIP" = 1 ]; then skip slurm_cluster "this machine does not let the daemons run: $SLURM_WHY"; exit $failed; fi
   bad slurm_daemons_start "$SLURM_WHY"; exit 1
 fi
 ok "slurm_daemons_start ($((SECONDS - t0)) s; SLURM_CONF=$SLURM_CONF)"

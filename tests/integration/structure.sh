@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The architecture, checked (README.md "Layout"; docs of the rules: the comments below):
+# common/ holds only subsystem folders, each named in README's Layout section; stage
+# executables stay thin; no long functions in common/; includes point one way (stage
+# drivers -> pipeline, formats, model, text, metrics -> config -> base), with no folder cycle;
+# MPI only in pipeline/ and the stage folders; each HDF5 name a layout table declares
+# (formats/layouts.c) is spelled in one file of common/ only. No build needed except for the
+# last check (build/tests/test_layout --names).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.bash
+nq_test_init structure
+STAGE_DIRS="synth shard effect annotate train eval"
+STAGE_MAX_LINES=40
+FN_MAX_LINES=100
+
+# ---- common/: subsystem folders only, each one in README's Layout section ----------------
+loose=$(find common -mindepth 1 -maxdepth 1 ! -type d -printf '%f ')
+[ -z "$loose" ] && ok structure_common_only_folders || bad structure_common_only_folders "loose files: $loose"
+layout=$(awk '/^## Layout/{on=1; next} /^## /{on=0} on' README.md)
+[ -n "$layout" ] || bad structure_readme_layout "README.md has no '## Layout' section"
+missing=""
+for d in common/*/; do
+  d=$(basename "$d")
+  grep -qE "common/$d/|\`$d/\`" <<<"$layout" || missing+=" $d"
+done
+[ -z "$missing" ] && ok structure_folders_in_readme_layout \
+  || bad structure_folders_in_readme_layout "not in README's Layout section:$missing"
+
+# ---- thin executables: stage_begin, one <stage>_run call, stage_end ----------------------
+long=""
+for f in stages/nq-*.c; do
+  n=$(wc -l < "$f")
+  [ "$n" -le $STAGE_MAX_LINES ] || long+=" $f ($n lines)"
+done
+[ -z "$long" ] && ok structure_stage_files_short || bad structure_stage_files_short "over $STAGE_MAX_LINES lines:$long"
+
+# ---- functions in common/ at most FN_MAX_LINES lines (tests/tools/fnlen.py measures) ------
+if ! over=$(LIM=$FN_MAX_LINES python3 tests/tools/fnlen.py $(find common -name '*.c' | sort) 2>&1); then
+  bad structure_function_length "fnlen.py failed: $over"
+elif [ -z "$over" ]; then ok structure_function_length
+else
+  while read -r n where name; do
+    bad "structure_function_length" "$where $name is $n lines (at most $FN_MAX_LINES)"
+  done <<<"$over"
+fi
+
+# ---- includes point one way -------------------------------------------------------------
+# "folder file included-folder" for every #include "folder/x.h" in common/ (and "stages" for
+# stages/); a quoted include without a folder is its own failure.
+edges=$(grep -HoE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*"' common/*/*.[ch] stages/*.c |
+        sed -E 's|^common/([^/]+)/([^:]+):.*"([^"]*)"$|\1 \1/\2 \3|; s|^stages/([^:]+):.*"([^"]*)"$|stages stages/\1 \2|')
+bare=$(awk '$3 !~ /\// {print $2 ": " $3}' <<<"$edges")
+[ -z "$bare" ] && ok structure_includes_name_their_folder \
+  || bad structure_includes_name_their_folder "$(tr '\n' ' ' <<<"$bare")"
+edges=$(awk '$3 ~ /\// {split($3, p, "/"); print $1, $2, p[1]}' <<<"$edges")
+
+is_stage() { [[ " $STAGE_DIRS " == *" $1 "* ]]; }
+# allowed FROM TO: may a file in folder FROM include a header of folder TO?
+allowed() {
+  local from=$1 to=$2
+  [ "$from" = "$to" ] && return 0
+  case $from in
+    base) return 1 ;;
+    config) [ "$to" = base ] ;;
+    text|model|metrics) [ "$to" = base ] || [ "$to" = config ] ;;
+    formats) ! is_stage "$to" && [ "$to" != pipeline ] ;;
+    pipeline) ! is_stage "$to" ;;
+    stages) return 0 ;;
+    *) is_stage "$from" && ! is_stage "$to" ;;   # a stage folder: no other stage's headers
+  esac
+}
+wrong=""
+while read -r from file to; do
+  [ -n "$from" ] || continue
+  allowed "$from" "$to" || wrong+=" $file->$to/"
+done <<<"$edges"
+[ -z "$wrong" ] && ok structure_include_direction || bad structure_include_direction "${wrong# }"
+# no cycle between folders (tsort names the loop)
+if cyc=$(awk '$1 != $3 {print $3, $1}' <<<"$edges" | sort -u | tsort 2>&1 >/dev/null) && [ -z "$cyc" ]; then
+  ok structure_no_include_cycle
+else bad structure_no_include_cycle "$(tr '\n' ' ' <<<"$cyc")"; fi
+
+# ---- MPI only in pipeline/ and the stage folders ------------------------------------------
+# base/log.c is the one exception: fatal() stops the whole MPI job when MPI is up.
+mpi=""
+for f in $(grep -lE '#[[:space:]]*include[[:space:]]*<mpi\.h>' common/*/*.[ch]); do
+  d=$(cut -d/ -f2 <<<"$f")
+  [ "$d" = pipeline ] || is_stage "$d" || [ "$f" = common/base/log.c ] || mpi+=" $f"
+done
+[ -z "$mpi" ] && ok structure_mpi_only_in_drivers || bad structure_mpi_only_in_drivers "include <mpi.h>:$mpi"
+
+# ---- every HDF5 name of a layout table spelled in one file of common/ ---------------------
+# The table is the one place a name is written; a name several layouts declare (a count
+# like n_samples) may appear once per layout that declares it.
+if [ ! -x build/tests/test_layout ]; then
+  bad structure_layout_names_once "build/tests/test_layout missing (make build)"
+elif ! names=$(build/tests/test_layout --names 2>&1); then
+  bad structure_layout_names_once "test_layout --names failed: $names"
+else
+  dup=""; n_names=0
+  while read -r name; do
+    [ -n "$name" ] || continue
+    n_names=$((n_names + 1))
+    declared=$(grep -cxF -- "$name" <<<"$names")
+    files=$(grep -rlF --include='*.[ch]' -- "\"$name\"" common | sort)
+    n=$(grep -c . <<<"$files")
+    [ "$n" -ge 1 ] && [ "$n" -le "$declared" ] || dup+=" '$name' in $n files ($(echo $files));"
+  done < <(sort -u <<<"$names")
+  [ -z "$dup" ] && ok "structure_layout_names_once ($n_names names)" || bad structure_layout_names_once "${dup# }"
+fi
+exit $failed
