@@ -101,7 +101,7 @@ expect_fail non_utf8 "latin1.jsonl:2: not valid UTF-8" --set "data.files=$B/lati
 expect_fail empty_file "empty.jsonl: empty file" --set "data.files=$B/empty.jsonl"
 expect_fail missing_file "nope.jsonl: cannot open" --set "data.files=$B/nope.jsonl"
 expect_fail prompt_cannot_fit "shard_small.jsonl:1: " --set data.max_prompt_tokens=3
-# config errors are reported by every rank (common/stage.c)
+# config errors are reported by every rank (common/pipeline/stage.c)
 MANY_LINES=1 expect_fail unknown_set_key "unknown key 'data.no_such_key'" --set data.no_such_key=1
 sed 's/^shard: {/shard: { bogus_key = 1;/' configs/smoke.cfg > "$B/unknown.cfg"
 MANY_LINES=1 CFG=$B/unknown.cfg expect_fail unknown_config_key "bogus_key"
