@@ -70,7 +70,7 @@ typedef struct {
   double mean_output_tokens;
   json_t *metrics;     // eval_metric_key[m] -> eval_metric_summary object
   json_t *settings;    // eval_settings object
-  json_t *provenance;  // inputs of the run (eval/eval_write.c)
+  json_t *provenance;  // inputs of the run: versions, config, digests (built by the writer)
 } eval_row_metrics;
 extern const eval_out_field eval_row_metrics_fields[];
 
