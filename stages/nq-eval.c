@@ -6,6 +6,5 @@
 int main(int argc, char **argv) {
   stage_ctx s;
   stage_begin(&s, "eval", argc, argv);
-  int rc = eval_run(&s);
-  return stage_end(&s, rc);
+  return stage_end(&s, eval_run(&s));
 }

@@ -1,8 +1,15 @@
 // nq-eval (docs/eval.md): generate a response per test sample with the KV cache, teacher-forced
 // NLL on the gold target, text metrics (metrics.h) with paired-bootstrap intervals, outputs.
 //   eval_decode.c  decoding pieces: repetition penalty, temperature + top-p, CoS, generate, NLL
-//   eval_score.c   per-sample text scores, phrase recall, aggregation, JSON / CSV / Markdown
-//   eval_run.c     the MPI driver of the stage (options, shards, checkpoints, gather, files)
+//   eval_score.c   per-sample text scores, phrase recall, aggregation, CSV / Markdown
+//   eval_run.c     the MPI driver of the stage, in steps (dependencies point down):
+//     eval_write       rank 0: the files of <run_dir>/eval/ (keys in formats/eval_outputs.h)
+//     eval_results     rank 0: decoded outputs and references, scores, bootstrap summaries
+//     eval_corpus      reference texts and planted phrases from the JSONL data.files
+//     eval_generate_rank  each rank's samples: prefill, NLL, generation -> records
+//     eval_records     the (sample, row) records sent to rank 0: format, gather, index
+//     eval_samples     the evaluated samples (shards, split, id order, prompts)
+//     eval_opts        rows and settings from the config
 #ifndef NQ_EVAL_H
 #define NQ_EVAL_H
 
@@ -10,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/eval_outputs.h"
 #include "metrics/metrics.h"
 #include "model/model.h"
 #include "pipeline/stage.h"
@@ -87,12 +95,9 @@ void eval_nll_rows(const float *rows, const float *rows0, float lambda, const in
                    int V, float *scratch, double *nll);
 
 // ---- scoring and outputs (eval_score.c) -------------------------------------------------
-// Metrics of one row, in table order; ratios num/den per sample (den = 1 for per-sample
-// scores, token counts for NLL, planted phrases for recall). BLEU is corpus BLEU.
-enum { EM_ROUGE1, EM_ROUGE2, EM_ROUGEL, EM_METEOR, EM_BLEU, EM_NLL, EM_NLL_PREF, EM_NLL_OTHER,
-       EM_RECALL, EM_COUNT };
-extern const char *const eval_metric_key[EM_COUNT];    // "rouge1", ... (JSON / CSV names)
-extern const char *const eval_metric_title[EM_COUNT];  // "ROUGE-1", ... (table header)
+// Metrics of one row: EM_* and their names eval_metric_key / eval_metric_title, in
+// formats/eval_outputs.h; ratios num/den per sample (den = 1 for per-sample scores, token
+// counts for NLL, planted phrases for recall). BLEU is corpus BLEU.
 
 typedef struct {
   double num[EM_COUNT], den[EM_COUNT];  // BLEU: sentence BLEU in num (den 1), for display

@@ -1,5 +1,6 @@
 // Scoring for nq-eval: per-sample text metrics and phrase recall, teacher-forced NLL split by
-// planted truth, bootstrap summaries, and the summary table (Markdown / CSV).
+// planted truth, bootstrap summaries, and the summary table (Markdown / CSV). The metric
+// names are in formats/eval_outputs.c.
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -7,11 +8,6 @@
 
 #include "eval/eval.h"
 #include "base/log.h"
-
-const char *const eval_metric_key[EM_COUNT] = {"rouge1", "rouge2", "rougeL", "meteor", "bleu",
-                                               "nll", "nll_pref", "nll_other", "phrase_recall"};
-const char *const eval_metric_title[EM_COUNT] = {"ROUGE-1", "ROUGE-2", "ROUGE-L", "METEOR", "BLEU",
-                                                 "NLL", "NLL pref", "NLL other", "phrase recall"};
 
 // ---- phrase recall ------------------------------------------------------------------------
 static int is_word(unsigned char c) { return isalnum(c) != 0; }

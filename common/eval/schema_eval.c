@@ -1,6 +1,6 @@
 #include "config/config.h"
 
-// Keys of the `eval` section, read by eval_opts_read() (common/eval_run.c); docs/eval.md.
+// Keys of the `eval` section, read by eval_opts_read() (common/eval/eval_opts.c); docs/eval.md.
 const cfg_key schema_eval[] = {
     {"eval.models", CFG_STRING_MAP,
      "{ base = \"lm/model.h5\"; sft = \"sft/model.h5\"; context_sft = \"context_sft/model.h5\"; "

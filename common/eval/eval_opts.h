@@ -1,0 +1,37 @@
+// nq-eval's settings from the config (docs/eval.md "Rows" and "Keys"): the rows (a model and
+// how it is prompted), decoding options, the split, bootstrap and the corpus fields.
+// defines: ROW_*, eval_row, eval_opts, eval_opts_read, eval_opts_free, eval_in_list
+#ifndef NQ_EVAL_OPTS_H
+#define NQ_EVAL_OPTS_H
+
+#include <stdint.h>
+
+#include "config/config.h"
+#include "eval/eval.h"
+
+enum { ROW_HIST, ROW_NOHIST, ROW_COS };
+
+typedef struct {
+  char name[160];
+  int model;      // index into the loaded models
+  int mode;       // ROW_*
+} eval_row;
+
+typedef struct {
+  int n_models;
+  const char **mname;   // eval.models names (owned by the config)
+  char **mpath;         // their checkpoint paths
+  int n_rows;
+  eval_row *rows;
+  eval_decode_opts dec; // eos and vocab_limit are set from the shards by the driver
+  int split, max_samples, n_boot, stem;
+  uint64_t seed;
+  const char *baseline, *phrases_field, *kinds_field, *wordnet_dir;
+} eval_opts;
+
+void eval_opts_read(eval_opts *o, const config *c);
+void eval_opts_free(eval_opts *o);
+// Whether the string list `key` of the config holds `name`.
+int eval_in_list(const config *c, const char *key, const char *name);
+
+#endif
