@@ -46,16 +46,11 @@ nq_step_stage() {
 
 # Config sections a step reads, as its stage states them (common/pipeline/stages.c, through
 # `nq-config --reads STAGE`): its stamp covers only these, so changing the eval section does
-# not retrain anything. run_dir is left out: the stamps live in <run_dir>, and a sweep point's
-# own run_dir must not make synth (which lists it) differ per point.
+# not retrain anything.
 nq_step_sections() {
-  local stage reads s out=""
+  local stage
   stage=$(nq_step_stage "$1") || return 1
-  reads=$("$NQ_BIN/nq-config" --reads "${stage#nq-}") || return 1
-  for s in ${reads//,/ }; do
-    [ "$s" = run_dir ] || out+="${out:+,}$s"
-  done
-  echo "$out"
+  "$NQ_BIN/nq-config" --reads "${stage#nq-}"
 }
 
 # All overrides of a step (user's, then the run's), one per line.

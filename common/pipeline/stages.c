@@ -4,7 +4,7 @@
 
 const stage_info stage_table[] = {
     {"synth", "Generate the synthetic review benchmark with planted preference spans (JSONL).",
-     "seed,run_dir,synth", 0},
+     "seed,synth", 0},
     {"shard", "Tokenize the JSONL corpus (with- and without-history prompts) into balanced HDF5 shards.",
      "seed,data,tokenizer,shard", 0},
     {"effect", "per-token counterfactual effects of the user history", "effect,model", 0},

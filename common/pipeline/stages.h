@@ -7,7 +7,8 @@
 typedef struct {
   const char *name;       // "shard" (the executable is nq-shard)
   const char *summary;    // one line for --help
-  const char *reads;      // config sections (top-level keys) it reads: "seed,data,tokenizer,shard"
+  const char *reads;      // config sections it reads: "seed,data,tokenizer,shard" (run_dir,
+                          // read by every stage, is where outputs go, not what they depend on)
   int takes_resume;       // accepts --resume
 } stage_info;
 
