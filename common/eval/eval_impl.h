@@ -4,7 +4,7 @@
 #define NQ_EVAL_IMPL_H
 
 #include "eval/eval.h"
-#include "shard/shard.h"
+#include "formats/shards_file.h"
 
 enum { ROW_HIST, ROW_NOHIST, ROW_COS };
 

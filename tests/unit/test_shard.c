@@ -223,7 +223,7 @@ static void test_write_read(void **st) {
   shard_write_info wi = {.index = 0, .count = 1, .tokenizer_digest = tok_digest(tok), .vocab_size = tok_vocab_size(tok),
                          .eos_id = tok_special_id(tok, "<|endoftext|>"), .bad_records = 3, .has_truth = 1,
                          .has_truth_rare = 1, .prov = &prov};
-  shard_write(path, s, 3, &wi);
+  shard_write_samples(path, s, 3, &wi);
   shard_data d;
   shard_read(path, &d);
   assert_int_equal(d.n_samples, 3);
