@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "effect/effect_run.h"
-#include "shard/shard.h"
+#include "formats/shards_file.h"
 
 typedef struct {
   shard_data d;             // the whole shard (shard.h)

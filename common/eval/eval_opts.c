@@ -8,7 +8,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "shard/shard.h"
+#include "formats/shards_file.h"
 
 int eval_in_list(const config *c, const char *key, const char *name) {
   for (int i = 0; i < cfg_list_len(c, key); i++)

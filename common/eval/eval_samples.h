@@ -10,7 +10,7 @@
 
 #include "eval/eval_opts.h"
 #include "pipeline/stage.h"
-#include "shard/shard.h"
+#include "formats/shards_file.h"
 
 typedef struct {
   int n_shards;

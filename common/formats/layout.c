@@ -17,6 +17,7 @@ static void write_attr(hid_t file, const h5_field *f, const void *obj) {
   const void *m = MEMBER(obj, f);
   switch (f->type) {
     case LF_I64: h5_attr_set_i64(file, f->name, *(const int64_t *)m); break;
+    case LF_I32: h5_attr_set_i64(file, f->name, *(const int32_t *)m); break;
     case LF_F64: h5_attr_set_f64(file, f->name, *(const double *)m); break;
     case LF_STR: {
       const char *s = *(char *const *)m;
@@ -78,6 +79,12 @@ static void read_attr(hid_t file, const char *path, const h5_layout *L, const h5
   }
   switch (f->type) {
     case LF_I64: *(int64_t *)m = h5_attr_get_i64(file, f->name); break;
+    case LF_I32: {
+      int64_t v = h5_attr_get_i64(file, f->name);
+      if (v < INT32_MIN || v > INT32_MAX) fatal("%s: attribute '%s' = %lld is out of range", path, f->name, (long long)v);
+      *(int32_t *)m = (int32_t)v;
+      break;
+    }
     case LF_F64: *(double *)m = h5_attr_get_f64(file, f->name); break;
     case LF_STR: *(char **)m = h5_attr_get_str(file, f->name); break;
     default: error("layout: attribute '%s' has a type attributes cannot hold", f->name);
@@ -106,7 +113,8 @@ static void read_dataset(hid_t file, const char *path, const h5_layout *L, const
           f->shape, L->writer);
 }
 
-void h5_layout_read(hid_t file, const char *path, const h5_layout *L, void *obj, size_t *counts) {
+static void read_fields(hid_t file, const char *path, const h5_layout *L, void *obj, size_t *counts,
+                        int datasets) {
   for (int c = 0; L->counts && L->counts[c]; c++) {
     if (!h5_attr_exists(file, L->counts[c]))
       fatal("%s: attribute '%s' is missing (not an nq-%s output?)", path, L->counts[c], L->writer);
@@ -117,8 +125,16 @@ void h5_layout_read(hid_t file, const char *path, const h5_layout *L, void *obj,
   for (const h5_field *f = L->fields; f->name; f++) {
     if (f->flags & LF_DERIVED) continue;
     if (f->flags & LF_ATTR) read_attr(file, path, L, f, obj);
-    else read_dataset(file, path, L, f, obj, counts);
+    else if (datasets) read_dataset(file, path, L, f, obj, counts);
   }
+}
+
+void h5_layout_read(hid_t file, const char *path, const h5_layout *L, void *obj, size_t *counts) {
+  read_fields(file, path, L, obj, counts, 1);
+}
+
+void h5_layout_read_attrs(hid_t file, const char *path, const h5_layout *L, void *obj, size_t *counts) {
+  read_fields(file, path, L, obj, counts, 0);
 }
 
 void h5_layout_free(const h5_layout *L, void *obj, const size_t *counts) {

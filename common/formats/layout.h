@@ -7,7 +7,7 @@
 // for a dataset (its length is one of the file's counts), or a scalar for an attribute.
 //
 // defines: h5_field, h5_layout, h5_layout_write, h5_layout_read, h5_layout_free,
-//          h5_layout_find, h5_layouts
+//          h5_layout_read_attrs, h5_layout_find, h5_layouts
 #ifndef NQ_LAYOUT_H
 #define NQ_LAYOUT_H
 
@@ -21,7 +21,8 @@ typedef enum {
 } layout_type;
 
 enum {
-  LF_ATTR = 1u << 0,      // a scalar attribute (member is int64_t, double or char *)
+  LF_ATTR = 1u << 0,      // a scalar attribute (member is int64_t, int32_t, double or char *;
+                          // an LF_I32 attribute is stored as int64)
   LF_OPTIONAL = 1u << 1,  // dataset: absent when the member is NULL; attribute: may be absent
   LF_DERIVED = 1u << 2,   // written for readers outside nextquill (h5py); not read back
 };
@@ -52,6 +53,9 @@ void h5_layout_write(hid_t file, const h5_layout *L, const void *obj, const size
 // h5_layout_free); stops naming `path` and the dataset when a required field is missing or a
 // dataset's length disagrees with its count.
 void h5_layout_read(hid_t file, const char *path, const h5_layout *L, void *obj, size_t *counts);
+// As h5_layout_read, for the counts and the attributes only (no dataset is read): a file's
+// header, e.g. to compare digests before reading the data.
+void h5_layout_read_attrs(hid_t file, const char *path, const h5_layout *L, void *obj, size_t *counts);
 // Frees every array and string member a read (or the caller) filled, and zeroes them.
 void h5_layout_free(const h5_layout *L, void *obj, const size_t *counts);
 // The field called `name`, or NULL.

@@ -1,7 +1,9 @@
 // Every file kind's layout, for the docs test (tests/unit/test_layout.c) and tools: add a
 // file kind by adding its table's line here.
 #include "formats/layout.h"
+#include "formats/shards_file.h"
 
 const h5_layout *const h5_layouts[] = {
+    &shard_layout,
     NULL,
 };

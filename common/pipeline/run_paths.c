@@ -1,20 +1,23 @@
-// Paths of the run derived from the config.
+// Paths of the run derived from the config (see run_paths.h).
 #include "pipeline/run_paths.h"
 
 #include <string.h>
 
 #include "base/util.h"
 
+#define RUN_DIR_MARK "{run_dir}"
+
 char *data_file_path(const config *c, int i) {
-  const char *f = cfg_list_str(c, "data.files", i), *at = strstr(f, "{run_dir}");
-  strbuf path;
-  sb_init(&path);
+  const char *f = cfg_list_str(c, "data.files", i);
+  const char *at = strstr(f, RUN_DIR_MARK);
+  strbuf b;
+  sb_init(&b);
   if (at) {
-    sb_append(&path, f, (size_t)(at - f));
-    sb_puts(&path, cfg_str(c, "run_dir"));
-    sb_puts(&path, at + strlen("{run_dir}"));
+    sb_append(&b, f, (size_t)(at - f));
+    sb_puts(&b, cfg_str(c, "run_dir"));
+    sb_puts(&b, at + strlen(RUN_DIR_MARK));
   } else {
-    sb_puts(&path, f);
+    sb_puts(&b, f);
   }
-  return sb_detach(&path);
+  return sb_detach(&b);
 }

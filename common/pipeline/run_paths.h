@@ -1,10 +1,13 @@
-// Paths of the run derived from the config.
+// Paths the config gives relative to the run: a `data.files` entry may contain "{run_dir}"
+// (the benchmark nq-synth writes into the run directory). No MPI here.
+//
+// defines: data_file_path
 #ifndef NQ_RUN_PATHS_H
 #define NQ_RUN_PATHS_H
 
 #include "config/config.h"
 
-// The i-th entry of data.files with "{run_dir}" replaced by run_dir (caller frees).
+// data.files[i] with its first "{run_dir}" replaced by the config's run_dir; caller frees.
 char *data_file_path(const config *c, int i);
 
 #endif

@@ -1,7 +1,7 @@
-// Shards: the tokenized corpus every later stage reads (layout: docs/hdf5-layout.md).
-// This module holds the logic of nq-shard without MPI: record -> token sequences (prompt
-// rendering with history truncation), balancing samples into shards, the shard writer,
-// and the reader API for nq-effect / nq-train / nq-eval.
+// nq-shard's logic without MPI: record -> token sequences (prompt rendering with history
+// truncation), balancing samples into shards, and the samples of a shard laid out as its
+// file. The file itself (layout, writer, reader for nq-effect / nq-train / nq-eval) is
+// formats/shards_file.h (docs/hdf5-layout.md).
 #ifndef NQ_SHARD_H
 #define NQ_SHARD_H
 
@@ -10,12 +10,10 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "formats/h5io.h"
 #include "formats/provenance.h"
+#include "formats/shards_file.h"
 #include "text/tokenizer.h"
 #include "base/util.h"
-
-enum { SPLIT_TRAIN = 0, SPLIT_VALID = 1, SPLIT_TEST = 2 };
 
 // ---- options (the `data` section) ---------------------------------------------------
 typedef struct {
@@ -60,7 +58,8 @@ size_t shard_sample_unpack(const char *p, size_t n, shard_sample *s);  // bytes 
 // the assignment is the same for any rank count.
 void shard_assign(const int64_t *cost, size_t n, int n_shards, int32_t *shard_of);
 
-// ---- writer --------------------------------------------------------------------------
+// ---- writing -------------------------------------------------------------------------
+// What a shard says beyond its samples.
 typedef struct {
   int index, count;
   const char *tokenizer_digest;
@@ -69,33 +68,9 @@ typedef struct {
   int has_truth, has_truth_rare;
   const h5_provenance *prov;
 } shard_write_info;
-// Write samples (sorted by `order` inside) to `path` (atomic: .tmp then rename).
-void shard_write(const char *path, shard_sample *s, size_t n, const shard_write_info *info);
-// "shard-00003.h5"
-void shard_file_name(int index, char *buf, size_t cap);
-
-// ---- reader --------------------------------------------------------------------------
-typedef struct {
-  size_t n_samples, n_tokens, n_targets, n_users;
-  int32_t *tokens;                    // n_tokens
-  char **id;                          // n_samples
-  int32_t *user;                      // index into users
-  int8_t *split;
-  int64_t *hist_offset, *nohist_offset, *target_offset;   // target_offset: into truth
-  int32_t *hist_length, *nohist_length, *target_length, *history_items;
-  char **users;                       // n_users, sorted
-  uint8_t *truth, *truth_rare;        // n_targets, or NULL when the data had none
-  char *tokenizer_digest;
-  int vocab_size, eos_id;
-} shard_data;
-// Read a whole shard; fatal with a clear message if it is not an nq-shard output.
-void shard_read(const char *path, shard_data *d);
-void shard_data_free(shard_data *d);
-// Sequence of sample i (with or without history): pointer into tokens and its length.
-const int32_t *shard_seq(const shard_data *d, size_t i, int with_history, size_t *len);
-// Target tokens of sample i (the tail of both sequences).
-const int32_t *shard_target(const shard_data *d, size_t i, size_t *len);
-// Complete shard files under `dir` (shard-*.h5, sorted). Caller frees each and the array.
-char **shard_list(const char *dir, int *n);
+// The shard file of samples s[0..n) (sorted by `order` inside; the file owns copies).
+void shard_data_from_samples(shard_data *d, shard_sample *s, size_t n, const shard_write_info *info);
+// shard_data_from_samples, then shard_write to `path` (atomic: .tmp then rename).
+void shard_write_samples(const char *path, shard_sample *s, size_t n, const shard_write_info *info);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "pipeline/stage.h"
 
-void shard_run(stage_ctx *s);
+// Returns 0 (failures stop the job).
+int shard_run(stage_ctx *s);
 
 #endif

@@ -22,6 +22,8 @@ typedef struct {
   size_t np, capp;
   heap_ent *heap; size_t hn, hcap;
   int32_t *dirty; uint8_t *is_dirty; size_t nd;
+  // merges applied, in order: merges[r] = {a, b}
+  int32_t (*merges)[2]; int nm, capm;
 } trainer;
 
 static void add_token(trainer *tr, const char *b, int n) {
@@ -160,32 +162,31 @@ static void count_piece(void *ctx, const char *p, size_t n) {
   (*c->cnt)[k]++;
 }
 
-tokenizer *tok_train(const char *const *texts, size_t n, int vocab_size,
-                     const char *const *specials, int n_specials) {
+// ---- steps of tok_train -------------------------------------------------------------
+// The pre-tokenizer: byte tokens plus the distinct specials (kept in spec[0..*n_spec)), so
+// specials split texts and are never merged into words.
+static tokenizer *pretokenizer(const char *const *specials, int n_specials, const char **spec, int *n_spec) {
   char err[400];
-  // pre-tokenizer with the specials, so they split texts and are never merged into words
   tokenizer *pre = tok_new();
-  int n_spec_ok = 0;
-  const char **spec = xcalloc((size_t)n_specials + 1, sizeof *spec);
+  *n_spec = 0;
   for (int b = 0; b < 256; b++) { char c = (char)b; tok_set_token(pre, b, &c, 1, 0); }
   for (int i = 0; i < n_specials; i++) {
     if (!specials[i][0]) error("tok_train: empty special token");
     int dup = 0;
-    for (int j = 0; j < n_spec_ok; j++) dup |= strcmp(spec[j], specials[i]) == 0;
+    for (int j = 0; j < *n_spec; j++) dup |= strcmp(spec[j], specials[i]) == 0;
     if (dup) continue;
-    spec[n_spec_ok] = specials[i];
-    tok_set_token(pre, 256 + n_spec_ok, specials[i], (int)strlen(specials[i]), 1);
-    n_spec_ok++;
+    spec[*n_spec] = specials[i];
+    tok_set_token(pre, 256 + *n_spec, specials[i], (int)strlen(specials[i]), 1);
+    (*n_spec)++;
   }
   if (tok_finalize(pre, TOK_GPT2_PATTERN, err, sizeof err) != 0) error("tok_train: %s", err);
-  if (vocab_size < 256 + n_spec_ok)
-    error("tok_train: vocab_size %d is below 256 byte tokens + %d specials", vocab_size, n_spec_ok);
+  return pre;
+}
 
-  strmap words;
-  strmap_init(&words);
-  int64_t *cnt = NULL;
+// Word types of the texts (pre-tokenized pieces between specials) and their counts.
+static void count_words(const tokenizer *pre, const char *const *texts, size_t n, strmap *words, int64_t **cnt) {
   size_t cntcap = 0, skipped = 0;
-  count_ctx cc = {&words, &cnt, &cntcap};
+  count_ctx cc = {words, cnt, &cntcap};
   for (size_t i = 0; i < n; i++) {
     size_t len = strlen(texts[i]), pos = 0;
     if (!tok_utf8_valid(texts[i], len)) { skipped++; continue; }
@@ -198,89 +199,125 @@ tokenizer *tok_train(const char *const *texts, size_t n, int vocab_size,
     }
   }
   if (skipped) warning("tok_train: skipped %zu of %zu texts that are not valid UTF-8", skipped, n);
+}
 
-  trainer tr;
-  memset(&tr, 0, sizeof tr);
-  strmap_init(&tr.tokmap);
-  u64map_init(&tr.pidx, 1 << 16);
-  for (int b = 0; b < 256; b++) { char c = (char)b; add_token(&tr, &c, 1); }
-  tr.nw = words.n;
-  tr.woff = xmalloc((tr.nw + 1) * sizeof *tr.woff);
-  tr.wlen = xmalloc((tr.nw + 1) * sizeof *tr.wlen);
-  tr.wcnt = xmalloc((tr.nw + 1) * sizeof *tr.wcnt);
-  tr.wseen = xmalloc((tr.nw + 1) * sizeof *tr.wseen);
-  tr.sym = xmalloc((words.plen + 1) * sizeof *tr.sym);
+// The 256 byte tokens, every word as bytes, and the pair counts of those words.
+static void trainer_init(trainer *tr, const strmap *words, const int64_t *cnt) {
+  memset(tr, 0, sizeof *tr);
+  strmap_init(&tr->tokmap);
+  u64map_init(&tr->pidx, 1 << 16);
+  for (int b = 0; b < 256; b++) { char c = (char)b; add_token(tr, &c, 1); }
+  tr->nw = words->n;
+  tr->woff = xmalloc((tr->nw + 1) * sizeof *tr->woff);
+  tr->wlen = xmalloc((tr->nw + 1) * sizeof *tr->wlen);
+  tr->wcnt = xmalloc((tr->nw + 1) * sizeof *tr->wcnt);
+  tr->wseen = xmalloc((tr->nw + 1) * sizeof *tr->wseen);
+  tr->sym = xmalloc((words->plen + 1) * sizeof *tr->sym);
   size_t at = 0;
-  for (size_t w = 0; w < tr.nw; w++) {
+  for (size_t w = 0; w < tr->nw; w++) {
     size_t wl;
-    const unsigned char *k = (const unsigned char *)strmap_key(&words, (int32_t)w, &wl);
-    tr.woff[w] = at;
-    tr.wlen[w] = (int)wl;
-    tr.wcnt[w] = cnt[w];
-    tr.wseen[w] = -1;
-    for (size_t j = 0; j < wl; j++) tr.sym[at + j] = k[j];
-    for (size_t j = 0; j + 1 < wl; j++) pair_add(&tr, k[j], k[j + 1], cnt[w], (int32_t)w);
+    const unsigned char *k = (const unsigned char *)strmap_key(words, (int32_t)w, &wl);
+    tr->woff[w] = at;
+    tr->wlen[w] = (int)wl;
+    tr->wcnt[w] = cnt[w];
+    tr->wseen[w] = -1;
+    for (size_t j = 0; j < wl; j++) tr->sym[at + j] = k[j];
+    for (size_t j = 0; j + 1 < wl; j++) pair_add(tr, k[j], k[j + 1], cnt[w], (int32_t)w);
     at += wl;
   }
+  flush_dirty(tr);
+}
+
+static void trainer_free(trainer *tr) {
+  free(tr->merges);
+  for (size_t p = 0; p < tr->np; p++) free(tr->where[p]);
+  free(tr->where); free(tr->nwhere); free(tr->capwhere); free(tr->pa); free(tr->pb); free(tr->pcount);
+  free(tr->is_dirty); free(tr->dirty); free(tr->heap);
+  free(tr->sym); free(tr->woff); free(tr->wlen); free(tr->wcnt); free(tr->wseen);
+  free(tr->off); free(tr->len); free(tr->pool);
+  strmap_free(&tr->tokmap);
+  u64map_free(&tr->pidx);
+}
+
+// The id of the bytes of a followed by b: a new token, or an existing one with the same bytes.
+static int32_t merged_token(trainer *tr, int32_t a, int32_t b) {
+  int la = tr->len[a], lb = tr->len[b];
+  char *m = xmalloc((size_t)(la + lb));
+  memcpy(m, tr->pool + tr->off[a], (size_t)la);
+  memcpy(m + la, tr->pool + tr->off[b], (size_t)lb);
+  int32_t k = strmap_find(&tr->tokmap, m, (size_t)(la + lb));
+  int32_t c;
+  if (k >= 0) c = tr->tokmap.e[k].val;  // same bytes reached by another split: reuse the id
+  else { c = tr->ntok; add_token(tr, m, la + lb); }
+  free(m);
+  return c;
+}
+
+// Merges pair p (a, b) into c in every word holding it and records the merge.
+static void apply_merge(trainer *tr, int32_t p) {
+  int32_t a = tr->pa[p], b = tr->pb[p], c = merged_token(tr, a, b);
+  if (tr->nm == tr->capm) {
+    tr->capm = tr->capm ? tr->capm * 2 : 1024;
+    tr->merges = xrealloc(tr->merges, (size_t)tr->capm * sizeof *tr->merges);
+  }
+  tr->merges[tr->nm][0] = a;
+  tr->merges[tr->nm][1] = b;
+  // iterate over a snapshot length: merge_word may append to this pair's list only if
+  // c == a or c == b, which cannot happen (c is longer than both)
+  for (int i = 0; i < tr->nwhere[p]; i++) {
+    int32_t w = tr->where[p][i];
+    if (tr->wseen[w] == tr->nm) continue;
+    tr->wseen[w] = tr->nm;
+    merge_word(tr, w, a, b, c);
+  }
+  tr->nm++;
+  free(tr->where[p]);
+  tr->where[p] = NULL;
+  tr->nwhere[p] = tr->capwhere[p] = 0;
+  flush_dirty(tr);
+}
+
+// The most frequent pair, merged, until there are `target` tokens or no pair is left.
+static void train_merges(trainer *tr, int target) {
+  while (tr->ntok < target && tr->hn > 0) {
+    heap_ent top = heap_pop(tr);
+    if (tr->pcount[top.pair] != top.count) continue;  // stale entry
+    apply_merge(tr, top.pair);
+  }
+}
+
+// The trained tokens, then the specials, then the merges in order.
+static tokenizer *trained_tokenizer(const trainer *tr, const char *const *spec, int n_spec) {
+  char err[400];
+  tokenizer *t = tok_new();
+  for (int i = 0; i < tr->ntok; i++)
+    if (tok_set_token(t, i, tr->pool + tr->off[i], tr->len[i], 0) != 0) error("tok_train: token %d", i);
+  for (int i = 0; i < n_spec; i++)
+    if (tok_set_token(t, tr->ntok + i, spec[i], (int)strlen(spec[i]), 1) != 0) error("tok_train: special %d", i);
+  for (int r = 0; r < tr->nm; r++)
+    if (tok_add_merge(t, tr->merges[r][0], tr->merges[r][1]) != 0) error("tok_train: merge %d", r);
+  if (tok_finalize(t, TOK_GPT2_PATTERN, err, sizeof err) != 0) error("tok_train: %s", err);
+  return t;
+}
+
+tokenizer *tok_train(const char *const *texts, size_t n, int vocab_size,
+                     const char *const *specials, int n_specials) {
+  const char **spec = xcalloc((size_t)n_specials + 1, sizeof *spec);
+  int n_spec;
+  tokenizer *pre = pretokenizer(specials, n_specials, spec, &n_spec);
+  if (vocab_size < 256 + n_spec)
+    error("tok_train: vocab_size %d is below 256 byte tokens + %d specials", vocab_size, n_spec);
+  strmap words;
+  strmap_init(&words);
+  int64_t *cnt = NULL;
+  count_words(pre, texts, n, &words, &cnt);
+  trainer tr;
+  trainer_init(&tr, &words, cnt);
   free(cnt);
   strmap_free(&words);
-  flush_dirty(&tr);
-
-  int32_t (*merges)[2] = NULL;
-  int nm = 0, capm = 0;
-  int target = vocab_size - n_spec_ok;
-  while (tr.ntok < target && tr.hn > 0) {
-    heap_ent top = heap_pop(&tr);
-    if (tr.pcount[top.pair] != top.count) continue;  // stale entry
-    int32_t a = tr.pa[top.pair], b = tr.pb[top.pair];
-    int la = tr.len[a], lb = tr.len[b];
-    char *m = xmalloc((size_t)(la + lb));
-    memcpy(m, tr.pool + tr.off[a], (size_t)la);
-    memcpy(m + la, tr.pool + tr.off[b], (size_t)lb);
-    int32_t k = strmap_find(&tr.tokmap, m, (size_t)(la + lb));
-    int32_t c;
-    if (k >= 0) c = tr.tokmap.e[k].val;  // same bytes reached by another split: reuse the id
-    else { c = tr.ntok; add_token(&tr, m, la + lb); }
-    free(m);
-    if (nm == capm) {
-      capm = capm ? capm * 2 : 1024;
-      merges = xrealloc(merges, (size_t)capm * sizeof *merges);
-    }
-    merges[nm][0] = a;
-    merges[nm][1] = b;
-    // iterate over a snapshot length: merge_word may append to this pair's list only if
-    // c == a or c == b, which cannot happen (c is longer than both)
-    int32_t p = top.pair;
-    for (int i = 0; i < tr.nwhere[p]; i++) {
-      int32_t w = tr.where[p][i];
-      if (tr.wseen[w] == nm) continue;
-      tr.wseen[w] = nm;
-      merge_word(&tr, w, a, b, c);
-    }
-    nm++;
-    free(tr.where[p]);
-    tr.where[p] = NULL;
-    tr.nwhere[p] = tr.capwhere[p] = 0;
-    flush_dirty(&tr);
-  }
-
-  tokenizer *t = tok_new();
-  for (int i = 0; i < tr.ntok; i++)
-    if (tok_set_token(t, i, tr.pool + tr.off[i], tr.len[i], 0) != 0) error("tok_train: token %d", i);
-  for (int i = 0; i < n_spec_ok; i++)
-    if (tok_set_token(t, tr.ntok + i, spec[i], (int)strlen(spec[i]), 1) != 0) error("tok_train: special %d", i);
-  for (int r = 0; r < nm; r++)
-    if (tok_add_merge(t, merges[r][0], merges[r][1]) != 0) error("tok_train: merge %d", r);
-  if (tok_finalize(t, TOK_GPT2_PATTERN, err, sizeof err) != 0) error("tok_train: %s", err);
-
-  free(merges);
-  for (size_t p = 0; p < tr.np; p++) free(tr.where[p]);
-  free(tr.where); free(tr.nwhere); free(tr.capwhere); free(tr.pa); free(tr.pb); free(tr.pcount);
-  free(tr.is_dirty); free(tr.dirty); free(tr.heap);
-  free(tr.sym); free(tr.woff); free(tr.wlen); free(tr.wcnt); free(tr.wseen);
-  free(tr.off); free(tr.len); free(tr.pool);
-  strmap_free(&tr.tokmap);
-  u64map_free(&tr.pidx);
+  train_merges(&tr, vocab_size - n_spec);
+  tokenizer *t = trained_tokenizer(&tr, spec, n_spec);
+  trainer_free(&tr);
   tok_free(pre);
   free(spec);
   return t;

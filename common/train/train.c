@@ -20,7 +20,7 @@
 #include "base/log.h"
 #include "model/loss.h"
 #include "model/model.h"
-#include "shard/shard.h"
+#include "formats/shards_file.h"
 #include "train/train_lm.h"
 #include "base/util.h"
 

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "shard/shard.h"
+#include "formats/shards_file.h"
 
 typedef struct {
   int n;                  // windows

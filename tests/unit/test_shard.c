@@ -223,7 +223,7 @@ static void test_write_read(void **st) {
   shard_write_info wi = {.index = 0, .count = 1, .tokenizer_digest = tok_digest(tok), .vocab_size = tok_vocab_size(tok),
                          .eos_id = tok_special_id(tok, "<|endoftext|>"), .bad_records = 3, .has_truth = 1,
                          .has_truth_rare = 1, .prov = &prov};
-  shard_write(path, s, 3, &wi);
+  shard_write_samples(path, s, 3, &wi);
   shard_data d;
   shard_read(path, &d);
   assert_int_equal(d.n_samples, 3);
@@ -258,6 +258,52 @@ static void test_write_read(void **st) {
   free(path);
 }
 
+// A file that is not a shard: written by another stage, or by nq-shard before the counts.
+static char *other_path;
+static void read_other(void *arg) {
+  (void)arg;
+  shard_data d;
+  shard_read(other_path, &d);
+}
+
+static void write_other(const char *stage, int with_counts) {
+  h5_out o;
+  h5_out_create(&o, other_path);
+  h5_provenance prov = {.stage = stage, .config_text = "seed = 1;", .mpi_size = 1};
+  h5_write_provenance(o.file, &prov);
+  if (with_counts) h5_attr_set_i64(o.file, "n_samples", 0);
+  h5_out_commit(&o);
+}
+
+static void test_header_and_refusals(void **st) {
+  (void)st;
+  // the header of the shard test_write_read wrote: counts and attributes, no dataset
+  char *path = path_join(dir, "shard-00000.h5");
+  hid_t f = h5_open_read(path);
+  assert_null(shard_file_problem(f));
+  shard_data h;
+  shard_read_header(f, path, &h);
+  h5_close(f);
+  assert_int_equal(h.n_samples, 3);
+  assert_int_equal(h.n_users, 2);
+  assert_null(h.tokens);
+  assert_string_equal(h.tokenizer_digest, tok_digest(tok));
+  assert_int_equal(h.eos_id, tok_special_id(tok, "<|endoftext|>"));
+  assert_true(h.bad_records == 3 && h.shard_count == 1);
+  shard_data_free(&h);
+  free(path);
+
+  other_path = path_join(dir, "other.h5");
+  write_other("effect", 0);
+  expect_fatal(read_other, NULL, "written by nq-effect, not nq-shard");
+  f = h5_open_read(other_path);
+  assert_string_equal(shard_file_problem(f), "files not written by nq-shard");
+  h5_close(f);
+  write_other("shard", 1);
+  expect_fatal(read_other, NULL, "older nq-shard");
+  free(other_path);
+}
+
 static int setup(void **st) {
   (void)st;
   dir = nqtest_tmpdir();
@@ -282,6 +328,7 @@ int main(void) {
       cmocka_unit_test(test_sample),        cmocka_unit_test(test_truncate_history),
       cmocka_unit_test(test_bad_records),   cmocka_unit_test(test_split_fallback),
       cmocka_unit_test(test_assign),        cmocka_unit_test(test_write_read),
+      cmocka_unit_test(test_header_and_refusals),
   };
   return cmocka_run_group_tests_name("shard", tests, setup, teardown);
 }

@@ -1,4 +1,4 @@
-// Unit tests of the synthetic benchmark generator (common/synth.c), without MPI.
+// Unit tests of the synthetic benchmark generator (common/synth/synth.c), without MPI.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,0 +1,175 @@
+// The shard file (see shards_file.h): its table, writer and reader. Every dataset and
+// attribute name of a shard is written here only, in shard_fields.
+#include "formats/shards_file.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/util.h"
+
+// ---- the table -------------------------------------------------------------------------
+// Counts, stored as attributes; n_targets and n_users were added with the table (older
+// shards lack them and are refused: rerun nq-shard).
+enum { N_SAMPLES, N_TOKENS, N_TARGETS, N_USERS, N_COUNTS };
+static const char *const shard_counts[] = {"n_samples", "n_tokens", "n_targets", "n_users", NULL};
+
+#define DSET(name, type, member, count, shape, meaning) \
+  {name, type, offsetof(shard_data, member), count, 0, 0, shape, meaning}
+#define OPT_DSET(name, type, member, count, shape, meaning) \
+  {name, type, offsetof(shard_data, member), count, 0, LF_OPTIONAL, shape, meaning}
+#define ATTR(name, type, member, meaning) {name, type, offsetof(shard_data, member), 0, 0, LF_ATTR, "", meaning}
+
+static const h5_field shard_fields[] = {
+    DSET("tokens", LF_I32, tokens, N_TOKENS, "n_tokens",
+         "every sample's with-history sequence followed by its without-history sequence, samples in order"),
+    DSET("id", LF_STR, id, N_SAMPLES, "n_samples", "the sample's data.fields.id (integers in decimal)"),
+    DSET("user", LF_I32, user, N_SAMPLES, "n_samples", "index into users"),
+    DSET("split", LF_I8, split, N_SAMPLES, "n_samples", "0 train, 1 valid, 2 test"),
+    DSET("hist_offset", LF_I64, hist_offset, N_SAMPLES, "n_samples", "start of the with-history sequence in tokens"),
+    DSET("hist_length", LF_I32, hist_length, N_SAMPLES, "n_samples", "its length (prompt + target)"),
+    DSET("nohist_offset", LF_I64, nohist_offset, N_SAMPLES, "n_samples",
+         "start of the without-history sequence (= hist_offset + hist_length)"),
+    DSET("nohist_length", LF_I32, nohist_length, N_SAMPLES, "n_samples", "its length"),
+    DSET("target_length", LF_I32, target_length, N_SAMPLES, "n_samples",
+         "target tokens, the tail of both sequences, last one <|endoftext|>"),
+    DSET("target_offset", LF_I64, target_offset, N_SAMPLES, "n_samples",
+         "start of the sample's targets in the per-target-token arrays: running sum of target_length"),
+    DSET("history_items", LF_I32, history_items, N_SAMPLES, "n_samples",
+         "history items rendered in the with-history prompt"),
+    DSET("users", LF_STR, users, N_USERS, "n_users", "distinct user ids of this shard, sorted bytewise"),
+    OPT_DSET("truth", LF_U8, truth, N_TARGETS, "n_targets",
+             "1 when the target token overlaps a data.fields.truth_spans span (only with that field)"),
+    OPT_DSET("truth_rare", LF_U8, truth_rare, N_TARGETS, "n_targets",
+             "as truth, counting only spans flagged in data.fields.truth_rare (only with that field)"),
+    ATTR("tokenizer_digest", LF_STR, tokenizer_digest, "tok_digest() of the tokenizer the shards were encoded with"),
+    ATTR("vocab_size", LF_I32, vocab_size, "tokenizer vocabulary size (every id is below it)"),
+    ATTR("eos_id", LF_I32, eos_id, "id of <|endoftext|>"),
+    ATTR("bad_records", LF_I64, bad_records, "records skipped in the whole corpus"),
+    ATTR("truncated_targets", LF_I64, truncated_targets, "targets cut to data.max_target_tokens in the whole corpus"),
+    ATTR("shard_index", LF_I64, shard_index, "this file's index"),
+    ATTR("shard_count", LF_I64, shard_count, "shard.count"),
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+
+const h5_layout shard_layout = {"shards", "shard", shard_fields, shard_counts};
+
+static void counts_of(const shard_data *d, size_t *c) {
+  c[N_SAMPLES] = d->n_samples, c[N_TOKENS] = d->n_tokens, c[N_TARGETS] = d->n_targets, c[N_USERS] = d->n_users;
+}
+static void set_counts(shard_data *d, const size_t *c) {
+  d->n_samples = c[N_SAMPLES], d->n_tokens = c[N_TOKENS], d->n_targets = c[N_TARGETS], d->n_users = c[N_USERS];
+}
+
+// ---- writer ----------------------------------------------------------------------------
+void shard_write(const char *path, const shard_data *d, const h5_provenance *prov) {
+  size_t counts[N_COUNTS];
+  counts_of(d, counts);
+  h5_out o;
+  h5_out_create(&o, path);
+  h5_write_provenance(o.file, prov);
+  h5_layout_write(o.file, &shard_layout, d, counts);
+  h5_out_commit(&o);
+}
+
+// ---- reader ----------------------------------------------------------------------------
+static int has_counts(hid_t f) {
+  for (int c = 0; c < N_COUNTS; c++)
+    if (!h5_attr_exists(f, shard_counts[c])) return 0;
+  return 1;
+}
+
+const char *shard_file_problem(hid_t f) {
+  if (!h5_attr_exists(f, "nq_stage")) return "files without provenance";
+  char *stage = h5_attr_get_str(f, "nq_stage");
+  int ours = !strcmp(stage, "shard");
+  free(stage);
+  if (!ours) return "files not written by nq-shard";
+  if (!has_counts(f)) return "an older nq-shard (no n_targets and n_users counts)";
+  return NULL;
+}
+
+// Before the table is walked: the provenance names nq-shard, and the counts are there.
+static void require_shard(hid_t f, const char *path) {
+  if (!h5_attr_exists(f, "nq_stage")) fatal("%s: not an nq-shard output (no provenance)", path);
+  char *stage = h5_attr_get_str(f, "nq_stage");
+  if (strcmp(stage, "shard")) fatal("%s: written by nq-%s, not nq-shard", path, stage);
+  free(stage);
+  if (!has_counts(f)) fatal("%s: written by an older nq-shard (no n_targets and n_users counts); rerun nq-shard --force", path);
+}
+
+// Every sequence inside the token array, every user index inside users, the targets
+// adding up to n_targets: what shard_seq and shard_target rely on.
+static void check_sequences(const char *path, shard_data *d) {
+  size_t targets = 0;
+  for (size_t i = 0; i < d->n_samples; i++) {
+    if (d->user[i] < 0 || (size_t)d->user[i] >= d->n_users) fatal("%s: sample %zu: user index out of range", path, i);
+    if (d->hist_offset[i] < 0 || d->hist_length[i] < d->target_length[i] ||
+        (size_t)(d->hist_offset[i] + d->hist_length[i]) > d->n_tokens || d->nohist_offset[i] < 0 ||
+        d->nohist_length[i] < d->target_length[i] || (size_t)(d->nohist_offset[i] + d->nohist_length[i]) > d->n_tokens)
+      fatal("%s: sample %zu: sequence outside the token array", path, i);
+    targets += (size_t)d->target_length[i];
+  }
+  if (targets != d->n_targets)
+    fatal("%s: target_length adds up to %zu target tokens, n_targets is %zu", path, targets, d->n_targets);
+}
+
+void shard_read(const char *path, shard_data *d) {
+  memset(d, 0, sizeof *d);
+  hid_t f = h5_open_read(path);
+  require_shard(f, path);
+  size_t counts[N_COUNTS];
+  h5_layout_read(f, path, &shard_layout, d, counts);
+  h5_close(f);
+  set_counts(d, counts);
+  check_sequences(path, d);
+}
+
+void shard_read_header(hid_t f, const char *path, shard_data *d) {
+  memset(d, 0, sizeof *d);
+  require_shard(f, path);
+  size_t counts[N_COUNTS];
+  h5_layout_read_attrs(f, path, &shard_layout, d, counts);
+  set_counts(d, counts);
+}
+
+void shard_data_free(shard_data *d) {
+  size_t counts[N_COUNTS];
+  counts_of(d, counts);
+  h5_layout_free(&shard_layout, d, counts);
+  memset(d, 0, sizeof *d);
+}
+
+const int32_t *shard_seq(const shard_data *d, size_t i, int with_history, size_t *len) {
+  *len = (size_t)(with_history ? d->hist_length[i] : d->nohist_length[i]);
+  return d->tokens + (with_history ? d->hist_offset[i] : d->nohist_offset[i]);
+}
+
+const int32_t *shard_target(const shard_data *d, size_t i, size_t *len) {
+  *len = (size_t)d->target_length[i];
+  return d->tokens + d->hist_offset[i] + d->hist_length[i] - d->target_length[i];
+}
+
+// ---- the shards directory --------------------------------------------------------------
+void shard_file_name(int index, char *buf, size_t cap) { snprintf(buf, cap, "shard-%05d.h5", index); }
+
+static int cmp_strp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+char **shard_list(const char *dir, int *n) {
+  DIR *dp = opendir(dir);
+  *n = 0;
+  if (!dp) return NULL;
+  char **r = NULL;
+  int cap = 0;
+  struct dirent *e;
+  while ((e = readdir(dp))) {
+    size_t l = strlen(e->d_name);
+    if (strncmp(e->d_name, "shard-", 6) || l < 4 || strcmp(e->d_name + l - 3, ".h5")) continue;
+    if (*n == cap) r = xrealloc(r, (size_t)(cap = cap ? 2 * cap : 16) * sizeof *r);
+    r[(*n)++] = path_join(dir, e->d_name);
+  }
+  closedir(dp);
+  if (*n) qsort(r, (size_t)*n, sizeof *r, cmp_strp);
+  return r;
+}
