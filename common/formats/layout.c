@@ -121,6 +121,20 @@ void h5_layout_read(hid_t file, const char *path, const h5_layout *L, void *obj,
   }
 }
 
+int h5_layout_read_attrs(hid_t file, const h5_layout *L, void *obj, size_t *counts) {
+  for (int c = 0; L->counts && L->counts[c]; c++) {
+    if (!h5_attr_exists(file, L->counts[c])) return 0;
+    int64_t v = h5_attr_get_i64(file, L->counts[c]);
+    counts[c] = v < 0 ? 0 : (size_t)v;
+  }
+  for (const h5_field *f = L->fields; f->name; f++) {
+    if (!(f->flags & LF_ATTR) || (f->flags & LF_DERIVED)) continue;
+    if (!h5_attr_exists(file, f->name) && !(f->flags & LF_OPTIONAL)) return 0;
+    read_attr(file, "", L, f, obj);
+  }
+  return 1;
+}
+
 void h5_layout_free(const h5_layout *L, void *obj, const size_t *counts) {
   for (const h5_field *f = L->fields; f->name; f++) {
     void **m = (void **)MEMBER(obj, f);

@@ -7,7 +7,7 @@
 // for a dataset (its length is one of the file's counts), or a scalar for an attribute.
 //
 // defines: h5_field, h5_layout, h5_layout_write, h5_layout_read, h5_layout_free,
-//          h5_layout_find, h5_layouts
+//          h5_layout_read_attrs, h5_layout_find, h5_layouts
 #ifndef NQ_LAYOUT_H
 #define NQ_LAYOUT_H
 
@@ -52,6 +52,10 @@ void h5_layout_write(hid_t file, const h5_layout *L, const void *obj, const size
 // h5_layout_free); stops naming `path` and the dataset when a required field is missing or a
 // dataset's length disagrees with its count.
 void h5_layout_read(hid_t file, const char *path, const h5_layout *L, void *obj, size_t *counts);
+// Reads only the counts and the attributes (no datasets): a cheap look at a file's identity.
+// Returns 0, without stopping, when a count or a required attribute is missing (a file of
+// an older or foreign writer); what was read is freed by h5_layout_free as usual.
+int h5_layout_read_attrs(hid_t file, const h5_layout *L, void *obj, size_t *counts);
 // Frees every array and string member a read (or the caller) filled, and zeroes them.
 void h5_layout_free(const h5_layout *L, void *obj, const size_t *counts);
 // The field called `name`, or NULL.

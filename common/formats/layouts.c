@@ -2,6 +2,11 @@
 // file kind by adding its table's line here.
 #include "formats/layout.h"
 
+#include "formats/annotations_file.h"
+#include "formats/effects_file.h"
+
 const h5_layout *const h5_layouts[] = {
+    &effects_layout,
+    &annotations_layout,
     NULL,
 };
