@@ -1,5 +1,5 @@
 // nq-annotate's running totals over every effect file and the summary they become
-// (annotations/summary.json, docs/effects-layout.md): tokens and preference tokens per split
+// (annotations/summary.json, described in docs/effects-layout.md): tokens and preference tokens per split
 // and per user, a histogram of the effects, and scores of the mask and of the raw effect
 // against planted truth when the shards carry it.
 //
