@@ -1,10 +1,14 @@
-// nq-annotate's work, callable without MPI: read every effects/<shard>.h5, apply the rule,
-// write annotations/<shard>.h5 (weights + mask aligned with the shard's target tokens)
-// and annotations/summary.json. Never touches the model.
+// nq-annotate's driver (stage 3): read every effects/<shard>.h5, apply the rule, write
+// annotations/<shard>.h5 (weights + mask aligned with the shard's target tokens) and
+// annotations/summary.json. Never touches the model, so trying another rule or threshold
+// (--set annotate.threshold=0.1) takes seconds.
+//
+// defines: annotate_opts, annotate_effects, annotate_run, annotate_rule_from_config
 #ifndef NQ_ANNOTATE_RUN_H
 #define NQ_ANNOTATE_RUN_H
 
 #include "annotate/annotate.h"
+#include "pipeline/stage.h"
 
 typedef struct {
   const char *effects_dir;   // <run_dir>/effects
@@ -15,12 +19,14 @@ typedef struct {
   int mpi_size;
 } annotate_opts;
 
-// Stops with a message naming the stage to rerun when an effect file is missing, stale
-// (its shard changed since nq-effect ran) or malformed.
-void annotate_run(const annotate_opts *o);
+// The work, callable without MPI. Stops with a message naming the stage to rerun when an
+// effect file is missing, stale (its shard changed since nq-effect ran) or malformed.
+void annotate_effects(const annotate_opts *o);
+
+// The stage: rank 0 annotates (seconds of work), the others wait. Returns 0.
+int annotate_run(stage_ctx *s);
 
 // Rule from the `annotate` config section.
-struct config;
-annot_rule annotate_rule_from_config(const struct config *c);
+annot_rule annotate_rule_from_config(const config *c);
 
 #endif

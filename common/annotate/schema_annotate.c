@@ -1,6 +1,6 @@
 #include "config/config.h"
 
-// Keys of the `annotate` section, read by nq-annotate (common/annotate_run.c).
+// Keys of the `annotate` section, read by nq-annotate (common/annotate/annotate_run.c).
 const cfg_key schema_annotate[] = {
     {"annotate.rule", CFG_STRING, "\"threshold\"", CFG_NO_RANGE, "threshold|log_ratio|top_fraction|js",
      "how effects become weights: p_h - p_0 > threshold, log p_h - log p_0 > log_ratio, "

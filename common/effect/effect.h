@@ -1,14 +1,15 @@
 // Counterfactual preference effects (NextQuill, arXiv 2506.02368, Sec. 3): for each target
 // token, compare the reference model's next-token distribution given the with-history
 // prompt (z_h) and the without-history prompt (z_0). This module holds the per-row kernels
-// and the summaries; the model passes and file I/O live in effect_run.c / nq-effect.c.
+// and the per-sample summary; the model passes live in effect_engine.c, the stage in
+// effect_run.c, the file I/O in formats/effects_file.c.
 #ifndef NQ_EFFECT_H
 #define NQ_EFFECT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-// One target token's record, as stored in effects/<shard>.h5 (docs/effects-layout.md).
+// One target token's record, as stored in effects/<shard>.h5 (docs/hdf5-layout.md#effects).
 typedef struct {
   float logp_with, logp_without;  // log softmax(z_h)[y], log softmax(z_0)[y]
   float effect;                   // p_with - p_without (the data-side causal effect)

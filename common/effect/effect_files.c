@@ -6,9 +6,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/h5io.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "effect/effect_summary.h"
+#include "formats/h5io.h"
+
+// The name nq-train gives the model of a finished run (train/train.c).
+#define FINAL_MODEL "model.h5"
+
+// The ckpt-<step>.h5 of dir with the largest step (numeric, not lexical), or NULL.
+static char *newest_step_checkpoint(const char *dir, DIR *d) {
+  long best = -1;
+  char *found = NULL;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    const char *n = de->d_name;
+    long step;
+    char tail[8];
+    if (strncmp(n, "ckpt-", 5) || sscanf(n, "ckpt-%ld%7s", &step, tail) != 2 || strcmp(tail, ".h5"))
+      continue;
+    if (step > best) {
+      best = step;
+      free(found);
+      found = path_join(dir, n);
+    }
+  }
+  return found;
+}
 
 char *effect_find_checkpoint(const char *model, const char *run_dir, const char *reference_run) {
   if (model && model[0]) {
@@ -20,54 +44,64 @@ char *effect_find_checkpoint(const char *model, const char *run_dir, const char 
   if (!d)
     fatal("effect.model is empty and %s does not exist: run nq-train with train.name = \"%s\" "
           "(the reference model) first, or set effect.model", dir, reference_run);
-  long best = -1;
-  char *found = NULL;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    const char *n = de->d_name;
-    size_t len = strlen(n);
-    if (len < 9 || strncmp(n, "ckpt-", 5) || strcmp(n + len - 3, ".h5")) continue;
-    long step;
-    char tail[8];
-    if (!strcmp(n, "ckpt-final.h5")) step = 1L << 62;
-    else if (sscanf(n, "ckpt-%ld%7s", &step, tail) != 2 || strcmp(tail, ".h5")) continue;
-    if (step > best) {
-      best = step;
-      free(found);
-      found = path_join(dir, n);
-    }
+  char *found = path_join(dir, FINAL_MODEL);
+  if (!file_exists(found)) {
+    free(found);
+    found = newest_step_checkpoint(dir, d);
   }
   closedir(d);
   if (!found)
-    fatal("%s has no checkpoint (ckpt-*.h5): finish nq-train run '%s' first, or set effect.model",
-          dir, reference_run);
+    fatal("%s has no checkpoint (" FINAL_MODEL " or ckpt-*.h5): finish nq-train run '%s' first, "
+          "or set effect.model", dir, reference_run);
   free(dir);
   return found;
 }
 
-int effect_output_current(const char *path, const char *shard_digest, const char *ckpt_digest,
-                          double threshold, const char **why) {
+// Reason an existing file cannot be kept as it is, or NULL; *summaries_only when only the
+// threshold differs.
+static const char *stale_reason(hid_t f, const char *shard_digest, const char *ckpt_digest,
+                                double threshold, int *summaries_only) {
+  char *stage = h5_attr_exists(f, "nq_stage") ? h5_attr_get_str(f, "nq_stage") : NULL;
+  int ours = stage && !strcmp(stage, "effect");
+  free(stage);
+  if (!ours) return "not an nq-effect output";
+  effect_file e;
   const char *reason = NULL;
-  if (!file_exists(path)) {
-    reason = "missing";
-  } else {
+  if (!effect_file_read_identity(f, &e)) reason = "incomplete attributes";
+  else if (strcmp(e.shard_digest, shard_digest)) reason = "shard changed";
+  else if (strcmp(e.checkpoint_digest, ckpt_digest)) reason = "reference checkpoint changed";
+  else if (e.threshold != threshold) reason = "effect.threshold changed", *summaries_only = 1;
+  effect_file_free(&e);
+  return reason;
+}
+
+effect_out_state effect_output_state(const char *path, const char *shard_digest,
+                                     const char *ckpt_digest, double threshold, const char **why) {
+  const char *reason = "missing";
+  int summaries_only = 0;
+  if (file_exists(path)) {
     hid_t f = h5_open_read(path);
-    char *stage = h5_attr_exists(f, "nq_stage") ? h5_attr_get_str(f, "nq_stage") : NULL;
-    if (!stage || strcmp(stage, "effect")) {
-      reason = "not an nq-effect output";
-    } else if (!h5_attr_exists(f, "shard_digest") || !h5_attr_exists(f, "checkpoint_digest") ||
-               !h5_attr_exists(f, "threshold")) {
-      reason = "incomplete attributes";
-    } else {
-      char *sd = h5_attr_get_str(f, "shard_digest"), *cd = h5_attr_get_str(f, "checkpoint_digest");
-      if (strcmp(sd, shard_digest)) reason = "shard changed";
-      else if (strcmp(cd, ckpt_digest)) reason = "reference checkpoint changed";
-      else if (h5_attr_get_f64(f, "threshold") != threshold) reason = "effect.threshold changed";
-      free(sd), free(cd);
-    }
-    free(stage);
+    reason = stale_reason(f, shard_digest, ckpt_digest, threshold, &summaries_only);
     h5_close(f);
   }
   if (why) *why = reason;
-  return reason == NULL;
+  return !reason ? EFFECT_OUT_CURRENT : summaries_only ? EFFECT_OUT_SUMMARIES : EFFECT_OUT_STALE;
+}
+
+void effect_output_write(const char *path, effect_file *e, double threshold, const h5_provenance *pv) {
+  effect_summarize(e, threshold);
+  h5_out o;
+  h5_out_create(&o, path);
+  effect_file_write(o.file, e);
+  h5_write_provenance(o.file, pv);
+  h5_out_commit(&o);
+}
+
+void effect_output_resummarize(const char *path, double threshold, const h5_provenance *pv) {
+  effect_file e;
+  hid_t f = h5_open_read(path);
+  effect_file_read(f, path, &e);
+  h5_close(f);
+  effect_output_write(path, &e, threshold, pv);
+  effect_file_free(&e);
 }

@@ -3,7 +3,7 @@
 #ifndef NQ_EFFECT_MODEL_H
 #define NQ_EFFECT_MODEL_H
 
-#include "effect/effect_run.h"
+#include "effect/effect_engine.h"
 #include "model/model.h"
 
 typedef struct {

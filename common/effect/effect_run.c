@@ -1,158 +1,206 @@
-// Effect passes over micro-batches and the shard dispatcher (see effect_run.h).
+// See effect_run.h. Sections: working state, the todo list, the reference model, one job,
+// the run.
 #include "effect/effect_run.h"
 
-#include <math.h>
-#include <mpi.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
-#include "pipeline/stage.h"
 #include "base/util.h"
+#include "effect/effect_dispatch.h"
+#include "effect/effect_files.h"
+#include "effect/effect_model.h"
+#include "effect/effect_shard.h"
+#include "formats/checkpoint.h"
+#include "formats/h5io.h"
+#include "formats/provenance.h"
 
-// One pass (with or without history) over the samples idx[0..nb): packs their sequences,
-// asks for logits at every position that predicts a target token, returns them (T x V).
-static float *pass_logits(const effect_engine *g, const effect_sample *s, const size_t *idx,
-                          size_t nb, int with, size_t n_targets) {
-  size_t total = 0;
-  for (size_t k = 0; k < nb; k++) total += (size_t)(with ? s[idx[k]].n_with : s[idx[k]].n_without);
-  int32_t *tok = xmalloc((total + 1) * sizeof *tok);
-  int *lens = xmalloc(nb * sizeof *lens);
-  int64_t *pos = xmalloc((n_targets + 1) * sizeof *pos);
-  size_t at = 0, k = 0;
-  for (size_t b = 0; b < nb; b++) {
-    const effect_sample *x = &s[idx[b]];
-    const int32_t *seq = with ? x->with : x->without;
-    int len = with ? x->n_with : x->n_without;
-    if (x->n_target < 0 || x->n_target >= len)
-      error("sample %zu: %d target tokens in a sequence of %d (needs a prompt token)", idx[b],
-            x->n_target, len);
-    memcpy(tok + at, seq, (size_t)len * sizeof *tok);
-    lens[b] = len;
-    // target j sits at len - n_target + j; the logits predicting it are one position earlier
-    for (int j = 0; j < x->n_target; j++) pos[k++] = (int64_t)(at + (size_t)(len - x->n_target + j - 1));
-    at += (size_t)len;
-  }
-  float *logits = xmalloc((n_targets + 1) * (size_t)g->vocab * sizeof *logits);
-  g->forward(g->model, tok, lens, (int)nb, pos, (int)n_targets, logits);
-  free(tok), free(lens), free(pos);
-  return logits;
-}
+// ---- working state ----------------------------------------------------------------------
+typedef struct {
+  char *shard, *out;    // shard path and matching effects/<name>.h5
+  int summaries_only;   // only effect.threshold changed: rewrite the summaries, no model
+} effect_job;
 
-void effect_compute(const effect_engine *g, const effect_sample *s, size_t n, effect_file *e,
-                    void (*tick)(void *, size_t), void *tick_arg) {
-  if (e->n_samples != n) error("effect file sized for %zu samples, got %zu", e->n_samples, n);
-  e->offsets[0] = 0;
-  for (size_t i = 0; i < n; i++) e->offsets[i + 1] = e->offsets[i] + s[i].n_target;
-  if ((size_t)e->offsets[n] != e->n_tokens)
-    error("effect file sized for %zu targets, samples have %lld", e->n_tokens, (long long)e->offsets[n]);
-  size_t V = (size_t)g->vocab, *idx = xmalloc((n + 1) * sizeof *idx), n_act = 0;
-  for (size_t i = 0; i < n; i++) {
-    e->sample_computed[i] = !s[i].skip;
-    if (!s[i].skip) {
-      idx[n_act++] = i;
-      continue;
-    }
-    for (int64_t t = e->offsets[i]; t < e->offsets[i + 1]; t++) {
-      e->logp_with[t] = e->logp_without[t] = e->effect[t] = e->js[t] = NAN;
-      e->rank_with[t] = e->rank_without[t] = 0;
-    }
-  }
-  size_t done = 0;
-  for (size_t a = 0; a < n_act;) {
-    // micro-batch: up to micro_batch samples, and under max_tokens when set
-    size_t b = a + 1, toks = (size_t)(s[idx[a]].n_with + s[idx[a]].n_without);
-    size_t nt = (size_t)s[idx[a]].n_target;
-    while (b < n_act && b - a < (size_t)g->micro_batch &&
-           (!g->max_tokens ||
-            toks + (size_t)(s[idx[b]].n_with + s[idx[b]].n_without) <= (size_t)g->max_tokens)) {
-      toks += (size_t)(s[idx[b]].n_with + s[idx[b]].n_without);
-      nt += (size_t)s[idx[b]].n_target;
-      b++;
-    }
-    float *zw = pass_logits(g, s, idx + a, b - a, 1, nt);
-    float *z0 = pass_logits(g, s, idx + a, b - a, 0, nt);
-    size_t k = 0;
-    for (size_t q = a; q < b; q++) {
-      size_t i = idx[q];
-      int len = s[i].n_with;
-      for (int j = 0; j < s[i].n_target; j++, k++) {
-        int32_t y = s[i].with[len - s[i].n_target + j];
-        if (y != s[i].without[s[i].n_without - s[i].n_target + j])
-          error("sample %zu: target token %d differs between the two prompts", i, j);
-        effect_tok r;
-        effect_token(zw + k * V, z0 + k * V, g->vocab, y, &r);
-        size_t t = (size_t)e->offsets[i] + (size_t)j;
-        e->logp_with[t] = r.logp_with, e->logp_without[t] = r.logp_without;
-        e->effect[t] = r.effect, e->js[t] = r.js;
-        e->rank_with[t] = r.rank_with, e->rank_without[t] = r.rank_without;
-      }
-    }
-    free(zw), free(z0);
-    done += nt;
-    a = b;
-    if (tick) tick(tick_arg, done);
-  }
-  free(idx);
-}
+typedef struct {
+  stage_ctx *s;
+  double threshold;
+  int use_split[3];
+  char *cfg_text, *ckpt, *ckpt_digest, *out_dir;
+  effect_job *jobs;     // todo list, same order on every rank
+  int n_jobs, n_compute, n_kept;
+  model *m;             // NULL when no job needs the model
+  effect_model em;
+  effect_engine g;
+  // progress (rank 0 counts only its own work; others report per shard)
+  progress prog;
+  double total_tokens;  // both passes over the shards to compute, for the ETA
+} effect_stage;
 
-// ---- dispatcher -------------------------------------------------------------------------
-enum { TAG_ASK = 701, TAG_GIVE = 702 };
-static struct { int active, next, n, finished, size; long long remote_tokens; } D;
-
-long long effect_dispatch_remote_tokens(void) { return D.remote_tokens; }
-
-// rank 0: answer every pending request (a job index, or -1 when none is left)
-void effect_dispatch_poll(void) {
-  if (!D.active || log_rank() > 0) return;
-  for (;;) {
-    int flag = 0;
-    long long done;  // a request carries the tokens of the asker's previous job
-    MPI_Status st;
-    mpicheck(MPI_Iprobe(MPI_ANY_SOURCE, TAG_ASK, MPI_COMM_WORLD, &flag, &st), "probing for shard requests");
-    if (!flag) return;
-    mpicheck(MPI_Recv(&done, 1, MPI_LONG_LONG, st.MPI_SOURCE, TAG_ASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
-             "receiving a shard request");
-    D.remote_tokens += done;
-    int give = D.next < D.n ? D.next++ : -1;
-    if (give < 0) D.finished++;
-    mpicheck(MPI_Send(&give, 1, MPI_INT, st.MPI_SOURCE, TAG_GIVE, MPI_COMM_WORLD), "handing out a shard");
+static void effect_stage_init(effect_stage *r, stage_ctx *s) {
+  memset(r, 0, sizeof *r);
+  const config *c = s->cfg;
+  r->s = s;
+  r->threshold = cfg_float(c, "effect.threshold");
+  r->cfg_text = config_text(c, NULL);
+  r->ckpt = effect_find_checkpoint(cfg_str(c, "effect.model"), cfg_str(c, "run_dir"),
+                                   cfg_str(c, "effect.reference_run"));
+  r->ckpt_digest = xstrdup(file_digest(r->ckpt));
+  for (int i = 0; i < cfg_list_len(c, "effect.splits"); i++) {
+    const char *name = cfg_list_str(c, "effect.splits", i);
+    int code = effect_split_code(name);
+    if (code < 0) fatal("effect.splits: unknown split '%s' (train, valid or test)", name);
+    r->use_split[code] = 1;
   }
 }
 
-void effect_dispatch(int n_todo, long long (*work)(int, void *), void *arg) {
-  int rank, size;
-  mpicheck(MPI_Comm_rank(MPI_COMM_WORLD, &rank), "MPI_Comm_rank (dispatch)");
-  mpicheck(MPI_Comm_size(MPI_COMM_WORLD, &size), "MPI_Comm_size (dispatch)");
-  if (rank == 0) {
-    D.active = 1, D.next = 0, D.n = n_todo, D.finished = 0, D.size = size, D.remote_tokens = 0;
-    while (D.next < D.n) {
-      int job = D.next++;
-      work(job, arg);
-      effect_dispatch_poll();
-    }
-    // nothing left: tell every worker as it asks
-    while (D.finished < size - 1) {
-      int none = -1;
-      long long done;
-      MPI_Status st;
-      mpicheck(MPI_Recv(&done, 1, MPI_LONG_LONG, MPI_ANY_SOURCE, TAG_ASK, MPI_COMM_WORLD, &st),
-               "receiving a final shard request");
-      D.remote_tokens += done;
-      mpicheck(MPI_Send(&none, 1, MPI_INT, st.MPI_SOURCE, TAG_GIVE, MPI_COMM_WORLD), "sending the end mark");
-      D.finished++;
-    }
-    D.active = 0;
-  } else {
-    long long done = 0;
-    for (;;) {
-      int job;
-      mpicheck(MPI_Send(&done, 1, MPI_LONG_LONG, 0, TAG_ASK, MPI_COMM_WORLD), "asking rank 0 for a shard");
-      mpicheck(MPI_Recv(&job, 1, MPI_INT, 0, TAG_GIVE, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
-               "receiving a shard index");
-      if (job < 0) break;
-      done = work(job, arg);
-    }
+static void effect_stage_free(effect_stage *r) {
+  effect_model_free(&r->em);
+  if (r->m) model_free(r->m);
+  for (int i = 0; i < r->n_jobs; i++) free(r->jobs[i].shard), free(r->jobs[i].out);
+  free(r->jobs), free(r->out_dir), free(r->ckpt), free(r->ckpt_digest), free(r->cfg_text);
+  memset(r, 0, sizeof *r);
+}
+
+// ---- the todo list ----------------------------------------------------------------------
+// The reference model must speak the shards' tokenizer.
+static void require_reference_tokenizer(const effect_stage *r, const char *shard) {
+  hid_t f = h5_open_read(shard);
+  char *td = h5_attr_get_str(f, "tokenizer_digest");
+  h5_close(f);
+  checkpoint_require_tokenizer(r->ckpt, td, "the reference model");
+  checkpoint_require_current_inputs(r->ckpt, "the reference model", NULL, 0);
+  free(td);
+}
+
+// Adds shard -> out to the todo list unless out is current.
+static void plan_shard(effect_stage *r, const char *shard, char *out) {
+  const char *why;
+  effect_out_state st = effect_output_state(out, file_digest(shard), r->ckpt_digest, r->threshold, &why);
+  if (st == EFFECT_OUT_CURRENT) {
+    r->n_kept++;
+    free(out);
+    return;
   }
-  mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for every rank's shards");
+  int rank0 = r->s->rank == 0;
+  if (rank0 && st == EFFECT_OUT_SUMMARIES) message("effect: rewriting the summaries of %s (%s)", out, why);
+  else if (rank0 && strcmp(why, "missing")) message("effect: recomputing %s (%s)", out, why);
+  r->jobs[r->n_jobs++] = (effect_job){xstrdup(shard), out, st == EFFECT_OUT_SUMMARIES};
+  if (st == EFFECT_OUT_SUMMARIES) return;
+  r->n_compute++;
+  if (rank0) {  // both sequences of every sample: the ETA's total
+    hid_t f = h5_open_read(shard);
+    r->total_tokens += (double)h5_attr_get_i64(f, "n_tokens");
+    h5_close(f);
+  }
+}
+
+// Every rank makes the same todo list (same files on the shared file system).
+static void plan_jobs(effect_stage *r) {
+  char *shard_dir = stage_path(r->s, "shards");
+  int n_all;
+  char **all = shard_list(shard_dir, &n_all);
+  if (!n_all) fatal("%s: no shards (shard-*.h5); run nq-shard first", shard_dir);
+  require_reference_tokenizer(r, all[0]);
+  free(shard_dir);
+  r->out_dir = stage_path(r->s, "effects");
+  if (r->s->rank == 0) make_dirs(r->out_dir);
+  r->jobs = xcalloc((size_t)n_all + 1, sizeof *r->jobs);
+  for (int i = 0; i < n_all; i++) {
+    const char *base = strrchr(all[i], '/');
+    plan_shard(r, all[i], path_join(r->out_dir, base ? base + 1 : all[i]));
+    free(all[i]);
+  }
+  free(all);
+  if (r->s->rank != 0) return;
+  int resum = r->n_jobs - r->n_compute;
+  char extra[64] = "";
+  if (resum) snprintf(extra, sizeof extra, ", %d to re-summarize (effect.threshold changed)", resum);
+  message("effect: reference model %s; %d shards to compute, %d already current%s", r->ckpt,
+          r->n_compute, r->n_kept, extra);
+}
+
+// ---- the reference model ------------------------------------------------------------------
+// Loaded only when a shard is to be computed: rewriting summaries needs no model.
+static void reference_model_load(effect_stage *r) {
+  if (!r->n_compute) return;
+  const config *c = r->s->cfg;
+  r->m = checkpoint_load(r->ckpt, 0, NULL);
+  model_set_threads((int)cfg_int(c, "model.threads"));
+  effect_model_init(&r->em, r->m);
+  r->g = (effect_engine){&r->em, effect_model_forward, r->m->cfg.vocab_size,
+                         (int)cfg_int(c, "effect.micro_batch"), (int)cfg_int(c, "effect.max_batch_tokens")};
+}
+
+// ---- one job ------------------------------------------------------------------------------
+static void tick(void *arg, size_t targets_done) {
+  (void)targets_done;
+  effect_stage *r = arg;
+  effect_dispatch_poll();
+  if (r->s->rank == 0) {
+    // all ranks: rank 0's own tokens plus the finished shards the others reported
+    double done = (double)r->em.forward_tokens + (double)effect_dispatch_remote_tokens();
+    progress_update(&r->prog, done, "(both passes)");
+  }
+}
+
+// The shard's effects, with its identity and per-sample descriptions, into e.
+static void compute_effects(effect_stage *r, const char *shard_path, effect_file *e) {
+  effect_shard sh;
+  effect_shard_load(shard_path, r->use_split, r->g.vocab, &sh);
+  effect_file_alloc(e, sh.d.n_targets, sh.d.n_samples, sh.d.truth != NULL, sh.d.truth_rare != NULL);
+  e->shard = xstrdup(shard_path);
+  e->shard_digest = xstrdup(file_digest(shard_path));
+  e->checkpoint = xstrdup(r->ckpt);
+  e->checkpoint_digest = xstrdup(r->ckpt_digest);
+  effect_shard_describe(&sh, e);
+  effect_compute(&r->g, sh.samples, sh.d.n_samples, e, tick, r);
+  effect_shard_free(&sh);
+}
+
+static long long work(int job, void *arg) {
+  effect_stage *r = arg;
+  const effect_job *j = &r->jobs[job];
+  const char *inputs[2] = {j->shard, r->ckpt};
+  h5_provenance pv = {"effect", r->cfg_text, r->s->size, 2, inputs, NULL};
+  if (j->summaries_only) {
+    effect_output_resummarize(j->out, r->threshold, &pv);
+    effect_dispatch_poll();
+    return 0;
+  }
+  long before = r->em.forward_tokens;
+  effect_file e;
+  compute_effects(r, j->shard, &e);
+  effect_output_write(j->out, &e, r->threshold, &pv);
+  if (r->s->rank != 0) message("effect: wrote %s (%zu targets)", j->out, e.n_tokens);
+  effect_file_free(&e);
+  return r->em.forward_tokens - before;
+}
+
+// ---- the run ------------------------------------------------------------------------------
+static void report(effect_stage *r, double dt) {
+  long long mine = r->em.forward_tokens, total = 0;
+  mpicheck(MPI_Reduce(&mine, &total, 1, MPI_LONG_LONG, MPI_SUM, 0, MPI_COMM_WORLD), "summing tokens");
+  if (r->s->rank != 0) return;
+  char extra[128];
+  snprintf(extra, sizeof extra, "%lld tokens (both passes) in %.1fs: %.0f tok/s over %d ranks",
+           total, dt, dt > 0 ? (double)total / dt : 0.0, r->s->size);
+  progress_finish(&r->prog, extra);
+  int resum = r->n_jobs - r->n_compute;
+  char more[48] = "";
+  if (resum) snprintf(more, sizeof more, ", %d re-summarized", resum);
+  message("effect: wrote %s/ (%d new, %d kept%s)", r->out_dir, r->n_compute, r->n_kept, more);
+}
+
+int effect_run(stage_ctx *s) {
+  effect_stage r;
+  effect_stage_init(&r, s);
+  plan_jobs(&r);
+  reference_model_load(&r);
+  double t0 = wall_seconds();
+  progress_start(&r.prog, "effects", "tok", r.total_tokens);
+  effect_dispatch(r.n_jobs, work, &r);
+  report(&r, wall_seconds() - t0);
+  effect_stage_free(&r);
+  return 0;
 }

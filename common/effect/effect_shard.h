@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "effect/effect_run.h"
+#include "effect/effect_engine.h"
 #include "formats/shards_file.h"
 
 typedef struct {

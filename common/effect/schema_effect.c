@@ -1,6 +1,6 @@
 #include "config/config.h"
 
-// Keys of the `effect` section, read by nq-effect (common/effect_run.c).
+// Keys of the `effect` section, read by nq-effect (common/effect/effect_run.c).
 const cfg_key schema_effect[] = {
     {"effect.model", CFG_STRING, "\"\"", CFG_NO_RANGE, NULL,
      "reference checkpoint (.h5); empty: the newest checkpoint of <run_dir>/<effect.reference_run>/"},

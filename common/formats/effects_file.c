@@ -1,13 +1,62 @@
-// Reader and writer of effects/<shard>.h5. Dataset names are written here only, so one
-// grep finds the writer of each (STYLE.md).
+// The effects file kind: its table, and the writer and reader that walk it. Dataset and
+// attribute names are written here only, so one grep finds the writer of each (STYLE.md).
 #include "formats/effects_file.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/h5io.h"
 #include "base/log.h"
 #include "base/util.h"
+
+enum { N_TOKENS, N_SAMPLES, N_USERS };   // indices into the counts below
+static const char *const counts[] = {"n_tokens", "n_samples", "n_users", NULL};
+
+#define M(member) offsetof(effect_file, member)
+#define ATTR(name, type, member, meaning) {name, type, M(member), 0, 0, LF_ATTR, "", meaning}
+static const h5_field fields[] = {
+    ATTR("shard", LF_STR, shard, "path of the shard the tokens come from"),
+    ATTR("shard_digest", LF_STR, shard_digest, "SHA-256 of the shard file when the effects were computed"),
+    ATTR("checkpoint", LF_STR, checkpoint, "path of the reference model"),
+    ATTR("checkpoint_digest", LF_STR, checkpoint_digest, "SHA-256 of the reference model"),
+    ATTR("threshold", LF_F64, threshold, "effect.threshold of the share_above summaries"),
+    {"logp_with", LF_F32, M(logp_with), N_TOKENS, 0, 0, "n_tokens", "log softmax(z_h)[y_t]"},
+    {"logp_without", LF_F32, M(logp_without), N_TOKENS, 0, 0, "n_tokens", "log softmax(z_0)[y_t]"},
+    {"effect", LF_F32, M(effect), N_TOKENS, 0, 0, "n_tokens",
+     "p_with - p_without (the data-side causal preference effect)"},
+    {"js", LF_F32, M(js), N_TOKENS, 0, 0, "n_tokens", "JS(softmax z_h, softmax z_0), nats, in [0, ln 2]"},
+    {"rank_with", LF_I32, M(rank_with), N_TOKENS, 0, 0, "n_tokens",
+     "1 + #{v : z_h[v] > z_h[y_t]} (1 = argmax; ties share the better rank)"},
+    {"rank_without", LF_I32, M(rank_without), N_TOKENS, 0, 0, "n_tokens", "the same for z_0"},
+    {"truth", LF_U8, M(truth), N_TOKENS, 0, LF_OPTIONAL, "n_tokens",
+     "planted ground truth copied from the shard (only when the shard has it)"},
+    {"truth_rare", LF_U8, M(truth_rare), N_TOKENS, 0, LF_OPTIONAL, "n_tokens",
+     "1 where the truth token belongs to a rare preference (when known)"},
+    {"samples/offset", LF_I64, M(offsets), N_SAMPLES, 1, 0, "n_samples + 1", "token range of each sample"},
+    {"samples/id", LF_STR, M(sample_id), N_SAMPLES, 0, 0, "n_samples", "sample id"},
+    {"samples/user", LF_STR, M(sample_user), N_SAMPLES, 0, 0, "n_samples", "user id"},
+    {"samples/split", LF_I8, M(sample_split), N_SAMPLES, 0, 0, "n_samples",
+     "the shard's split code (0 train, 1 valid, 2 test)"},
+    {"samples/computed", LF_U8, M(sample_computed), N_SAMPLES, 0, 0, "n_samples",
+     "0 when the sample's split is not in effect.splits: its tokens are NaN (ranks 0)"},
+    {"samples/mean_effect", LF_F32, M(sample_mean_effect), N_SAMPLES, 0, LF_DERIVED, "n_samples",
+     "mean effect over the sample's targets"},
+    {"samples/share_above", LF_F32, M(sample_share_above), N_SAMPLES, 0, LF_DERIVED, "n_samples",
+     "share of the sample's targets with effect > threshold"},
+    {"users/user", LF_STR, M(user_id), N_USERS, 0, LF_DERIVED, "n_users", "distinct users of this shard, sorted"},
+    {"users/n_samples", LF_I64, M(user_n_samples), N_USERS, 0, LF_DERIVED, "n_users",
+     "the user's computed samples in this shard"},
+    {"users/n_tokens", LF_I64, M(user_n_tokens), N_USERS, 0, LF_DERIVED, "n_users",
+     "their target tokens"},
+    {"users/mean_effect", LF_F32, M(user_mean_effect), N_USERS, 0, LF_DERIVED, "n_users",
+     "mean effect over all of the user's computed targets in this shard"},
+    {"users/share_above", LF_F32, M(user_share_above), N_USERS, 0, LF_DERIVED, "n_users",
+     "share of those targets with effect > threshold"},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+#undef ATTR
+#undef M
+
+const h5_layout effects_layout = {"effects", "effect", fields, counts};
 
 void effect_file_alloc(effect_file *e, size_t nt, size_t ns, int with_truth, int with_rare) {
   memset(e, 0, sizeof *e);
@@ -32,131 +81,35 @@ void effect_file_alloc(effect_file *e, size_t nt, size_t ns, int with_truth, int
 }
 
 void effect_file_free(effect_file *e) {
-  free(e->shard), free(e->shard_digest), free(e->checkpoint), free(e->checkpoint_digest);
-  free(e->sample_split), free(e->sample_computed);
-  free(e->logp_with), free(e->logp_without), free(e->effect), free(e->js);
-  free(e->rank_with), free(e->rank_without), free(e->truth), free(e->truth_rare);
-  if (e->sample_id)
-    for (size_t i = 0; i < e->n_samples; i++) free(e->sample_id[i]);
-  if (e->sample_user)
-    for (size_t i = 0; i < e->n_samples; i++) free(e->sample_user[i]);
-  free(e->sample_id), free(e->sample_user), free(e->offsets);
-  free(e->sample_mean_effect), free(e->sample_share_above);
+  const size_t n[] = {e->n_tokens, e->n_samples, e->n_users};
+  h5_layout_free(&effects_layout, e, n);
   memset(e, 0, sizeof *e);
 }
 
-static int cmp_str_ptr(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-// users/: one row per distinct user of this shard, sorted by id.
-static void write_users(hid_t file, const effect_file *e) {
-  size_t ns = e->n_samples;
-  char **ids = xmalloc((ns + 1) * sizeof *ids);
-  for (size_t i = 0; i < ns; i++) ids[i] = e->sample_user[i];
-  qsort(ids, ns, sizeof *ids, cmp_str_ptr);
-  size_t nu = 0;
-  for (size_t i = 0; i < ns; i++)
-    if (!nu || strcmp(ids[nu - 1], ids[i])) ids[nu++] = ids[i];
-  double *sum = xcalloc(nu + 1, sizeof *sum);
-  int64_t *tok = xcalloc(nu + 1, sizeof *tok), *above = xcalloc(nu + 1, sizeof *above);
-  int64_t *nsamp = xcalloc(nu + 1, sizeof *nsamp);
-  float thr = (float)e->threshold;
-  for (size_t i = 0; i < ns; i++) {
-    if (!e->sample_computed[i]) continue;
-    char **hit = bsearch(&e->sample_user[i], ids, nu, sizeof *ids, cmp_str_ptr);
-    size_t u = (size_t)(hit - ids);
-    nsamp[u]++;
-    for (int64_t t = e->offsets[i]; t < e->offsets[i + 1]; t++) {
-      sum[u] += e->effect[t];
-      above[u] += e->effect[t] > thr;
-      tok[u]++;
-    }
-  }
-  float *mean = xcalloc(nu + 1, sizeof *mean), *share = xcalloc(nu + 1, sizeof *share);
-  for (size_t u = 0; u < nu; u++) {
-    mean[u] = tok[u] ? (float)(sum[u] / (double)tok[u]) : 0.f;
-    share[u] = tok[u] ? (float)((double)above[u] / (double)tok[u]) : 0.f;
-  }
-  hid_t g = h5_group_create(file, "users");
-  h5_write_strings(g, "user", (const char *const *)ids, nu);
-  h5_write_i64(g, "n_samples", nsamp, nu);
-  h5_write_i64(g, "n_tokens", tok, nu);
-  h5_write_f32(g, "mean_effect", mean, nu);
-  h5_write_f32(g, "share_above", share, nu);
-  h5_group_close(g);
-  free(ids), free(sum), free(tok), free(above), free(nsamp), free(mean), free(share);
-}
-
-void effect_file_write(hid_t file, effect_file *e) {
+void effect_file_write(hid_t file, const effect_file *e) {
   size_t nt = e->n_tokens, ns = e->n_samples;
   if (e->offsets[0] != 0 || e->offsets[ns] != (int64_t)nt)
     error("effect file: sample offsets span [%lld, %lld), expected [0, %zu)",
           (long long)e->offsets[0], (long long)e->offsets[ns], nt);
-  effect_sample_summary(e->effect, e->offsets, ns, e->threshold, e->sample_mean_effect,
-                        e->sample_share_above);
-  h5_attr_set_str(file, "shard", e->shard);
-  h5_attr_set_str(file, "shard_digest", e->shard_digest);
-  h5_attr_set_str(file, "checkpoint", e->checkpoint);
-  h5_attr_set_str(file, "checkpoint_digest", e->checkpoint_digest);
-  h5_attr_set_f64(file, "threshold", e->threshold);
-  h5_attr_set_i64(file, "n_tokens", (int64_t)nt);
-  h5_attr_set_i64(file, "n_samples", (int64_t)ns);
-  h5_write_f32(file, "logp_with", e->logp_with, nt);
-  h5_write_f32(file, "logp_without", e->logp_without, nt);
-  h5_write_f32(file, "effect", e->effect, nt);
-  h5_write_f32(file, "js", e->js, nt);
-  h5_write_i32(file, "rank_with", e->rank_with, nt);
-  h5_write_i32(file, "rank_without", e->rank_without, nt);
-  if (e->truth) h5_write_u8(file, "truth", e->truth, nt);
-  if (e->truth_rare) h5_write_u8(file, "truth_rare", e->truth_rare, nt);
-  hid_t g = h5_group_create(file, "samples");
-  h5_write_i64(g, "offset", e->offsets, ns + 1);
-  h5_write_strings(g, "id", (const char *const *)e->sample_id, ns);
-  h5_write_strings(g, "user", (const char *const *)e->sample_user, ns);
-  h5_write_i8(g, "split", e->sample_split, ns);
-  h5_write_u8(g, "computed", e->sample_computed, ns);
-  h5_write_f32(g, "mean_effect", e->sample_mean_effect, ns);
-  h5_write_f32(g, "share_above", e->sample_share_above, ns);
-  h5_group_close(g);
-  write_users(file, e);
+  const size_t n[] = {nt, ns, e->n_users};
+  h5_layout_write(file, &effects_layout, e, n);
 }
-
-#define READ_N(dst, fn, loc, name, expect)                                                 \
-  do {                                                                                     \
-    size_t n_;                                                                             \
-    dst = fn(loc, name, &n_);                                                              \
-    if (n_ != (expect))                                                                    \
-      fatal("%s: dataset '%s' has %zu elements, expected %zu; rerun nq-effect", path, name, \
-            n_, (size_t)(expect));                                                         \
-  } while (0)
 
 void effect_file_read(hid_t file, const char *path, effect_file *e) {
   memset(e, 0, sizeof *e);
-  e->shard = h5_attr_get_str(file, "shard");
-  e->shard_digest = h5_attr_get_str(file, "shard_digest");
-  e->checkpoint = h5_attr_get_str(file, "checkpoint");
-  e->checkpoint_digest = h5_attr_get_str(file, "checkpoint_digest");
-  e->threshold = h5_attr_get_f64(file, "threshold");
-  size_t nt = e->n_tokens = (size_t)h5_attr_get_i64(file, "n_tokens");
-  size_t ns = e->n_samples = (size_t)h5_attr_get_i64(file, "n_samples");
-  READ_N(e->logp_with, h5_read_f32, file, "logp_with", nt);
-  READ_N(e->logp_without, h5_read_f32, file, "logp_without", nt);
-  READ_N(e->effect, h5_read_f32, file, "effect", nt);
-  READ_N(e->js, h5_read_f32, file, "js", nt);
-  READ_N(e->rank_with, h5_read_i32, file, "rank_with", nt);
-  READ_N(e->rank_without, h5_read_i32, file, "rank_without", nt);
-  if (h5_exists(file, "truth")) READ_N(e->truth, h5_read_u8, file, "truth", nt);
-  if (h5_exists(file, "truth_rare")) READ_N(e->truth_rare, h5_read_u8, file, "truth_rare", nt);
-  READ_N(e->offsets, h5_read_i64, file, "samples/offset", ns + 1);
-  READ_N(e->sample_id, h5_read_strings, file, "samples/id", ns);
-  READ_N(e->sample_user, h5_read_strings, file, "samples/user", ns);
-  READ_N(e->sample_split, h5_read_i8, file, "samples/split", ns);
-  READ_N(e->sample_computed, h5_read_u8, file, "samples/computed", ns);
-  READ_N(e->sample_mean_effect, h5_read_f32, file, "samples/mean_effect", ns);
-  READ_N(e->sample_share_above, h5_read_f32, file, "samples/share_above", ns);
-  for (size_t i = 0; i < ns; i++)
-    if (e->offsets[i] > e->offsets[i + 1] || e->offsets[i + 1] > (int64_t)nt)
-      fatal("%s: samples/offset is not monotone within [0, %zu] at sample %zu; rerun nq-effect",
-            path, nt, i);
+  size_t n[3];
+  h5_layout_read(file, path, &effects_layout, e, n);
+  e->n_tokens = n[N_TOKENS], e->n_samples = n[N_SAMPLES], e->n_users = n[N_USERS];
+  for (size_t i = 0; i < e->n_samples; i++)
+    if (e->offsets[i] > e->offsets[i + 1] || e->offsets[i + 1] > (int64_t)e->n_tokens)
+      fatal("%s: the sample offsets are not monotone within [0, %zu] at sample %zu; rerun nq-effect",
+            path, e->n_tokens, i);
+}
+
+int effect_file_read_identity(hid_t file, effect_file *e) {
+  memset(e, 0, sizeof *e);
+  size_t n[3] = {0, 0, 0};
+  int whole = h5_layout_read_attrs(file, &effects_layout, e, n);
+  e->n_tokens = n[N_TOKENS], e->n_samples = n[N_SAMPLES], e->n_users = n[N_USERS];
+  return whole;
 }

@@ -1,14 +1,19 @@
-// The effect file of one shard: <run_dir>/effects/<shard file name>, aligned
-// index-for-index with the shard's target tokens (layout: docs/effects-layout.md).
-#ifndef NQ_EFFECT_IO_H
-#define NQ_EFFECT_IO_H
+// The effect file of one shard: <run_dir>/effects/<shard file name>, aligned index-for-index
+// with the shard's target tokens (layout: docs/hdf5-layout.md, section "effects").
+// This module only moves arrays between memory and the file; the per-sample and per-user
+// summaries are computed by the effect stage (effect/effect_summary.h) before writing.
+//
+// defines: effect_file, effects_layout, effect_file_alloc, effect_file_free,
+//          effect_file_write, effect_file_read, effect_file_read_identity
+#ifndef NQ_EFFECTS_FILE_H
+#define NQ_EFFECTS_FILE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include <hdf5.h>
 
-#include "effect/effect.h"
+#include "formats/layout.h"
 
 typedef struct {
   // identity of the inputs (root attributes)
@@ -29,17 +34,30 @@ typedef struct {
   char **sample_id, **sample_user;
   int8_t *sample_split;     // 0 train, 1 valid, 2 test (the shard's codes)
   uint8_t *sample_computed; // 0: the sample's split was not in effect.splits (tokens are NaN)
+  // summaries for readers outside nextquill (written, not read back)
   float *sample_mean_effect, *sample_share_above;
+  size_t n_users;           // distinct users of the shard, sorted by id
+  char **user_id;
+  int64_t *user_n_samples, *user_n_tokens;
+  float *user_mean_effect, *user_share_above;
 } effect_file;
 
-// Allocate the token and sample arrays (zeroed); truth arrays only when with_truth.
+// Every dataset and attribute of an effect file, once (formats/layouts.c lists it).
+extern const h5_layout effects_layout;
+
+// Allocate the token and sample arrays, per-sample summaries included (zeroed); truth
+// arrays only when with_truth / with_rare. The users arrays are the summary's to fill.
 void effect_file_alloc(effect_file *e, size_t n_tokens, size_t n_samples, int with_truth,
                        int with_rare);
 void effect_file_free(effect_file *e);
-// Writes datasets, per-sample and per-user summaries and identity attributes into an open
-// output file (provenance is the caller's: h5_write_provenance).
-void effect_file_write(hid_t file, effect_file *e);
-// Reads everything back; checks array lengths agree (stops naming `path` otherwise).
+// Writes every dataset and identity attribute into an open output file; the summaries must
+// be filled (effect_summarize). Provenance is the caller's (h5_write_provenance).
+void effect_file_write(hid_t file, const effect_file *e);
+// Reads everything but the summaries back; checks array lengths and sample offsets (stops
+// naming `path` otherwise). Free with effect_file_free.
 void effect_file_read(hid_t file, const char *path, effect_file *e);
+// Reads only the counts and identity attributes (shard, digests, threshold): 0 when one is
+// missing (an older or foreign file). Free with effect_file_free either way.
+int effect_file_read_identity(hid_t file, effect_file *e);
 
 #endif

@@ -133,8 +133,14 @@ void h5_layout_read(hid_t file, const char *path, const h5_layout *L, void *obj,
   read_fields(file, path, L, obj, counts, 1);
 }
 
-void h5_layout_read_attrs(hid_t file, const char *path, const h5_layout *L, void *obj, size_t *counts) {
-  read_fields(file, path, L, obj, counts, 0);
+int h5_layout_read_attrs(hid_t file, const h5_layout *L, void *obj, size_t *counts) {
+  for (int c = 0; L->counts && L->counts[c]; c++)
+    if (!h5_attr_exists(file, L->counts[c])) return 0;
+  for (const h5_field *f = L->fields; f->name; f++)
+    if ((f->flags & LF_ATTR) && !(f->flags & (LF_DERIVED | LF_OPTIONAL)) && !h5_attr_exists(file, f->name))
+      return 0;
+  read_fields(file, "", L, obj, counts, 0);  // everything it needs is there: it cannot stop
+  return 1;
 }
 
 void h5_layout_free(const h5_layout *L, void *obj, const size_t *counts) {

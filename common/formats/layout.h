@@ -28,7 +28,7 @@ enum {
 };
 
 typedef struct {
-  const char *name;     // path in the file: "logp_with", "samples/offset", "shard_digest"
+  const char *name;     // path in the file: a dataset such as samples/offset, or an attribute
   layout_type type;
   size_t member;        // offsetof(the file's struct, member)
   int count;            // dataset: index into the counts array of write/read (its length);
@@ -53,9 +53,10 @@ void h5_layout_write(hid_t file, const h5_layout *L, const void *obj, const size
 // h5_layout_free); stops naming `path` and the dataset when a required field is missing or a
 // dataset's length disagrees with its count.
 void h5_layout_read(hid_t file, const char *path, const h5_layout *L, void *obj, size_t *counts);
-// As h5_layout_read, for the counts and the attributes only (no dataset is read): a file's
-// header, e.g. to compare digests before reading the data.
-void h5_layout_read_attrs(hid_t file, const char *path, const h5_layout *L, void *obj, size_t *counts);
+// Reads only the counts and the attributes (no datasets): a cheap look at a file's identity.
+// Returns 0, without stopping, when a count or a required attribute is missing (a file of
+// an older or foreign writer); what was read is freed by h5_layout_free as usual.
+int h5_layout_read_attrs(hid_t file, const h5_layout *L, void *obj, size_t *counts);
 // Frees every array and string member a read (or the caller) filled, and zeroes them.
 void h5_layout_free(const h5_layout *L, void *obj, const size_t *counts);
 // The field called `name`, or NULL.

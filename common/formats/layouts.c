@@ -1,9 +1,14 @@
 // Every file kind's layout, for the docs test (tests/unit/test_layout.c) and tools: add a
 // file kind by adding its table's line here.
 #include "formats/layout.h"
+
+#include "formats/annotations_file.h"
+#include "formats/effects_file.h"
 #include "formats/shards_file.h"
 
 const h5_layout *const h5_layouts[] = {
     &shard_layout,
+    &effects_layout,
+    &annotations_layout,
     NULL,
 };

@@ -130,7 +130,8 @@ void shard_read_header(hid_t f, const char *path, shard_data *d) {
   memset(d, 0, sizeof *d);
   require_shard(f, path);
   size_t counts[N_COUNTS];
-  h5_layout_read_attrs(f, path, &shard_layout, d, counts);
+  if (!h5_layout_read_attrs(f, &shard_layout, d, counts))
+    fatal("%s: a count or attribute of the shard layout is missing; rerun nq-shard --force", path);
   set_counts(d, counts);
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "formats/annotations_file.h"
 #include "formats/provenance.h"
 #include "model/adamw.h"
 #include "formats/checkpoint.h"
@@ -156,26 +157,7 @@ static void data_load(train_data *d, const stage_ctx *s, const train_opts *o) {
   for (int f = 0; f < d->n_shards; f++) {
     const char *base = strrchr(d->paths[f], '/');
     char *ap = path_join(o->ann_dir, base ? base + 1 : d->paths[f]);
-    if (!file_exists(ap)) fatal("%s: missing annotation file; run nq-effect and nq-annotate", ap);
-    hid_t a = h5_open_read(ap);
-    char *dig = h5_attr_get_str(a, "shard_digest");
-    if (strcmp(dig, file_digest(d->paths[f])))
-      fatal("%s was made from another shard; rerun nq-effect and nq-annotate", ap);
-    free(dig);
-    // effects recomputed since (e.g. a retrained reference model): these weights are stale.
-    // Effects deleted after annotating are fine: the annotation file is self-contained.
-    if (h5_attr_exists(a, "effects") && h5_attr_exists(a, "effects_digest")) {
-      char *ep = h5_attr_get_str(a, "effects"), *ed = h5_attr_get_str(a, "effects_digest");
-      if (file_exists(ep) && strcmp(ed, file_digest(ep)))
-        fatal("%s was made from an earlier version of %s; rerun nq-annotate", ap, ep);
-      free(ep), free(ed);
-    }
-    size_t n = 0, nm = 0;
-    d->weight[f] = h5_read_f32(a, "weight", &n);
-    d->mask[f] = h5_read_u8(a, "mask", &nm);
-    if (n != d->sh[f].n_targets || nm != n)
-      fatal("%s: 'weight' has %zu entries, the shard has %zu target tokens", ap, n, d->sh[f].n_targets);
-    h5_close(a);
+    annotations_read_weights(ap, d->paths[f], d->sh[f].n_targets, &d->weight[f], &d->mask[f]);
     free(ap);
   }
 }

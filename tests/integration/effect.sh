@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # nq-effect and nq-annotate on the smoke benchmark with a random reference checkpoint
 # (written by effect/make_ckpt.py, so no training run is needed): -np 1 == -np 2 outputs,
-# alignment with the shards, reruns only missing/stale shards, refuses stale inputs,
+# alignment with the shards, reruns only missing/stale shards, a changed effect.threshold
+# rewrites only the summaries, refuses stale inputs,
 # annotate reruns with another threshold without the model. Run from the repo root.
 set -u
 cd "$(dirname "$0")/../.."
@@ -37,6 +38,25 @@ effect 2 > $T/e4.log 2>&1
 if grep -q "1 shards to compute, 1 already current" $T/e4.log && \
    $PY $HERE/compare.py $T/effects-np1 $R/effects > /dev/null 2>&1; then ok effect_reruns_only_missing
 else bad effect_reruns_only_missing "$(grep 'shards to compute' $T/e4.log)"; fi
+
+# ---- another effect.threshold: only the summaries are rewritten, no forward pass ----------
+effect 2 --set effect.threshold=0.2 > $T/e4b.log 2>&1
+r=$($PY - <<PYEOF
+import h5py, numpy as np
+a, b = h5py.File("$T/effects-np1/shard-00000.h5"), h5py.File("$R/effects/shard-00000.h5")
+print(b.attrs["threshold"], all(np.array_equal(a[k][()], b[k][()], equal_nan=True)
+                                for k in ("logp_with", "logp_without", "effect", "js", "rank_with")))
+PYEOF
+)
+if grep -q "0 shards to compute, 0 already current, 2 to re-summarize" $T/e4b.log && \
+   grep -qE "(^|[^0-9])0 tokens \(both passes\)" $T/e4b.log && [ "$r" = "0.2 True" ]; then
+  ok effect_threshold_rewrites_summaries_only
+else bad effect_threshold_rewrites_summaries_only "got '$r': $(grep -E 'to compute|tokens' $T/e4b.log)"; fi
+# and back: the rewritten files equal the ones computed with that threshold in the first place
+effect 1 > $T/e4c.log 2>&1
+if grep -q "2 to re-summarize" $T/e4c.log && out=$($PY $HERE/compare.py $T/effects-np1 $R/effects 2>&1); then
+  ok effect_resummarized_equals_computed
+else bad effect_resummarized_equals_computed "$out $(grep 'to compute' $T/e4c.log)"; fi
 
 # ---- annotate ----------------------------------------------------------------------------
 if annotate > $T/a1.log 2>&1 && [ -f $R/annotations/summary.json ]; then ok annotate_runs

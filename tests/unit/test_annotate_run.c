@@ -9,6 +9,7 @@
 #include "formats/effects_file.h"
 #include "formats/h5io.h"
 #include "base/util.h"
+#include "effect/effect_summary.h"
 #include "formats/provenance.h"
 
 static char *dir, *shard, *effects, *annots;
@@ -37,7 +38,7 @@ static void write_effects(const char *name) {
   e.checkpoint = xstrdup("ckpt.h5");
   e.checkpoint_digest = xstrdup("abc");
   e.sample_computed[0] = 1, e.sample_computed[1] = (uint8_t)second_computed;
-  e.threshold = 0.05;
+  effect_summarize(&e, 0.05);
   char *p = path_join(effects, name);
   h5_out o;
   h5_out_create(&o, p);
@@ -90,9 +91,13 @@ static void test_effect_file_roundtrip(void **st) {
   assert_int_equal(e.n_samples, 2);
   assert_true(e.effect[3] == 0.2f && e.truth[3] == 1 && e.truth_rare[4] == 1);
   assert_string_equal(e.sample_user[1], "u2");
-  assert_true(fabsf(e.sample_mean_effect[0] - 0.15f) < 1e-6f);
-  assert_true(fabsf(e.sample_share_above[1] - 0.25f) < 1e-6f);
-  size_t nu;
+  assert_null(e.sample_mean_effect);   // summaries are for h5py readers: not read back
+  size_t nu, ns;
+  float *mean = h5_read_f32(f, "samples/mean_effect", &ns);
+  float *sshare = h5_read_f32(f, "samples/share_above", &ns);
+  assert_true(fabsf(mean[0] - 0.15f) < 1e-6f);
+  assert_true(fabsf(sshare[1] - 0.25f) < 1e-6f);
+  free(mean), free(sshare);
   char **users = h5_read_strings(f, "users/user", &nu);
   float *share = h5_read_f32(f, "users/share_above", &nu);
   assert_int_equal(nu, 2);
@@ -108,7 +113,7 @@ static void test_effect_file_roundtrip(void **st) {
 static void test_annotate_outputs(void **st) {
   (void)st;
   annotate_opts o = opts();
-  annotate_run(&o);
+  annotate_effects(&o);
   char *p = path_join(annots, "train-00000.h5");
   hid_t f = h5_open_read(p);
   size_t n;
@@ -156,7 +161,7 @@ static void test_annotate_outputs(void **st) {
   // another rule, same effects: recorded in the output
   o.rule.kind = AR_TOP_FRACTION;
   o.rule.top_fraction = 0.5;
-  annotate_run(&o);
+  annotate_effects(&o);
   p = path_join(annots, "train-00000.h5");
   f = h5_open_read(p);
   rule = h5_attr_get_str(f, "rule");
@@ -172,7 +177,7 @@ static void test_annotate_outputs(void **st) {
 static void run_default(void *arg) {
   (void)arg;
   annotate_opts o = opts();
-  annotate_run(&o);
+  annotate_effects(&o);
 }
 
 static void test_stale_shard_refused(void **st) {
@@ -206,7 +211,7 @@ static void test_uncomputed_samples(void **st) {
   write_effects("train-00000.h5");
   second_computed = 1;
   annotate_opts o = opts();
-  annotate_run(&o);
+  annotate_effects(&o);
   char *p = path_join(annots, "train-00000.h5");
   hid_t f = h5_open_read(p);
   size_t n;

@@ -5,7 +5,8 @@
 
 #include <math.h>
 
-#include "effect/effect_run.h"
+#include "effect/effect.h"
+#include "effect/effect_engine.h"
 #include "base/util.h"
 
 enum { V = 11 };
