@@ -154,7 +154,7 @@ const int32_t *eval_prompt_of(const eval_data *d, size_t k, int hist, int *np) {
 // or from a base model changed since (when its provenance lists them).
 static void check_checkpoint(const char *path, const eval_data *d) {
   hid_t f = h5_open_read(path);
-  int is_model = h5_attr_exists(f, "model_dim");
+  int is_model = checkpoint_file_is_model(f);
   h5_close(f);
   if (!is_model) fatal("%s: not a model checkpoint (no model_dim attribute)", path);
   checkpoint_require_current_inputs(path, "this eval.models entry", d->paths, d->n_shards);

@@ -7,7 +7,7 @@
 // for a dataset (its length is one of the file's counts), or a scalar for an attribute.
 //
 // defines: h5_field, h5_layout, h5_layout_write, h5_layout_read, h5_layout_free,
-//          h5_layout_find, h5_layouts
+//          h5_layout_find, h5_layout_count_stored, h5_layouts
 #ifndef NQ_LAYOUT_H
 #define NQ_LAYOUT_H
 
@@ -24,6 +24,12 @@ enum {
   LF_ATTR = 1u << 0,      // a scalar attribute (member is int64_t, double or char *)
   LF_OPTIONAL = 1u << 1,  // dataset: absent when the member is NULL; attribute: may be absent
   LF_DERIVED = 1u << 2,   // written for readers outside nextquill (h5py); not read back
+  LF_SETS_COUNT = 1u << 3,  // dataset: its length in the file is its count (count - plus), which
+                            // is then not stored as an attribute; list it before the other
+                            // datasets of that count (they are checked against it)
+  LF_PATTERN = 1u << 4,   // a family of datasets named by a pattern ("optimizer/m/<HF tensor
+                          // name>"), written and read by the file kind's own loop; for the docs
+                          // only (write, read and free skip it)
 };
 
 typedef struct {
@@ -56,6 +62,8 @@ void h5_layout_read(hid_t file, const char *path, const h5_layout *L, void *obj,
 void h5_layout_free(const h5_layout *L, void *obj, const size_t *counts);
 // The field called `name`, or NULL.
 const h5_field *h5_layout_find(const h5_layout *L, const char *name);
+// Whether count c is stored as an attribute (else a LF_SETS_COUNT dataset gives it).
+int h5_layout_count_stored(const h5_layout *L, int c);
 
 // Every file kind's layout, NULL-terminated (formats/layouts.c): for the docs test and tools.
 extern const h5_layout *const h5_layouts[];

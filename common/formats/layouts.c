@@ -2,6 +2,11 @@
 // file kind by adding its table's line here.
 #include "formats/layout.h"
 
+#include "formats/checkpoint.h"
+#include "formats/train_metrics_file.h"
+
 const h5_layout *const h5_layouts[] = {
+    &checkpoint_layout,
+    &train_metrics_layout,
     NULL,
 };
