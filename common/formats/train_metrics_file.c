@@ -17,11 +17,13 @@ static const h5_field train_metrics_fields[] = {
     STEP_COL("grad_norm", grad_norm, "global gradient norm before clipping"),
     STEP_COL("tokens_per_s", tokens_per_s, "forwarded tokens per second (all ranks, both passes)"),
     STEP_COL("pref_share", pref_share,
-             "nextquill: share of target tokens with mask 1 (annotations) or the online hi weight; else 0"),
+             "nextquill: share of target tokens with mask 1 (annotations) or the online hi weight "
+             "(online); else 0"),
     STEP_COL("step_seconds", step_seconds, "wall time of the step"),
     {"valid/step", LF_I64, offsetof(train_metrics, valid_step), TRAIN_METRICS_VALIDATIONS, 0, LF_SETS_COUNT,
      "validations", "steps done when the validation ran (every train.valid_every steps and at the end)"},
-    {"valid/loss", LF_F64, offsetof(train_metrics, valid_loss), TRAIN_METRICS_VALIDATIONS, 0, 0, "validations",
+    {"valid/loss", LF_F64, offsetof(train_metrics, valid_loss), TRAIN_METRICS_VALIDATIONS, 0, 0,
+     "validations",
      "the objective's loss on the first train.valid_samples samples of split valid (with-history "
      "prompts, no dropout)"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
