@@ -91,24 +91,24 @@ static void micro_batch_lm(train_work *w, const train_batch *b, float scale, int
 // tokens_nohist. *n_hist, *n_nohist: tokens packed.
 static void pack_sequences(train_work *w, const train_data *d, const train_opts *o, const train_batch *b,
                            int two_passes, int *n_hist, int *n_nohist) {
-  int nh = 0, n0 = 0;
+  int packed_hist = 0, packed_nohist = 0;
   for (int j = 0; j < b->n; j++) {
     const shard_data *h = &d->sh[b->shard[j]];
     size_t len;
     int with = o->objective == OBJ_NEXTQUILL || (o->objective == OBJ_CONTEXT_SFT && b->with_history[j]);
     const int32_t *seq = shard_seq(h, b->index[j], with, &len);
-    memcpy(w->tokens_hist + nh, seq, len * sizeof(int32_t));
+    memcpy(w->tokens_hist + packed_hist, seq, len * sizeof(int32_t));
     w->lens_hist[j] = (int)len;
-    nh += (int)len;
+    packed_hist += (int)len;
     if (two_passes) {
       seq = shard_seq(h, b->index[j], 0, &len);
-      memcpy(w->tokens_nohist + n0, seq, len * sizeof(int32_t));
+      memcpy(w->tokens_nohist + packed_nohist, seq, len * sizeof(int32_t));
       w->lens_nohist[j] = (int)len;
-      n0 += (int)len;
+      packed_nohist += (int)len;
     }
   }
-  *n_hist = nh;
-  *n_nohist = n0;
+  *n_hist = packed_hist;
+  *n_nohist = packed_nohist;
 }
 
 // nextquill's per-target-token weights of sample j (T targets y; zh, z0 its logits): from the
@@ -137,27 +137,28 @@ static const float *target_weights(train_work *w, const train_data *d, const tra
 static void sample_losses(train_work *w, const train_data *d, const train_opts *o, const train_batch *b,
                           int two_passes, int use_ref, float scale, int grad, loss_sums *acc) {
   size_t V = (size_t)w->vocab;
-  nq_loss_opts lo = {(float)o->alpha, o->weight_pce, o->effect_alignment};
+  nq_loss_opts loss_opts = {(float)o->alpha, o->weight_pce, o->effect_alignment};
   int row0_hist = 0, row0_nohist = 0;   // first row of sample j in each pass
   for (int j = 0; j < b->n; j++) {
     size_t tl;
     const int32_t *y = shard_target(&d->sh[b->shard[j]], b->index[j], &tl);
     int T = (int)tl;
-    size_t rh = (size_t)(row0_hist + w->lens_hist[j] - T - 1);   // rows predicting the targets
-    float *dzh = grad ? w->dlogits_hist + rh * V : NULL;
-    const float *zh = w->acts_hist->logits + rh * V;
+    // the rows predicting the targets, in each pass
+    size_t pred_hist = (size_t)(row0_hist + w->lens_hist[j] - T - 1);
+    float *dzh = grad ? w->dlogits_hist + pred_hist * V : NULL;
+    const float *zh = w->acts_hist->logits + pred_hist * V;
     if (!two_passes) {
       double l = loss_wce(dzh, zh, y, NULL, T, w->vocab, scale);
       acc->loss += l;
       acc->loss_n += l;
     } else {
-      size_t r0 = (size_t)(row0_nohist + w->lens_nohist[j] - T - 1);
-      const float *z0 = w->acts_nohist->logits + r0 * V;
-      const float *wt = target_weights(w, d, o, b, j, zh, z0, y, T, acc);
-      nq_loss_val v = loss_nextquill(dzh, grad ? w->dlogits_nohist + r0 * V : NULL, zh, z0,
-                                     use_ref ? w->ref_acts_hist->logits + rh * V : NULL,
-                                     use_ref ? w->ref_acts_nohist->logits + r0 * V : NULL, y, wt, T,
-                                     w->vocab, &lo, scale);
+      size_t pred_nohist = (size_t)(row0_nohist + w->lens_nohist[j] - T - 1);
+      const float *z0 = w->acts_nohist->logits + pred_nohist * V;
+      const float *weights = target_weights(w, d, o, b, j, zh, z0, y, T, acc);
+      float *dz0 = grad ? w->dlogits_nohist + pred_nohist * V : NULL;
+      const float *rh = use_ref ? w->ref_acts_hist->logits + pred_hist * V : NULL;
+      const float *r0 = use_ref ? w->ref_acts_nohist->logits + pred_nohist * V : NULL;
+      nq_loss_val v = loss_nextquill(dzh, dz0, zh, z0, rh, r0, y, weights, T, w->vocab, &loss_opts, scale);
       acc->loss += v.L;
       acc->loss_n += v.Ln;
       acc->loss_p += v.Lp;
