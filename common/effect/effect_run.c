@@ -65,12 +65,11 @@ static void effect_stage_free(effect_stage *r) {
 // ---- the todo list ----------------------------------------------------------------------
 // The reference model must speak the shards' tokenizer.
 static void require_reference_tokenizer(const effect_stage *r, const char *shard) {
-  hid_t f = h5_open_read(shard);
-  char *td = h5_attr_get_str(f, "tokenizer_digest");
-  h5_close(f);
-  checkpoint_require_tokenizer(r->ckpt, td, "the reference model");
+  shard_data head;
+  shard_header(shard, &head);
+  checkpoint_require_tokenizer(r->ckpt, head.tokenizer_digest, "the reference model");
   checkpoint_require_current_inputs(r->ckpt, "the reference model", NULL, 0);
-  free(td);
+  shard_data_free(&head);
 }
 
 // Adds shard -> out to the todo list unless out is current.
@@ -89,9 +88,10 @@ static void plan_shard(effect_stage *r, const char *shard, char *out) {
   if (st == EFFECT_OUT_SUMMARIES) return;
   r->n_compute++;
   if (rank0) {  // both sequences of every sample: the ETA's total
-    hid_t f = h5_open_read(shard);
-    r->total_tokens += (double)h5_attr_get_i64(f, "n_tokens");
-    h5_close(f);
+    shard_data head;
+    shard_header(shard, &head);
+    r->total_tokens += (double)head.n_tokens;
+    shard_data_free(&head);
   }
 }
 

@@ -20,7 +20,7 @@
 // or from a base model changed since (when its provenance lists them).
 static void check_checkpoint(const char *path, const eval_samples *d) {
   hid_t f = h5_open_read(path);
-  int is_model = h5_attr_exists(f, "model_dim");
+  int is_model = checkpoint_file_is_model(f);
   h5_close(f);
   if (!is_model) fatal("%s: not a model checkpoint (no model_dim attribute)", path);
   checkpoint_require_current_inputs(path, "this eval.models entry", d->paths, d->n_shards);

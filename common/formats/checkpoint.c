@@ -1,15 +1,139 @@
-// HDF5 checkpoints: architecture attributes, one dataset per tensor under its HF name,
-// optional AdamW moments under /optimizer/{m,v}/, step and trainer RNG blob, provenance.
+// HDF5 checkpoints: the fixed part (architecture attributes, step, tokenizer, trainer blob) is
+// the table `checkpoint_layout` below; the tensors follow the model's tensor list, one dataset
+// per tensor under its HF name, optionally AdamW moments under optimizer/{m,v}/ (pattern rows
+// of the table). Layout: docs/hdf5-layout.md#checkpoints.
 #include "formats/checkpoint.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "formats/hf.h"
+#include "formats/layout.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "formats/provenance.h"
 
+// ---- the table ------------------------------------------------------------------------------
+// The fixed part of a checkpoint as written and read (members as the layout wants them).
+typedef struct {
+  char *architecture;   // "qwen2" (qkv biases) or "llama": for readers outside nextquill
+  int64_t vocab_size, dim, n_layers, n_heads, n_kv_heads, ffn_dim, max_seq_len, qkv_bias,
+      tie_embeddings;
+  double rope_theta, norm_eps, init_std;
+  int64_t step;
+  char *tokenizer_digest;   // the shards' tokenizer (nq-train), or NULL
+  uint8_t *rng_state;       // the trainer's blob, or NULL
+  size_t count[1];          // [0]: bytes of rng_state
+} ckpt_header;
+
+// Every row of the table, so the code names a row (never its text) where it needs one.
+enum {
+  CK_ARCHITECTURE, CK_VOCAB_SIZE, CK_DIM, CK_N_LAYERS, CK_N_HEADS, CK_N_KV_HEADS, CK_FFN_DIM,
+  CK_MAX_SEQ_LEN, CK_QKV_BIAS, CK_TIE_EMBEDDINGS, CK_ROPE_THETA, CK_NORM_EPS, CK_INIT_STD, CK_STEP,
+  CK_TOKENIZER, CK_RNG_STATE, CK_TENSORS, CK_MOMENT_M, CK_MOMENT_V, CK_N_FIELDS
+};
+
+#define CK_I64(name, member, meaning) \
+  {name, LF_I64, offsetof(ckpt_header, member), 0, 0, LF_ATTR, "", meaning}
+#define CK_F64(name, member, meaning) \
+  {name, LF_F64, offsetof(ckpt_header, member), 0, 0, LF_ATTR, "", meaning}
+#define CK_PATTERN(name, flags, meaning) \
+  {name, LF_F32, 0, 0, 0, LF_PATTERN | (flags), "the tensor's HF shape", meaning}
+static const h5_field ckpt_fields[CK_N_FIELDS + 1] = {
+    [CK_ARCHITECTURE] = {"model_architecture", LF_STR, offsetof(ckpt_header, architecture), 0, 0,
+                         LF_ATTR | LF_DERIVED, "",
+                         "\"qwen2\" when model_qkv_bias, else \"llama\" (for readers outside nextquill)"},
+    [CK_VOCAB_SIZE] = CK_I64("model_vocab_size", vocab_size,
+                             "V, rows of the embedding (may exceed the tokenizer's)"),
+    [CK_DIM] = CK_I64("model_dim", dim, "D, hidden size (its presence marks a model checkpoint)"),
+    [CK_N_LAYERS] = CK_I64("model_n_layers", n_layers, "L"),
+    [CK_N_HEADS] = CK_I64("model_n_heads", n_heads, "H, query heads"),
+    [CK_N_KV_HEADS] = CK_I64("model_n_kv_heads", n_kv_heads, "KV, key/value heads (grouped-query attention)"),
+    [CK_FFN_DIM] = CK_I64("model_ffn_dim", ffn_dim, "F, MLP intermediate size"),
+    [CK_MAX_SEQ_LEN] = CK_I64("model_max_seq_len", max_seq_len,
+                              "RoPE table length, longest sequence accepted"),
+    [CK_QKV_BIAS] = CK_I64("model_qkv_bias", qkv_bias, "1: biases on the q/k/v projections (Qwen2)"),
+    [CK_TIE_EMBEDDINGS] = CK_I64("model_tie_embeddings", tie_embeddings,
+                                 "1: lm_head.weight is model.embed_tokens.weight"),
+    [CK_ROPE_THETA] = CK_F64("model_rope_theta", rope_theta, "RoPE base"),
+    [CK_NORM_EPS] = CK_F64("model_norm_eps", norm_eps, "RMSNorm epsilon"),
+    [CK_INIT_STD] = CK_F64("model_init_std", init_std, "std of the random init of weight matrices"),
+    [CK_STEP] = CK_I64("step", step, "optimizer steps done"),
+    [CK_TOKENIZER] = {"tokenizer_digest", LF_STR, offsetof(ckpt_header, tokenizer_digest), 0, 0,
+                      LF_ATTR | LF_OPTIONAL, "",
+                      "the shards' tokenizer (nq-train): nq-effect and nq-eval refuse shards of another"},
+    [CK_RNG_STATE] = {"trainer/rng_state", LF_U8, offsetof(ckpt_header, rng_state), 0, 0,
+                      LF_OPTIONAL | LF_SETS_COUNT, "rng_bytes",
+                      "the trainer's blob (nq-train: seed, step, global batch, n_train as 4 x 64 bit)"},
+    [CK_TENSORS] = CK_PATTERN("<HF tensor name>", 0,
+                              "weights: one dataset per model tensor (HF names: docs/model.md)"),
+    [CK_MOMENT_M] = CK_PATTERN("optimizer/m/<HF tensor name>", LF_OPTIONAL,
+                               "AdamW first moment (checkpoints saved for training)"),
+    [CK_MOMENT_V] = CK_PATTERN("optimizer/v/<HF tensor name>", LF_OPTIONAL,
+                               "AdamW second moment (checkpoints saved for training)"),
+    [CK_N_FIELDS] = {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+static const char *const ckpt_counts[] = {"rng_bytes", NULL};
+const h5_layout checkpoint_layout = {"checkpoints", "train", ckpt_fields, ckpt_counts};
+
+#define CK_NAME(row) (ckpt_fields[row].name)
+
+// The group of an optimizer pattern row ("optimizer/m/<HF tensor name>" -> "optimizer/m").
+static void moment_group(int row, char group[32]) {
+  const char *name = CK_NAME(row), *slash = strrchr(name, '/');
+  size_t n = (size_t)(slash - name);
+  if (!slash || n >= 32) error("checkpoint: pattern row '%s' has no group", name);
+  memcpy(group, name, n);
+  group[n] = 0;
+}
+
+static void header_from_model(ckpt_header *h, const model_config *c) {
+  memset(h, 0, sizeof *h);
+  h->architecture = c->qkv_bias ? "qwen2" : "llama";
+  h->vocab_size = c->vocab_size;
+  h->dim = c->dim;
+  h->n_layers = c->n_layers;
+  h->n_heads = c->n_heads;
+  h->n_kv_heads = c->n_kv_heads;
+  h->ffn_dim = c->ffn_dim;
+  h->max_seq_len = c->max_seq_len;
+  h->qkv_bias = c->qkv_bias;
+  h->tie_embeddings = c->tie_embeddings;
+  h->rope_theta = c->rope_theta;
+  h->norm_eps = c->norm_eps;
+  h->init_std = c->init_std;
+}
+
+static void header_to_config(const ckpt_header *h, model_config *mc) {
+  memset(mc, 0, sizeof *mc);
+  mc->vocab_size = (int)h->vocab_size;
+  mc->dim = (int)h->dim;
+  mc->n_layers = (int)h->n_layers;
+  mc->n_heads = (int)h->n_heads;
+  mc->n_kv_heads = (int)h->n_kv_heads;
+  mc->ffn_dim = (int)h->ffn_dim;
+  mc->max_seq_len = (int)h->max_seq_len;
+  mc->qkv_bias = (int)h->qkv_bias;
+  mc->tie_embeddings = (int)h->tie_embeddings;
+  mc->rope_theta = (float)h->rope_theta;
+  mc->norm_eps = (float)h->norm_eps;
+  mc->init_std = (float)h->init_std;
+}
+
+int checkpoint_file_is_model(hid_t file) { return h5_attr_exists(file, CK_NAME(CK_DIM)); }
+
+// Reads the fixed part; stops when `file` is not a model checkpoint. Free with header_free.
+static void header_read(hid_t file, const char *path, ckpt_header *h) {
+  if (!checkpoint_file_is_model(file))
+    fatal("%s: not a model checkpoint (no %s attribute)", path, CK_NAME(CK_DIM));
+  memset(h, 0, sizeof *h);
+  h5_layout_read(file, path, &checkpoint_layout, h, h->count);
+}
+
+static void header_free(ckpt_header *h) { h5_layout_free(&checkpoint_layout, h, h->count); }
+
+// ---- save -----------------------------------------------------------------------------------
 static void write_tensors(hid_t loc, const model *m, const float *arena) {
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
@@ -17,67 +141,45 @@ static void write_tensors(hid_t loc, const model *m, const float *arena) {
   }
 }
 
+static void write_moments(hid_t file, int row, const model *m, const float *arena) {
+  char name[32];
+  moment_group(row, name);
+  hid_t g = h5_group_create(file, name);
+  write_tensors(g, m, arena);
+  h5_group_close(g);
+}
+
 void checkpoint_save(const char *path, const model *m, const ckpt_save_info *info) {
-  const model_config *c = &m->cfg;
   h5_out o;
   h5_out_create(&o, path);
-  hid_t f = o.file;
-  h5_attr_set_str(f, "model_architecture", c->qkv_bias ? "qwen2" : "llama");
-  h5_attr_set_i64(f, "model_vocab_size", c->vocab_size);
-  h5_attr_set_i64(f, "model_dim", c->dim);
-  h5_attr_set_i64(f, "model_n_layers", c->n_layers);
-  h5_attr_set_i64(f, "model_n_heads", c->n_heads);
-  h5_attr_set_i64(f, "model_n_kv_heads", c->n_kv_heads);
-  h5_attr_set_i64(f, "model_ffn_dim", c->ffn_dim);
-  h5_attr_set_i64(f, "model_max_seq_len", c->max_seq_len);
-  h5_attr_set_i64(f, "model_qkv_bias", c->qkv_bias);
-  h5_attr_set_i64(f, "model_tie_embeddings", c->tie_embeddings);
-  h5_attr_set_f64(f, "model_rope_theta", c->rope_theta);
-  h5_attr_set_f64(f, "model_norm_eps", c->norm_eps);
-  h5_attr_set_f64(f, "model_init_std", c->init_std);
-  h5_attr_set_i64(f, "step", info ? info->step : 0);
-  write_tensors(f, m, m->params_mem);
+  ckpt_header h;
+  header_from_model(&h, &m->cfg);
+  if (info) {   // borrowed for the write (the table's members are not const)
+    h.step = info->step;
+    h.tokenizer_digest = (char *)info->tokenizer_digest;
+    if (info->rng && info->rng_len) h.rng_state = (uint8_t *)info->rng, h.count[0] = info->rng_len;
+  }
+  h5_layout_write(o.file, &checkpoint_layout, &h, h.count);
+  write_tensors(o.file, m, m->params_mem);
   if (info && info->with_optimizer) {
     if (!m->m_mem) error("checkpoint_save %s: model has no optimizer moments", path);
-    hid_t gm = h5_group_create(f, "optimizer/m");
-    write_tensors(gm, m, m->m_mem);
-    h5_group_close(gm);
-    hid_t gv = h5_group_create(f, "optimizer/v");
-    write_tensors(gv, m, m->v_mem);
-    h5_group_close(gv);
-  }
-  if (info && info->rng && info->rng_len) {
-    hid_t g = h5_group_create(f, "trainer");
-    h5_write_u8(g, "rng_state", info->rng, info->rng_len);
-    h5_group_close(g);
+    write_moments(o.file, CK_MOMENT_M, m, m->m_mem);
+    write_moments(o.file, CK_MOMENT_V, m, m->v_mem);
   }
   h5_provenance minimal = {.stage = "model", .config_text = "", .mpi_size = 1};
-  h5_write_provenance(f, info && info->prov ? info->prov : &minimal);
-  if (info && info->extra) info->extra(f, info->extra_arg);
+  h5_write_provenance(o.file, info && info->prov ? info->prov : &minimal);
+  if (info && info->extra) info->extra(o.file, info->extra_arg);
   h5_out_commit(&o);
 }
 
-static void read_config(hid_t f, model_config *mc) {
-  memset(mc, 0, sizeof *mc);
-  mc->vocab_size = (int)h5_attr_get_i64(f, "model_vocab_size");
-  mc->dim = (int)h5_attr_get_i64(f, "model_dim");
-  mc->n_layers = (int)h5_attr_get_i64(f, "model_n_layers");
-  mc->n_heads = (int)h5_attr_get_i64(f, "model_n_heads");
-  mc->n_kv_heads = (int)h5_attr_get_i64(f, "model_n_kv_heads");
-  mc->ffn_dim = (int)h5_attr_get_i64(f, "model_ffn_dim");
-  mc->max_seq_len = (int)h5_attr_get_i64(f, "model_max_seq_len");
-  mc->qkv_bias = (int)h5_attr_get_i64(f, "model_qkv_bias");
-  mc->tie_embeddings = (int)h5_attr_get_i64(f, "model_tie_embeddings");
-  mc->rope_theta = (float)h5_attr_get_f64(f, "model_rope_theta");
-  mc->norm_eps = (float)h5_attr_get_f64(f, "model_norm_eps");
-  mc->init_std = (float)h5_attr_get_f64(f, "model_init_std");
-}
-
+// ---- load -----------------------------------------------------------------------------------
 void checkpoint_read_config(const char *path, model_config *mc) {
   if (hf_is_model_dir(path)) { hf_read_config_or_die(path, mc); return; }   // docs/hf.md
   hid_t f = h5_open_read(path);
-  if (!h5_attr_exists(f, "model_dim")) fatal("%s: not a model checkpoint (no model_dim attribute)", path);
-  read_config(f, mc);
+  ckpt_header h;
+  header_read(f, path, &h);
+  header_to_config(&h, mc);
+  header_free(&h);
   h5_close(f);
   model_config_check(mc);
 }
@@ -95,9 +197,27 @@ static void read_tensors(hid_t loc, const char *path, const char *where, const m
   }
 }
 
+static void read_moments(hid_t file, const char *path, int row, const model *m, float *arena) {
+  char name[32], where[40];
+  moment_group(row, name);
+  snprintf(where, sizeof where, "%s/", name);
+  hid_t g = h5_group_open(file, name);
+  read_tensors(g, path, where, m, arena);
+  h5_group_close(g);
+}
+
+static int has_moments(hid_t file) {
+  char m[32], v[32];
+  moment_group(CK_MOMENT_M, m);
+  moment_group(CK_MOMENT_V, v);
+  return h5_exists(file, m) && h5_exists(file, v);
+}
+
 static void load_into(hid_t f, const char *path, model *m, ckpt_load_info *info) {
+  ckpt_header h;
+  header_read(f, path, &h);
   model_config mc;
-  read_config(f, &mc);
+  header_to_config(&h, &mc);
   const model_config *c = &m->cfg;
   if (mc.vocab_size != c->vocab_size || mc.dim != c->dim || mc.n_layers != c->n_layers ||
       mc.n_heads != c->n_heads || mc.n_kv_heads != c->n_kv_heads || mc.ffn_dim != c->ffn_dim ||
@@ -105,21 +225,19 @@ static void load_into(hid_t f, const char *path, model *m, ckpt_load_info *info)
     fatal("%s: checkpoint architecture differs from the model's (dim %d/%d, layers %d/%d, vocab %d/%d)",
           path, mc.dim, c->dim, mc.n_layers, c->n_layers, mc.vocab_size, c->vocab_size);
   read_tensors(f, path, "", m, m->params_mem);
-  int has_opt = h5_exists(f, "optimizer/m") && h5_exists(f, "optimizer/v");
+  int has_opt = has_moments(f);
   if (has_opt && m->m_mem) {
-    hid_t gm = h5_group_open(f, "optimizer/m");
-    read_tensors(gm, path, "optimizer/m/", m, m->m_mem);
-    h5_group_close(gm);
-    hid_t gv = h5_group_open(f, "optimizer/v");
-    read_tensors(gv, path, "optimizer/v/", m, m->v_mem);
-    h5_group_close(gv);
+    read_moments(f, path, CK_MOMENT_M, m, m->m_mem);
+    read_moments(f, path, CK_MOMENT_V, m, m->v_mem);
   }
   if (info) {
     memset(info, 0, sizeof *info);
-    info->step = (long)h5_attr_get_i64(f, "step");
+    info->step = (long)h.step;
     info->has_optimizer = has_opt;
-    if (h5_exists(f, "trainer/rng_state")) info->rng = h5_read_u8(f, "trainer/rng_state", &info->rng_len);
+    info->rng = h.rng_state, info->rng_len = h.count[0];   // handed over to the caller
+    h.rng_state = NULL;
   }
+  header_free(&h);
 }
 
 void checkpoint_load_into(const char *path, model *m, ckpt_load_info *info) {
@@ -141,10 +259,12 @@ model *checkpoint_load(const char *path, int for_training, ckpt_load_info *info)
   return m;
 }
 
+// ---- checks of a checkpoint's inputs ------------------------------------------------------
 char *checkpoint_tokenizer_digest(const char *path) {
   if (hf_is_model_dir(path)) return NULL;
   hid_t f = h5_open_read(path);
-  char *d = h5_attr_exists(f, "tokenizer_digest") ? h5_attr_get_str(f, "tokenizer_digest") : NULL;
+  const char *name = CK_NAME(CK_TOKENIZER);
+  char *d = h5_attr_exists(f, name) ? h5_attr_get_str(f, name) : NULL;
   h5_close(f);
   return d;
 }

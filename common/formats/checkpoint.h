@@ -1,9 +1,8 @@
-// Model checkpoints in HDF5 (atomic: <path>.tmp then rename):
-//   root attributes: architecture (model_* keys), step, provenance (nq_*)
-//   /<HF name>                 one N-D float dataset per tensor (e.g. model.norm.weight)
-//   /optimizer/m/<HF name>, /optimizer/v/<HF name>   AdamW moments (when saved)
-//   /trainer/rng_state         uint8 blob given by the trainer (when given)
-// Save then load restores every float bitwise. Layout in docs/model.md.
+// Model checkpoints in HDF5 (atomic: <path>.tmp then rename): architecture attributes, step,
+// the shards' tokenizer and the trainer's blob (the table `checkpoint_layout`), one N-D float
+// dataset per model tensor under its HF name, AdamW moments under optimizer/m/, optimizer/v/
+// (when saved), provenance. Save then load restores every float bitwise.
+// Layout: docs/hdf5-layout.md#checkpoints.
 #ifndef NQ_CHECKPOINT_H
 #define NQ_CHECKPOINT_H
 
@@ -11,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "formats/h5io.h"
+#include "formats/layout.h"
 #include "formats/provenance.h"
 #include "model/model.h"
 
@@ -20,6 +20,8 @@ typedef struct {
   size_t rng_len;
   int with_optimizer;            // save m and v
   const h5_provenance *prov;     // NULL = minimal provenance (stage "model")
+  const char *tokenizer_digest;  // the shards' tokenizer (nq-train), or NULL: effect and eval
+                                 // refuse a model whose ids mean other strings
   // Optional hook to add the trainer's own datasets/attributes before commit.
   void (*extra)(hid_t file, void *arg);
   void *extra_arg;
@@ -32,7 +34,12 @@ typedef struct {
   int has_optimizer;
 } ckpt_load_info;
 
+// The fixed part of a checkpoint (attributes, trainer blob; tensors as pattern rows).
+extern const h5_layout checkpoint_layout;
+
 void checkpoint_save(const char *path, const model *m, const ckpt_save_info *info);
+// Whether an open HDF5 file is a model checkpoint (has the architecture attributes).
+int checkpoint_file_is_model(hid_t file);
 // Architecture from a checkpoint's attributes.
 void checkpoint_read_config(const char *path, model_config *mc);
 // Create a model from a checkpoint (for_training: allocate grads + moments and load moments

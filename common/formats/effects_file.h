@@ -1,5 +1,5 @@
 // The effect file of one shard: <run_dir>/effects/<shard file name>, aligned index-for-index
-// with the shard's target tokens (layout: docs/hdf5-layout.md, section "effects").
+// with the shard's target tokens (layout: docs/hdf5-layout.md, its effects section).
 // This module only moves arrays between memory and the file; the per-sample and per-user
 // summaries are computed by the effect stage (effect/effect_summary.h) before writing.
 //

@@ -63,9 +63,17 @@ static void write_dataset(hid_t file, const h5_field *f, const void *obj, const 
   if (loc != file) h5_group_close(loc);
 }
 
+int h5_layout_count_stored(const h5_layout *L, int c) {
+  for (const h5_field *f = L->fields; f->name; f++)
+    if ((f->flags & LF_SETS_COUNT) && f->count == c) return 0;
+  return 1;
+}
+
 void h5_layout_write(hid_t file, const h5_layout *L, const void *obj, const size_t *counts) {
-  for (int c = 0; L->counts && L->counts[c]; c++) h5_attr_set_i64(file, L->counts[c], (int64_t)counts[c]);
+  for (int c = 0; L->counts && L->counts[c]; c++)
+    if (h5_layout_count_stored(L, c)) h5_attr_set_i64(file, L->counts[c], (int64_t)counts[c]);
   for (const h5_field *f = L->fields; f->name; f++) {
+    if (f->flags & LF_PATTERN) continue;
     if (f->flags & LF_ATTR) write_attr(file, f, obj);
     else write_dataset(file, f, obj, counts);
   }
@@ -92,10 +100,13 @@ static void read_attr(hid_t file, const char *path, const h5_layout *L, const h5
 }
 
 static void read_dataset(hid_t file, const char *path, const h5_layout *L, const h5_field *f, void *obj,
-                         const size_t *counts) {
+                         size_t *counts) {
   void **m = (void **)MEMBER(obj, f);
   if (!h5_exists(file, f->name)) {
-    if (f->flags & LF_OPTIONAL) return;
+    if (f->flags & LF_OPTIONAL) {
+      if (f->flags & LF_SETS_COUNT) counts[f->count] = 0;
+      return;
+    }
     fatal("%s: dataset '%s' is missing; rerun nq-%s", path, f->name, L->writer);
   }
   size_t n = 0, want = field_len(f, counts);
@@ -108,6 +119,7 @@ static void read_dataset(hid_t file, const char *path, const h5_layout *L, const
     case LF_F64: *m = h5_read_f64(file, f->name, &n); break;
     case LF_STR: *m = h5_read_strings(file, f->name, &n); break;
   }
+  if ((f->flags & LF_SETS_COUNT) && n >= (size_t)f->plus) counts[f->count] = want = n - (size_t)f->plus;
   if (n != want)
     fatal("%s: dataset '%s' has %zu elements, expected %zu (%s); rerun nq-%s", path, f->name, n, want,
           f->shape, L->writer);
@@ -116,6 +128,10 @@ static void read_dataset(hid_t file, const char *path, const h5_layout *L, const
 static void read_fields(hid_t file, const char *path, const h5_layout *L, void *obj, size_t *counts,
                         int datasets) {
   for (int c = 0; L->counts && L->counts[c]; c++) {
+    if (!h5_layout_count_stored(L, c)) {   // set when its dataset is read
+      counts[c] = 0;
+      continue;
+    }
     if (!h5_attr_exists(file, L->counts[c]))
       fatal("%s: attribute '%s' is missing (not an nq-%s output?)", path, L->counts[c], L->writer);
     int64_t v = h5_attr_get_i64(file, L->counts[c]);
@@ -123,7 +139,7 @@ static void read_fields(hid_t file, const char *path, const h5_layout *L, void *
     counts[c] = (size_t)v;
   }
   for (const h5_field *f = L->fields; f->name; f++) {
-    if (f->flags & LF_DERIVED) continue;
+    if (f->flags & (LF_DERIVED | LF_PATTERN)) continue;
     if (f->flags & LF_ATTR) read_attr(file, path, L, f, obj);
     else if (datasets) read_dataset(file, path, L, f, obj, counts);
   }
@@ -145,6 +161,7 @@ int h5_layout_read_attrs(hid_t file, const h5_layout *L, void *obj, size_t *coun
 
 void h5_layout_free(const h5_layout *L, void *obj, const size_t *counts) {
   for (const h5_field *f = L->fields; f->name; f++) {
+    if (f->flags & LF_PATTERN) continue;
     void **m = (void **)MEMBER(obj, f);
     if (f->flags & LF_ATTR) {
       if (f->type == LF_STR) free(*m), *m = NULL;

@@ -7,7 +7,7 @@
 // for a dataset (its length is one of the file's counts), or a scalar for an attribute.
 //
 // defines: h5_field, h5_layout, h5_layout_write, h5_layout_read, h5_layout_free,
-//          h5_layout_read_attrs, h5_layout_find, h5_layouts
+//          h5_layout_read_attrs, h5_layout_find, h5_layout_count_stored, h5_layouts
 #ifndef NQ_LAYOUT_H
 #define NQ_LAYOUT_H
 
@@ -25,6 +25,12 @@ enum {
                           // an LF_I32 attribute is stored as int64)
   LF_OPTIONAL = 1u << 1,  // dataset: absent when the member is NULL; attribute: may be absent
   LF_DERIVED = 1u << 2,   // written for readers outside nextquill (h5py); not read back
+  LF_SETS_COUNT = 1u << 3,  // dataset: its length in the file is its count (count - plus), which
+                            // is then not stored as an attribute; list it before the other
+                            // datasets of that count (they are checked against it)
+  LF_PATTERN = 1u << 4,   // a family of datasets named by a pattern ("optimizer/m/<HF tensor
+                          // name>"), written and read by the file kind's own loop; for the docs
+                          // only (write, read and free skip it)
 };
 
 typedef struct {
@@ -35,13 +41,13 @@ typedef struct {
                         // attribute: unused
   int plus;             // dataset: extra elements (offsets arrays hold count + 1)
   unsigned flags;       // LF_*
-  const char *shape;    // for docs: "n_tokens", "n_samples + 1", "" for attributes
+  const char *shape;    // for docs: the length, e.g. n_samples + 1; "" for attributes
   const char *meaning;  // for docs: one line
 } h5_field;
 
 typedef struct {
-  const char *kind;           // "shards", "effects", ...: the heading in docs/hdf5-layout.md
-  const char *writer;         // stage that writes it: "shard", "effect", ...
+  const char *kind;           // its heading in docs/hdf5-layout.md (the shards, ...)
+  const char *writer;         // the stage that writes it (nq-<writer>)
   const h5_field *fields;     // terminated by a field with name NULL
   const char *const *counts;  // names of the counts (attributes of the file), NULL-terminated
 } h5_layout;
@@ -61,6 +67,8 @@ int h5_layout_read_attrs(hid_t file, const h5_layout *L, void *obj, size_t *coun
 void h5_layout_free(const h5_layout *L, void *obj, const size_t *counts);
 // The field called `name`, or NULL.
 const h5_field *h5_layout_find(const h5_layout *L, const char *name);
+// Whether count c is stored as an attribute (else a LF_SETS_COUNT dataset gives it).
+int h5_layout_count_stored(const h5_layout *L, int c);
 
 // Every file kind's layout, NULL-terminated (formats/layouts.c): for the docs test and tools.
 extern const h5_layout *const h5_layouts[];

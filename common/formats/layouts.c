@@ -3,12 +3,16 @@
 #include "formats/layout.h"
 
 #include "formats/annotations_file.h"
+#include "formats/checkpoint.h"
 #include "formats/effects_file.h"
 #include "formats/shards_file.h"
+#include "formats/train_metrics_file.h"
 
 const h5_layout *const h5_layouts[] = {
     &shard_layout,
     &effects_layout,
     &annotations_layout,
+    &checkpoint_layout,
+    &train_metrics_layout,
     NULL,
 };

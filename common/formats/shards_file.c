@@ -135,6 +135,12 @@ void shard_read_header(hid_t f, const char *path, shard_data *d) {
   set_counts(d, counts);
 }
 
+void shard_header(const char *path, shard_data *d) {
+  hid_t f = h5_open_read(path);
+  shard_read_header(f, path, d);
+  h5_close(f);
+}
+
 void shard_data_free(shard_data *d) {
   size_t counts[N_COUNTS];
   counts_of(d, counts);

@@ -4,7 +4,7 @@
 // How samples are built from JSONL and balanced over shards is nq-shard's (shard/shard.h).
 //
 // defines: SPLIT_TRAIN, SPLIT_VALID, SPLIT_TEST, shard_data, shard_layout, shard_write,
-//          shard_read, shard_read_header, shard_file_problem, shard_data_free, shard_seq,
+//          shard_read, shard_read_header, shard_header, shard_file_problem, shard_data_free, shard_seq,
 //          shard_target, shard_list, shard_file_name
 #ifndef NQ_SHARDS_FILE_H
 #define NQ_SHARDS_FILE_H
@@ -45,6 +45,8 @@ void shard_write(const char *path, const shard_data *d, const h5_provenance *pro
 void shard_read(const char *path, shard_data *d);
 // Only the counts and attributes (no dataset) of the open shard `f`: its header.
 void shard_read_header(hid_t f, const char *path, shard_data *d);
+// The same for the shard file at `path` (opened and closed here).
+void shard_header(const char *path, shard_data *d);
 // Why the open file `f` is not a shard this build reads ("files not written by nq-shard",
 // ...), or NULL when it is one.
 const char *shard_file_problem(hid_t f);

@@ -94,29 +94,31 @@ done
 # A file kind's table (common/formats/<kind>_file.c) is the one place its names are written:
 # - no HDF5 call anywhere in common/ names a layout's dataset or attribute by hand
 #   (h5_read_x(f, "weight"), H5Aopen(f, "n_tokens")): readers and writers walk the table;
-# - in common/, the quoted name appears in one formats/ file per layout that declares it (a
-#   count like n_samples may be declared by several) and in no other file that touches
-#   HDF5. The same word used as a JSON key or a config value elsewhere ("threshold" in
-#   summary.json, the rule "log_ratio") is not an HDF5 name and is not counted.
+# - among the formats/ files that touch HDF5, the quoted name appears in one per layout that
+#   declares it (a count like n_samples may be declared by several). The same word used as a
+#   JSON key, a config value or a directory name elsewhere ("threshold" in summary.json, the
+#   rule "log_ratio", the effects/ folder) is not an HDF5 name and is not counted.
 if [ ! -x build/tests/test_layout ]; then
   bad structure_layout_names_once "build/tests/test_layout missing (make build)"
 elif ! names=$(build/tests/test_layout --names 2>&1); then
   bad structure_layout_names_once "test_layout --names failed: $names"
 else
-  h5files=$(grep -rlE --include='*.[ch]' '#include ("formats/h5io\.h"|<hdf5\.h>)' common | sort)
+  h5files=$(grep -rlE --include='*.[ch]' '\b(hid_t|h5_field|h5_layout)\b' common/formats | sort)
+  # a file kind's own kind and writer strings ("effects", "shard") are not its fields
+  kinds=$(sed -nE 's/^const h5_layout [a-z_]+ = \{"([^"]+)", "([^"]+)".*/\1\n\2/p' common/formats/*.c)
   dup=""; n_names=0
   while read -r name; do
     [ -n "$name" ] || continue
+    [[ "$name" != *"<"* ]] || continue   # a pattern row (optimizer/m/<HF tensor name>)
     n_names=$((n_names + 1))
     declared=$(grep -cxF -- "$name" <<<"$names")
     q="\"$name\""
-    by_hand=$(grep -rnE --include='*.[ch]' "(h5_[a-z0-9_]+|H5[A-Z][a-z0-9_]*)\\([^;]*$(sed 's/[][\.*^$/]/\\&/g' <<<"$q")" common | cut -d: -f1,2)
+    by_hand=$(grep -rnE --include='*.[ch]' "(h5_(read|write|attr|exists|dataset)[a-z0-9_]*|H5[DAL][a-z0-9_]*)\\([^;]*$(sed 's/[][\.*^$/]/\\&/g' <<<"$q")" common | cut -d: -f1,2)
     [ -z "$by_hand" ] || dup+=" '$name' read or written by hand at $(echo $by_hand);"
-    in_formats=$(grep -rlF -- "$q" common/formats | sort)
+    in_formats=$(comm -12 <(grep -rlF -- "$q" common/formats | sort) <(echo "$h5files"))
     n=$(grep -c . <<<"$in_formats")
+    grep -qxF -- "$name" <<<"$kinds" && n=1
     [ "$n" -ge 1 ] && [ "$n" -le "$declared" ] || dup+=" '$name' in $n formats/ files ($(echo $in_formats));"
-    others=$(comm -12 <(grep -rlF --include='*.[ch]' -- "$q" common | grep -v '^common/formats/' | sort) <(echo "$h5files"))
-    [ -z "$others" ] || dup+=" '$name' also in $(echo $others);"
   done < <(sort -u <<<"$names")
   [ -z "$dup" ] && ok "structure_layout_names_once ($n_names names)" || bad structure_layout_names_once "${dup# }"
 fi

@@ -279,14 +279,16 @@ static int line_in(const char *lines, const char *name) {
   return 0;
 }
 
-// The layout's names (fields, then counts), one per line in a new string.
+// The layout's names in the file (fields, then the counts stored as attributes), one per
+// line in a new string.
 static char *layout_names(const h5_layout *L) {
   size_t len = 1;
   for (const h5_field *f = L->fields; f->name; f++) len += strlen(f->name) + 1;
   for (int c = 0; L->counts && L->counts[c]; c++) len += strlen(L->counts[c]) + 1;
   char *s = xcalloc(len, 1);
   for (const h5_field *f = L->fields; f->name; f++) strcat(strcat(s, f->name), "\n");
-  for (int c = 0; L->counts && L->counts[c]; c++) strcat(strcat(s, L->counts[c]), "\n");
+  for (int c = 0; L->counts && L->counts[c]; c++)
+    if (h5_layout_count_stored(L, c)) strcat(strcat(s, L->counts[c]), "\n");
   return s;
 }
 

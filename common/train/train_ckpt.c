@@ -1,0 +1,84 @@
+// nq-train's checkpoints in <run_dir>/<train.name>/: ckpt-<step, 6 digits>.h5 (weights, AdamW
+// moments, the resume state) every train.ckpt_every steps and at the end, the newest
+// train.keep kept; model.h5 (weights only) at the end (docs/training.md).
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "formats/checkpoint.h"
+#include "train/train_impl.h"
+
+int train_ckpt_steps(const char *dir, long **out) {
+  *out = NULL;
+  DIR *dp = opendir(dir);
+  if (!dp) return 0;
+  int n = 0, cap = 0;
+  struct dirent *e;
+  while ((e = readdir(dp))) {
+    long st;
+    char tail[8];
+    if (sscanf(e->d_name, "ckpt-%ld.h%2s", &st, tail) == 2 && !strcmp(tail, "5") &&
+        strlen(e->d_name) > 8 && !strcmp(e->d_name + strlen(e->d_name) - 3, ".h5")) {
+      if (n == cap) {
+        cap = cap ? 2 * cap : 8;
+        *out = xrealloc(*out, (size_t)cap * sizeof(long));
+      }
+      (*out)[n++] = st;
+    }
+  }
+  closedir(dp);
+  for (int i = 1; i < n; i++)   // insertion sort: a handful of files
+    for (int j = i; j > 0 && (*out)[j - 1] > (*out)[j]; j--) {
+      long t = (*out)[j];
+      (*out)[j] = (*out)[j - 1];
+      (*out)[j - 1] = t;
+    }
+  return n;
+}
+
+char *train_ckpt_path(const char *dir, long step) {
+  char name[64];
+  snprintf(name, sizeof name, "ckpt-%06ld.h5", step);
+  return path_join(dir, name);
+}
+
+void train_ckpt_resume_state(const char *path, const uint8_t *blob, size_t len, train_resume_state *rs) {
+  if (!blob || len != sizeof *rs) fatal("%s: no trainer state; cannot resume", path);
+  memcpy(rs, blob, sizeof *rs);
+}
+
+// All but the newest train.keep checkpoints are removed.
+static void rotate(const char *dir, int keep) {
+  long *steps = NULL;
+  int n = train_ckpt_steps(dir, &steps);
+  for (int i = 0; i < n - keep; i++) {
+    char *p = train_ckpt_path(dir, steps[i]);
+    if (unlink(p) != 0) warning("removing old checkpoint %s failed", p);
+    free(p);
+  }
+  free(steps);
+}
+
+void train_checkpoint(trainer *t, long done, int last) {
+  if (t->s->rank == 0) {
+    train_resume_state rs = {t->o.seed, done, t->global_batch, t->data.n_train};
+    ckpt_save_info info = {.step = done, .rng = (const uint8_t *)&rs, .rng_len = sizeof rs,
+                           .with_optimizer = 1, .prov = &t->prov,
+                           .tokenizer_digest = t->data.sh[0].tokenizer_digest};
+    char *p = train_ckpt_path(t->out_dir, done);
+    checkpoint_save(p, t->m, &info);
+    free(p);
+    train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
+    rotate(t->out_dir, t->o.keep);
+    if (last) {   // the next stages' input: weights only
+      char *fp = path_join(t->out_dir, "model.h5");
+      checkpoint_save(fp, t->m, &(ckpt_save_info){.step = done, .prov = &t->prov,
+                                                  .tokenizer_digest = t->data.sh[0].tokenizer_digest});
+      free(fp);
+    }
+  }
+  mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the checkpoint");
+}

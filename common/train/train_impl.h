@@ -1,0 +1,184 @@
+// nq-train's working parts, shared by the files of common/train/ (train.h is the public face).
+// One job per file:
+//   train.c            the samples (shards, annotation weights) and train_run, the loop
+//   train_opts.c       the `train` config section, read once
+//   train_setup.c      output directory, model (resume > init > random), reference, buffers
+//   train_batch.c      which samples a micro-batch holds (data order, history dropout)
+//   train_objective.c  one micro-batch: forward, the objective's loss, backward
+//   train_step.c       one optimizer step, and the validation pass
+//   train_ckpt.c       checkpoints: names, writing, rotation, the blob --resume checks
+//   train_signal.c     SIGTERM / SIGUSR1: checkpoint at the next step, exit 75
+//   train_log.c        the metrics rows (metrics.h5: formats/train_metrics_file.h)
+//   train_lm.c         lm: the per-user stream windows
+#ifndef NQ_TRAIN_IMPL_H
+#define NQ_TRAIN_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/log.h"
+#include "formats/provenance.h"
+#include "formats/train_metrics_file.h"
+#include "model/adamw.h"
+#include "model/model.h"
+#include "pipeline/stage.h"
+#include "formats/shards_file.h"
+#include "train/train.h"
+#include "train/train_lm.h"
+
+// ---- options (train_opts.c) -----------------------------------------------------------------
+typedef struct {
+  const char *name;                   // outputs go to <run_dir>/<name>/
+  int objective;                      // OBJ_*
+  int weights;                        // W_*: nextquill's per-token weights
+  int weight_pce, effect_alignment;
+  char *init, *reference, *ann_dir;   // paths (under run_dir unless absolute), or NULL
+  unsigned long long seed;
+  long steps, warmup;
+  int micro_batch, accum, ckpt_every, keep, valid_every, valid_samples, lm_window;
+  double lr, min_lr, weight_decay, beta1, beta2, eps, grad_clip;
+  double history_dropout, alpha;
+  double online_threshold, online_hi, online_lo;
+} train_opts;
+
+void train_opts_read(train_opts *o, const stage_ctx *s);
+void train_opts_free(train_opts *o);
+
+// ---- data (train.c; lm windows: train_setup.c) ----------------------------------------------
+typedef struct {
+  int n_shards;
+  char **paths;
+  shard_data *sh;
+  float **weight;       // per shard, per target token (annotations), or NULL
+  uint8_t **mask;
+  int n_train, n_valid;
+  int *train_sh, *train_i, *valid_sh, *valid_i;   // (shard, sample) of each sample
+  int max_len;          // longest sequence (with history), or window (lm)
+  lm_windows lm_train, lm_valid;   // lm: per-user stream windows (samples = windows)
+} train_data;
+
+// ---- the samples of one micro-batch (train_batch.c) -----------------------------------------
+typedef struct {
+  int n;                   // samples held (<= micro_batch)
+  int *shard, *index;      // sample j: index[j] of shard shard[j]; lm: window index[j] of *lm
+  int *with_history;       // context_sft: 0 where history dropout removed the history
+  const lm_windows *lm;    // lm: the windows (training or validation) index[] points into
+  int *order;              // the training samples' order in epoch order_epoch (-1: none yet)
+  long order_epoch;
+} train_batch;
+
+void train_batch_create(train_batch *b, int micro_batch, int n_train);
+void train_batch_free(train_batch *b);
+// Micro-step `accum_step` of step `step` on this rank: global slots
+// step * global_batch + train_slot(...) of the shuffled training stream (docs/training.md).
+void train_batch_pick_train(train_batch *b, const train_data *d, const train_opts *o, int rank,
+                            int size, long global_batch, long step, int accum_step);
+// Validation samples first .. first + n - 1 (with history, no dropout).
+void train_batch_pick_valid(train_batch *b, const train_data *d, const train_opts *o, int first, int n);
+
+// ---- one micro-batch (train_objective.c) ----------------------------------------------------
+// Buffers of one micro-batch, sized for micro_batch sequences of max_len tokens.
+typedef struct {
+  model *m, *ref;                          // the model trained; the frozen reference or NULL
+  model_acts *acts_hist, *acts_nohist;     // its with- and without-history passes (nohist:
+                                           // nextquill only)
+  model_acts *ref_acts_hist, *ref_acts_nohist;   // the reference's passes (effect alignment)
+  float *dlogits_hist, *dlogits_nohist;
+  int32_t *tokens_hist, *tokens_nohist;    // the micro-batch's sequences, packed
+  int *lens_hist, *lens_nohist;
+  float *token_weight;                     // one sample's per-target-token weights
+  uint8_t *online_mask;                    // one sample's online mask (loss_online_weights)
+  int32_t *lm_next;                        // lm: next token of every row (-1 at a window's end)
+  float *lm_weight, *lm_row_loss;          // lm: per-row gradient weight and loss
+  int vocab;
+} train_work;
+
+void train_work_create(train_work *w, model *m, model *ref, const train_opts *o, int micro_batch,
+                       int max_len);
+void train_work_free(train_work *w);
+
+typedef struct {
+  double loss, loss_n, loss_p;   // sums over samples of each sample's L, L_n, L_p
+  double tokens;                 // forwarded tokens (both passes)
+  double pref_tokens;            // target tokens taken as preference-bearing (nextquill)
+  double targets;                // target tokens (lm: predicted tokens)
+} loss_sums;
+
+// Forward (and with `grad`, backward: gradients scaled by `scale` accumulate in w->m) of the
+// batch's samples under the objective; adds the losses to *acc.
+void train_micro_batch(train_work *w, const train_data *d, const train_opts *o, const train_batch *b,
+                       float scale, int grad, loss_sums *acc);
+
+// ---- metrics rows (train_log.c) -------------------------------------------------------------
+typedef struct {
+  double loss, L_n, L_p, lr, grad_norm, tokens_per_s, pref_share, step_seconds;
+} train_step_row;
+
+typedef struct {
+  train_metrics rows;             // the columns of metrics.h5, rows.count[] rows each
+  size_t cap[TRAIN_METRICS_N_COUNTS];   // rows allocated
+} train_log;
+
+void train_log_create(train_log *g);
+void train_log_free(train_log *g);
+void train_log_push_step(train_log *g, long step, const train_step_row *r);
+void train_log_push_valid(train_log *g, long step, double loss);
+// --resume: the rows of an existing metrics.h5 (none when absent) of steps before `upto` and
+// validations at or before it.
+void train_log_resume(train_log *g, const char *path, long upto);
+
+// ---- the run's state (train_setup.c) --------------------------------------------------------
+typedef struct {
+  const stage_ctx *s;
+  train_opts o;
+  train_data data;
+  char *out_dir, *metrics_path;   // <run_dir>/<train.name>/ and its metrics.h5
+  model *m, *ref;                 // the model trained; the frozen reference (alignment) or NULL
+  long step0;                     // first step of this run (> 0 after --resume)
+  long global_batch;              // ranks x micro_batch x accum
+  train_work work;
+  train_batch batch;
+  train_log log;
+  adamw_config adamw;
+  lr_schedule_config schedule;
+  char *cfg_text;                 // for the provenance of every output
+  const char **inputs;            // shards, init and reference checkpoints
+  h5_provenance prov;
+  progress progress;
+  double t_start;
+} trainer;
+
+// Everything after the options and the data: output directory (refusing old checkpoints
+// without --resume or --force), the model, the reference, buffers, metrics, provenance.
+void trainer_setup(trainer *t, const stage_ctx *s);
+void trainer_free(trainer *t);
+
+// ---- steps (train_step.c) -------------------------------------------------------------------
+// One optimizer step: accum micro-batches, gradients summed over the ranks, clipped, AdamW;
+// logs its metrics row.
+void train_step(trainer *t, long step);
+// The validation loss after `done` steps (logged, and printed by rank 0).
+void train_validate(trainer *t, long done);
+
+// ---- checkpoints (train_ckpt.c) -------------------------------------------------------------
+// The trainer's blob in a checkpoint (trainer/rng_state): data order is f(seed, step).
+typedef struct {
+  uint64_t seed;
+  int64_t step, global_batch, n_train;
+} train_resume_state;
+
+// Steps of the ckpt-<step>.h5 files in dir, ascending (*steps: caller frees); the count.
+int train_ckpt_steps(const char *dir, long **steps);
+char *train_ckpt_path(const char *dir, long step);
+// Reads the resume state of a checkpoint's blob; stops when it has none.
+void train_ckpt_resume_state(const char *path, const uint8_t *blob, size_t len, train_resume_state *rs);
+// Rank 0 writes ckpt-<done>.h5 and metrics.h5, drops all but the newest train.keep
+// checkpoints and, when `last`, writes model.h5; every rank waits for it.
+void train_checkpoint(trainer *t, long done, int last);
+
+// ---- signals (train_signal.c) ---------------------------------------------------------------
+void train_signals_install(void);
+// The signal any rank received (0: none), agreed by every rank (call at a step boundary).
+int train_signal_agreed(void);
+
+#endif

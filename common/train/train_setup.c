@@ -1,0 +1,171 @@
+// A run's set-up, once the options are read and the samples loaded (train.c): the output
+// directory, the model (resume > init checkpoint > random), the checks that need it, the
+// reference model, the buffers and the provenance of every output; and their release.
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "config/config.h"
+#include "formats/checkpoint.h"
+#include "formats/hf.h"
+#include "train/train_impl.h"
+
+// <run_dir>/<train.name>/, refused when it holds checkpoints unless --resume or --force.
+// Returns the newest checkpoint's step, or -1.
+static long open_output(trainer *t) {
+  const stage_ctx *s = t->s;
+  t->out_dir = stage_path(s, t->o.name);
+  make_dirs(t->out_dir);
+  t->metrics_path = path_join(t->out_dir, "metrics.h5");
+  long *steps;
+  int n = train_ckpt_steps(t->out_dir, &steps);
+  long newest = n > 0 ? steps[n - 1] : -1;
+  free(steps);
+  if (n > 0 && !s->resume && !s->force)
+    fatal("%s: has checkpoints (newest step %ld); pass --resume to continue or --force to start over",
+          t->out_dir, newest);
+  return newest;
+}
+
+// ---- the model --------------------------------------------------------------------------------
+// --resume: weights, moments and step of the checkpoint, and the metrics rows before it.
+static void start_from_checkpoint(trainer *t, const char *path, train_resume_state *rs) {
+  ckpt_load_info li;
+  t->m = checkpoint_load(path, 1, &li);
+  train_ckpt_resume_state(path, li.rng, li.rng_len, rs);
+  t->step0 = li.step;
+  free(li.rng);
+  train_log_resume(&t->log, t->metrics_path, t->step0);
+  if (t->s->rank == 0) message("train: resuming %s at step %ld", path, t->step0);
+}
+
+// train.init, else the HF model.path: its weights, with fresh AdamW moments.
+static void start_from_init(trainer *t, const char *init) {
+  checkpoint_require_tokenizer(init, t->data.sh[0].tokenizer_digest, "train.init");
+  t->m = checkpoint_load(init, 1, NULL);
+  memset(t->m->m_mem, 0, t->m->n_params * sizeof(float));
+  memset(t->m->v_mem, 0, t->m->n_params * sizeof(float));
+}
+
+static void start_random(trainer *t) {
+  const config *c = t->s->cfg;
+  model_config mc;
+  model_config_read(&mc, c, t->data.sh[0].vocab_size);
+  t->m = model_create(&mc, 1);
+  long seed = cfg_int(c, "model.init_seed");
+  model_init(t->m, seed >= 0 ? (uint64_t)seed : (uint64_t)cfg_int(c, "seed"));
+}
+
+static const char *init_path(const trainer *t) {
+  return t->o.init ? t->o.init : hf_model_path(t->s->cfg);
+}
+
+// lm: the samples are the windows of the per-user streams (train_lm.h), built once the
+// model (and so the default window, model.max_seq_len) is known.
+static void data_lm_windows(train_data *d, const train_opts *o, int max_seq_len, int rank) {
+  int W = o->lm_window > 0 ? o->lm_window : max_seq_len;
+  if (W > max_seq_len)
+    fatal("train.lm_window %d > model.max_seq_len %d; lower train.lm_window", W, max_seq_len);
+  lm_windows_build(&d->lm_train, d->sh, d->n_shards, SPLIT_TRAIN, W);
+  lm_windows_build(&d->lm_valid, d->sh, d->n_shards, SPLIT_VALID, W);
+  if (d->lm_train.n == 0) fatal("%s: no training text for the lm streams", d->paths[0]);
+  d->n_train = d->lm_train.n;
+  d->n_valid = d->lm_valid.n;
+  d->max_len = d->lm_train.max_len > d->lm_valid.max_len ? d->lm_train.max_len : d->lm_valid.max_len;
+  if (rank == 0)
+    message("train: lm streams: %ld users, %zu tokens (%zu repeated history tokens removed), "
+            "%d windows of <= %d tokens; valid: %d windows", d->lm_train.users,
+            d->lm_train.stream_tokens, d->lm_train.removed_tokens, d->lm_train.n, W, d->lm_valid.n);
+}
+
+// The checks that need the model, in the order a user meets them.
+static void check_model(trainer *t, const char *resume_path, const train_resume_state *rs) {
+  const model_config *c = &t->m->cfg;
+  train_data *d = &t->data;
+  // an HF model's embedding may be padded past the tokenizer (Qwen2.5: 151936 vs 151665)
+  if (c->vocab_size < d->sh[0].vocab_size)
+    fatal("model vocabulary %d < shards' tokenizer vocabulary %d (%s)", c->vocab_size,
+          d->sh[0].vocab_size, d->paths[0]);
+  if (t->o.objective == OBJ_LM) data_lm_windows(d, &t->o, c->max_seq_len, t->s->rank);
+  if (resume_path &&
+      (rs->seed != t->o.seed || rs->global_batch != t->global_batch || rs->n_train != d->n_train))
+    fatal("%s: made with another seed, global batch (%ld) or data (%ld samples); cannot resume",
+          resume_path, (long)rs->global_batch, (long)rs->n_train);
+  if (c->max_seq_len < d->max_len)
+    fatal("model.max_seq_len %d < longest shard sequence %d; raise model.max_seq_len or lower "
+          "data.max_prompt_tokens", c->max_seq_len, d->max_len);
+}
+
+// resume > init checkpoint > random init; then the checks.
+static void start_model(trainer *t, long newest_ckpt) {
+  train_resume_state rs = {0};
+  char *resume_path = NULL;
+  if (newest_ckpt >= 0 && t->s->resume) {
+    resume_path = train_ckpt_path(t->out_dir, newest_ckpt);
+    start_from_checkpoint(t, resume_path, &rs);
+  } else if (init_path(t)) {
+    start_from_init(t, init_path(t));
+  } else {
+    start_random(t);
+  }
+  model_set_threads((int)cfg_int(t->s->cfg, "model.threads"));
+  check_model(t, resume_path, &rs);
+  free(resume_path);
+}
+
+// nextquill with effect alignment: the frozen reference checkpoint, else NULL.
+static model *load_reference(const train_opts *o, const model *m) {
+  if (o->objective != OBJ_NEXTQUILL || !o->effect_alignment) return NULL;
+  model *ref = checkpoint_load(o->reference, 0, NULL);
+  if (ref->cfg.vocab_size != m->cfg.vocab_size)
+    fatal("%s: reference vocabulary %d != model vocabulary %d", o->reference, ref->cfg.vocab_size,
+          m->cfg.vocab_size);
+  return ref;
+}
+
+// ---- provenance ---------------------------------------------------------------------------------
+// Inputs: the shards, and the checkpoints this run started from or aligned to, so a model
+// trained from a since-retrained init is refused downstream (checkpoint_require_current_inputs).
+static void provenance_init(trainer *t) {
+  const stage_ctx *s = t->s;
+  t->cfg_text = config_text(s->cfg, NULL);
+  t->inputs = xcalloc((size_t)t->data.n_shards + 2, sizeof *t->inputs);
+  int n = 0;
+  for (int f = 0; f < t->data.n_shards; f++) t->inputs[n++] = t->data.paths[f];
+  if (init_path(t)) t->inputs[n++] = init_path(t);
+  if (t->o.effect_alignment && t->o.reference) t->inputs[n++] = t->o.reference;
+  t->prov = (h5_provenance){"train", t->cfg_text, s->size, n, t->inputs, NULL};
+}
+
+// ---- set-up and release ---------------------------------------------------------------------
+void trainer_setup(trainer *t, const stage_ctx *s) {
+  const train_opts *o = &t->o;
+  t->s = s;
+  t->global_batch = (long)s->size * o->micro_batch * o->accum;
+  train_log_create(&t->log);
+  start_model(t, open_output(t));
+  t->ref = load_reference(o, t->m);
+  train_work_create(&t->work, t->m, t->ref, o, o->micro_batch, t->data.max_len);
+  train_batch_create(&t->batch, o->micro_batch, t->data.n_train);
+  provenance_init(t);
+  t->adamw = (adamw_config){(float)o->beta1, (float)o->beta2, (float)o->eps, (float)o->weight_decay};
+  t->schedule = (lr_schedule_config){o->lr, o->min_lr, o->warmup, o->steps};
+  if (s->rank == 0)
+    message("train: %s, %d train / %d valid samples, %zu parameters, global batch %ld, "
+            "starting at step %ld of %ld", cfg_str(s->cfg, "train.objective"), t->data.n_train,
+            t->data.n_valid, t->m->n_params, t->global_batch, t->step0, o->steps);
+  progress_start(&t->progress, "training", "steps", (double)o->steps);
+  t->t_start = wall_seconds();
+}
+
+void trainer_free(trainer *t) {
+  train_batch_free(&t->batch);
+  train_work_free(&t->work);
+  if (t->ref) model_free(t->ref);
+  model_free(t->m);
+  train_log_free(&t->log);
+  free(t->cfg_text);
+  free(t->inputs);
+  free(t->metrics_path);
+  free(t->out_dir);
+}

@@ -1,0 +1,60 @@
+// One optimizer step (llm.c's loop body: batches, forward/backward, all-reduce, update) and
+// the validation pass. Each rank backpropagates 1/G x its samples' losses; one
+// MPI_Allreduce(SUM) of the gradient arena per step (docs/training.md).
+#include <stdio.h>
+
+#include "train/train_impl.h"
+
+// Sums the step's gradients and losses over the ranks (in place).
+static void reduce_step(model *m, loss_sums *acc) {
+  mpicheck(MPI_Allreduce(MPI_IN_PLACE, m->grads_mem, (int)m->n_params, MPI_FLOAT, MPI_SUM,
+                         MPI_COMM_WORLD), "summing gradients");
+  double red[6] = {acc->loss, acc->loss_n, acc->loss_p, acc->tokens, acc->pref_tokens, acc->targets};
+  mpicheck(MPI_Allreduce(MPI_IN_PLACE, red, 6, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "summing losses");
+  *acc = (loss_sums){red[0], red[1], red[2], red[3], red[4], red[5]};
+}
+
+static void log_step(trainer *t, long step, const loss_sums *acc, double lr, double norm, double dt) {
+  long G = t->global_batch;
+  int two_passes = t->o.objective == OBJ_NEXTQUILL;
+  train_step_row r = {acc->loss / G, acc->loss_n / G, acc->loss_p / G, lr, norm,
+                      acc->tokens / (dt > 0 ? dt : 1e-9),
+                      two_passes ? acc->pref_tokens / (acc->targets > 0 ? acc->targets : 1) : 0, dt};
+  train_log_push_step(&t->log, step, &r);
+  char line[160];
+  snprintf(line, sizeof line, "loss %.4f L_n %.4f L_p %.4f lr %.2e gnorm %.3f %.0f tok/s", r.loss, r.L_n,
+           r.L_p, lr, norm, r.tokens_per_s);
+  progress_update(&t->progress, (double)(step + 1), line);
+}
+
+void train_step(trainer *t, long step) {
+  double t0 = wall_seconds();
+  model_zero_grad(t->m);
+  loss_sums acc = {0};
+  for (int a = 0; a < t->o.accum; a++) {
+    train_batch_pick_train(&t->batch, &t->data, &t->o, t->s->rank, t->s->size, t->global_batch, step, a);
+    train_micro_batch(&t->work, &t->data, &t->o, &t->batch, (float)(1.0 / t->global_batch), 1, &acc);
+  }
+  reduce_step(t->m, &acc);
+  double norm = grad_global_norm(t->m->grads_mem, t->m->n_params);
+  grad_clip(t->m->grads_mem, t->m->n_params, norm, t->o.grad_clip);
+  double lr = lr_schedule(&t->schedule, step);
+  model_adamw_step(t->m, &t->adamw, (float)lr, step + 1);
+  log_step(t, step, &acc, lr, norm, wall_seconds() - t0);
+}
+
+void train_validate(trainer *t, long done) {
+  const stage_ctx *s = t->s;
+  int B = t->o.micro_batch, n = t->o.valid_samples < t->data.n_valid ? t->o.valid_samples : t->data.n_valid;
+  loss_sums va = {0};
+  for (int first = s->rank * B; first < n; first += s->size * B) {   // rank r: every size-th batch
+    train_batch_pick_valid(&t->batch, &t->data, &t->o, first, first + B <= n ? B : n - first);
+    train_micro_batch(&t->work, &t->data, &t->o, &t->batch, 1.f, 0, &va);
+  }
+  mpicheck(MPI_Allreduce(MPI_IN_PLACE, &va.loss, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
+           "summing validation losses");
+  if (n > 0) {
+    train_log_push_valid(&t->log, done, va.loss / n);
+    if (s->rank == 0) message("train: step %ld validation loss %.4f (%d samples)", done, va.loss / n, n);
+  }
+}
