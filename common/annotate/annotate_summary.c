@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jsonl.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -215,14 +216,6 @@ static json_t *summary_json(annotate_totals *t, const annot_rule *r, size_t n_fi
 void annotate_totals_write(annotate_totals *t, const annot_rule *r, size_t n_files,
                            double seconds, const char *path) {
   json_t *js = summary_json(t, r, n_files, seconds);
-  char *text = json_dumps(js, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_REAL_PRECISION(8));
-  if (!text) error("json_dumps of the annotation summary failed");
-  strbuf sb;
-  sb_init(&sb);
-  sb_puts(&sb, text);
-  sb_puts(&sb, "\n");
-  write_file_atomic(path, sb.data, sb.len);
-  sb_free(&sb);
-  free(text);
+  json_write_file(path, js, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_REAL_PRECISION(8), 1);
   json_decref(js);
 }

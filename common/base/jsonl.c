@@ -2,6 +2,7 @@
 #include "base/jsonl.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -146,4 +147,17 @@ json_t *json_path_get(const json_t *obj, const char *dotted) {
     p = dot + 1;
   }
   return NULL;
+}
+
+void json_write_file(const char *path, const json_t *j, size_t flags, int newline) {
+  char *text = json_dumps(j, flags);
+  if (!text) error("%s: cannot serialize the JSON to write", path);
+  size_t n = strlen(text);
+  if (newline) {
+    text = xrealloc(text, n + 2);
+    text[n++] = '\n';
+    text[n] = 0;
+  }
+  write_file_atomic(path, text, n);
+  free(text);
 }

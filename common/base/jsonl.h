@@ -1,4 +1,4 @@
-// Streaming JSONL reader (jansson): one JSON object per line, read from a byte range of a
+// JSON files: a streaming JSONL reader (jansson), one JSON object per line, read from a byte range of a
 // file so ranks can split a corpus. Errors are one line, "file:line: reason", with the
 // line number of the whole file even when reading from the middle.
 #ifndef NQ_JSONL_H
@@ -34,5 +34,9 @@ void jsonl_close(jsonl_reader *r);
 json_t *json_path_get(const json_t *obj, const char *dotted);
 // 1 when s[0..n) is valid UTF-8; else 0 and the offset of the first bad byte in *bad_at.
 int utf8_valid(const char *s, size_t n, size_t *bad_at);
+
+// Writes `j` as JSON text (json_dumps `flags`) to `path` atomically (X.tmp, then rename),
+// ending in a newline when `newline`; stops naming `path` if it cannot be serialized.
+void json_write_file(const char *path, const json_t *j, size_t flags, int newline);
 
 #endif

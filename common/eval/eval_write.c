@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jsonl.h"
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/util.h"
@@ -21,15 +22,7 @@ static void jset(json_t *o, const char *k, json_t *v) {
 }
 
 static void write_json(const char *path, json_t *j) {
-  char *t = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-  if (!t) error("json_dumps of %s failed", path);
-  strbuf b;
-  sb_init(&b);
-  sb_puts(&b, t);
-  sb_puts(&b, "\n");
-  write_file_atomic(path, b.data, b.len);
-  sb_free(&b);
-  free(t);
+  json_write_file(path, j, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10), 1);
 }
 
 // metrics.json "provenance": version, effective config, tokenizer, and every input's digest.

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "formats/hf.h"
+#include "base/jsonl.h"
 #include "base/log.h"
 #include "formats/safetensors.h"
 #include "base/sha256.h"
@@ -126,11 +127,8 @@ static int export_tokenizer(const model *m, const char *dir, const char *src, js
     if (!j) error("tokenizer_config.json: out of memory");
     if (eos >= 0) jset(j, "eos_token", json_string("<|endoftext|>"));
     if (tok_special_id(t, "<pad>") >= 0) jset(j, "pad_token", json_string("<pad>"));
-    char *s = json_dumps(j, JSON_INDENT(2));
+    json_write_file(tc, j, JSON_INDENT(2), 0);
     json_decref(j);
-    if (!s) error("tokenizer_config.json: serializing");
-    write_file_atomic(tc, s, strlen(s));
-    free(s);
   }
   free(tc);
   free(tj);

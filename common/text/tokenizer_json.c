@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/jsonl.h"
 #include "base/log.h"
 #include "text/tokenizer_impl.h"
 #include "base/util.h"
@@ -230,10 +231,7 @@ int tok_save_json(const tokenizer *t, const char *path) {
   }
   jset(model, "merges", merges);
   jset(root, "model", model);
-  char *text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII);
+  json_write_file(path, root, JSON_INDENT(1) | JSON_ENSURE_ASCII, 0);
   json_decref(root);
-  if (!text) error("tokenizer json: serializing %s", path);
-  write_file_atomic(path, text, strlen(text));
-  free(text);
   return 0;
 }
