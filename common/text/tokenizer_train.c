@@ -24,9 +24,9 @@ typedef struct {
   int32_t *dirty; uint8_t *is_dirty; size_t nd;
   // merges applied, in order: merges[r] = {a, b}
   int32_t (*merges)[2]; int nm, capm;
-} trainer;
+} bpe_trainer;
 
-static void add_token(trainer *tr, const char *b, int n) {
+static void add_token(bpe_trainer *tr, const char *b, int n) {
   if (tr->ntok == tr->tcap) {
     tr->tcap = tr->tcap ? tr->tcap * 2 : 1024;
     tr->off = xrealloc(tr->off, (size_t)tr->tcap * sizeof *tr->off);
@@ -44,21 +44,21 @@ static void add_token(trainer *tr, const char *b, int n) {
   tr->ntok++;
 }
 
-static int bytes_cmp(const trainer *tr, int32_t x, int32_t y) {
+static int bytes_cmp(const bpe_trainer *tr, int32_t x, int32_t y) {
   int lx = tr->len[x], ly = tr->len[y];
   int c = memcmp(tr->pool + tr->off[x], tr->pool + tr->off[y], (size_t)(lx < ly ? lx : ly));
   return c ? c : lx - ly;
 }
 
 // x comes out of the heap before y
-static int before(const trainer *tr, heap_ent x, heap_ent y) {
+static int before(const bpe_trainer *tr, heap_ent x, heap_ent y) {
   if (x.count != y.count) return x.count > y.count;
   int c = bytes_cmp(tr, tr->pa[x.pair], tr->pa[y.pair]);
   if (c == 0) c = bytes_cmp(tr, tr->pb[x.pair], tr->pb[y.pair]);
   return c < 0;
 }
 
-static void heap_push(trainer *tr, heap_ent v) {
+static void heap_push(bpe_trainer *tr, heap_ent v) {
   if (tr->hn == tr->hcap) {
     tr->hcap = tr->hcap ? tr->hcap * 2 : 4096;
     tr->heap = xrealloc(tr->heap, tr->hcap * sizeof *tr->heap);
@@ -71,7 +71,7 @@ static void heap_push(trainer *tr, heap_ent v) {
   tr->heap[i] = v;
 }
 
-static heap_ent heap_pop(trainer *tr) {
+static heap_ent heap_pop(bpe_trainer *tr) {
   heap_ent top = tr->heap[0], v = tr->heap[--tr->hn];
   size_t i = 0;
   for (;;) {
@@ -87,7 +87,7 @@ static heap_ent heap_pop(trainer *tr) {
 }
 
 // Adds `delta` occurrences of pair (a, b) seen in word w.
-static void pair_add(trainer *tr, int32_t a, int32_t b, int64_t delta, int32_t w) {
+static void pair_add(bpe_trainer *tr, int32_t a, int32_t b, int64_t delta, int32_t w) {
   uint64_t key = tok_pair_key(a, b);
   int32_t p = u64map_get(&tr->pidx, key);
   if (p < 0) {
@@ -118,7 +118,7 @@ static void pair_add(trainer *tr, int32_t a, int32_t b, int64_t delta, int32_t w
   if (!tr->is_dirty[p]) { tr->is_dirty[p] = 1; tr->dirty[tr->nd++] = p; }
 }
 
-static void flush_dirty(trainer *tr) {
+static void flush_dirty(bpe_trainer *tr) {
   for (size_t i = 0; i < tr->nd; i++) {
     int32_t p = tr->dirty[i];
     tr->is_dirty[p] = 0;
@@ -128,7 +128,7 @@ static void flush_dirty(trainer *tr) {
 }
 
 // Replaces every (a, b) in word w by c, moving the neighbouring pair counts.
-static void merge_word(trainer *tr, int32_t w, int32_t a, int32_t b, int32_t c) {
+static void merge_word(bpe_trainer *tr, int32_t w, int32_t a, int32_t b, int32_t c) {
   int32_t *s = tr->sym + tr->woff[w];
   int n = tr->wlen[w], out = 0, i = 0;
   int64_t f = tr->wcnt[w];
@@ -202,7 +202,7 @@ static void count_words(const tokenizer *pre, const char *const *texts, size_t n
 }
 
 // The 256 byte tokens, every word as bytes, and the pair counts of those words.
-static void trainer_init(trainer *tr, const strmap *words, const int64_t *cnt) {
+static void bpe_trainer_init(bpe_trainer *tr, const strmap *words, const int64_t *cnt) {
   memset(tr, 0, sizeof *tr);
   strmap_init(&tr->tokmap);
   u64map_init(&tr->pidx, 1 << 16);
@@ -228,7 +228,7 @@ static void trainer_init(trainer *tr, const strmap *words, const int64_t *cnt) {
   flush_dirty(tr);
 }
 
-static void trainer_free(trainer *tr) {
+static void bpe_trainer_free(bpe_trainer *tr) {
   free(tr->merges);
   for (size_t p = 0; p < tr->np; p++) free(tr->where[p]);
   free(tr->where); free(tr->nwhere); free(tr->capwhere); free(tr->pa); free(tr->pb); free(tr->pcount);
@@ -240,7 +240,7 @@ static void trainer_free(trainer *tr) {
 }
 
 // The id of the bytes of a followed by b: a new token, or an existing one with the same bytes.
-static int32_t merged_token(trainer *tr, int32_t a, int32_t b) {
+static int32_t merged_token(bpe_trainer *tr, int32_t a, int32_t b) {
   int la = tr->len[a], lb = tr->len[b];
   char *m = xmalloc((size_t)(la + lb));
   memcpy(m, tr->pool + tr->off[a], (size_t)la);
@@ -254,7 +254,7 @@ static int32_t merged_token(trainer *tr, int32_t a, int32_t b) {
 }
 
 // Merges pair p (a, b) into c in every word holding it and records the merge.
-static void apply_merge(trainer *tr, int32_t p) {
+static void apply_merge(bpe_trainer *tr, int32_t p) {
   int32_t a = tr->pa[p], b = tr->pb[p], c = merged_token(tr, a, b);
   if (tr->nm == tr->capm) {
     tr->capm = tr->capm ? tr->capm * 2 : 1024;
@@ -278,7 +278,7 @@ static void apply_merge(trainer *tr, int32_t p) {
 }
 
 // The most frequent pair, merged, until there are `target` tokens or no pair is left.
-static void train_merges(trainer *tr, int target) {
+static void train_merges(bpe_trainer *tr, int target) {
   while (tr->ntok < target && tr->hn > 0) {
     heap_ent top = heap_pop(tr);
     if (tr->pcount[top.pair] != top.count) continue;  // stale entry
@@ -287,7 +287,7 @@ static void train_merges(trainer *tr, int target) {
 }
 
 // The trained tokens, then the specials, then the merges in order.
-static tokenizer *trained_tokenizer(const trainer *tr, const char *const *spec, int n_spec) {
+static tokenizer *trained_tokenizer(const bpe_trainer *tr, const char *const *spec, int n_spec) {
   char err[400];
   tokenizer *t = tok_new();
   for (int i = 0; i < tr->ntok; i++)
@@ -311,13 +311,13 @@ tokenizer *tok_train(const char *const *texts, size_t n, int vocab_size,
   strmap_init(&words);
   int64_t *cnt = NULL;
   count_words(pre, texts, n, &words, &cnt);
-  trainer tr;
-  trainer_init(&tr, &words, cnt);
+  bpe_trainer tr;
+  bpe_trainer_init(&tr, &words, cnt);
   free(cnt);
   strmap_free(&words);
   train_merges(&tr, vocab_size - n_spec);
   tokenizer *t = trained_tokenizer(&tr, spec, n_spec);
-  trainer_free(&tr);
+  bpe_trainer_free(&tr);
   tok_free(pre);
   free(spec);
   return t;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "base/util.h"
-#include "train/train_impl.h"
+#include "train/trainer.h"
 
 // ---- RNG (splitmix64: data order and history dropout depend on seed and indices only) ----
 static unsigned long long mix(unsigned long long x) {

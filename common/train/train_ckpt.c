@@ -9,7 +9,7 @@
 
 #include "base/util.h"
 #include "formats/checkpoint.h"
-#include "train/train_impl.h"
+#include "train/trainer.h"
 
 int train_ckpt_steps(const char *dir, long **out) {
   *out = NULL;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/util.h"
-#include "train/train_impl.h"
+#include "train/trainer.h"
 
 #define GROW(p, cap) ((p) = xrealloc((p), (cap) * sizeof *(p)))
 

@@ -7,7 +7,7 @@
 #include "base/util.h"
 #include "model/kernels.h"
 #include "model/loss.h"
-#include "train/train_impl.h"
+#include "train/trainer.h"
 
 // ---- buffers ----------------------------------------------------------------------------------
 void train_work_create(train_work *w, model *m, model *ref, const train_opts *o, int micro_batch,

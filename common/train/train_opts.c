@@ -5,7 +5,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "config/config.h"
-#include "train/train_impl.h"
+#include "train/trainer.h"
 
 static char *under_run_dir(const stage_ctx *s, const char *p) {
   if (!p[0]) return NULL;

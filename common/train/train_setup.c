@@ -8,7 +8,7 @@
 #include "config/config.h"
 #include "formats/checkpoint.h"
 #include "formats/hf.h"
-#include "train/train_impl.h"
+#include "train/trainer.h"
 
 // <run_dir>/<train.name>/, refused when it holds checkpoints unless --resume or --force.
 // Returns the newest checkpoint's step, or -1.

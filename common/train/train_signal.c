@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "train/train_impl.h"
+#include "train/trainer.h"
 
 static volatile sig_atomic_t stop_requested = 0;
 static void on_signal(int sig) { stop_requested = sig; }

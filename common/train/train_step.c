@@ -3,7 +3,7 @@
 // MPI_Allreduce(SUM) of the gradient arena per step (docs/training.md).
 #include <stdio.h>
 
-#include "train/train_impl.h"
+#include "train/trainer.h"
 
 // Sums the step's gradients and losses over the ranks (in place).
 static void reduce_step(model *m, loss_sums *acc) {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "nqtest.h"
-#include "train/train.h"
+#include "train/trainer.h"
 #include "train/train_lm.h"
 
 static void test_perm(void **st) {

@@ -1,6 +1,7 @@
 // nq-train's working parts, shared by the files of common/train/ (train.h is the public face).
 // One job per file:
-//   train.c            the samples (shards, annotation weights) and train_run, the loop
+//   train.c            train_run, the loop
+//   train_data.c       the samples (shards, annotation weights)
 //   train_opts.c       the `train` config section, read once
 //   train_setup.c      output directory, model (resume > init > random), reference, buffers
 //   train_batch.c      which samples a micro-batch holds (data order, history dropout)
@@ -27,6 +28,18 @@
 #include "train/train_lm.h"
 
 // ---- options (train_opts.c) -----------------------------------------------------------------
+enum { OBJ_LM, OBJ_SFT, OBJ_CONTEXT_SFT, OBJ_NEXTQUILL };
+enum { W_ANNOTATIONS, W_ONLINE, W_UNIFORM };
+
+// Which global-batch slot (0..G-1) the j-th sample of micro-step a on rank r fills; the
+// sample order comes from the global batch only, so any rank count sees the same samples.
+static inline long train_slot(int a, int r, int j, int size, int mb) {
+  return ((long)a * size + r) * mb + j;
+}
+// Shuffled order of n samples for one epoch (Fisher-Yates from splitmix64(seed, epoch)).
+void train_perm(unsigned long long seed, long epoch, long n, int *perm);
+
+
 typedef struct {
   const char *name;                   // outputs go to <run_dir>/<name>/
   int objective;                      // OBJ_*
@@ -56,6 +69,9 @@ typedef struct {
   int max_len;          // longest sequence (with history), or window (lm)
   lm_windows lm_train, lm_valid;   // lm: per-user stream windows (samples = windows)
 } train_data;
+// Reads every shard (and, for nextquill with annotations, their annotation files).
+void train_data_load(train_data *d, const stage_ctx *s, const train_opts *o);
+void train_data_free(train_data *d);
 
 // ---- the samples of one micro-batch (train_batch.c) -----------------------------------------
 typedef struct {
