@@ -10,6 +10,7 @@
 #include "base/util.h"
 #include "effect/effect_summary.h"
 #include "formats/h5io.h"
+#include "formats/provenance.h"
 
 // The name nq-train gives the model of a finished run (train/train.c).
 #define FINAL_MODEL "model.h5"
@@ -61,7 +62,7 @@ char *effect_find_checkpoint(const char *model, const char *run_dir, const char 
 // threshold differs.
 static const char *stale_reason(hid_t f, const char *shard_digest, const char *ckpt_digest,
                                 double threshold, int *summaries_only) {
-  char *stage = h5_attr_exists(f, "nq_stage") ? h5_attr_get_str(f, "nq_stage") : NULL;
+  char *stage = h5_provenance_stage(f);
   int ours = stage && !strcmp(stage, "effect");
   free(stage);
   if (!ours) return "not an nq-effect output";

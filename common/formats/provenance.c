@@ -60,11 +60,14 @@ void h5_write_provenance(hid_t file, const h5_provenance *p) {
   sb_free(&b);
 }
 
+char *h5_provenance_stage(hid_t file) {
+  return h5_attr_exists(file, "nq_stage") ? h5_attr_get_str(file, "nq_stage") : NULL;
+}
+
 void h5_require_provenance(hid_t file, const char *path, const char *stage, const char *sections,
                            const char *expected) {
-  if (!h5_attr_exists(file, "nq_stage"))
-    fatal("%s: no provenance (not written by nextquill); rerun nq-%s", path, stage);
-  char *got = h5_attr_get_str(file, "nq_stage");
+  char *got = h5_provenance_stage(file);
+  if (!got) fatal("%s: no provenance (not written by nextquill); rerun nq-%s", path, stage);
   if (strcmp(got, stage) != 0) fatal("%s: written by nq-%s, expected an output of nq-%s", path, got, stage);
   free(got);
   if (!sections) return;

@@ -17,6 +17,8 @@ typedef struct {
   const char *const *digests;   // optional precomputed hex digests (NULL = compute)
 } h5_provenance;
 void h5_write_provenance(hid_t file, const h5_provenance *p);
+// The stage that wrote `file` (its nq_stage; caller frees), or NULL when it has no provenance.
+char *h5_provenance_stage(hid_t file);
 // The program version compiled in (git describe --always --dirty).
 const char *nq_version(void);
 // Check that `path` was written by `stage` and that its stored config, restricted to

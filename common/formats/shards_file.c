@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "formats/provenance.h"
 
 // ---- the table -------------------------------------------------------------------------
 // Counts, stored as attributes; n_targets and n_users were added with the table (older
@@ -81,8 +82,8 @@ static int has_counts(hid_t f) {
 }
 
 const char *shard_file_problem(hid_t f) {
-  if (!h5_attr_exists(f, "nq_stage")) return "files without provenance";
-  char *stage = h5_attr_get_str(f, "nq_stage");
+  char *stage = h5_provenance_stage(f);
+  if (!stage) return "files without provenance";
   int ours = !strcmp(stage, "shard");
   free(stage);
   if (!ours) return "files not written by nq-shard";
@@ -92,8 +93,8 @@ const char *shard_file_problem(hid_t f) {
 
 // Before the table is walked: the provenance names nq-shard, and the counts are there.
 static void require_shard(hid_t f, const char *path) {
-  if (!h5_attr_exists(f, "nq_stage")) fatal("%s: not an nq-shard output (no provenance)", path);
-  char *stage = h5_attr_get_str(f, "nq_stage");
+  char *stage = h5_provenance_stage(f);
+  if (!stage) fatal("%s: not an nq-shard output (no provenance)", path);
   if (strcmp(stage, "shard")) fatal("%s: written by nq-%s, not nq-shard", path, stage);
   free(stage);
   if (!has_counts(f)) fatal("%s: written by an older nq-shard (no n_targets and n_users counts); rerun nq-shard --force", path);
