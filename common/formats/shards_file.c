@@ -49,6 +49,7 @@ static const h5_field shard_fields[] = {
     ATTR("eos_id", LF_I32, eos_id, "id of <|endoftext|>"),
     ATTR("bad_records", LF_I64, bad_records, "records skipped in the whole corpus"),
     ATTR("truncated_targets", LF_I64, truncated_targets, "targets cut to data.max_target_tokens in the whole corpus"),
+    ATTR("truncated_fields", LF_I64, truncated_fields, "records with a {field:N} template field cut to its budget, whole corpus"),
     ATTR("shard_index", LF_I64, shard_index, "this file's index"),
     ATTR("shard_count", LF_I64, shard_count, "shard.count"),
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},

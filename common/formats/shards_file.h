@@ -32,7 +32,7 @@ typedef struct {
   uint8_t *truth, *truth_rare;        // n_targets, or NULL when the data had none
   char *tokenizer_digest;
   int32_t vocab_size, eos_id;
-  int64_t bad_records, truncated_targets;   // in the whole corpus
+  int64_t bad_records, truncated_targets, truncated_fields;   // in the whole corpus
   int64_t shard_index, shard_count;
 } shard_data;
 

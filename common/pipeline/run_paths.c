@@ -7,8 +7,9 @@
 
 #define RUN_DIR_MARK "{run_dir}"
 
-char *data_file_path(const config *c, int i) {
-  const char *f = cfg_list_str(c, "data.files", i);
+char *data_file_path(const config *c, int i) { return run_path_expand(c, cfg_list_str(c, "data.files", i)); }
+
+char *run_path_expand(const config *c, const char *f) {
   const char *at = strstr(f, RUN_DIR_MARK);
   strbuf b;
   sb_init(&b);

@@ -17,8 +17,8 @@ void mpi_check_at(int rc, const char *what, const char *file, int line) {
 }
 
 static void usage(const stage_info *info, FILE *f) {
-  fprintf(f, "usage: nq-%s CONFIG [--set key=value]... [--force]%s [--help]\n", info->name,
-          info->takes_resume ? " [--resume]" : "");
+  fprintf(f, "usage: nq-%s CONFIG [--set key=value]... [--force]%s%s [--help]\n", info->name,
+          info->takes_resume ? " [--resume]" : "", info->takes_preview ? " [--preview N | --preview-id ID]" : "");
   fprintf(f, "%s\n", info->summary);
 }
 
@@ -44,6 +44,9 @@ void stage_begin(stage_ctx *s, const char *name, int argc, char **argv) {
                "  --set key=value   override any config key (validated like the file)\n"
                "  --force           overwrite outputs made with a different config\n");
         if (info->takes_resume) printf("  --resume          continue from the newest checkpoint\n");
+        if (info->takes_preview)
+          printf("  --preview N       print the first N samples' prompts and targets, write nothing\n"
+                 "  --preview-id ID   print the sample with this id, write nothing\n");
         printf("\nConfig keys read by this stage (sections %s):\n", info->reads);
         config_print_help(info->reads);
       }
@@ -63,6 +66,14 @@ void stage_begin(stage_ctx *s, const char *name, int argc, char **argv) {
       s->force = 1;
     } else if (!strcmp(a, "--resume") && info->takes_resume) {
       s->resume = 1;
+    } else if (info->takes_preview && i + 1 < argc && (!strcmp(a, "--preview") || !strcmp(a, "--preview-id"))) {
+      char *end;
+      if (!strcmp(a, "--preview-id")) s->preview_id = argv[++i], s->preview = 1;
+      else if ((s->preview = strtol(argv[++i], &end, 10)) <= 0 || *end) {
+        if (s->rank == 0) fprintf(stderr, "nq-%s: --preview needs a positive number\n", info->name), usage(info, stderr);
+        MPI_Finalize();
+        exit(2);
+      }
     } else if (a[0] == '-' || cfg_path) {
       if (s->rank == 0) {
         fprintf(stderr, "nq-%s: unexpected argument '%s'\n", info->name, a);

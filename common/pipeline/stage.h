@@ -14,6 +14,8 @@ typedef struct {
   int rank, size;
   int force;              // --force: overwrite outputs made with another config
   int resume;             // --resume (training)
+  long preview;           // --preview N (nq-shard): print N samples' prompts, write nothing; 0 = off
+  const char *preview_id; // --preview-id ID: the sample to print (implies --preview 1)
 } stage_ctx;
 
 // MPI_Init, argument parsing (usage on anything unknown, exit 2), config loading with

@@ -4,14 +4,14 @@
 
 const stage_info stage_table[] = {
     {"synth", "Generate the synthetic review benchmark with planted preference spans (JSONL).",
-     "seed,synth", 0},
-    {"shard", "Tokenize the JSONL corpus (with- and without-history prompts) into balanced HDF5 shards.",
-     "seed,data,tokenizer,shard", 0},
-    {"effect", "per-token counterfactual effects of the user history", "effect,model", 0},
-    {"annotate", "turn effects into token weights and a preference mask", "annotate", 0},
-    {"train", "train a model (lm / sft / context_sft / nextquill)", "seed,model,train", 1},
-    {"eval", "generate and score test responses of the trained models", "seed,eval,data,model", 0},
-    {NULL, NULL, NULL, 0},
+     "seed,synth", 0, 0},
+    {"shard", "Tokenize the corpus (with- and without-history prompts) into balanced HDF5 shards.",
+     "seed,data,tokenizer,shard", 0, 1},
+    {"effect", "per-token counterfactual effects of the user history", "effect,model", 0, 0},
+    {"annotate", "turn effects into token weights and a preference mask", "annotate", 0, 0},
+    {"train", "train a model (lm / sft / context_sft / nextquill)", "seed,model,train", 1, 0},
+    {"eval", "generate and score test responses of the trained models", "seed,eval,data,model", 0, 0},
+    {NULL, NULL, NULL, 0, 0},
 };
 
 const stage_info *stage_find(const char *name) {

@@ -10,6 +10,7 @@ typedef struct {
   const char *reads;      // config sections it reads: "seed,data,tokenizer,shard" (run_dir,
                           // read by every stage, is where outputs go, not what they depend on)
   int takes_resume;       // accepts --resume
+  int takes_preview;      // accepts --preview N / --preview-id ID (nq-shard)
 } stage_info;
 
 // The stage called `name`, or NULL.

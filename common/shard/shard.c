@@ -26,6 +26,8 @@ void shard_opts_from_config(shard_opts *o, const config *c) {
   o->valid_fraction = cfg_float(c, "data.split_fallback.valid_fraction");
   o->test_fraction = cfg_float(c, "data.split_fallback.test_fraction");
   o->skip_bad = strcmp(cfg_str(c, "data.on_bad_record"), "skip") == 0;
+  o->cut_start = strcmp(cfg_str(c, "data.truncate"), "start") == 0;
+  o->f_gold_target = cfg_str(c, "data.targets.target");
   if (o->valid_fraction + o->test_fraction > 1.0)
     fatal("%s: data.split_fallback: valid_fraction + test_fraction must be <= 1", config_path(c));
   if (*o->f_truth_rare && !*o->f_truth)
@@ -34,6 +36,10 @@ void shard_opts_from_config(shard_opts *o, const config *c) {
   tpl_check(o->item_tpl, "data.history_item_template");
   if (!strstr(o->prompt_tpl, "{history}"))
     fatal("%s: data.prompt_template must contain {history}", config_path(c));
+  if (strstr(o->prompt_tpl, "{history:"))
+    fatal("%s: data.prompt_template: {history} takes no token budget (items are dropped to fit "
+          "data.max_prompt_tokens; give the item template's fields budgets instead)", config_path(c));
+  if (!*o->f_user) fatal("%s: data.fields.user must name a field", config_path(c));
 }
 
 // ---- serialization -------------------------------------------------------------------

@@ -17,12 +17,15 @@
 
 // ---- options (the `data` section) ---------------------------------------------------
 typedef struct {
-  const char *f_id, *f_user, *f_history, *f_target;      // required field names
+  const char *f_id, *f_user, *f_history, *f_target;      // field names (f_id "" = file:number)
   const char *f_order, *f_split, *f_truth, *f_truth_rare; // "" = absent
+  const char *f_gold_target;                              // data.targets.target: the target
+                                                          // field of a joined targets record
   const char *prompt_tpl, *item_tpl, *empty_history;
   int max_history_items, max_prompt_tokens, max_target_tokens;
   double valid_fraction, test_fraction;
   int skip_bad;                                           // on_bad_record = "skip"
+  int cut_start;                                          // data.truncate = "start"
 } shard_opts;
 // Reads the data section and checks the templates (fatal naming the key on a problem).
 void shard_opts_from_config(shard_opts *o, const config *c);
@@ -36,17 +39,34 @@ typedef struct {
   int32_t hist_len, nohist_len, target_len;   // the target (ending in <|endoftext|>) is the
   int32_t *hist, *nohist;                     // tail of both sequences
   uint8_t *truth, *truth_rare;                // per target token, or NULL
+  int32_t hist_dropped;     // history items dropped to fit max_prompt_tokens  } for the log and
+  uint8_t field_cut, target_cut;   // a {field:N} / the target was cut      } --preview; not packed
 } shard_sample;
 
+// What the record's file adds to it (NULL: nothing).
+typedef struct {
+  const json_t *gold;     // its targets record (data.targets), which holds the target; or NULL
+  int split;              // the split of its file (data.split_files), or -1
+  const char *auto_id;    // its id when data.fields.id = "" ("file:number")
+} shard_src;
+
+// Counts over records, reported in the log and the shard attributes.
+typedef struct {
+  long truncated_targets;   // targets cut to max_target_tokens
+  long truncated_fields;    // records with a {field:N} placeholder cut to its budget
+} shard_counts;
+
 // Render both prompts, tokenize prompt and target separately and concatenate. Returns 0,
-// or -1 with `err` = "field 'x': reason" (the caller prefixes file:line). Counts a
-// truncated target in *truncated.
-int shard_sample_make(const shard_opts *o, const tokenizer *t, const json_t *rec, shard_sample *s,
-                      long *truncated, char *err, size_t errlen);
+// or -1 with `err` = "field 'x': reason" (the caller prefixes file:line). Adds to *n.
+int shard_sample_make(const shard_opts *o, const tokenizer *t, const json_t *rec, const shard_src *src,
+                      shard_sample *s, shard_counts *n, char *err, size_t errlen);
+// The split of a record (its file's, its split field's or its user's hash), or -1 with `err`.
+int shard_sample_split(const shard_opts *o, const json_t *rec, const shard_src *src, char *err, size_t errlen);
 // Texts for training a tokenizer on this record: the prompt with all (at most
 // max_history_items) history items, and the target. Returns 0 or -1 with `err`.
-int shard_sample_texts(const shard_opts *o, const json_t *rec, char **prompt, char **target,
-                       char *err, size_t errlen);
+int shard_sample_texts(const shard_opts *o, const json_t *rec, const shard_src *src, char **prompt,
+                       char **target, char *err, size_t errlen);
+
 void shard_sample_free(shard_sample *s);
 // Byte serialization (for moving samples between ranks).
 void shard_sample_pack(const shard_sample *s, strbuf *b);
@@ -64,7 +84,7 @@ typedef struct {
   int index, count;
   const char *tokenizer_digest;
   int vocab_size, eos_id;
-  int64_t bad_records, truncated_targets;
+  int64_t bad_records, truncated_targets, truncated_fields;
   int has_truth, has_truth_rare;
   const h5_provenance *prov;
 } shard_write_info;

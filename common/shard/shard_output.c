@@ -85,6 +85,7 @@ void shard_data_from_samples(shard_data *d, shard_sample *s, size_t n, const sha
   d->eos_id = info->eos_id;
   d->bad_records = info->bad_records;
   d->truncated_targets = info->truncated_targets;
+  d->truncated_fields = info->truncated_fields;
   d->shard_index = info->index;
   d->shard_count = info->count;
 }

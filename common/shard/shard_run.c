@@ -1,8 +1,9 @@
 // nq-shard's MPI driver (see shard_run.h and docs/hdf5-layout.md).
 //  1. rerun check: complete shards made from the same inputs and config -> nothing to do
-//  2. tokenizer: load tokenizer.path, or rank 0 trains one on the first records; every rank
+//  2. tokenizer: load tokenizer.path, or rank 0 trains one on the first train-split records; every rank
 //     loads the saved <run_dir>/tokenizer.next.json so all encode identically
-//  3. each rank reads its line-aligned byte range of every file into samples
+//  3. each rank reads its part of every file (JSONL: a line-aligned byte range; JSON array:
+//     every size-th record) into samples, joining each to its targets record (data.targets)
 //  4. per-sample costs are gathered, the assignment to shards is computed identically on every
 //     rank from (file, line) order, and samples travel to the owner rank (shard % size)
 //  5. owners write into shards.tmp/; rank 0 swaps it in as shards/ (no partial outputs)
@@ -17,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/jsonl.h"
+#include "base/records.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "formats/hf.h"
@@ -25,6 +26,8 @@
 #include "formats/shards_file.h"
 #include "pipeline/run_paths.h"
 #include "shard/shard.h"
+#include "shard/shard_input.h"
+#include "shard/shard_preview.h"
 
 #define MAX_BAD_SHOWN 5
 
@@ -43,15 +46,6 @@ static tokenizer *load_tokenizer(const char *path) {
   tokenizer *t = tok_load_json(path, err, sizeof err);
   if (!t) fatal("%s", err);
   return t;
-}
-
-// data.files with "{run_dir}" replaced.
-static char **input_files(const config *c, int *n) {
-  *n = cfg_list_len(c, "data.files");
-  if (*n == 0) fatal("%s: data.files is empty", config_path(c));
-  char **r = xcalloc((size_t)*n, sizeof *r);
-  for (int i = 0; i < *n; i++) r[i] = data_file_path(c, i);
-  return r;
 }
 
 // Remove the files of a directory we own (shards/ or shards.tmp/) and the directory.
@@ -80,26 +74,26 @@ static int cmp_oc(const void *a, const void *b) {
   return (x->order > y->order) - (x->order < y->order);
 }
 
-// A sample's place in the corpus: files in data.files order, then lines.
+// A sample's place in the corpus: files in order (corpus_files), then lines or array indices.
 static int64_t corpus_order(int file, long line) { return ((int64_t)file << 40) | (int64_t)line; }
 
 typedef struct {
   stage_ctx *s;
   const config *c;
-  shard_opts o;
+  shard_input in;                  // options, input files, targets table
   int count;                       // shard.count
-  char **files;                    // data.files, "{run_dir}" expanded
-  int n_files;
   char *dir, *tmp_dir;             // <run_dir>/shards/ and the shards.tmp/ it is written in
   char *tok_path, *tok_next;       // tokenizer.json, and tokenizer.next.json that replaces it
                                    // only when the shards are published
   tokenizer *tok;
   shard_sample *mine;              // the samples this rank holds: those it read, then, after
   size_t n_mine, cap_mine;         // the exchange, those of the shards it writes
-  long bad, truncated;             // this rank's bad records and truncated targets
-  long total_bad, total_truncated; // the corpus's
+  long bad;                        // this rank's bad records
+  shard_counts n;                  // this rank's truncated targets and fields
+  long total_bad;                  // the corpus's counts
+  shard_counts total;
   order_cost *all;                 // every sample of the corpus, sorted by order
-  size_t total;
+  size_t n_all;
   int32_t *shard_of;               // the shard of all[i]
 } shard_job;
 
@@ -107,8 +101,7 @@ typedef struct {
 static void check_inputs(shard_job *j) {
   for (int pass = 0; pass < 2; pass++) {
     if ((j->s->rank == 0) == (pass == 0)) {
-      shard_opts_from_config(&j->o, j->c);
-      for (int f = 0; f < j->n_files; f++) (void)jsonl_file_size(j->files[f]);   // missing / empty: fatal
+      shard_input_open(&j->in, j->c);
     }
     if (pass == 0) mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for rank 0's input checks");
   }
@@ -119,7 +112,6 @@ static shard_job *shard_job_create(stage_ctx *s) {
   j->s = s;
   j->c = s->cfg;
   j->count = (int)cfg_int(j->c, "shard.count");
-  j->files = input_files(j->c, &j->n_files);
   check_inputs(j);
   j->dir = stage_path(s, "shards");
   j->tmp_dir = stage_path(s, "shards.tmp");
@@ -131,8 +123,7 @@ static shard_job *shard_job_create(stage_ctx *s) {
 static void shard_job_free(shard_job *j) {
   for (size_t i = 0; i < j->n_mine; i++) shard_sample_free(&j->mine[i]);
   free(j->mine);
-  for (int f = 0; f < j->n_files; f++) free(j->files[f]);
-  free(j->files);
+  shard_input_close(&j->in);
   free(j->dir), free(j->tmp_dir), free(j->tok_path), free(j->tok_next);
   if (j->tok) tok_free(j->tok);
   free(j->all), free(j->shard_of);
@@ -167,8 +158,10 @@ static const char *tokenizer_differs(const shard_job *j, hid_t f, const char *pa
 static const char *inputs_differ(const shard_job *j, hid_t f) {
   char *inp = attr_or_empty(f, "nq_inputs");
   const char *why = NULL;
-  for (int k = 0; k < j->n_files && !why; k++)
-    if (!strstr(inp, file_digest(j->files[k]))) why = "different input data";
+  for (int k = 0; k < j->in.n_files && !why; k++)
+    if (!strstr(inp, file_digest(j->in.files[k].path))) why = "different input data";
+  for (int k = 0; k < j->in.targets.n_files && !why; k++)
+    if (!strstr(inp, file_digest(j->in.targets.files[k]))) why = "different targets data";
   const char *given = given_tokenizer(j->c);
   if (!why && *given && (!file_exists(given) || !strstr(inp, file_digest(given))))
     why = "a different tokenizer.path file";
@@ -218,49 +211,15 @@ static int up_to_date(const shard_job *j) {
 }
 
 // ---- 2. tokenizer ------------------------------------------------------------------------
-// The first tokenizer.train_samples records' prompt texts and targets (2 texts a record).
-static char **training_texts(const shard_job *j, size_t *n) {
-  long want = cfg_int(j->c, "tokenizer.train_samples");
-  size_t cap = 0;
-  char **texts = NULL;
-  *n = 0;
-  for (int f = 0; f < j->n_files && (long)*n < 2 * want; f++) {
-    jsonl_reader r;
-    jsonl_open(&r, j->files[f], 0, jsonl_file_size(j->files[f]));
-    json_t *rec;
-    char err[1024];
-    int rc;
-    while ((long)*n < 2 * want && (rc = jsonl_next(&r, &rec, err, sizeof err)) != 0) {
-      if (rc < 0) continue;   // reported by the main pass
-      char *p, *t;
-      if (shard_sample_texts(&j->o, rec, &p, &t, err, sizeof err) == 0) {
-        if (*n + 2 > cap) texts = xrealloc(texts, (cap = cap ? 2 * cap : 1024) * sizeof *texts);
-        texts[(*n)++] = p;
-        texts[(*n)++] = t;
-      }
-      json_decref(rec);
-    }
-    jsonl_close(&r);
-  }
-  return texts;
-}
-
-// Rank 0: train on the first records (prompt texts + targets) and save to `out`.
+// Rank 0: train on the first train-split records (prompt texts + targets) and save to `out`.
 static void train_tokenizer(const shard_job *j, const char *out) {
   size_t n;
-  char **texts = training_texts(j, &n);
-  int ns = cfg_list_len(j->c, "tokenizer.specials");
-  const char **sp = xcalloc((size_t)ns + 1, sizeof *sp);
-  for (int i = 0; i < ns; i++) sp[i] = cfg_list_str(j->c, "tokenizer.specials", i);
   double t0 = wall_seconds();
-  tokenizer *t = tok_train((const char *const *)texts, n, (int)cfg_int(j->c, "tokenizer.vocab_size"), sp, ns);
-  if (!t) error("tokenizer training failed");
-  message("shard: trained a %d-token tokenizer on %zu texts in %.1fs", tok_vocab_size(t), n, wall_seconds() - t0);
+  tokenizer *t = shard_input_train_tokenizer(&j->in, &n);
+  message("shard: trained a %d-token tokenizer on %zu texts of the train split in %.1fs", tok_vocab_size(t), n,
+          wall_seconds() - t0);
   if (tok_save_json(t, out) != 0) error("cannot save tokenizer %s", out);
   tok_free(t);
-  for (size_t i = 0; i < n; i++) free(texts[i]);
-  free(texts);
-  free(sp);
 }
 
 // Rank 0 saves tokenizer.path (or a trained one) as tokenizer.next.json; every rank loads it.
@@ -285,43 +244,50 @@ static void prepare_tokenizer(shard_job *j) {
 // Fail mode: this rank's first bad record (order INT64_MAX: none).
 typedef struct {
   int64_t order;
-  char msg[1300];
+  char msg[1800];
 } first_bad;
 
-static int add_sample(shard_job *j, const json_t *rec, int64_t order, char *err, size_t errlen) {
+static int add_sample(shard_job *j, int f, const rec_reader *r, const json_t *rec, char *err, size_t errlen) {
   if (j->n_mine == j->cap_mine) j->mine = xrealloc(j->mine, (j->cap_mine = j->cap_mine ? 2 * j->cap_mine : 1024) * sizeof *j->mine);
-  int rc = shard_sample_make(&j->o, j->tok, rec, &j->mine[j->n_mine], &j->truncated, err, errlen);
-  if (rc == 0) j->mine[j->n_mine++].order = order;
+  shard_src src;
+  char id[600];
+  int rc = shard_input_src(&j->in, f, r, rec, &src, id, sizeof id, err, errlen);
+  if (rc == 0) rc = shard_sample_make(&j->in.o, j->tok, rec, &src, &j->mine[j->n_mine], &j->n, err, errlen);
+  if (rc == 0) j->mine[j->n_mine++].order = corpus_order(f, rec_number(r));
   return rc;
 }
 
-// This rank's line range of file f; bad records are skipped (counted, the first few shown)
-// or, in fail mode, the first one stops the reading.
+// This rank's part of file f; bad records are skipped (counted, the first few shown) or, in
+// fail mode, the first one stops the reading.
 static void read_part(shard_job *j, int f, first_bad *fb) {
-  long long a, b;
-  jsonl_range(j->files[f], j->s->rank, j->s->size, &a, &b);
-  jsonl_reader r;
-  jsonl_open(&r, j->files[f], a, b);
+  rec_reader r;
   json_t *rec;
-  char err[1024], err2[1200];
+  char err[1024], err2[1700], where[600];
+  if (corpus_open(&r, j->c, j->in.files[f].path, j->s->rank, j->s->size, err, sizeof err)) {
+    fb->order = corpus_order(f, 0);   // the file itself is unreadable: stops in either mode
+    snprintf(fb->msg, sizeof fb->msg, "%s", err);
+    rec_close(&r);
+    return;
+  }
   int rc;
-  while ((rc = jsonl_next(&r, &rec, err, sizeof err)) != 0) {
+  while ((rc = rec_next(&r, &rec, err, sizeof err)) != 0) {
     if (rc > 0) {
-      rc = add_sample(j, rec, corpus_order(f, r.line), err, sizeof err);
+      rc = add_sample(j, f, &r, rec, err, sizeof err);
       json_decref(rec);
       if (rc == 0) continue;
-      snprintf(err2, sizeof err2, "%s:%ld: %s", j->files[f], r.line, err);
+      rec_where(&r, where, sizeof where);
+      snprintf(err2, sizeof err2, "%s: %s", where, err);
     } else {
       snprintf(err2, sizeof err2, "%s", err);
     }
-    if (!j->o.skip_bad) {
-      fb->order = corpus_order(f, r.line);
+    if (!j->in.o.skip_bad || rc == -2) {   // -2: the rest of the file is unreadable
+      fb->order = corpus_order(f, rec_number(&r));
       snprintf(fb->msg, sizeof fb->msg, "%s", err2);
       break;
     }
     if (j->bad++ < MAX_BAD_SHOWN) message("shard: skipping bad record: %s", err2);
   }
-  jsonl_close(&r);
+  rec_close(&r);
 }
 
 // Fail mode: only the first bad record of the corpus is reported, whatever the rank count.
@@ -336,22 +302,23 @@ static void stop_at_first_bad(const first_bad *fb) {
 
 // The corpus's counts, logged; too few samples stop here.
 static void count_samples(shard_job *j, double t0) {
-  long tot[3] = {j->bad, j->truncated, (long)j->n_mine}, sum[3];
-  mpicheck(MPI_Allreduce(tot, sum, 3, MPI_LONG, MPI_SUM, MPI_COMM_WORLD), "summing record counts");
-  j->total_bad = sum[0], j->total_truncated = sum[1];
+  long tot[4] = {j->bad, j->n.truncated_targets, (long)j->n_mine, j->n.truncated_fields}, sum[4];
+  mpicheck(MPI_Allreduce(tot, sum, 4, MPI_LONG, MPI_SUM, MPI_COMM_WORLD), "summing record counts");
+  j->total_bad = sum[0], j->total.truncated_targets = sum[1], j->total.truncated_fields = sum[3];
   if (j->s->rank == 0) {
     if (sum[0]) message("shard: skipped %ld bad records (data.on_bad_record = \"skip\")", sum[0]);
     if (sum[1]) message("shard: truncated %ld targets to data.max_target_tokens", sum[1]);
+    if (sum[3]) message("shard: truncated fields of %ld records to their template budgets ({field:N})", sum[3]);
     message("shard: %ld samples tokenized in %.1fs", sum[2], wall_seconds() - t0);
   }
-  if (sum[2] == 0) fatal("no usable records in data.files (%ld bad)", sum[0]);
+  if (sum[2] == 0) fatal("no usable records in the input files (%ld bad)", sum[0]);
   if (sum[2] < j->count) fatal("only %ld samples for shard.count = %d; lower shard.count", sum[2], j->count);
 }
 
 static void read_samples(shard_job *j) {
   double t0 = wall_seconds();
   first_bad fb = {INT64_MAX, ""};
-  for (int f = 0; f < j->n_files && fb.order == INT64_MAX; f++) read_part(j, f, &fb);
+  for (int f = 0; f < j->in.n_files && fb.order == INT64_MAX; f++) read_part(j, f, &fb);
   stop_at_first_bad(&fb);
   count_samples(j, t0);
 }
@@ -363,29 +330,29 @@ static void assign_shards(shard_job *j) {
   int size = j->s->size, nl = (int)j->n_mine;
   int *cnt = xcalloc((size_t)size, sizeof *cnt), *dsp = xcalloc((size_t)size, sizeof *dsp);
   mpicheck(MPI_Allgather(&nl, 1, MPI_INT, cnt, 1, MPI_INT, MPI_COMM_WORLD), "gathering sample counts");
-  j->total = 0;
+  j->n_all = 0;
   for (int r = 0; r < size; r++) {   // counts of int64s: two per order_cost
-    dsp[r] = (int)j->total * 2;
-    j->total += (size_t)cnt[r];
+    dsp[r] = (int)j->n_all * 2;
+    j->n_all += (size_t)cnt[r];
     cnt[r] *= 2;
   }
   order_cost *oc = xmalloc((j->n_mine ? j->n_mine : 1) * sizeof *oc);
   for (size_t i = 0; i < j->n_mine; i++)
     oc[i] = (order_cost){j->mine[i].order, (int64_t)j->mine[i].hist_len + j->mine[i].nohist_len};
-  j->all = xmalloc(j->total * sizeof *j->all);
+  j->all = xmalloc(j->n_all * sizeof *j->all);
   mpicheck(MPI_Allgatherv(oc, nl * 2, MPI_INT64_T, j->all, cnt, dsp, MPI_INT64_T, MPI_COMM_WORLD),
            "gathering sample costs");
-  qsort(j->all, j->total, sizeof *j->all, cmp_oc);
-  int64_t *cost = xmalloc(j->total * sizeof *cost);
-  for (size_t i = 0; i < j->total; i++) cost[i] = j->all[i].cost;
-  j->shard_of = xmalloc(j->total * sizeof *j->shard_of);
-  shard_assign(cost, j->total, j->count, j->shard_of);
+  qsort(j->all, j->n_all, sizeof *j->all, cmp_oc);
+  int64_t *cost = xmalloc(j->n_all * sizeof *cost);
+  for (size_t i = 0; i < j->n_all; i++) cost[i] = j->all[i].cost;
+  j->shard_of = xmalloc(j->n_all * sizeof *j->shard_of);
+  shard_assign(cost, j->n_all, j->count, j->shard_of);
   free(cost), free(oc), free(cnt), free(dsp);
 }
 
 static int shard_of_sample(const shard_job *j, const shard_sample *s) {
   order_cost key = {s->order, 0};
-  order_cost *hit = bsearch(&key, j->all, j->total, sizeof *j->all, cmp_oc);
+  order_cost *hit = bsearch(&key, j->all, j->n_all, sizeof *j->all, cmp_oc);
   if (!hit) error("sample %s missing from the gathered order", s->id);
   return j->shard_of[hit - j->all];
 }
@@ -448,8 +415,9 @@ static void exchange_samples(shard_job *j) {
 static void write_shards(shard_job *j, const h5_provenance *prov) {
   shard_write_info wi = {.count = j->count, .tokenizer_digest = tok_digest(j->tok),
                          .vocab_size = tok_vocab_size(j->tok), .eos_id = tok_special_id(j->tok, "<|endoftext|>"),
-                         .bad_records = j->total_bad, .truncated_targets = j->total_truncated,
-                         .has_truth = *j->o.f_truth != 0, .has_truth_rare = *j->o.f_truth_rare != 0, .prov = prov};
+                         .bad_records = j->total_bad, .truncated_targets = j->total.truncated_targets,
+                         .truncated_fields = j->total.truncated_fields,
+                         .has_truth = *j->in.o.f_truth != 0, .has_truth_rare = *j->in.o.f_truth_rare != 0, .prov = prov};
   shard_sample *part = xmalloc((j->n_mine ? j->n_mine : 1) * sizeof *part);
   for (int sh = j->s->rank; sh < j->count; sh += j->s->size) {
     size_t k = 0;
@@ -473,9 +441,10 @@ static void write_and_publish(shard_job *j) {
     make_dirs(j->tmp_dir);
   }
   mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for shards.tmp");
-  const char **inputs = xcalloc((size_t)j->n_files + 1, sizeof *inputs);
+  const char **inputs = xcalloc((size_t)(j->in.n_files + j->in.targets.n_files) + 1, sizeof *inputs);
   int n_inputs = 0;
-  for (int f = 0; f < j->n_files; f++) inputs[n_inputs++] = j->files[f];
+  for (int f = 0; f < j->in.n_files; f++) inputs[n_inputs++] = j->in.files[f].path;
+  for (int f = 0; f < j->in.targets.n_files; f++) inputs[n_inputs++] = j->in.targets.files[f];
   if (*given_tokenizer(j->c)) inputs[n_inputs++] = given_tokenizer(j->c);
   char *ctext = config_text(j->c, NULL);
   h5_provenance prov = {.stage = "shard", .config_text = ctext, .mpi_size = j->s->size, .n_inputs = n_inputs,
@@ -488,12 +457,13 @@ static void write_and_publish(shard_job *j) {
     remove_dir(j->dir);
     rename_atomic(j->tmp_dir, j->dir);
     rename_atomic(j->tok_next, j->tok_path);
-    message("shard: wrote %d shards (%zu samples) to %s, tokenizer %s", j->count, j->total, j->dir, j->tok_path);
+    message("shard: wrote %d shards (%zu samples) to %s, tokenizer %s", j->count, j->n_all, j->dir, j->tok_path);
   }
   mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the shards to be published");
 }
 
 int shard_run(stage_ctx *s) {
+  if (s->preview) return shard_preview(s);
   shard_job *j = shard_job_create(s);
   if (!up_to_date(j)) {
     prepare_tokenizer(j);

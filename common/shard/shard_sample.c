@@ -7,27 +7,17 @@
 
 #include "base/jsonl.h"
 #include "base/log.h"
+#include "pipeline/corpus.h"
 #include "text/template.h"
 
 #define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 
-// id / user: a string or an integer, as text.
-static int key_text(const json_t *rec, const char *field, char **out, char *err, size_t errlen) {
-  const json_t *v = json_path_get(rec, field);
-  char num[32];
-  if (!v) { snprintf(err, errlen, "field '%s': missing", field); return -1; }
-  if (json_is_string(v)) { *out = xstrdup(json_string_value(v)); return 0; }
-  if (json_is_integer(v)) {
-    snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-    *out = xstrdup(num);
+static int split_of(const shard_opts *o, const json_t *rec, const shard_src *src, const char *user,
+                    int8_t *split, char *err, size_t errlen) {
+  if (src && src->split >= 0) {   // the file's split (data.split_files) wins over the field
+    *split = (int8_t)src->split;
     return 0;
   }
-  snprintf(err, errlen, "field '%s': expected a string or integer", field);
-  return -1;
-}
-
-static int split_of(const shard_opts *o, const json_t *rec, const char *user, int8_t *split,
-                    char *err, size_t errlen) {
   if (*o->f_split) {
     const json_t *v = json_path_get(rec, o->f_split);
     if (!v) { snprintf(err, errlen, "field '%s': missing", o->f_split); return -1; }
@@ -71,7 +61,7 @@ static int cmp_hist(const void *a, const void *b) {
 }
 
 // The newest max_history_items items, oldest first, rendered one string each.
-static int history_items(const shard_opts *o, const json_t *rec, char ***out, int *n_out,
+static int history_items(const shard_opts *o, const json_t *rec, tpl_budget *budget, char ***out, int *n_out,
                          char *err, size_t errlen) {
   const json_t *h = json_path_get(rec, o->f_history);
   *out = NULL;
@@ -109,7 +99,7 @@ static int history_items(const shard_opts *o, const json_t *rec, char ***out, in
     strbuf b;
     sb_init(&b);
     char e2[512];
-    if (tpl_render(o->item_tpl, "data.history_item_template", it[i].item, NULL, &b, e2, sizeof e2)) {
+    if (tpl_render(o->item_tpl, "data.history_item_template", it[i].item, NULL, budget, &b, e2, sizeof e2)) {
       snprintf(err, errlen, "%s[%zu]: %s", o->f_history, it[i].index, e2);
       sb_free(&b);
       for (size_t j = first; j < i; j++) free(r[j - first]);
@@ -132,40 +122,43 @@ static void free_items(char **items, int n) {
 
 // Prompt with items [k0, n) of the kept history (k0 == n: empty_history).
 static int render_prompt(const shard_opts *o, const json_t *rec, char **items, int k0, int n,
-                         strbuf *out, char *err, size_t errlen) {
+                         tpl_budget *budget, strbuf *out, char *err, size_t errlen) {
   strbuf h;
   sb_init(&h);
   if (k0 >= n) sb_puts(&h, o->empty_history);
   for (int i = k0; i < n; i++) sb_puts(&h, items[i]);
   sb_puts(&h, "");
   out->len = 0;
-  int rc = tpl_render(o->prompt_tpl, "data.prompt_template", rec, h.data, out, err, errlen);
+  int rc = tpl_render(o->prompt_tpl, "data.prompt_template", rec, h.data, budget, out, err, errlen);
   sb_puts(out, "");
   sb_free(&h);
   return rc;
 }
 
-static int target_text(const shard_opts *o, const json_t *rec, const char **s, size_t *len,
+// The target: a field of the record, or of its joined targets record (data.targets).
+static int target_text(const shard_opts *o, const json_t *rec, const shard_src *src, const char **s, size_t *len,
                        char *err, size_t errlen) {
-  const json_t *v = json_path_get(rec, o->f_target);
-  if (!v) { snprintf(err, errlen, "field '%s': missing", o->f_target); return -1; }
-  if (!json_is_string(v)) { snprintf(err, errlen, "field '%s': expected a string", o->f_target); return -1; }
+  const char *field = src && src->gold ? o->f_gold_target : o->f_target;
+  const char *where = src && src->gold ? " of its targets record" : "";
+  const json_t *v = json_path_get(src && src->gold ? src->gold : rec, field);
+  if (!v) { snprintf(err, errlen, "field '%s'%s: missing", field, where); return -1; }
+  if (!json_is_string(v)) { snprintf(err, errlen, "field '%s'%s: expected a string", field, where); return -1; }
   *s = json_string_value(v);
   *len = json_string_length(v);
   return 0;
 }
 
-int shard_sample_texts(const shard_opts *o, const json_t *rec, char **prompt, char **target,
-                       char *err, size_t errlen) {
+int shard_sample_texts(const shard_opts *o, const json_t *rec, const shard_src *src, char **prompt,
+                       char **target, char *err, size_t errlen) {
   char **items;
   int n;
   const char *t;
   size_t tlen;
-  if (target_text(o, rec, &t, &tlen, err, errlen)) return -1;
-  if (history_items(o, rec, &items, &n, err, errlen)) return -1;
+  if (target_text(o, rec, src, &t, &tlen, err, errlen)) return -1;
+  if (history_items(o, rec, NULL, &items, &n, err, errlen)) return -1;
   strbuf p;
   sb_init(&p);
-  int rc = render_prompt(o, rec, items, 0, n, &p, err, errlen);
+  int rc = render_prompt(o, rec, items, 0, n, NULL, &p, err, errlen);
   free_items(items, n);
   if (rc) { sb_free(&p); return -1; }
   *prompt = sb_detach(&p);
@@ -202,6 +195,7 @@ typedef struct {
   size_t np, cp;
   int32_t *tgt;               // target tokens, ending in <|endoftext|>
   size_t nt, ct;
+  tpl_budget budget;          // {field:N} placeholders; .truncated once any was cut
 } sample_work;
 
 static void sample_work_init(sample_work *w) {
@@ -216,10 +210,21 @@ static void sample_work_free(sample_work *w) {
 }
 
 // id, user and split of the record.
-static int read_keys(const shard_opts *o, const json_t *rec, shard_sample *s, char *err, size_t errlen) {
-  if (key_text(rec, o->f_id, &s->id, err, errlen)) return -1;
-  if (key_text(rec, o->f_user, &s->user, err, errlen)) return -1;
-  return split_of(o, rec, s->user, &s->split, err, errlen);
+static int read_keys(const shard_opts *o, const json_t *rec, const shard_src *src, shard_sample *s, char *err,
+                     size_t errlen) {
+  if (!*o->f_id && src && src->auto_id) s->id = xstrdup(src->auto_id);
+  else if (corpus_key_text(rec, o->f_id, &s->id, err, errlen)) return -1;
+  if (corpus_key_text(rec, o->f_user, &s->user, err, errlen)) return -1;
+  return split_of(o, rec, src, s->user, &s->split, err, errlen);
+}
+
+int shard_sample_split(const shard_opts *o, const json_t *rec, const shard_src *src, char *err, size_t errlen) {
+  shard_sample s;
+  memset(&s, 0, sizeof s);
+  int rc = read_keys(o, rec, src, &s, err, errlen);
+  int split = rc ? -1 : s.split;
+  shard_sample_free(&s);
+  return split;
 }
 
 // data.fields.truth_spans: [start, end) byte offsets inside the target.
@@ -252,12 +257,12 @@ static int read_rare(const shard_opts *o, const json_t *rec, sample_work *w, cha
 
 // The target tokenized alone, cut to max_target_tokens including <|endoftext|>.
 static int encode_target(const shard_opts *o, const tokenizer *t, sample_work *w, shard_sample *s,
-                         long *truncated, char *err, size_t errlen) {
+                         char *err, size_t errlen) {
   if (tok_encode(t, w->target, w->target_bytes, &w->tgt, &w->nt, &w->ct))
     BAD("field '%s': not valid UTF-8", o->f_target);
   if (w->nt > (size_t)o->max_target_tokens - 1) {
     w->nt = (size_t)o->max_target_tokens - 1;
-    (*truncated)++;
+    s->target_cut = 1;
   }
   int eos = tok_special_id(t, "<|endoftext|>");
   if (eos < 0) error("the tokenizer has no <|endoftext|> token");
@@ -293,7 +298,7 @@ static void mark_truth(const tokenizer *t, const sample_work *w, shard_sample *s
 static int encode_prompt(const shard_opts *o, const tokenizer *t, const json_t *rec, sample_work *w, int k0,
                          char *err, size_t errlen) {
   w->np = 0;
-  if (render_prompt(o, rec, w->items, k0, w->n_items, &w->text, err, errlen)) return -1;
+  if (render_prompt(o, rec, w->items, k0, w->n_items, &w->budget, &w->text, err, errlen)) return -1;
   if (tok_encode(t, w->text.data, w->text.len, &w->prompt, &w->np, &w->cp)) BAD("prompt is not valid UTF-8");
   return 0;
 }
@@ -312,8 +317,8 @@ static int without_history(const shard_opts *o, const tokenizer *t, const json_t
                            shard_sample *s, char *err, size_t errlen) {
   if (encode_prompt(o, t, rec, w, w->n_items, err, errlen)) return -1;
   if (w->np > (size_t)o->max_prompt_tokens)
-    BAD("the prompt has %zu tokens even without history, more than data.max_prompt_tokens = %d", w->np,
-        o->max_prompt_tokens);
+    BAD("the prompt has %zu tokens even without history, more than data.max_prompt_tokens = %d "
+        "(give a long field a budget in the template, e.g. {input:256})", w->np, o->max_prompt_tokens);
   s->nohist = prompt_and_target(w, &s->nohist_len);
   return 0;
 }
@@ -329,26 +334,30 @@ static int with_history(const shard_opts *o, const tokenizer *t, const json_t *r
   }
   if (k0 == w->n_items && encode_prompt(o, t, rec, w, w->n_items, err, errlen)) return -1;
   s->n_hist = w->n_items - k0;
+  s->hist_dropped = k0;
   s->hist = prompt_and_target(w, &s->hist_len);
   return 0;
 }
 
-int shard_sample_make(const shard_opts *o, const tokenizer *t, const json_t *rec, shard_sample *s,
-                      long *truncated, char *err, size_t errlen) {
+int shard_sample_make(const shard_opts *o, const tokenizer *t, const json_t *rec, const shard_src *src,
+                      shard_sample *s, shard_counts *n, char *err, size_t errlen) {
   memset(s, 0, sizeof *s);
   sample_work w;
   sample_work_init(&w);
-  int rc = read_keys(o, rec, s, err, errlen);
-  if (!rc) rc = target_text(o, rec, &w.target, &w.target_bytes, err, errlen);
+  w.budget = (tpl_budget){.tok = t, .cut_start = o->cut_start};
+  int rc = read_keys(o, rec, src, s, err, errlen);
+  if (!rc) rc = target_text(o, rec, src, &w.target, &w.target_bytes, err, errlen);
   if (!rc && *o->f_truth) rc = read_spans(o, rec, &w, err, errlen);
   if (!rc && *o->f_truth && *o->f_truth_rare) rc = read_rare(o, rec, &w, err, errlen);
-  if (!rc) rc = history_items(o, rec, &w.items, &w.n_items, err, errlen);
-  if (!rc) rc = encode_target(o, t, &w, s, truncated, err, errlen);
+  if (!rc) rc = history_items(o, rec, &w.budget, &w.items, &w.n_items, err, errlen);
+  if (!rc) rc = encode_target(o, t, &w, s, err, errlen);
   if (!rc) mark_truth(t, &w, s);
   if (!rc) rc = without_history(o, t, rec, &w, s, err, errlen);
   if (!rc) rc = with_history(o, t, rec, &w, s, err, errlen);
+  s->field_cut = (uint8_t)w.budget.truncated;
   sample_work_free(&w);
   if (rc) shard_sample_free(s);
+  else n->truncated_targets += s->target_cut, n->truncated_fields += s->field_cut;
   return rc;
 }
 

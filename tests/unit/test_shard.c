@@ -44,9 +44,9 @@ static void test_sample(void **st) {
   shard_opts o = opts();
   json_t *r = parse(REC);
   shard_sample s;
-  long trunc = 0;
+  shard_counts trunc = {0, 0};
   char err[512];
-  assert_int_equal(shard_sample_make(&o, tok, r, &s, &trunc, err, sizeof err), 0);
+  assert_int_equal(shard_sample_make(&o, tok, r, NULL, &s, &trunc, err, sizeof err), 0);
   assert_string_equal(s.id, "s1");
   assert_string_equal(s.user, "u1");
   assert_int_equal(s.split, SPLIT_TEST);
@@ -74,7 +74,7 @@ static void test_sample(void **st) {
   }
   assert_int_equal(at, 11);
   assert_int_equal(s.truth[T - 1], 0);
-  assert_int_equal(trunc, 0);
+  assert_int_equal(trunc.truncated_targets, 0);
 
   // pack / unpack round trip
   strbuf b;
@@ -95,13 +95,13 @@ static void test_sample(void **st) {
   // a prompt budget of the no-history prompt only: every item is dropped
   shard_sample s2;
   o.max_prompt_tokens = 0;
-  assert_int_equal(shard_sample_make(&o, tok, r, &s2, &trunc, err, sizeof err), -1);
+  assert_int_equal(shard_sample_make(&o, tok, r, NULL, &s2, &trunc, err, sizeof err), -1);
   assert_non_null(strstr(err, "even without history"));
   o = opts();
   o.max_target_tokens = 3;   // two tokens of text + <|endoftext|>
-  assert_int_equal(shard_sample_make(&o, tok, r, &s2, &trunc, err, sizeof err), 0);
+  assert_int_equal(shard_sample_make(&o, tok, r, NULL, &s2, &trunc, err, sizeof err), 0);
   assert_int_equal(s2.target_len, 3);
-  assert_int_equal(trunc, 1);
+  assert_int_equal(trunc.truncated_targets, 1);
   shard_sample_free(&s2);
   json_decref(r);
 }
@@ -111,14 +111,14 @@ static void test_truncate_history(void **st) {
   shard_opts o = opts();
   json_t *r = parse(REC);
   shard_sample full, s;
-  long trunc = 0;
+  shard_counts trunc = {0, 0};
   char err[512];
   o.max_history_items = 3;
-  assert_int_equal(shard_sample_make(&o, tok, r, &full, &trunc, err, sizeof err), 0);
+  assert_int_equal(shard_sample_make(&o, tok, r, NULL, &full, &trunc, err, sizeof err), 0);
   assert_int_equal(full.n_hist, 3);
   int32_t full_prompt = full.hist_len - full.target_len;
   o.max_prompt_tokens = full_prompt - 1;   // one token short: the oldest item goes
-  assert_int_equal(shard_sample_make(&o, tok, r, &s, &trunc, err, sizeof err), 0);
+  assert_int_equal(shard_sample_make(&o, tok, r, NULL, &s, &trunc, err, sizeof err), 0);
   assert_int_equal(s.n_hist, 2);
   char *h = decode(s.hist, (size_t)(s.hist_len - s.target_len));
   assert_string_equal(h, "<B>\n<C>\nQ: hello\nA: ");
@@ -152,9 +152,9 @@ static void test_bad_records(void **st) {
   for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
     json_t *r = parse(bad[k][0]);
     shard_sample s;
-    long trunc = 0;
+    shard_counts trunc = {0, 0};
     char err[512];
-    assert_int_equal(shard_sample_make(&o, tok, r, &s, &trunc, err, sizeof err), -1);
+    assert_int_equal(shard_sample_make(&o, tok, r, NULL, &s, &trunc, err, sizeof err), -1);
     if (!strstr(err, bad[k][1])) fail_msg("case %zu: '%s' lacks '%s'", k, err, bad[k][1]);
     json_decref(r);
   }
@@ -171,10 +171,10 @@ static void test_split_fallback(void **st) {
     snprintf(js, sizeof js, "{\"id\": %d, \"user_id\": \"user%d\", \"input\": \"q\", \"output\": \"o\", \"profile\": [], \"spans\": [], \"rare\": []}", u, u);
     json_t *r = parse(js);
     shard_sample s, s2;
-    long trunc = 0;
+    shard_counts trunc = {0, 0};
     char err[512];
-    assert_int_equal(shard_sample_make(&o, tok, r, &s, &trunc, err, sizeof err), 0);
-    assert_int_equal(shard_sample_make(&o, tok, r, &s2, &trunc, err, sizeof err), 0);
+    assert_int_equal(shard_sample_make(&o, tok, r, NULL, &s, &trunc, err, sizeof err), 0);
+    assert_int_equal(shard_sample_make(&o, tok, r, NULL, &s2, &trunc, err, sizeof err), 0);
     assert_int_equal(s.split, s2.split);
     count[s.split]++;
     shard_sample_free(&s), shard_sample_free(&s2);
@@ -211,9 +211,9 @@ static void test_write_read(void **st) {
              " \"profile\": [{\"title\": \"t\", \"date\": \"1\"}], \"spans\": [[0, 3]], \"rare\": [%s]}",
              i, users[i], i ? "train" : "valid", i, i, i == 1 ? "true" : "false");
     json_t *r = parse(js);
-    long trunc = 0;
+    shard_counts trunc = {0, 0};
     char err[512];
-    assert_int_equal(shard_sample_make(&o, tok, r, &s[i], &trunc, err, sizeof err), 0);
+    assert_int_equal(shard_sample_make(&o, tok, r, NULL, &s[i], &trunc, err, sizeof err), 0);
     s[i].order = 10 - i;   // written sorted by order: s2, s1, s0
     json_decref(r);
   }

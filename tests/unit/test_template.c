@@ -17,11 +17,11 @@ static void test_render(void **st) {
   strbuf b;
   sb_init(&b);
   char err[256];
-  assert_int_equal(tpl_render("{title} by {item.brand}: {n}/{x} {ok}[{none}] {{lit}}", "t", o, NULL, &b, err, sizeof err), 0);
+  assert_int_equal(tpl_render("{title} by {item.brand}: {n}/{x} {ok}[{none}] {{lit}}", "t", o, NULL, NULL, &b, err, sizeof err), 0);
   sb_puts(&b, "");
   assert_string_equal(b.data, "Mug by Acme: 42/0.5 true[] {lit}");
   b.len = 0;
-  assert_int_equal(tpl_render("{history}Q: {title}", "t", o, "H1\nH2\n", &b, err, sizeof err), 0);
+  assert_int_equal(tpl_render("{history}Q: {title}", "t", o, "H1\nH2\n", NULL, &b, err, sizeof err), 0);
   sb_puts(&b, "");
   assert_string_equal(b.data, "H1\nH2\nQ: Mug");
   sb_free(&b);
@@ -34,14 +34,14 @@ static void test_errors(void **st) {
   strbuf b;
   sb_init(&b);
   char err[256];
-  assert_int_equal(tpl_render("{title} {nope}", "data.prompt_template", o, NULL, &b, err, sizeof err), -1);
+  assert_int_equal(tpl_render("{title} {nope}", "data.prompt_template", o, NULL, NULL, &b, err, sizeof err), -1);
   assert_string_equal(err, "field 'nope': missing (used by data.prompt_template)");
-  assert_int_equal(tpl_render("{list}", "T", o, NULL, &b, err, sizeof err), -1);
+  assert_int_equal(tpl_render("{list}", "T", o, NULL, NULL, &b, err, sizeof err), -1);
   assert_non_null(strstr(err, "field 'list': expected a string or number, got an array"));
-  assert_int_equal(tpl_render("{item}", "T", o, NULL, &b, err, sizeof err), -1);
+  assert_int_equal(tpl_render("{item}", "T", o, NULL, NULL, &b, err, sizeof err), -1);
   assert_non_null(strstr(err, "got an object"));
   // {history} without a history text is an ordinary (here missing) field
-  assert_int_equal(tpl_render("{history}", "T", o, NULL, &b, err, sizeof err), -1);
+  assert_int_equal(tpl_render("{history}", "T", o, NULL, NULL, &b, err, sizeof err), -1);
   sb_free(&b);
   json_decref(o);
 }

@@ -1,0 +1,121 @@
+// nq-shard --preview (see shard_preview.h).
+#include "shard/shard_preview.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "formats/hf.h"
+#include "shard/shard_input.h"
+
+// tokenizer.path (or the HF model's), else the run's tokenizer.json, else one trained in
+// memory on the train split and not saved. Says which on stdout.
+static tokenizer *preview_tokenizer(const shard_input *in) {
+  char err[1024];
+  char *path = hf_tokenizer_path(in->c);
+  const char *why = "tokenizer.path";
+  if (!path) {
+    path = path_join(cfg_str(in->c, "run_dir"), "tokenizer.json");
+    why = "the run's, from the last nq-shard; it may predate config changes";
+    if (!file_exists(path)) free(path), path = NULL;
+  }
+  if (path) {
+    tokenizer *t = tok_load_json(path, err, sizeof err);
+    if (!t) fatal("%s", err);
+    printf("tokenizer: %s (%s)\n", path, why);
+    free(path);
+    return t;
+  }
+  size_t n;
+  double t0 = wall_seconds();
+  tokenizer *t = shard_input_train_tokenizer(in, &n);
+  printf("tokenizer: none in the run directory: trained in memory on %zu texts of the train split in %.2f s "
+         "(not saved; nq-shard trains the same one)\n", n, wall_seconds() - t0);
+  return t;
+}
+
+static void print_tokens(const tokenizer *t, const int32_t *ids, size_t n) {
+  size_t len;
+  char *text = tok_decode(t, ids, n, &len);
+  if (!text) error("preview: a token id has no text");
+  fwrite(text, 1, len, stdout);
+  if (!len || text[len - 1] != '\n') putchar('\n');
+  free(text);
+}
+
+static void print_sample(const shard_opts *o, const tokenizer *t, const shard_sample *s, const char *where, int k) {
+  int32_t hp = s->hist_len - s->target_len, np = s->nohist_len - s->target_len;
+  static const char *const split_names[3] = {"train", "valid", "test"};
+  printf("\n=== sample %d: id %s, user %s, split %s (%s)\n", k, s->id, s->user, split_names[s->split], where);
+  printf("--- with history: %d tokens, %d history items", hp, s->n_hist);
+  if (s->hist_dropped) printf(", %d oldest dropped to fit max_prompt_tokens = %d", s->hist_dropped, o->max_prompt_tokens);
+  printf("\n");
+  print_tokens(t, s->hist, (size_t)hp);
+  printf("--- without history: %d tokens\n", np);
+  print_tokens(t, s->nohist, (size_t)np);
+  printf("--- target: %d tokens with <|endoftext|>%s\n", s->target_len,
+         s->target_cut ? ", cut to max_target_tokens" : "");
+  print_tokens(t, s->nohist + np, (size_t)s->target_len);
+  if (s->field_cut)
+    printf("--- cut: a {field:N} placeholder's text was over its budget (data.truncate = \"%s\")\n",
+           o->cut_start ? "start" : "end");
+}
+
+// One record: printed when it is wanted; returns 1 when printed. Bad records are reported
+// and count as shown (the shards would stop or skip there).
+static int preview_record(const shard_input *in, const tokenizer *t, int f, const rec_reader *r, const json_t *rec,
+                          const char *want_id, int k) {
+  char err[1024], where[600], id[600];
+  shard_src src;
+  shard_sample s;
+  shard_counts n = {0, 0};
+  rec_where(r, where, sizeof where);
+  if (want_id) {
+    char *have = NULL;
+    int rc = *in->o.f_id ? corpus_key_text(rec, in->o.f_id, &have, err, sizeof err) : 0;
+    if (!*in->o.f_id) shard_input_src(in, f, r, rec, &src, id, sizeof id, err, sizeof err), have = xstrdup(id);
+    int match = rc == 0 && !strcmp(have, want_id);
+    free(have);
+    if (!match) return 0;
+  }
+  if (shard_input_src(in, f, r, rec, &src, id, sizeof id, err, sizeof err) ||
+      shard_sample_make(&in->o, t, rec, &src, &s, &n, err, sizeof err)) {
+    printf("\n=== sample %d (%s): bad record: %s\n", k, where, err);
+    return 1;
+  }
+  print_sample(&in->o, t, &s, where, k);
+  shard_sample_free(&s);
+  return 1;
+}
+
+int shard_preview(stage_ctx *s) {
+  if (s->rank != 0) return 0;
+  shard_input in;
+  shard_input_open(&in, s->cfg);
+  double t0 = wall_seconds();
+  tokenizer *t = preview_tokenizer(&in);
+  long shown = 0;
+  char err[1024];
+  for (int f = 0; f < in.n_files && shown < s->preview; f++) {
+    rec_reader r;
+    if (corpus_open(&r, s->cfg, in.files[f].path, 0, 1, err, sizeof err)) fatal("%s", err);
+    json_t *rec;
+    int rc;
+    while (shown < s->preview && (rc = rec_next(&r, &rec, err, sizeof err)) != 0) {
+      if (rc < 0) {
+        if (!s->preview_id) printf("\n=== sample %ld: bad record: %s\n", ++shown, err);
+        if (rc == -2) break;
+        continue;
+      }
+      shown += preview_record(&in, t, f, &r, rec, s->preview_id, (int)shown + 1);
+      json_decref(rec);
+    }
+    rec_close(&r);
+  }
+  printf("\n(preview: %ld sample%s in %.2f s; nothing written)\n", shown, shown == 1 ? "" : "s", wall_seconds() - t0);
+  tok_free(t);
+  shard_input_close(&in);
+  if (shown == 0 && s->preview_id) fatal("--preview-id %s: no record with this id in the input files", s->preview_id);
+  return 0;
+}
