@@ -150,6 +150,7 @@ static int next_element(json_array_reader *r, char *err, size_t errlen) {
     r->state = 2;
     return 0;
   }
+  if (c == EOF) return at_line(r, err, errlen, "unexpected end of file: the array is not closed");
   if (r->state == 1) {
     if (c != ',') return at_line(r, err, errlen, "expected ',' or ']' after record %ld", r->index);
     c = next_non_space(r);
