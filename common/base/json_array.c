@@ -129,7 +129,7 @@ int json_array_open(json_array_reader *r, const char *path, const char *list_pat
   for (const char *p = list_path; *p;) {
     const char *dot = strchr(p, '.');
     size_t n = dot ? (size_t)(dot - p) : strlen(p);
-    if (enter_key(r, p, n, err, errlen)) return -1;
+    if (enter_key(r, p, n, err, errlen)) return -2;
     p += n + (dot ? 1 : 0);
   }
   int c = next_non_space(r);
