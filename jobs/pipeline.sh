@@ -1,7 +1,7 @@
 # The pipeline as data, shared by jobs/run-local.sh and jobs/submit.sh (source this file).
 # Callers set NQ_CONFIG (the config file), NQ_SETS (array of user key=value overrides) and
 # NQ_BIN (directory of the nq-* executables). Steps, in order:
-#   synth shard <pipeline.train_runs...> eval
+#   [synth] shard <pipeline.train_runs...> eval      (synth: see nq_wants_synth)
 # with effect and annotate inserted right after the run named by effect.reference_run.
 
 nq_cfg() {  # nq_cfg ARGS... : nq-config on the experiment config with the user's overrides
@@ -10,12 +10,27 @@ nq_cfg() {  # nq_cfg ARGS... : nq-config on the experiment config with the user'
   "$NQ_BIN/nq-config" "$NQ_CONFIG" "${sets[@]}" "$@"
 }
 
+# Whether the synth step belongs to the pipeline: pipeline.synth = "always" / "never", or
+# "auto": only when nq-synth's output (synth.output, "" = {run_dir}/data/synth.jsonl) is
+# among the corpus files (data.files, data.split_files.*). A config for one's own data
+# never runs it.
+nq_wants_synth() {
+  local mode out
+  mode=$(nq_cfg --get pipeline.synth) || return 2
+  case $mode in always) return 0 ;; never) return 1 ;; esac
+  out=$(nq_cfg --get synth.output) || return 2
+  [ -n "$out" ] || out="{run_dir}/data/synth.jsonl"
+  { nq_cfg --get data.files; nq_cfg --get data.split_files.train; nq_cfg --get data.split_files.valid
+    nq_cfg --get data.split_files.test; } | grep -qxF -- "$out"
+}
+
 # Prints the step names, one per line.
 nq_steps() {
   local runs ref r
   runs=$(nq_cfg --get pipeline.train_runs) || return 1
   ref=$(nq_cfg --get effect.reference_run) || return 1
-  echo synth; echo shard
+  if nq_wants_synth; then echo synth; elif [ $? -eq 2 ]; then return 1; fi
+  echo shard
   for r in $runs; do
     echo "$r"
     if [ "$r" = "$ref" ]; then echo effect; echo annotate; fi

@@ -22,15 +22,37 @@ static void usage(const stage_info *info, FILE *f) {
   fprintf(f, "%s\n", info->summary);
 }
 
+// --preview prints a few samples from one process: it skips the MPI start-up (over a second
+// as a singleton), and under mpirun only the first rank prints.
+static int start_mpi(stage_ctx *s, const stage_info *info, int *argc, char ***argv) {
+  for (int i = 1; info->takes_preview && i < *argc; i++)
+    if (!strcmp((*argv)[i], "--preview") || !strcmp((*argv)[i], "--preview-id")) {
+      const char *r = getenv("OMPI_COMM_WORLD_RANK");
+      if (!r) r = getenv("PMI_RANK");
+      s->rank = r ? atoi(r) : 0;
+      s->size = 1;
+      return 0;
+    }
+  mpicheck(MPI_Init(argc, argv), "starting MPI");
+  mpicheck(MPI_Comm_rank(MPI_COMM_WORLD, &s->rank), "MPI_Comm_rank");
+  mpicheck(MPI_Comm_size(MPI_COMM_WORLD, &s->size), "MPI_Comm_size");
+  return 1;
+}
+
+// MPI_Finalize when MPI was started (not for --preview).
+static void stop_mpi(void) {
+  int up = 0;
+  MPI_Initialized(&up);
+  if (up) MPI_Finalize();
+}
+
 void stage_begin(stage_ctx *s, const char *name, int argc, char **argv) {
   memset(s, 0, sizeof *s);
   const stage_info *info = stage_find(name);
   if (!info) error("stage_begin: no stage '%s' in pipeline/stages.c", name);
   s->info = info;
   schema_install();
-  mpicheck(MPI_Init(&argc, &argv), "starting MPI");
-  mpicheck(MPI_Comm_rank(MPI_COMM_WORLD, &s->rank), "MPI_Comm_rank");
-  mpicheck(MPI_Comm_size(MPI_COMM_WORLD, &s->size), "MPI_Comm_size");
+  (void)start_mpi(s, info, &argc, &argv);
   log_set_rank(s->rank, s->size);
   const char *cfg_path = NULL;
   const char **sets = xcalloc((size_t)argc + 1, sizeof *sets);
@@ -51,12 +73,12 @@ void stage_begin(stage_ctx *s, const char *name, int argc, char **argv) {
         config_print_help(info->reads);
       }
       free(sets);
-      MPI_Finalize();
+      stop_mpi();
       exit(0);
     } else if (!strcmp(a, "--set")) {
       if (i + 1 >= argc) {
         if (s->rank == 0) fprintf(stderr, "nq-%s: --set needs key=value\n", info->name), usage(info, stderr);
-        MPI_Finalize();
+        stop_mpi();
         exit(2);
       }
       sets[n_sets++] = argv[++i];
@@ -71,7 +93,7 @@ void stage_begin(stage_ctx *s, const char *name, int argc, char **argv) {
       if (!strcmp(a, "--preview-id")) s->preview_id = argv[++i], s->preview = 1;
       else if ((s->preview = strtol(argv[++i], &end, 10)) <= 0 || *end) {
         if (s->rank == 0) fprintf(stderr, "nq-%s: --preview needs a positive number\n", info->name), usage(info, stderr);
-        MPI_Finalize();
+        stop_mpi();
         exit(2);
       }
     } else if (a[0] == '-' || cfg_path) {
@@ -79,7 +101,7 @@ void stage_begin(stage_ctx *s, const char *name, int argc, char **argv) {
         fprintf(stderr, "nq-%s: unexpected argument '%s'\n", info->name, a);
         usage(info, stderr);
       }
-      MPI_Finalize();
+      stop_mpi();
       exit(2);
     } else {
       cfg_path = a;
@@ -90,7 +112,7 @@ void stage_begin(stage_ctx *s, const char *name, int argc, char **argv) {
       fprintf(stderr, "nq-%s: missing CONFIG\n", info->name);
       usage(info, stderr);
     }
-    MPI_Finalize();
+    stop_mpi();
     exit(2);
   }
   log_set_collective(1);  // every rank loads the same file: report a bad config once
@@ -102,7 +124,9 @@ void stage_begin(stage_ctx *s, const char *name, int argc, char **argv) {
 int stage_end(stage_ctx *s, int rc) {
   config_free(s->cfg);
   s->cfg = NULL;
-  mpicheck(MPI_Finalize(), "finalizing MPI");
+  int up = 0;
+  MPI_Initialized(&up);
+  if (up) mpicheck(MPI_Finalize(), "finalizing MPI");
   return rc;
 }
 

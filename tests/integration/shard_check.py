@@ -5,6 +5,9 @@
 #       run's tokenizer.json equal the JSONL target (prefix when truncated); truth and
 #       truth_rare recomputed from the JSONL spans
 #   shard_check.py same DIR_A DIR_B     every dataset of every shard has the same bytes
+#   shard_check.py expect RUN_DIR EXPECT.json   the shards hold exactly the samples of EXPECT
+#       ({id: [split, target text]}, written by the test from its own files): split and
+#       decoded target (a prefix when cut to max_target_tokens) of each
 import json, os, sys
 import h5py, numpy as np
 
@@ -116,7 +119,30 @@ def same(da, db):
             if fa.attrs[k] != fb.attrs[k]: fail(f"{name}: attribute {k} differs")
     print(f"{len(la)} shards identical")
 
-if sys.argv[1] == "layout":
+def expect(run, path):
+    want = json.load(open(path))
+    tj = json.load(open(os.path.join(run, "tokenizer.json")))
+    vocab = {i: s for s, i in tj["model"]["vocab"].items()}
+    dec = bytes_to_unicode()
+    seen = {}
+    for name in shards(os.path.join(run, "shards")):
+        f = h5py.File(os.path.join(run, "shards", name), "r")
+        tok, no, nl, tl = f["tokens"][:], f["nohist_offset"][:], f["nohist_length"][:], f["target_length"][:]
+        for i, sid in enumerate(f["id"][:]):
+            sid = sid.decode() if isinstance(sid, bytes) else sid
+            if sid not in want: fail(f"{name}: sample {sid} not expected")
+            split, text = want[sid]
+            if int(f["split"][i]) != {"train": 0, "valid": 1, "test": 2}[split]: fail(f"{name}: {sid}: split {f['split'][i]}, expected {split}")
+            ids = tok[no[i] + nl[i] - tl[i]: no[i] + nl[i] - 1]
+            got = b"".join(bytes(dec[ch] for ch in vocab[int(t)]) for t in ids)
+            if not text.encode().startswith(got) or not got: fail(f"{name}: {sid}: target {got[:40]!r} is not {text[:40]!r}")
+            seen[sid] = 1
+    if sorted(seen) != sorted(want): fail(f"{len(seen)} samples in the shards, expected {len(want)}: missing {sorted(set(want) - set(seen))[:5]}")
+    print(f"{len(seen)} samples as expected")
+
+if sys.argv[1] == "expect":
+    expect(sys.argv[2], sys.argv[3])
+elif sys.argv[1] == "layout":
     layout(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
 else:
     same(sys.argv[2], sys.argv[3])
