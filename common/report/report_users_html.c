@@ -26,7 +26,9 @@ static double user_gain(const report *r, const char *user, const char **cmp_name
 
 static void sample_html(strbuf *b, const report *r, const report_sample *s) {
   char *target = report_sample_text(s);
-  sb_puts(b, "<div class=\"sample\"><div><div class=\"note\">");
+  sb_puts(b, "<div class=\"sample\" data-id=\"");
+  svg_escape(b, s->id);
+  sb_puts(b, "\"><div><div class=\"note\">");
   svg_escape(b, s->id);
   sb_puts(b, s->split == SPLIT_TEST ? " &middot; test target" : " &middot; target");
   sb_puts(b, "</div><div class=\"target\">");
