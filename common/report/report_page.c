@@ -30,7 +30,7 @@ static const char *const page_css =
     ".sample{display:grid;grid-template-columns:1fr 1fr;gap:14px;border-top:1px solid #eee;padding:10px 0}"
     ".target{white-space:pre-wrap;line-height:1.9;font-size:14px}.tk{border-radius:3px;padding:1px 0}"
     ".tk.hi{outline:1px solid rgba(213,94,0,.55)}.tk.st{font-weight:600}"
-    ".tk.pl{border-bottom:2px solid #009E73}.preds div{margin-bottom:6px;font-size:13.5px}"
+    ".tk.pl{border-bottom:2px solid rgba(0,158,115,.7)}.preds div{margin-bottom:6px;font-size:13.5px}"
     ".preds{overflow-wrap:anywhere}.preds b{display:inline-block;min-width:110px;color:#333}mark{background:#d8ecff;border-radius:2px}"
     ".scroll{overflow-x:auto}td small{color:#666}.legend span{margin-right:4px}.sig{color:#D55E00;font-weight:bold}";
 
@@ -154,7 +154,7 @@ static void section_training(strbuf *b, report_figs *figs, const report *r) {
       s[n] = (svg_series){r->runs[i].name, buf[n][0], buf[n][1], m, 0};
       n++;
     }
-    svg_axes ax = {M[k].title, "step", M[k].key, 420, 250, 0, M[k].log, 0};
+    svg_axes ax = {M[k].title, "step", M[k].key, 580, 260, 0, M[k].log, 0};
     strbuf svg;
     sb_init(&svg);
     svg_lines(&svg, &ax, s, n);

@@ -59,10 +59,23 @@ static config *step_config(const stage_ctx *s, const step_def *st) {
   return c;
 }
 
+// Where an input recorded as `in` is now: as recorded, or, for a path written relative to
+// where the run was started ("results/default/shards/x.h5"), its tail under `run_dir`
+// ("<run_dir>/shards/x.h5"). NULL when neither exists; caller frees.
+static char *resolve_input(const char *run_dir, const char *in) {
+  if (file_exists(in)) return xstrdup(in);
+  for (const char *p = strchr(in, '/'); p && in[0] != '/'; p = strchr(p + 1, '/')) {
+    char *at = path_join(run_dir, p + 1);
+    if (file_exists(at)) return at;
+    free(at);
+  }
+  return NULL;
+}
+
 // Why the output at `path` is stale ("" when it is current): its stored config of `sections`
-// differs from `want`, or an input listed in its provenance has changed since.
-static void staleness(const char *path, const char *sections, const char *want, char *why, size_t cap,
-                      h5_provenance_info *p) {
+// differs from `want`, or an input listed in its provenance has changed since or is gone.
+static void staleness(const char *run_dir, const char *path, const char *sections, const char *want,
+                      char *why, size_t cap, h5_provenance_info *p) {
   why[0] = 0;
   hid_t f = h5_open_read(path);
   int ok = h5_provenance_read(f, p);
@@ -75,9 +88,10 @@ static void staleness(const char *path, const char *sections, const char *want, 
   for (char *l = strtok_r(lines, "\n", &save); l && !why[0]; l = strtok_r(NULL, "\n", &save)) {
     char *in = strstr(l, "  ");
     if (!in || in - l != 64) continue;
-    in += 2;
-    if (!file_exists(in)) snprintf(why, cap, "input %s is gone", in);
-    else if (strncmp(file_digest(in), l, 64)) snprintf(why, cap, "input %s changed since", in);
+    char *at = resolve_input(run_dir, in + 2);
+    if (!at) snprintf(why, cap, "input %s not found", in + 2);
+    else if (strncmp(file_digest(at), l, 64)) snprintf(why, cap, "input %s changed since", in + 2);
+    free(at);
   }
   free(lines);
 }
@@ -124,7 +138,7 @@ void report_steps_html(strbuf *b, const stage_ctx *s, const report *r) {
     int has = (st->output || !strcmp(st->stage, "train")) && file_exists(out) && strstr(out, ".h5");
     if (has) {
       h5_provenance_info p;
-      staleness(out, reads, text, why, sizeof why, &p);
+      staleness(r->run_dir, out, reads, text, why, sizeof why, &p);
       snprintf(by, sizeof by, "nq-%s %s, %s", p.stage ? p.stage : "?", p.version ? p.version : "?",
                p.created ? p.created : "?");
       h5_provenance_info_free(&p);

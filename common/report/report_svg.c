@@ -48,6 +48,7 @@ static double nice_step(double range, int ticks) {
 
 static void fmt_num(char *buf, size_t cap, double v) {
   double a = fabs(v);
+  if (a < 1e-12) v = a = 0;   // a tick at a rounding error of zero ("-6e-17") reads as 0
   if (a != 0 && (a >= 1e5 || a < 1e-3)) snprintf(buf, cap, "%.0e", v);
   else snprintf(buf, cap, "%g", round(v * 1e6) / 1e6);
 }

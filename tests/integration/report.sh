@@ -93,6 +93,13 @@ print(f"{p.rows} rows, figures {p.figs}, {len(hits)} planted tokens highlighted,
 EOF
 ); then ok "report_dom_rows_figures_planted ($out)"; else bad report_dom_rows_figures_planted "$out"; fi
 
+# ---- staleness: a changed annotate threshold makes the annotations stale (page to --out)
+if build/nq-report $CFG --set run_dir="$R" --set annotate.threshold=0.2 --out $T/stale > $T/stale.log 2>&1 &&
+   grep -q "<tr class=\"stale\"><td>annotate</td>.*made with another &#39;annotate&#39; config" $T/stale/index.html &&
+   grep -q "<tr class=\"ok\"><td>effect</td>" $T/stale/index.html && [ ! -e "$R/report/effects-roc.svg.tmp" ]; then
+  ok report_marks_stale_steps
+else bad report_marks_stale_steps "$(grep -o '<tr class="[a-z]*"><td>[a-z_]*</td>' $T/stale/index.html 2>/dev/null | tr '\n' ' ')"; fi
+
 # ---- a partial run: shard + effect only ---------------------------------------------------------
 P=$T/partial
 mkdir -p "$P"
