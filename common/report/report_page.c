@@ -17,7 +17,7 @@ enum { CURVE_POINTS = 200 };   // per training curve, whatever the number of ste
 
 static const char *const page_css =
     "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1d1d1f;"
-    "background:#f4f5f7;margin:0}main{max-width:1240px;margin:0 auto;padding:8px 24px 48px}"
+    "background:#f4f5f7;margin:0}main{max-width:1280px;margin:0 auto;padding:8px 24px 48px}"
     "header{background:#1f2a44;color:#fff;padding:18px 24px}header h1{margin:0;font-size:22px}"
     "header p{margin:4px 0 0;color:#c9d1e4;font-size:13px}nav a{color:#9cc3ff;margin-right:14px}"
     "section{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:6px 22px 18px;"

@@ -159,7 +159,7 @@ void svg_lines(strbuf *b, const svg_axes *ax, const svg_series *s, int n) {
 
 void svg_bars(strbuf *b, const char *title, const char *const *labels, const double *mean,
               const double *lo, const double *hi, const int *star, int n, int base) {
-  int w = 80 + 58 * (n > 0 ? n : 1), h = 220;
+  int w = 60 + 64 * (n > 0 ? n : 1), h = 220;
   frame f = {0, n > 0 ? n : 1, 0, -INFINITY, w, h, 0, PAD_R};
   for (int i = 0; i < n; i++)
     f.y1 = fmax(f.y1, fmax(isfinite(hi[i]) ? hi[i] : -INFINITY, isfinite(mean[i]) ? mean[i] : -INFINITY));
@@ -186,7 +186,8 @@ void svg_bars(strbuf *b, const char *title, const char *const *labels, const dou
     if (star && star[i] && isfinite(hi[i]))
       sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"14\" "
                    "fill=\"#222\">*</text>", x, fy(&f, hi[i]) - 3);
-    sb_printf(b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#333\">", x, h - PAD_B + 14);
+    sb_printf(b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" fill=\"#333\">", x,
+              h - PAD_B + 14);
     svg_escape(b, labels[i]);
     sb_puts(b, "</text>");
   }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "report/report_svg.h"
 
@@ -42,7 +43,18 @@ static int next_word(const char *p, size_t *n) {
   return *n > 0;
 }
 
+// Words too common to say anything when shared (the marks are for content words).
+static int common_word(const char *w, size_t n) {
+  static const char *const stop[] = {"the", "and", "for", "this", "that", "with", "was", "are",
+                                     "but", "not", "you", "its", "has", "have", "from", NULL};
+  if (n < 3) return 1;
+  for (int i = 0; stop[i]; i++)
+    if (strlen(stop[i]) == n && !strncasecmp(stop[i], w, n)) return 1;
+  return 0;
+}
+
 static int target_has_word(const char *target, const char *w, size_t n) {
+  if (common_word(w, n)) return 0;
   for (const char *p = target; *p;) {
     size_t k;
     if (next_word(p, &k)) {

@@ -20,7 +20,8 @@
 int report_unit_level(const report_unit *u, double threshold, int have_mask);
 // <span>s of the target's units (classes: tk, hi = marked, st = strong, pl = planted).
 void report_tokens_html(strbuf *b, const report_sample *s, double threshold, int have_mask);
-// The prediction, HTML-escaped, with each word that also occurs in `target` in <mark>.
+// The prediction, HTML-escaped, with each word that also occurs in `target` in <mark>
+// (words of one or two letters and a few function words are not marked).
 void report_shared_html(strbuf *b, const char *prediction, const char *target);
 // The target on a terminal: ANSI backgrounds when `color`, else [x] marked and [[x]] strong.
 void report_tokens_term(FILE *f, const report_sample *s, double threshold, int have_mask, int color);
