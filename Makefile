@@ -3,11 +3,13 @@
 
 SHELL := /bin/bash
 CC := mpicc
+# DEBS: the build and run dependencies, then test-only ones (python3-*: reference checks;
+# chromium-headless-shell: tests/integration/report.sh opens the report page in a browser)
 PKGS := hdf5-openmpi libconfig gsl openblas jansson libpcre2-8
 DEBS := openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools libconfig-dev libgsl-dev \
         libopenblas-dev libjansson-dev libpcre2-dev libcmocka-dev pkg-config make gcc \
         libstemmer-dev wordnet-dev wordnet-base \
-        python3-h5py python3-numpy python3-torch python3-nltk
+        python3-h5py python3-numpy python3-torch python3-nltk chromium-headless-shell
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -4,7 +4,8 @@
 # Steps: synth shard <pipeline.train_runs> eval, with effect + annotate after the reference
 # run (jobs/pipeline.sh). A step whose stamp (<run_dir>/stamps/<step>) matches its current
 # config and upstream is skipped; --from STEP reruns STEP and everything after it; --only STEP
-# reruns just STEP. Per-step logs: <run_dir>/logs/<step>.log.
+# reruns just STEP. Per-step logs: <run_dir>/logs/<step>.log. Ends with nq-report's page
+# (<run_dir>/report/index.html).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
@@ -65,3 +66,10 @@ for step in $steps; do
 done
 echo "== all steps done in $(( $(date +%s) - t_all )) s; run directory: $run_dir"
 if [ -f "$run_dir/eval/summary.md" ]; then echo; cat "$run_dir/eval/summary.md"; fi
+# last: the report page of what exists (nq-report, docs/report.md; a few seconds, always rewritten)
+rsets=(); for s in "${NQ_SETS[@]}"; do rsets+=(--set "$s"); done
+if "$NQ_BIN/nq-report" "$NQ_CONFIG" "${rsets[@]}" > "$run_dir/logs/report.log" 2>&1; then
+  echo; echo "== report: $(sed -n 's/^report: //p' "$run_dir/logs/report.log")"
+else
+  echo "run-local.sh: nq-report failed (log: $run_dir/logs/report.log)" >&2; exit 1
+fi

@@ -8,13 +8,14 @@
 # step is one job (jobs/nq-<stage>.sbatch) with --dependency=afterok on the previous one.
 # --sweep: the grid of all --sweep values; steps from the first one whose config the sweep
 # changes run as job arrays, one task per point, each point in <run_dir>/sweep/<point>/ (the
-# steps before run once in <run_dir>); a last job writes <run_dir>/sweep/summary.md.
+# steps before run once in <run_dir>); a last job writes <run_dir>/sweep/summary.md. The very
+# last job writes the report page, <run_dir>/report/index.html (jobs/nq-report.sbatch).
 # --sbatch OPTION goes to every sbatch (e.g. --sbatch --partition=cpu --sbatch --account=x),
 # --sbatch-train OPTION to training jobs only (e.g. --sbatch-train --time=2-00:00:00).
 # Logs: <run_dir>/logs/<step>-<jobid>.out (sweep arrays: <step>-<jobid>_<point index>.out).
 # --dry-run prints the sbatch commands and submits nothing.
 set -euo pipefail
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { echo "submit.sh: $*" >&2; exit 2; }
 
 NQ_CONFIG=""; NQ_SETS=(); FROM=""; ONLY=""; DRY=0; SWEEPS=(); SB_ALL=(); SB_TRAIN=()
@@ -274,6 +275,13 @@ if [ "$n_points" -gt 0 ]; then
     "$points_file"
 fi
 
+# last job: the report page (nq-report) of what exists, even after a failed step (afterany)
+if [ ${#JOBS[@]} -gt 0 ]; then
+  rsets=(); for s in "${NQ_SETS[@]}"; do rsets+=(--set "$s"); done
+  submit report nq-report afterany "$JOB" --ntasks=1 --output="$run_dir/logs/report-%j.out" -- \
+    "$NQ_CONFIG" "${rsets[@]}"
+fi
+
 if [ ${#JOBS[@]} = 0 ]; then
   echo "== nothing to submit: every step is up to date in $run_dir (--from STEP reruns)"
   exit 0
@@ -285,3 +293,4 @@ echo "== watch: squeue -j $ids -o '%.14i %.16j %.10T %.10M %R'"
 echo "== logs:  $run_dir/logs/<step>-<jobid>.out"
 if [ "$n_points" -gt 0 ]; then echo "== table: $run_dir/sweep/summary.md"
 else echo "== table: $run_dir/eval/summary.md"; fi
+echo "== report: $run_dir/report/index.html (the last job)"

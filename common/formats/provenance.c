@@ -64,6 +64,31 @@ char *h5_provenance_stage(hid_t file) {
   return h5_attr_exists(file, "nq_stage") ? h5_attr_get_str(file, "nq_stage") : NULL;
 }
 
+static char *attr_or_null(hid_t file, const char *name) {
+  return h5_attr_exists(file, name) ? h5_attr_get_str(file, name) : NULL;
+}
+
+int h5_provenance_read(hid_t file, h5_provenance_info *p) {
+  memset(p, 0, sizeof *p);
+  p->stage = h5_provenance_stage(file);
+  if (!p->stage) return 0;
+  p->version = attr_or_null(file, "nq_version");
+  p->config = attr_or_null(file, "nq_config");
+  p->created = attr_or_null(file, "nq_created");
+  p->inputs = attr_or_null(file, "nq_inputs");
+  p->mpi_size = h5_attr_exists(file, "nq_mpi_size") ? h5_attr_get_i64(file, "nq_mpi_size") : 0;
+  return 1;
+}
+
+void h5_provenance_info_free(h5_provenance_info *p) {
+  free(p->stage);
+  free(p->version);
+  free(p->config);
+  free(p->created);
+  free(p->inputs);
+  memset(p, 0, sizeof *p);
+}
+
 void h5_require_provenance(hid_t file, const char *path, const char *stage, const char *sections,
                            const char *expected) {
   char *got = h5_provenance_stage(file);

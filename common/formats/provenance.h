@@ -19,6 +19,15 @@ typedef struct {
 void h5_write_provenance(hid_t file, const h5_provenance *p);
 // The stage that wrote `file` (its nq_stage; caller frees), or NULL when it has no provenance.
 char *h5_provenance_stage(hid_t file);
+// The provenance of a file as stored, for readers that show it (nq-report).
+typedef struct {
+  char *stage, *version, *config, *created, *inputs;   // inputs: "sha256  path" lines
+  long long mpi_size;
+} h5_provenance_info;
+// Reads the provenance attributes of `file` into *p (zeroed first): 0 when the file has none
+// (not written by nextquill); a missing attribute other than nq_stage is left NULL.
+int h5_provenance_read(hid_t file, h5_provenance_info *p);
+void h5_provenance_info_free(h5_provenance_info *p);
 // The program version compiled in (git describe --always --dirty).
 const char *nq_version(void);
 // Check that `path` was written by `stage` and that its stored config, restricted to

@@ -11,6 +11,8 @@ const stage_info stage_table[] = {
     {"annotate", "turn effects into token weights and a preference mask", "annotate", 0, 0},
     {"train", "train a model (lm / sft / context_sft / nextquill)", "seed,model,train", 1, 0},
     {"eval", "generate and score test responses of the trained models", "seed,eval,data,model", 0, 0},
+    {"report", "write the run's report page (or, with --user / --top, a terminal view)",
+     "pipeline,effect,annotate", 0, 0},
     {NULL, NULL, NULL, 0, 0},
 };
 

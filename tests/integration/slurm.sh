@@ -31,7 +31,7 @@ done
 
 # ---- dry runs (no daemons needed) -----------------------------------------------------------
 out=$(jobs/submit.sh $CFG --set run_dir=$R --dry-run 2>&1)
-got=$(sed -nE 's/^== ([a-z_]+): sbatch .*/\1/p' <<<"$out" | tr '\n' ' ')
+got=$(sed -nE '/^== report:/d; s/^== ([a-z_]+): sbatch .*/\1/p' <<<"$out" | tr '\n' ' ')
 chain=1; prevs=""
 for s in $STEPS; do
   line=$(grep "^== $s: sbatch" <<<"$out")
@@ -39,12 +39,14 @@ for s in $STEPS; do
   grep -q -- "--output=$R/logs/$s-%j.out" <<<"$line" || chain=0
   prevs=$s
 done
+# the report is the last job, after eval whatever its outcome
+tail -n 1 < <(grep "sbatch" <<<"$out") | grep "^== report: sbatch" | grep -q -- "--dependency=afterany:\\\\<eval\\\\>.*nq-report.sbatch" || chain=0
 if [ "$got" = "$STEPS " ] && [ $chain = 1 ] && [ ! -e "$R" ]; then ok slurm_dry_run_chain
 else bad slurm_dry_run_chain "steps '$got', afterok chain/logs ok=$chain, run_dir created: $([ -e "$R" ] && echo yes || echo no)"; fi
 
 out=$(jobs/submit.sh $CFG --set run_dir=$R --sweep annotate.threshold=0.02,0.1 --sweep eval.max_new_tokens=8,16,32 --dry-run 2>&1)
 arr=$(grep -c -- "--array=0-5 " <<<"$out"); single=$(grep "sbatch" <<<"$out" | grep -vc -- "--array")
-if grep -q "6 points .* from step 'annotate'" <<<"$out" && [ "$arr" = 3 ] && [ "$single" = 7 ] &&
+if grep -q "6 points .* from step 'annotate'" <<<"$out" && [ "$arr" = 3 ] && [ "$single" = 8 ] &&
    grep "^== nextquill:" <<<"$out" | grep -q -- "--dependency=aftercorr:" &&
    grep "^== sweep:" <<<"$out" | grep -q "nq-sweep.sbatch $R/sweep/points.tsv"; then
   ok slurm_dry_run_sweep_arrays
@@ -89,10 +91,10 @@ run_chain() {
   bad $label "not COMPLETED:$not_done;$logs"
   return 1
 }
-submitted_steps() { for p in $SUBMITTED; do printf '%s ' "${p%%=*}"; done; }
+submitted_steps() { for p in $SUBMITTED; do [ "${p%%=*}" = report ] || printf '%s ' "${p%%=*}"; done; }
 snapshot() {  # digests of every output file under DIR except the listed top-level entries
   local dir=$1 x not=(); shift
-  for x in logs stamps sweep "$@"; do not+=(-not -path "./$x/*"); done
+  for x in logs stamps sweep report "$@"; do not+=(-not -path "./$x/*"); done
   (cd "$dir" && find . -type f "${not[@]}" -print0 | sort -z | xargs -0 sha256sum)
 }
 
@@ -138,7 +140,7 @@ fi
 # dependents: --from annotate resubmits annotate and what follows; without --from, the stamps
 # pick exactly the steps after the changed annotate
 out=$(jobs/submit.sh $CFG --set run_dir=$R --from annotate --set annotate.threshold=0.1 --dry-run 2>&1)
-got=$(sed -nE 's/^== ([a-z_]+): sbatch .*/\1/p' <<<"$out" | tr '\n' ' ')
+got=$(sed -nE '/^== report:/d; s/^== ([a-z_]+): sbatch .*/\1/p' <<<"$out" | tr '\n' ' ')
 [ "$got" = "annotate nextquill eval " ] && ok slurm_from_annotate_dry_run ||
   bad slurm_from_annotate_dry_run "would submit '$got'"
 before=$(snapshot "$R" nextquill eval)
@@ -222,7 +224,7 @@ if run_chain slurm_stale_prepare "$R" $CFG --set run_dir=$R --only shard --set s
   else bad slurm_stale_upstream_refused "annotate job '$id' $st: $(tail -n 2 "$R/logs/annotate-$id.out" 2>/dev/null)"; fi
   # without --only, the stamps rerun everything after the changed shard step
   out=$(jobs/submit.sh $CFG --set run_dir=$R --set shard.count=3 --dry-run 2>&1)
-  got=$(sed -nE 's/^== ([a-z_]+): sbatch .*/\1/p' <<<"$out" | tr '\n' ' ')
+  got=$(sed -nE '/^== report:/d; s/^== ([a-z_]+): sbatch .*/\1/p' <<<"$out" | tr '\n' ' ')
   [ "$got" = "lm sft context_sft effect annotate nextquill eval " ] && ok slurm_stamps_rerun_after_changed_shard ||
     bad slurm_stamps_rerun_after_changed_shard "would submit '$got'"
 fi

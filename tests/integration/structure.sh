@@ -10,7 +10,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.bash
 nq_test_init structure
-STAGE_DIRS="synth shard effect annotate train eval"
+STAGE_DIRS="synth shard effect annotate train eval report"
 STAGE_MAX_LINES=40
 FN_MAX_LINES=100
 
