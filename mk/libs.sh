@@ -102,9 +102,14 @@ libs() {
 }
 
 # ---- check: one compile-and-link probe per library ---------------------------------------
-# probe NAME HINT CFLAGS LIBS HEADER CALL: prints a line; returns 1 when it does not build
+# probe NAME HINT CFLAGS LIBS HEADER CALL: writes PROBE_DIR/NAME.out, "  NAME  found" or
+# "  NAME  MISSING: HINT" and the compiler's first lines
 PROBE_DIR=""
 probe() {
+  local name=$1
+  probe_run "$@" > "$PROBE_DIR/$name.out" 2>&1
+}
+probe_run() {
   local name=$1 hint=$2 cf=$3 lf=$4 hdr=$5 call=$6
   printf '#include <%s>\nint main(void) { %s; return 0; }\n' "$hdr" "$call" > "$PROBE_DIR/$name.c"
   # shellcheck disable=SC2086
@@ -126,20 +131,26 @@ check() {
     printf '  %-10s MISSING: %s\n' mpi "no $MPICC on PATH: module load openmpi (or mpich, cray-mpich, intel-mpi and MPICC=cc/mpiicc); Spack: openmpi or mpich"
     return 1
   fi
-  probe mpi "module load openmpi (or mpich ...); Spack: openmpi or mpich" "" "" mpi.h "MPI_Init(0, 0)" || miss=1
+  # the probes run side by side; their lines print in this order
+  probe mpi "module load openmpi (or mpich ...); Spack: openmpi or mpich" "" "" mpi.h "MPI_Init(0, 0)" &
   find_hdf5 || HDF5_FROM="not found"
   probe hdf5 "module load hdf5 built with this MPI; Spack: hdf5+mpi; or HDF5_DIR=/prefix ($HDF5_FROM)" \
-    "$HDF5_C" "$HDF5_L" hdf5.h "H5open()" || miss=1
+    "$HDF5_C" "$HDF5_L" hdf5.h "H5open()" &
   probe openblas "module load openblas; Spack: openblas; or BLAS_LIBS='-L/dir -lopenblas'" \
-    "$(blas_cflags)" "$(blas_libs)" cblas.h "openblas_set_num_threads(1)" || miss=1
+    "$(blas_cflags)" "$(blas_libs)" cblas.h "openblas_set_num_threads(1)" &
   probe libconfig "Spack: libconfig (or PKG_CONFIG_PATH to its lib/pkgconfig)" \
-    "$(pc_or cflags libconfig '')" "$(pc_or libs libconfig -lconfig)" libconfig.h "config_init(0)" || miss=1
+    "$(pc_or cflags libconfig '')" "$(pc_or libs libconfig -lconfig)" libconfig.h "config_init(0)" &
   probe jansson "Spack: jansson" "$(pc_or cflags jansson '')" "$(pc_or libs jansson -ljansson)" \
-    jansson.h "json_object()" || miss=1
+    jansson.h "json_object()" &
   probe pcre2 "Spack: pcre2" "-DPCRE2_CODE_UNIT_WIDTH=8 $(pc_or cflags libpcre2-8 '')" \
-    "$(pc_or libs libpcre2-8 -lpcre2-8)" pcre2.h "pcre2_general_context_create(0, 0, 0)" || miss=1
+    "$(pc_or libs libpcre2-8 -lpcre2-8)" pcre2.h "pcre2_general_context_create(0, 0, 0)" &
   probe gsl "module load gsl; Spack: gsl" "$(pc_or cflags gsl '')" "$(gsl_libs) $(blas_libs) -lm" \
-    gsl/gsl_rng.h "gsl_rng_alloc(gsl_rng_mt19937)" || miss=1
+    gsl/gsl_rng.h "gsl_rng_alloc(gsl_rng_mt19937)" &
+  wait
+  for n in mpi hdf5 openblas libconfig jansson pcre2 gsl; do
+    cat "$PROBE_DIR/$n.out"
+    grep -q '^  [a-z0-9]* *found' "$PROBE_DIR/$n.out" || miss=1
+  done
   wn=${NQ_WORDNET_DIR:-/usr/share/wordnet}
   if [ -f "$wn/index.noun" ]; then printf '  %-10s found (%s)\n' wordnet "$wn"
   else
@@ -152,7 +163,9 @@ check() {
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
-#include <cmocka.h" "_cmocka_run_group_tests(0, 0, 0, 0, 0)" || miss=1
+#include <cmocka.h" "_cmocka_run_group_tests(0, 0, 0, 0, 0)"
+    cat "$PROBE_DIR/cmocka.out"
+    grep -q '^  [a-z0-9]* *found' "$PROBE_DIR/cmocka.out" || miss=1
     # reference checks only: missing ones fail their tests, they do not stop the build
     if /usr/bin/python3 -c 'import h5py, numpy' 2>/dev/null; then printf '  %-10s found\n' h5py
     else printf '  %-10s missing (reference checks in tests): /usr/bin/python3 with h5py and numpy\n' h5py; fi

@@ -23,15 +23,10 @@ if [ ! -x /usr/bin/mpicc.mpich ] || [ ! -x /usr/bin/mpiexec.mpich ] ||
 fi
 
 # ---- a PATH and a pkg-config path without Open MPI, dpkg and apt ----------------------------
-mkdir -p "$T/bin" "$T/pc"
-for f in /usr/bin/*; do
-  n=${f##*/}
-  case $n in
-    *openmpi*|orte*|ompi*|opal*|osh*|shmem*|h5pcc|h5pfc|dpkg*|apt*|sudo) continue ;;
-    mpi*) case $n in *.mpich|mpichversion|mpiexec.hydra) ;; *) continue ;; esac ;;
-  esac
-  ln -s "$f" "$T/bin/$n"
-done
+# every MPI command but MPICH's own (Debian's plain mpi* names are alternatives, Open MPI's here)
+nq_path_without "$T/bin" 'mpi*' '*openmpi*' 'orte*' 'ompi*' 'opal*' 'osh*' 'shmem*' h5pcc h5pfc 'dpkg*' 'apt*' sudo
+for f in /usr/bin/*.mpich /usr/bin/mpichversion /usr/bin/mpiexec.hydra; do ln -s "$f" "$T/bin/"; done
+mkdir -p "$T/pc"
 ln -s /usr/bin/mpicc.mpich "$T/bin/mpicc"
 ln -s /usr/bin/mpiexec.mpich "$T/bin/mpiexec"
 ln -s /usr/bin/mpiexec.mpich "$T/bin/mpirun"
