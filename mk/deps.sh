@@ -37,7 +37,7 @@ if [ "$(id -u)" != 0 ]; then
   if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=(sudo -n)
   else
     echo "make deps: not root and no password-less sudo: not installing$missing"
-    echo "make deps: (an administrator can: apt-get install$missing); checking the libraries"
+    echo "make deps: (\`sudo make deps\` installs them, or an administrator: apt-get install$missing); checking the libraries"
     bash mk/libs.sh check $flag && { echo "make deps: nothing missing"; exit 0; }
     exit 1
   fi
