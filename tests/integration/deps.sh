@@ -7,7 +7,8 @@
 #   test-only one, `make deps-test` (what `make test` runs) both; DRY_RUN=1 installs nothing;
 # - not root and no sudo: nothing is installed, the libraries are checked instead;
 # - a missing library is named with what to load;
-# - discovery: Debian's names, MPICC=mpicc.mpich, HDF5_DIR, h5pcc, BLAS_LIBS before GSL.
+# - discovery: Debian's names (also with Debian's mpi alternatives switched to MPICH),
+#   MPICC=mpicc.mpich, HDF5_DIR, h5pcc, BLAS_LIBS before GSL.
 # Run from the repo root with build/ built.
 set -u
 cd "$(dirname "$0")/../.."
@@ -79,6 +80,14 @@ if pkg-config --exists hdf5-mpich; then
     [ "$(MPICC=mpicc.mpich libs mpirun)" = mpiexec.mpich ] && ok deps_mpicc_mpich_takes_hdf5_mpich ||
     bad deps_mpicc_mpich_takes_hdf5_mpich "$out"
 else skip deps_mpicc_mpich_takes_hdf5_mpich "no hdf5-mpich.pc"; fi
+# Debian's mpi/mpirun alternatives switched to MPICH (here: links ahead on PATH) change nothing
+if [ -x /usr/bin/mpicc.mpich ] && pkg-config --exists hdf5-openmpi; then
+  mkdir -p "$T/flip"; ln -s /usr/bin/mpicc.mpich "$T/flip/mpicc"; ln -s /usr/bin/mpirun.mpich "$T/flip/mpirun"
+  run_cmd=$(PATH=$T/flip:$PATH "${MK[@]}" -n run | grep -o 'ln -sfn "[^"]*"' | sort -u)
+  [ "$(PATH=$T/flip:$PATH libs mpicc)" = mpicc.openmpi ] && [ "$run_cmd" = 'ln -sfn "$(command -v mpirun.openmpi)"' ] &&
+    ok deps_switched_alternatives_keep_open_mpi ||
+    bad deps_switched_alternatives_keep_open_mpi "mpicc $(PATH=$T/flip:$PATH libs mpicc); make run: $run_cmd"
+else skip deps_switched_alternatives_keep_open_mpi "needs Debian's MPICH and Open MPI HDF5"; fi
 out=$(HDF5_DIR=/opt/h5 BLAS_LIBS="-L/opt/ob/lib -lopenblas" libs libs)
 [[ $out == "-L/opt/h5/lib -Wl,-rpath,/opt/h5/lib -lhdf5 -L/opt/ob/lib -lopenblas "*" -lgsl -lm" ]] &&
   ok deps_overrides_and_link_order || bad deps_overrides_and_link_order "$out"
