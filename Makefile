@@ -5,7 +5,7 @@
 # own directory: make B=build/mpich MPICC=mpicc.mpich.
 
 SHELL := /bin/bash
-B ?= build
+B := build
 # Debian packages: what the pipeline needs to build and run (`make deps`, `make run`) ...
 DEBS_RUN := openmpi-bin libopenmpi-dev libhdf5-openmpi-dev libconfig-dev libgsl-dev \
             libopenblas-dev libjansson-dev libpcre2-dev pkg-config make gcc wordnet-base
