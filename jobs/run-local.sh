@@ -37,7 +37,8 @@ run_dir=$(nq_cfg --get run_dir)
 mkdir -p "$run_dir/stamps" "$run_dir/logs"
 MPI=(mpirun -np "$NP")
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-[ "$NP" -gt "$(nproc)" ] && MPI+=(--oversubscribe)
+# (Open MPI's flag; MPICH's mpiexec places more ranks than cores without being asked)
+[ "$NP" -gt "$(nproc)" ] && mpirun --version 2>&1 | grep -q "Open MPI" && MPI+=(--oversubscribe)
 [ -t 1 ] || export NQ_PROGRESS_TTY=0   # plain progress lines when the output is a log file
 
 t_all=$(date +%s); prev=none; forced=0

@@ -7,7 +7,8 @@
 # agree on what is up to date. --nq-points FILE: job array over sweep points; task i reads the
 # line "i<TAB>key=value<TAB>..." of FILE (its overrides, run_dir included) and takes the i-th
 # comma-separated stamp.
-# The stage runs under `srun` over the job's tasks (NQ_SRUN_ARGS, default "--mpi=pmix").
+# The stage runs under `srun` over the job's tasks (NQ_SRUN_ARGS, default "--mpi=pmix" for Open
+# MPI; "--mpi=pmi2" for MPICH and its derivatives; empty: the cluster's MpiDefault).
 # Signals: the batch shell forwards USR1 (sbatch --signal=B:USR1@T, scancel --signal=USR1
 # --batch) and TERM (scancel, preemption) to srun as USR1 (srun would kill the step on TERM),
 # and srun passes it to the tasks. nq-train then checkpoints at the next step boundary and
@@ -63,7 +64,7 @@ nq_job_main() {
 
   export NQ_PROGRESS_TTY=0
   local srun_args
-  read -r -a srun_args <<<"${NQ_SRUN_ARGS:---mpi=pmix}"
+  read -r -a srun_args <<<"${NQ_SRUN_ARGS---mpi=pmix}"   # set but empty: the cluster's MpiDefault
   local cmd=(srun "${srun_args[@]}" --kill-on-bad-exit=1 "$bin/$stage" "$config" "${sets[@]}" "$mode")
   nq_job_log "job ${SLURM_JOB_ID:-?} on ${SLURM_NTASKS:-?} tasks: ${cmd[*]}"
   local t0=$SECONDS rc=0 pid

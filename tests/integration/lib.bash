@@ -30,3 +30,20 @@ nq_prepare_smoke() {
     return 1
   fi
 }
+
+# A directory of links to every command of /usr/bin except those matching the given globs, to
+# use as PATH (a machine without dpkg and apt, or without Open MPI):
+#   nq_path_without "$T/bin" 'dpkg*' 'apt*' sudo
+nq_path_without() {
+  local dir=$1 f n g keep=(); shift
+  mkdir -p "$dir"
+  for f in /usr/bin/*; do
+    n=${f##*/}
+    for g in "$@"; do
+      # shellcheck disable=SC2053
+      [[ $n == $g ]] && continue 2
+    done
+    keep+=("$f")
+  done
+  ln -s "${keep[@]}" "$dir/"
+}
