@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 nq_test_init mpich
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 MB=build/mpich
-STAGES="nq-config nq-synth nq-shard nq-train nq-effect nq-annotate nq-eval"
+STAGES="nq-config nq-synth nq-shard nq-train nq-effect nq-annotate nq-eval nq-report"
 for b in $STAGES; do
   [ -x build/$b ] || { bad mpich_prerequisites "build/$b missing (make build)"; exit 1; }
 done
