@@ -32,19 +32,24 @@ done
 # ---- dry runs (no daemons needed) -----------------------------------------------------------
 out=$(jobs/submit.sh $CFG --set run_dir=$R --dry-run 2>&1)
 got=$(sed -nE 's/^== ([a-z_]+): sbatch .*/\1/p' <<<"$out" | tr '\n' ' ')
-chain=1; prevs=""
+# the graph: each job waits (afterok) for the jobs of the steps whose outputs it reads, and no
+# more (sft and context_sft for lm only: they can run side by side)
+declare -A WANT_DEP=([shard]=synth [lm]=shard [sft]=lm [context_sft]=lm [effect]=context_sft
+                     [annotate]=effect [nextquill]=annotate [eval]="sft:nextquill")
+graph=1
 for s in $STEPS; do
   line=$(grep "^== $s: sbatch" <<<"$out")
-  if [ -n "$prevs" ]; then grep -q -- "--dependency=afterok:\\\\<$prevs\\\\>" <<<"$line" || chain=0; fi
-  grep -q -- "--output=$R/logs/$s-%j.out" <<<"$line" || chain=0
-  prevs=$s
+  deps=$(grep -oE -- '--dependency=[^ ]+' <<<"$line" | sed -E 's/--dependency=afterok://; s/\\[<>]//g')
+  [ "$deps" = "${WANT_DEP[$s]:-}" ] || { graph=0; echo "# $s waits for '$deps', want '${WANT_DEP[$s]:-}'"; }
+  grep -q -- "--output=$R/logs/$s-%j.out" <<<"$line" || graph=0
 done
-if [ "$got" = "$STEPS " ] && [ $chain = 1 ] && [ ! -e "$R" ]; then ok slurm_dry_run_chain
-else bad slurm_dry_run_chain "steps '$got', afterok chain/logs ok=$chain, run_dir created: $([ -e "$R" ] && echo yes || echo no)"; fi
+grep -q "^== graph: context_sft <- lm$" <<<"$out" || graph=0
+if [ "$got" = "$STEPS " ] && [ $graph = 1 ] && [ ! -e "$R" ]; then ok slurm_dry_run_graph
+else bad slurm_dry_run_graph "steps '$got', afterok graph/logs ok=$graph, run_dir created: $([ -e "$R" ] && echo yes || echo no)"; fi
 
 out=$(jobs/submit.sh $CFG --set run_dir=$R --sweep annotate.threshold=0.02,0.1 --sweep eval.max_new_tokens=8,16,32 --dry-run 2>&1)
 arr=$(grep -c -- "--array=0-5 " <<<"$out"); single=$(grep "sbatch" <<<"$out" | grep -vc -- "--array")
-if grep -q "6 points .* from step 'annotate'" <<<"$out" && [ "$arr" = 3 ] && [ "$single" = 7 ] &&
+if grep -q "6 points .* per point: annotate nextquill eval " <<<"$out" && [ "$arr" = 3 ] && [ "$single" = 7 ] &&
    grep "^== nextquill:" <<<"$out" | grep -q -- "--dependency=aftercorr:" &&
    grep "^== sweep:" <<<"$out" | grep -q "nq-sweep.sbatch $R/sweep/points.tsv"; then
   ok slurm_dry_run_sweep_arrays
@@ -112,6 +117,29 @@ if run_chain slurm_pipeline "$R" $CFG --set run_dir=$R; then
   grep -q "srun --mpi=pmix" "$R/logs/lm-$(tr ' ' '\n' <<<"$SUBMITTED" | sed -n 's/^lm=//p').out" &&
     grep -q "on 2 tasks" "$R/logs/eval-$(tr ' ' '\n' <<<"$SUBMITTED" | sed -n 's/^eval=//p').out" &&
     ok slurm_stages_run_under_srun || bad slurm_stages_run_under_srun "no srun line in the logs"
+fi
+
+# sft and context_sft wait for lm only: with one rank per job (2 CPUs here) they run at the same
+# time. A copy of the run reruns lm and what follows; squeue is polled for both RUNNING at once.
+cp -a "$R" "$T/par"
+: > "$T/both_running"
+( while [ ! -e "$T/par_done" ]; do
+    r=$(squeue -h -o '%j %T' 2>/dev/null | awk '$2 == "RUNNING" { print $1 }' | sort | tr '\n' ' ')
+    case " $r" in *" nq-context_sft "*" nq-sft "*) echo "$r" > "$T/both_running"; break ;; esac
+    sleep 0.1
+  done ) &
+poller=$!
+if run_chain slurm_parallel_runs "$T/par" $CFG --set run_dir=$T/par --set pipeline.ranks=1 --from lm; then
+  touch "$T/par_done"; wait $poller
+  times=$(for st in sft context_sft; do
+            id=$(tr ' ' '\n' <<<"$SUBMITTED" | sed -n "s/^$st=//p")
+            scontrol show job "$id" 2>/dev/null | grep -oE '(Start|End)Time=[^ ]+' | tr '\n' ' '
+          done)
+  if [ -s "$T/both_running" ]; then
+    ok "slurm_sft_and_context_sft_run_together (both RUNNING at once; $times)"
+  else bad slurm_sft_and_context_sft_run_together "never RUNNING at the same time: $times"; fi
+else
+  touch "$T/par_done"; wait $poller
 fi
 
 # the same stamps as jobs/run-local.sh: `make run` sees the Slurm run as up to date, and back
