@@ -5,9 +5,13 @@
 set -u
 cd "$(dirname "$0")/../.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# The project's preset OpenBLAS kernel (perf-anchors.md); kept when the caller set another.
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
-echo "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
+# OpenBLAS picks its kernels for this CPU (a caller's OPENBLAS_CORETYPE is kept, not forced);
+# the core it picked is printed so figures from different machines can be compared.
+OPENBLAS_CORE=$(${PY:-/usr/bin/python3} -c 'import ctypes, ctypes.util
+l = ctypes.CDLL(ctypes.util.find_library("openblas") or "libopenblas.so.0")
+l.openblas_get_corename.restype = ctypes.c_char_p
+print(l.openblas_get_corename().decode())' 2>/dev/null || echo unknown)
+echo "OpenBLAS core: $OPENBLAS_CORE (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
 PY=/usr/bin/python3
 TORCH_REF=tests/integration/model/torch_ref.py
 
@@ -47,7 +51,7 @@ bench_model_section() {
   local reps=${BENCH_REPS:-3}
   local TL=1024; [ "$S" -lt $TL ] && TL=$S
   echo "== model core: training step (forward + CE + backward + clip + AdamW), fp32, median of $reps =="
-  echo "small = $C's model section; OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
+  echo "small = $C's model section; OpenBLAS core $OPENBLAS_CORE"
   printf '%-7s %-30s %4s %10s %10s %6s %8s %8s %6s %7s\n' config shape thr "ours tok/s" "torch tok/s" ratio "GFLOP/s" "sgemm" "%sgemm" "RSS MB"
   local cfgs=("small $dim $L $H $KV $F $V 16 256 6" "small $dim $L $H $KV $F $V $((4096 / TL)) $TL 6"
               "medium 512 8 8 4 1376 $V 4 512 4")
