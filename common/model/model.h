@@ -180,6 +180,9 @@ void model_kv_reset(model_kv *kv);
 // `logits`, and of all of them (n, V) to `all_logits` when non-NULL.
 void model_kv_forward(const model *m, model_kv *kv, const int32_t *tokens, int n, float *logits,
                       float *all_logits);
+// One token at position len (the decoding step): the same as model_kv_forward(m, kv, &token,
+// 1, logits, NULL) with matrix-vector products (model_decode.c); logits agree to rounding.
+void model_kv_step(const model *m, model_kv *kv, int32_t token, float *logits);
 // Index of the largest logit (first on ties).
 int argmax_f32(const float *x, int n);
 

@@ -115,6 +115,30 @@ bench_effect_section() {
 
 bench_effect_section
 
+# ---- section: decoding (issue 22) ------------------------------------------------------------
+# nq-eval's greedy decoding, one token per call after a prompt in the KV cache: the one-row
+# sgemm path (model_kv_forward with n = 1, what nq-eval ran before) against model_kv_step
+# (matrix-vector products, what it runs now), alternated in one process; medians of the
+# repetitions. Random weights. The default pipeline's model on 1 thread (a rank of make run),
+# the Qwen2.5-0.5B shape on 2. max |diff| / argmax: how far the two paths' logits differ
+# (sgemv sums in another order than sgemm) and on how many steps they pick the same token.
+bench_decode_section() {
+  echo "== decoding (KV cache, one token per call): one-row sgemm -> sgemv =="
+  printf '%-34s %4s %10s %10s %8s %10s %7s\n' model thr "sgemm tok/s" "gemv tok/s" speedup "max |diff|" argmax
+  local args name out
+  for args in "small|$dim $L $H $KV $F $V 64 1 64 ${BENCH_REPS:-5} 0 1" \
+              "qwen2.5-0.5B-shape|896 24 14 2 4864 151936 128 2 8 3 1 1"; do
+    name=${args%%|*}
+    out=$(OPENBLAS_NUM_THREADS=1 build/bench/bench_decode ${args#*|}) || { echo "bench_decode failed ($name)"; continue; }
+    awk -v n="$name" -v a="${args#*|}" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+         split(a, f, " ")
+         printf "%-34s %4s %10s %10s %7sx %10s %7s\n", n " d" f[1] " L" f[2] " V" f[6] " T" f[7], f[8],
+                v["sgemm_tok_s"], v["gemv_tok_s"], v["speedup"], v["max_abs_diff"], v["argmax_agree"] }' <<<"$out"
+  done
+}
+
+bench_decode_section
+
 # ---- section: NextQuill step vs context_sft (issue 5) --------------------------------------
 # nq-train on the smoke benchmark with the small model (1 rank, 1 thread, micro_batch 4,
 # 12 steps): median step time and forward tokens/s (both passes counted for NextQuill), and
