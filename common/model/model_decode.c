@@ -16,14 +16,16 @@
 #include "model/kernels.h"
 #include "model/model.h"
 
-// out (OC) = w (OC, C) x (+ bias) (+ out when accumulate). The output rows are cut into one
-// block per thread (aligned to 16), each one single-threaded sgemv: a row's dot product is
-// the same whatever the cut, and for a fixed thread count the result is bitwise repeatable.
+// out (OC) = w (OC, C) x (+ bias) (+ out when accumulate). The output rows are cut into
+// blocks (aligned to 16), each one single-threaded sgemv; with several threads 4 blocks per
+// thread handed out dynamically, so a thread whose partner was descheduled by another job
+// takes its blocks. The cut depends on the thread count only: bitwise repeatable for a fixed
+// thread count.
 static void matvec(float *out, const float *x, const float *w, const float *bias, int C, int OC,
                    int accumulate, int nt) {
-  int per = ((OC + nt - 1) / nt + 15) / 16 * 16;
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int t = 0; t < nt; t++) {
+  int nc = nt > 1 ? 4 * nt : 1, per = ((OC + nc - 1) / nc + 15) / 16 * 16;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (int t = 0; t < nc; t++) {
     int a = t * per < OC ? t * per : OC, b = (t + 1) * per < OC ? (t + 1) * per : OC;
     if (b <= a) continue;
     cblas_sgemv(CblasRowMajor, CblasNoTrans, b - a, C, 1.0f, w + (size_t)a * C, C, x, 1,

@@ -98,8 +98,11 @@ bench_model_section
 # nq-effect's inner loop (effect_compute: packed micro-batches of 8 samples, both passes,
 # log-softmax + JS + ranks per target token) on the small model with random weights, 16
 # samples of 288 (with history) / 96 (without) tokens, 64 targets each. Tokens of both passes
-# are counted; the ratio is against model_forward alone on the same packed batches, in the
-# same run, so it shows what the effect kernels and packing cost on top of the forward.
+# are counted; the ratio is against model_forward alone on the same packed batches (logits at
+# every position), in the same run. nq-effect runs the LM head only on the rows that predict
+# a target (a third of the tokens here) and then a log-softmax, JS and ranks per target over
+# the vocabulary, so the ratio is the LM head it saves minus those per-target kernels, the
+# packing and the copies. Best of 3 each, not interleaved: on a loaded machine rerun it.
 bench_effect_section() {
   echo "== effect estimation (nq-effect), small model $SMALL, 1 thread =="
   local out
