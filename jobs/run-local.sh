@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs an experiment end to end on this machine with mpirun (what `make run` does):
 #   jobs/run-local.sh CONFIG [--from STEP] [--only STEP] [--set key=value]... [--np N]
-# Steps: synth shard <pipeline.train_runs> eval, with effect + annotate after the reference
-# run (jobs/pipeline.sh). A step whose stamp (<run_dir>/stamps/<step>) matches its current
-# config and upstream is skipped; --from STEP reruns STEP and everything after it; --only STEP
-# reruns just STEP. Per-step logs: <run_dir>/logs/<step>.log. Ends with nq-report's page
-# (<run_dir>/report/index.html).
+# Steps: the graph of `nq-config CONFIG --steps` (jobs/pipeline.sh), run one at a time in its
+# order. A step whose stamp (<run_dir>/stamps/<step>) matches its current config and inputs is
+# skipped; --from STEP reruns STEP and every step that reads its outputs (directly or not);
+# --only STEP reruns just STEP. Per-step logs: <run_dir>/logs/<step>.log. Ends with nq-report's
+# page (<run_dir>/report/index.html).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
 NQ_CONFIG=""; NQ_SETS=(); FROM=""; ONLY=""; NP=""
 NQ_BIN=${NQ_BIN:-build}
@@ -28,6 +28,7 @@ done
 [ -f "$NQ_CONFIG" ] || { echo "run-local.sh: config '$NQ_CONFIG' not found" >&2; exit 2; }
 . jobs/pipeline.sh
 
+nq_graph_load || exit 2
 steps=$(nq_steps)
 for s in $FROM $ONLY; do
   grep -qx -- "$s" <<<"$steps" || { echo "run-local.sh: no step '$s' (steps: $(echo $steps))" >&2; exit 2; }
@@ -41,11 +42,13 @@ MPI=(mpirun -np "$NP")
 [ "$NP" -gt "$(nproc)" ] && mpirun --version 2>&1 | grep -q "Open MPI" && MPI+=(--oversubscribe)
 [ -t 1 ] || export NQ_PROGRESS_TTY=0   # plain progress lines when the output is a log file
 
-t_all=$(date +%s); prev=none; forced=0
+t_all=$(date +%s)
+declare -A RERUN   # steps run here: the steps that read their outputs run too
 for step in $steps; do
-  stamp=$(nq_step_stamp "$step" "$prev")
-  prev=$stamp
+  stamp=${NQ_STAMP[$step]}
+  forced=0
   [ "$step" = "$FROM" ] && forced=1
+  for d in ${NQ_AFTER[$step]}; do [ -z "${RERUN[$d]:-}" ] || forced=1; done
   if [ -n "$ONLY" ] && [ "$step" != "$ONLY" ]; then continue; fi
   if [ $forced = 0 ] && [ -z "$ONLY" ] && [ -f "$run_dir/stamps/$step" ] &&
      [ "$(cat "$run_dir/stamps/$step")" = "$stamp" ]; then
@@ -63,7 +66,7 @@ for step in $steps; do
   fi
   echo "$stamp" > "$run_dir/stamps/$step.tmp" && mv "$run_dir/stamps/$step.tmp" "$run_dir/stamps/$step"
   echo "== $step: done in $(( $(date +%s) - t0 )) s"
-  forced=1  # a rerun step's outputs are new: everything after it reruns too
+  RERUN[$step]=1  # its outputs are new: the steps reading them rerun too
 done
 echo "== all steps done in $(( $(date +%s) - t_all )) s; run directory: $run_dir"
 if [ -f "$run_dir/eval/summary.md" ]; then echo; cat "$run_dir/eval/summary.md"; fi

@@ -3,19 +3,21 @@
 #   jobs/submit.sh CONFIG [--from STEP] [--only STEP] [--set key=value]...
 #                  [--sweep key=v1,v2,...]... [--sbatch OPTION]... [--sbatch-train OPTION]...
 #                  [--dry-run]
-# Same steps, overrides and stamps (<run_dir>/stamps/) as run-local.sh: up-to-date steps are
-# skipped, --from STEP reruns STEP and everything after it, --only STEP reruns just STEP. Each
-# step is one job (jobs/nq-<stage>.sbatch) with --dependency=afterok on the previous one.
-# --sweep: the grid of all --sweep values; steps from the first one whose config the sweep
-# changes run as job arrays, one task per point, each point in <run_dir>/sweep/<point>/ (the
-# steps before run once in <run_dir>); a last job writes <run_dir>/sweep/summary.md. The very
-# last job writes the report page, <run_dir>/report/index.html (jobs/nq-report.sbatch).
+# Same graph, overrides and stamps (<run_dir>/stamps/) as run-local.sh: up-to-date steps are
+# skipped, --from STEP reruns STEP and the steps that read its outputs, --only STEP reruns just
+# STEP. Each step is one job (jobs/nq-<stage>.sbatch) with --dependency=afterok on the jobs of
+# the steps it reads from (sft and context_sft both wait for lm only, and can run together).
+# --sweep: the grid of all --sweep values; the steps whose config the sweep changes, and the
+# steps reading their outputs, run as job arrays, one task per point, each point in
+# <run_dir>/sweep/<point>/ (the other steps run once in <run_dir>); a last job writes
+# <run_dir>/sweep/summary.md. The very last job writes the report page,
+# <run_dir>/report/index.html (jobs/nq-report.sbatch), after all others, even failed ones.
 # --sbatch OPTION goes to every sbatch (e.g. --sbatch --partition=cpu --sbatch --account=x),
 # --sbatch-train OPTION to training jobs only (e.g. --sbatch-train --time=2-00:00:00).
 # Logs: <run_dir>/logs/<step>-<jobid>.out (sweep arrays: <step>-<jobid>_<point index>.out).
-# --dry-run prints the sbatch commands and submits nothing.
+# --dry-run prints the graph (which step waits for which) and the sbatch commands, submits nothing.
 set -euo pipefail
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { echo "submit.sh: $*" >&2; exit 2; }
 
 NQ_CONFIG=""; NQ_SETS=(); FROM=""; ONLY=""; DRY=0; SWEEPS=(); SB_ALL=(); SB_TRAIN=()
@@ -43,31 +45,14 @@ NQ_BIN=${NQ_BIN:-build}
 [ -x "$NQ_BIN/nq-config" ] || die "$NQ_BIN/nq-config not found; run make build"
 . jobs/pipeline.sh
 
-# A sweep point's overrides come after the run's own (pipeline.runs): the swept value wins.
-# Wrapping nq_step_sets makes nq_step_stamp see them too, so stamps match what the job runs.
-NQ_POINT_SETS=()
-eval "nq_base_$(declare -f nq_step_sets)"
-nq_step_sets() { nq_base_nq_step_sets "$@"; local s; for s in "${NQ_POINT_SETS[@]}"; do echo "$s"; done; }
-
-steps=$(nq_steps) || die "cannot read the pipeline from $NQ_CONFIG"
+nq_graph_load || die "cannot read the pipeline from $NQ_CONFIG"
+steps=$(nq_steps)
 for s in $FROM $ONLY; do
   grep -qx -- "$s" <<<"$steps" || die "no step '$s' (steps: $(echo $steps))"
 done
 run_dir=$(nq_cfg --get run_dir)
 run_dir=$(realpath -m "$run_dir")
 np=$(nq_cfg --get pipeline.ranks)
-
-# Files a step writes under its run directory (what a sweep point links from <run_dir>).
-step_outputs() {
-  case $1 in
-    synth) echo data ;;
-    shard) echo shards tokenizer.json ;;
-    effect) echo effects ;;
-    annotate) echo annotations ;;
-    eval) echo eval ;;
-    *) echo "$1" ;;
-  esac
-}
 
 # ---- the sweep grid ---------------------------------------------------------------------
 keys=(); points=()   # points[i] = tab-separated key=value overrides
@@ -104,37 +89,33 @@ point_sets() {  # overrides of point i, one per line (run_dir first)
   tr '\t' '\n' <<<"${points[$1]}"
 }
 
-step_text() {  # digest of a step's sections with its overrides (NQ_POINT_SETS included)
-  local a=() s
-  while IFS= read -r s; do a+=(--set "$s"); done < <(nq_step_sets "$1")
-  "$NQ_BIN/nq-config" "$NQ_CONFIG" "${a[@]}" --text "$(nq_step_sections "$1")" | sha256sum
-}
-
-# First step whose effective config (its sections) differs from the unswept one at some point:
-# it and every later step run per point; the steps before run once.
-first_swept=""
+# Stamps at each sweep point (its overrides apply after each run's own: the swept value wins).
+# A step runs per point when its stamp differs from the unswept one at some point: the steps
+# whose config the sweep changes and every step that reads their outputs; the others run once.
+declare -A PSTAMP SWEPT   # PSTAMP["i step"]; SWEPT[step]=1
+swept_list=""
 if [ "$n_points" -gt 0 ]; then
-  for step in $steps; do
-    NQ_POINT_SETS=()
-    base_text=$(step_text "$step")
-    for ((i = 0; i < n_points; i++)); do
-      mapfile -t NQ_POINT_SETS < <(point_sets "$i")
-      [ "$(step_text "$step")" = "$base_text" ] || { first_swept=$step; break; }
-    done
-    NQ_POINT_SETS=()
-    [ -z "$first_swept" ] || break
+  for ((i = 0; i < n_points; i++)); do
+    pa=()
+    while IFS= read -r s; do pa+=(--set-after "$s"); done < <(point_sets "$i")
+    out=$(nq_cfg "${pa[@]}" --steps) || die "cannot read the pipeline at sweep point $i"
+    while IFS=$'\t' read -r name _ _ stamp _; do
+      PSTAMP["$i $name"]=$stamp
+      [ "$stamp" = "${NQ_STAMP[$name]}" ] || SWEPT[$name]=1
+    done <<<"$out"
   done
-  [ -n "$first_swept" ] || die "the --sweep values change no step's config (nothing to sweep)"
+  for step in $steps; do [ -z "${SWEPT[$step]:-}" ] || swept_list+="${swept_list:+ }$step"; done
+  [ -n "$swept_list" ] || die "the --sweep values change no step's config (nothing to sweep)"
 fi
 
 # ---- submission -------------------------------------------------------------------------
 JOBS=(); NAMES=()
-submit() {  # STEP STAGE DEP_TYPE DEP_JOB SBATCH_ARGS... -- JOB_ARGS... ; sets JOB
-  local step=$1 stage=$2 dtype=$3 dep=$4; shift 4
+submit() {  # STEP STAGE DEPENDENCY SBATCH_ARGS... -- JOB_ARGS... ; sets JOB
+  local step=$1 stage=$2 dep=$3; shift 3
   local sb=(sbatch --parsable --chdir="$ROOT" --job-name="nq-$step" --kill-on-invalid-dep=yes
             --open-mode=append)
   while [ "$1" != -- ]; do sb+=("$1"); shift; done; shift
-  [ -z "$dep" ] || sb+=(--dependency="$dtype:$dep")
+  [ -z "$dep" ] || sb+=(--dependency="$dep")
   sb+=("${SB_ALL[@]}")
   [ "$stage" != nq-train ] || sb+=("${SB_TRAIN[@]}")
   sb+=("jobs/$stage.sbatch" "$@")
@@ -152,15 +133,15 @@ submit() {  # STEP STAGE DEP_TYPE DEP_JOB SBATCH_ARGS... -- JOB_ARGS... ; sets J
       exit 1
     fi
     JOB=${out%%;*}
-    echo "== $step: job $JOB${dep:+ ($dtype:$dep)}"
+    echo "== $step: job $JOB${dep:+ ($dep)}"
   fi
   JOBS+=("$JOB"); NAMES+=("$step=$JOB")
 }
 
-step_set_args() {  # fills ARGS with --set lines of a step (user's + run's, no sweep point)
+step_set_args() {  # fills ARGS with --set lines of a step (user's + run's; a point's come from points.tsv)
   ARGS=()
   local s
-  while IFS= read -r s; do ARGS+=(--set "$s"); done < <(NQ_POINT_SETS=(); nq_step_sets "$1")
+  while IFS= read -r s; do ARGS+=(--set "$s"); done < <(nq_step_sets "$1")
 }
 
 stamp_ok() {  # DIR STEP STAMP: the stamp file matches
@@ -180,22 +161,21 @@ index_ranges() {  # 0 1 2 5 -> 0-2,5 (sbatch --array syntax)
 
 points_file=$run_dir/sweep/points.tsv
 prepare_points() {  # point directories: links to the outputs of the steps run once
-  local i d st o once=1
+  local i d st o
   mkdir -p "$run_dir/sweep"
   : > "$points_file.tmp"
   for ((i = 0; i < n_points; i++)); do
     d=$(point_dir "$i")
     mkdir -p "$d/stamps" "$d/logs"
     printf '%s\t%s\n' "$i" "$(point_sets "$i" | paste -sd $'\t')" >> "$points_file.tmp"
-    once=1
     for st in $steps; do
-      [ "$st" = "$first_swept" ] && once=0
-      for o in $(step_outputs "$st"); do
-        if [ $once = 1 ]; then
+      for o in ${NQ_WRITES[$st]}; do
+        if [ -z "${SWEPT[$st]:-}" ]; then
           if [ -e "$d/$o" ] && [ ! -L "$d/$o" ]; then
             die "$d/$o is not a link to $run_dir/$o (left by an earlier sweep that ran $st per point); remove it"
           fi
-          ln -sfn "../../$o" "$d/$o"
+          mkdir -p "$(dirname "$d/$o")"
+          ln -sfn "$(realpath -m --relative-to="$(dirname "$d/$o")" "$run_dir/$o")" "$d/$o"
         elif [ -L "$d/$o" ]; then
           rm -f "$d/$o"   # now made per point: never write through a link into <run_dir>
         fi
@@ -207,79 +187,79 @@ prepare_points() {  # point directories: links to the outputs of the steps run o
 
 [ $DRY = 1 ] || mkdir -p "$run_dir/logs" "$run_dir/stamps"
 [ $DRY = 1 ] || [ "$n_points" = 0 ] || prepare_points
-[ "$n_points" = 0 ] || echo "== sweep: $n_points points over ${keys[*]}; per point from step '$first_swept' on (in $run_dir/sweep/)"
+[ "$n_points" = 0 ] || echo "== sweep: $n_points points over ${keys[*]}; per point: $swept_list (in $run_dir/sweep/)"
+[ $DRY = 0 ] || nq_graph_print
 
-prev=none; forced=0; per_point=0; last=""; last_array=""
-pprev=(); pforced=()
+# Each step waits (afterok) for the jobs submitted here of the steps it reads from; an array
+# waits task by task (aftercorr) for an array over the same points. A step runs when forced
+# (--from, --only), when a step it reads from runs, or when its stamp is not current.
+declare -A JOBOF ARRAYOF RERUN   # step -> job id, step -> array indices, step -> ran here
+declare -A PRERUN                # "i step" -> point i reruns step
 for step in $steps; do
-  NQ_POINT_SETS=()
-  stamp=$(nq_step_stamp "$step" "$prev")
-  if [ "$step" = "$first_swept" ]; then
-    per_point=1
-    for ((i = 0; i < n_points; i++)); do pprev[i]=$prev; pforced[i]=$forced; done
-  fi
-  prev=$stamp
   stage=$(nq_step_stage "$step")
-  [ "$step" = "$FROM" ] && forced=1
-  need=$forced; [ "$step" = "$ONLY" ] && need=1
-  if [ $per_point = 1 ]; then
-    # per point: a point reruns a step when forced, when its stamp differs, or when it reran an
-    # earlier step; the array holds only those points
-    pstamps=(); idx=()
+  need=0
+  [ "$step" = "$FROM" ] && need=1
+  [ "$step" = "$ONLY" ] && need=1
+  for d in ${NQ_AFTER[$step]}; do [ -z "${RERUN[$d]:-}" ] || need=1; done
+  if [ -n "${SWEPT[$step]:-}" ]; then
+    # per point: the array holds the points that need the step
+    idx=(); pstamps=()
     for ((i = 0; i < n_points; i++)); do
-      mapfile -t NQ_POINT_SETS < <(point_sets "$i")
-      pstamps[i]=$(nq_step_stamp "$step" "${pprev[i]}")
-      pprev[i]=${pstamps[i]}
-      if [ $need = 1 ] || [ "${pforced[i]}" = 1 ] || ! stamp_ok "$(point_dir "$i")" "$step" "${pstamps[i]}"; then
-        idx+=("$i")
-      fi
+      pstamps[i]=${PSTAMP["$i $step"]}
+      pneed=$need
+      for d in ${NQ_AFTER[$step]}; do [ -z "${PRERUN["$i $d"]:-}" ] || pneed=1; done
+      stamp_ok "$(point_dir "$i")" "$step" "${pstamps[i]}" || pneed=1
+      [ $pneed = 0 ] || idx+=("$i")
     done
-    NQ_POINT_SETS=()
     [ -n "$ONLY" ] && [ "$step" != "$ONLY" ] && idx=()
     [ ${#idx[@]} = 0 ] || need=1
   else
-    stamp_ok "$run_dir" "$step" "$stamp" || need=1
+    stamp_ok "$run_dir" "$step" "${NQ_STAMP[$step]}" || need=1
   fi
   if [ -n "$ONLY" ] && [ "$step" != "$ONLY" ]; then continue; fi
   if [ $need = 0 ]; then echo "== $step: up to date, skipped"; continue; fi
   step_set_args "$step"
-  dtype=afterok
-  if [ $per_point = 1 ]; then
-    list=$(index_ranges "${idx[@]}")
-    # task i waits for task i of the previous array when both arrays hold the same points;
-    # otherwise for the whole previous job
-    [ "$last_array" = "$list" ] && dtype=aftercorr
+  list=""; [ -z "${SWEPT[$step]:-}" ] || list=$(index_ranges "${idx[@]}")
+  ok_jobs=""; corr_jobs=""
+  for d in ${NQ_AFTER[$step]}; do
+    [ -n "${JOBOF[$d]:-}" ] || continue
+    if [ -n "$list" ] && [ "${ARRAYOF[$d]:-}" = "$list" ]; then corr_jobs+=":${JOBOF[$d]}"
+    else ok_jobs+=":${JOBOF[$d]}"; fi
+  done
+  dep=${ok_jobs:+afterok$ok_jobs}
+  [ -z "$corr_jobs" ] || dep+="${dep:+,}aftercorr$corr_jobs"
+  if [ -n "$list" ]; then
     if [ $DRY = 0 ]; then
       for i in "${idx[@]}"; do rm -f "$(point_dir "$i")/stamps/$step"; done
     fi
-    submit "$step" "$stage" "$dtype" "$last" --ntasks="$np" --array="$list" \
+    submit "$step" "$stage" "$dep" --ntasks="$np" --array="$list" \
       --output="$run_dir/logs/$step-%A_%a.out" -- \
       "$NQ_CONFIG" "${ARGS[@]}" --nq-step "$step" \
       --nq-stamp "$(IFS=,; echo "${pstamps[*]}")" --nq-points "$points_file"
-    last_array=$list
-    for i in "${idx[@]}"; do pforced[i]=1; done
+    ARRAYOF[$step]=$list
+    for i in "${idx[@]}"; do PRERUN["$i $step"]=1; done
   else
     [ $DRY = 1 ] || rm -f "$run_dir/stamps/$step"
-    submit "$step" "$stage" "$dtype" "$last" --ntasks="$np" \
+    submit "$step" "$stage" "$dep" --ntasks="$np" \
       --output="$run_dir/logs/$step-%j.out" -- \
-      "$NQ_CONFIG" "${ARGS[@]}" --nq-step "$step" --nq-stamp "$stamp"
-    last_array=""
-    forced=1  # a rerun step's outputs are new: everything after it reruns too
+      "$NQ_CONFIG" "${ARGS[@]}" --nq-step "$step" --nq-stamp "${NQ_STAMP[$step]}"
+    RERUN[$step]=1  # its outputs are new: the steps reading them rerun too
   fi
-  last=$JOB
+  JOBOF[$step]=$JOB
 done
 
 if [ "$n_points" -gt 0 ]; then
   # afterany: the table still shows the points that finished (the job fails naming the others)
-  submit sweep nq-sweep afterany "$last" --ntasks=1 --output="$run_dir/logs/sweep-%j.out" -- \
-    "$points_file"
+  dep=""; [ ${#JOBS[@]} = 0 ] || dep="afterany$(printf ':%s' "${JOBS[@]}")"
+  submit sweep nq-sweep "$dep" --ntasks=1 \
+    --output="$run_dir/logs/sweep-%j.out" -- "$points_file"
 fi
 
 # last job: the report page (nq-report) of what exists, even after a failed step (afterany)
 if [ ${#JOBS[@]} -gt 0 ]; then
   rsets=(); for s in "${NQ_SETS[@]}"; do rsets+=(--set "$s"); done
-  submit report nq-report afterany "$JOB" --ntasks=1 --output="$run_dir/logs/report-%j.out" -- \
-    "$NQ_CONFIG" "${rsets[@]}"
+  submit report nq-report "afterany$(printf ':%s' "${JOBS[@]}")" --ntasks=1 \
+    --output="$run_dir/logs/report-%j.out" -- "$NQ_CONFIG" "${rsets[@]}"
 fi
 
 if [ ${#JOBS[@]} = 0 ]; then

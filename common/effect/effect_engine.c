@@ -10,9 +10,11 @@
 #include "effect/effect.h"
 
 // One pass (with or without history) over the samples idx[0..nb): packs their sequences,
-// asks for logits at every position that predicts a target token, returns them (T x V).
-static float *pass_logits(const effect_engine *g, const effect_sample *s, const size_t *idx,
-                          size_t nb, int with, size_t n_targets) {
+// asks for logits at every position that predicts a target token, writes them to `logits`
+// (T x V; the caller keeps that buffer across micro-batches: a fresh one per pass cost more
+// in page faults than the LM head itself).
+static void pass_logits(const effect_engine *g, const effect_sample *s, const size_t *idx,
+                        size_t nb, int with, size_t n_targets, float *logits) {
   size_t total = 0;
   for (size_t k = 0; k < nb; k++) total += (size_t)(with ? s[idx[k]].n_with : s[idx[k]].n_without);
   int32_t *tok = xmalloc((total + 1) * sizeof *tok);
@@ -32,10 +34,8 @@ static float *pass_logits(const effect_engine *g, const effect_sample *s, const 
     for (int j = 0; j < x->n_target; j++) pos[k++] = (int64_t)(at + (size_t)(len - x->n_target + j - 1));
     at += (size_t)len;
   }
-  float *logits = xmalloc((n_targets + 1) * (size_t)g->vocab * sizeof *logits);
   g->forward(g->model, tok, lens, (int)nb, pos, (int)n_targets, logits);
   free(tok), free(lens), free(pos);
-  return logits;
 }
 
 void effect_compute(const effect_engine *g, const effect_sample *s, size_t n, effect_file *e,
@@ -57,7 +57,8 @@ void effect_compute(const effect_engine *g, const effect_sample *s, size_t n, ef
       e->rank_with[t] = e->rank_without[t] = 0;
     }
   }
-  size_t done = 0;
+  size_t done = 0, cap = 0;
+  float *zw = NULL, *z0 = NULL;
   for (size_t a = 0; a < n_act;) {
     // micro-batch: up to micro_batch samples, and under max_tokens when set
     size_t b = a + 1, toks = (size_t)(s[idx[a]].n_with + s[idx[a]].n_without);
@@ -69,8 +70,14 @@ void effect_compute(const effect_engine *g, const effect_sample *s, size_t n, ef
       nt += (size_t)s[idx[b]].n_target;
       b++;
     }
-    float *zw = pass_logits(g, s, idx + a, b - a, 1, nt);
-    float *z0 = pass_logits(g, s, idx + a, b - a, 0, nt);
+    if (nt + 1 > cap) {
+      cap = nt + 1;
+      free(zw), free(z0);
+      zw = xmalloc(cap * V * sizeof *zw);
+      z0 = xmalloc(cap * V * sizeof *z0);
+    }
+    pass_logits(g, s, idx + a, b - a, 1, nt, zw);
+    pass_logits(g, s, idx + a, b - a, 0, nt, z0);
     size_t k = 0;
     for (size_t q = a; q < b; q++) {
       size_t i = idx[q];
@@ -87,10 +94,9 @@ void effect_compute(const effect_engine *g, const effect_sample *s, size_t n, ef
         e->rank_with[t] = r.rank_with, e->rank_without[t] = r.rank_without;
       }
     }
-    free(zw), free(z0);
     done += nt;
     a = b;
     if (tick) tick(tick_arg, done);
   }
-  free(idx);
+  free(zw), free(z0), free(idx);
 }

@@ -36,11 +36,13 @@ void effect_model_forward(void *arg, const int32_t *tokens, const int *lens, int
     }
     em->acts = model_acts_create(em->m, cap_n, cap_s);
   }
+  // only the target positions need logits: the LM head (V x D per row, the largest matmul of
+  // a small model) runs on those rows alone, straight into the caller's buffer
+  em->acts->no_logits = 1;
   model_forward(em->m, em->acts, tokens, lens, B);
+  em->acts->no_logits = 0;   // the arena's other users (bench's forward-only) get all logits
   em->forward_tokens += n;
-  size_t V = (size_t)em->m->cfg.vocab_size;
-  for (int i = 0; i < n_pos; i++) {
+  for (int i = 0; i < n_pos; i++)
     if (pos[i] < 0 || pos[i] >= n) error("requested logits of position %lld of %d", (long long)pos[i], n);
-    memcpy(logits + (size_t)i * V, em->acts->logits + (size_t)pos[i] * V, V * sizeof *logits);
-  }
+  model_logits_rows(em->m, em->acts, pos, n_pos, logits);
 }

@@ -153,9 +153,8 @@ int eval_generate(const model *m, model_kv *kv, const float *last, model_kv *kv0
     // the next step needs room for this token in every cache
     if (n >= o->max_new || kv->len >= kv->max_len || (kv0 && kv0->len >= kv0->max_len)) break;
     eval_seen_add(&w->seen, t);
-    int32_t id = t;
-    model_kv_forward(m, kv, &id, 1, w->z, NULL);
-    if (kv0) model_kv_forward(m, kv0, &id, 1, w->z0, NULL);
+    model_kv_step(m, kv, t, w->z);   // one row: matrix-vector products (model_decode.c)
+    if (kv0) model_kv_step(m, kv0, t, w->z0);
   }
   return n;
 }

@@ -331,7 +331,8 @@ static void forward_fused(model *m, model_acts *a, int nt) {
     if (n) {
       rmsnorm_forward(a->lnf + o * D, a->rstdf + o, a->x + c->n_layers * MN * D + o * D,
                       p->t[P_FINAL_NORM], (int)n, D, c->norm_eps);
-      rows_matmul(a->logits + o * V, a->lnf + o * D, p->t[P_LM_HEAD], NULL, (int)n, D, V, 0);
+      if (!a->no_logits)
+        rows_matmul(a->logits + o * V, a->lnf + o * D, p->t[P_LM_HEAD], NULL, (int)n, D, V, 0);
     }
   }
 }
@@ -398,6 +399,7 @@ void model_forward(model *m, model_acts *a, const int32_t *tokens, const int *le
     matmul_forward(l_out, l_h, l_wd, NULL, N, F, D, 1);      // residual
   }
   rmsnorm_forward(a->lnf, a->rstdf, a->x + c->n_layers * MN * D, p->t[P_FINAL_NORM], N, D, c->norm_eps);
+  if (a->no_logits) return;
   matmul_forward(a->logits, a->lnf, p->t[P_LM_HEAD], NULL, N, D, V, 0);
 }
 

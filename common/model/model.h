@@ -144,6 +144,7 @@ typedef struct {
   float *lnf;     // (maxN, D)
   float *rstdf;   // (maxN)
   float *logits;  // (maxN, V) logits of every position
+  int no_logits;  // set by the caller: model_forward stops at lnf (model_logits_rows after)
 } model_acts;
 
 model_acts *model_acts_create(const model *m, int max_tokens, int max_seq);
@@ -152,6 +153,10 @@ void model_acts_free(model_acts *a);
 // Forward of B packed sequences: tokens concatenated, lens[B]; no attention across them.
 // Logits of every position go to a->logits (N = sum lens rows of V).
 void model_forward(model *m, model_acts *a, const int32_t *tokens, const int *lens, int B);
+// Logits (n, V) of the listed rows of the last forward on `a` (its lnf): the LM head for the
+// positions a caller needs only (nq-effect: the target tokens), after a forward with
+// a->no_logits set. Same sgemm shape per row count as model_forward's LM head.
+void model_logits_rows(const model *m, const model_acts *a, const int64_t *rows, int n, float *out);
 // Backward from dlogits (N, V) of the last forward on `a`; accumulates into m->grads.
 // `a` is not modified, so several arenas can be backpropagated in any order.
 void model_backward(model *m, model_acts *a, const float *dlogits);
@@ -175,6 +180,9 @@ void model_kv_reset(model_kv *kv);
 // `logits`, and of all of them (n, V) to `all_logits` when non-NULL.
 void model_kv_forward(const model *m, model_kv *kv, const int32_t *tokens, int n, float *logits,
                       float *all_logits);
+// One token at position len (the decoding step): the same as model_kv_forward(m, kv, &token,
+// 1, logits, NULL) with matrix-vector products (model_decode.c); logits agree to rounding.
+void model_kv_step(const model *m, model_kv *kv, int32_t token, float *logits);
 // Index of the largest logit (first on ties).
 int argmax_f32(const float *x, int n);
 

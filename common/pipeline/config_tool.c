@@ -6,6 +6,9 @@
 //   nq-config CONFIG [--set key=value]... --text SECTIONS canonical text of those sections
 //   nq-config --reads STAGE                               the config sections STAGE reads
 //                                                         (pipeline/stages.c), comma separated
+//   nq-config CONFIG [--set k=v]... [--set-after k=v]... --steps
+//                                                         the pipeline graph (pipeline/steps.h):
+//                                                         one tab-separated line per step
 #include "pipeline/config_tool.h"
 
 #include <stdio.h>
@@ -17,21 +20,26 @@
 #include "config/config.h"
 #include "pipeline/schema.h"
 #include "pipeline/stages.h"
+#include "pipeline/steps.h"
 
 // What the command line asks for.
 typedef struct {
   const char *cfg_path, *get, *text, *reads;
-  const char **sets;
-  int n_sets;
+  int steps;
+  const char **sets, **after;   // --set, --set-after (after each run's pipeline.runs overrides)
+  int n_sets, n_after;
 } config_request;
 
 static int usage(int code) {
   fprintf(code ? stderr : stdout,
           "usage: nq-config CONFIG [--set key=value]... (--get KEY | --text SECTIONS)\n"
           "       nq-config --reads STAGE\n"
+          "       nq-config CONFIG [--set key=value]... [--set-after key=value]... --steps\n"
           "Prints one config value (lists one item per line, maps as name<TAB>value lines),\n"
-          "the canonical text of the listed sections (comma separated), or the sections a\n"
-          "stage reads (comma separated; what its stamp in jobs/pipeline.sh covers).\n");
+          "the canonical text of the listed sections (comma separated), the sections a\n"
+          "stage reads (comma separated), or the pipeline's steps, one per line: name, stage,\n"
+          "the steps it waits for, stamp, its run's overrides, what it writes (tab separated;\n"
+          "--set-after overrides apply after each run's own, --set ones before).\n");
   return code;
 }
 
@@ -68,6 +76,8 @@ static int parse_args(config_request *r, int argc, char **argv) {
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(0);
     else if (!strcmp(a, "--set") && i + 1 < argc) r->sets[r->n_sets++] = argv[++i];
     else if (!strncmp(a, "--set=", 6)) r->sets[r->n_sets++] = a + 6;
+    else if (!strcmp(a, "--set-after") && i + 1 < argc) r->after[r->n_after++] = argv[++i];
+    else if (!strcmp(a, "--steps")) r->steps = 1;
     else if (!strcmp(a, "--get") && i + 1 < argc) r->get = argv[++i];
     else if (!strcmp(a, "--text") && i + 1 < argc) r->text = argv[++i];
     else if (!strcmp(a, "--reads") && i + 1 < argc) r->reads = argv[++i];
@@ -77,7 +87,7 @@ static int parse_args(config_request *r, int argc, char **argv) {
       return usage(2);
     }
   }
-  int asks = !!r->get + !!r->text + !!r->reads;
+  int asks = !!r->get + !!r->text + !!r->reads + r->steps;
   if (asks != 1 || (!r->reads && !r->cfg_path)) return usage(2);
   return -1;
 }
@@ -96,6 +106,16 @@ static int print_reads(const char *name) {
 }
 
 static void print_config(const config_request *r) {
+  if (r->steps) {
+    pipeline_graph *g = pipeline_graph_build(r->cfg_path, r->sets, r->n_sets, r->after, r->n_after);
+    pipeline_graph_print(g, stdout);
+    pipeline_graph_free(g);
+    return;
+  }
+  if (r->n_after) {   // only the graph has runs to apply them after
+    fprintf(stderr, "nq-config: --set-after goes with --steps\n");
+    exit(2);
+  }
   config *c = config_load(r->cfg_path, r->sets, r->n_sets);
   if (r->get) {
     print_value(c, r->get);
@@ -109,7 +129,8 @@ static void print_config(const config_request *r) {
 
 int config_tool_main(int argc, char **argv) {
   schema_install();
-  config_request r = {.sets = xcalloc((size_t)argc + 1, sizeof *r.sets)};
+  config_request r = {.sets = xcalloc((size_t)argc + 1, sizeof *r.sets),
+                      .after = xcalloc((size_t)argc + 1, sizeof *r.after)};
   int rc = parse_args(&r, argc, argv);
   if (rc < 0 && r.reads) rc = print_reads(r.reads);
   if (rc < 0) {
@@ -117,6 +138,6 @@ int config_tool_main(int argc, char **argv) {
     rc = 0;
   }
   if (fflush(stdout) != 0 || ferror(stdout)) fatal("nq-config: writing to stdout failed");
-  free(r.sets);
+  free(r.sets), free(r.after);
   return rc;
 }

@@ -10,6 +10,6 @@ const cfg_key schema_pipeline[] = {
      "per run: space-separated key=value overrides, e.g. \"train.objective=lm train.steps=300\""},
     {"pipeline.ranks", CFG_INT, "2", 1, 1 << 20, NULL, "MPI ranks per stage in jobs/run-local.sh"},
     {"pipeline.synth", CFG_STRING, "\"auto\"", CFG_NO_RANGE, "auto|always|never",
-     "run nq-synth first: auto = only when its output is a corpus file (jobs/pipeline.sh nq_wants_synth)"},
+     "run nq-synth first: auto = only when its output is a corpus file (pipeline/steps.c)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };

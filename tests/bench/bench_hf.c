@@ -3,8 +3,8 @@
 // random weights, ~494M parameters) in fp32.
 //   bench_hf [T] [threads] [decode_tokens] [--load]
 // prints: params=<n> fwd_tok_s=<scoring forward of one T-token sequence, best of 2>
-//         fwd_gflops=<...> decode_tok_s=<KV-cache decoding, one token per call after a
-//         T-token prefill> init_s=<create + random fill> rss_mb=<peak RSS (getrusage)>
+//         fwd_gflops=<...> decode_tok_s=<KV-cache decoding, one token per model_kv_step call
+//         after a T-token prefill> init_s=<create + random fill> rss_mb=<peak RSS (getrusage)>
 //         [load_s=<nq-export-style BF16 export + HF load back, seconds>]
 // --load also writes the model as a HF directory (BF16, ~1 GB) under /tmp and times
 // loading it (hf_load_into), then removes it.
@@ -70,7 +70,7 @@ int main(int argc, char **argv) {
     float *logits = xmalloc((size_t)mc.vocab_size * sizeof *logits);
     model_kv_forward(m, kv, tok, T, logits, NULL);
     t0 = wall_seconds();
-    for (int i = 0; i < n_dec; i++) model_kv_forward(m, kv, tok + T + i, 1, logits, NULL);
+    for (int i = 0; i < n_dec; i++) model_kv_step(m, kv, tok[T + i], logits);   // as nq-eval decodes
     dec_s = wall_seconds() - t0;
     free(logits);
     model_kv_free(kv);

@@ -5,9 +5,13 @@
 set -u
 cd "$(dirname "$0")/../.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# The project's preset OpenBLAS kernel (perf-anchors.md); kept when the caller set another.
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
-echo "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
+# OpenBLAS picks its kernels for this CPU (a caller's OPENBLAS_CORETYPE is kept, not forced);
+# the core it picked is printed so figures from different machines can be compared.
+OPENBLAS_CORE=$(${PY:-/usr/bin/python3} -c 'import ctypes, ctypes.util
+l = ctypes.CDLL(ctypes.util.find_library("openblas") or "libopenblas.so.0")
+l.openblas_get_corename.restype = ctypes.c_char_p
+print(l.openblas_get_corename().decode())' 2>/dev/null || echo unknown)
+echo "OpenBLAS core: $OPENBLAS_CORE (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
 PY=/usr/bin/python3
 TORCH_REF=tests/integration/model/torch_ref.py
 
@@ -47,7 +51,7 @@ bench_model_section() {
   local reps=${BENCH_REPS:-3}
   local TL=1024; [ "$S" -lt $TL ] && TL=$S
   echo "== model core: training step (forward + CE + backward + clip + AdamW), fp32, median of $reps =="
-  echo "small = $C's model section; OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
+  echo "small = $C's model section; OpenBLAS core $OPENBLAS_CORE"
   printf '%-7s %-30s %4s %10s %10s %6s %8s %8s %6s %7s\n' config shape thr "ours tok/s" "torch tok/s" ratio "GFLOP/s" "sgemm" "%sgemm" "RSS MB"
   local cfgs=("small $dim $L $H $KV $F $V 16 256 6" "small $dim $L $H $KV $F $V $((4096 / TL)) $TL 6"
               "medium 512 8 8 4 1376 $V 4 512 4")
@@ -94,8 +98,11 @@ bench_model_section
 # nq-effect's inner loop (effect_compute: packed micro-batches of 8 samples, both passes,
 # log-softmax + JS + ranks per target token) on the small model with random weights, 16
 # samples of 288 (with history) / 96 (without) tokens, 64 targets each. Tokens of both passes
-# are counted; the ratio is against model_forward alone on the same packed batches, in the
-# same run, so it shows what the effect kernels and packing cost on top of the forward.
+# are counted; the ratio is against model_forward alone on the same packed batches (logits at
+# every position), in the same run. nq-effect runs the LM head only on the rows that predict
+# a target (a third of the tokens here) and then a log-softmax, JS and ranks per target over
+# the vocabulary, so the ratio is the LM head it saves minus those per-target kernels, the
+# packing and the copies. Best of 3 each, not interleaved: on a loaded machine rerun it.
 bench_effect_section() {
   echo "== effect estimation (nq-effect), small model $SMALL, 1 thread =="
   local out
@@ -110,6 +117,30 @@ bench_effect_section() {
 }
 
 bench_effect_section
+
+# ---- section: decoding (issue 22) ------------------------------------------------------------
+# nq-eval's greedy decoding, one token per call after a prompt in the KV cache: the one-row
+# sgemm path (model_kv_forward with n = 1, what nq-eval ran before) against model_kv_step
+# (matrix-vector products, what it runs now), alternated in one process; medians of the
+# repetitions. Random weights. The default pipeline's model on 1 thread (a rank of make run),
+# the Qwen2.5-0.5B shape on 2. max |diff| / argmax: how far the two paths' logits differ
+# (sgemv sums in another order than sgemm) and on how many steps they pick the same token.
+bench_decode_section() {
+  echo "== decoding (KV cache, one token per call): one-row sgemm -> sgemv =="
+  printf '%-34s %4s %10s %10s %8s %10s %7s\n' model thr "sgemm tok/s" "gemv tok/s" speedup "max |diff|" argmax
+  local args name out
+  for args in "small|$dim $L $H $KV $F $V 64 1 64 ${BENCH_REPS:-5} 0 1" \
+              "qwen2.5-0.5B-shape|896 24 14 2 4864 151936 128 2 8 3 1 1"; do
+    name=${args%%|*}
+    out=$(OPENBLAS_NUM_THREADS=1 build/bench/bench_decode ${args#*|}) || { echo "bench_decode failed ($name)"; continue; }
+    awk -v n="$name" -v a="${args#*|}" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+         split(a, f, " ")
+         printf "%-34s %4s %10s %10s %7sx %10s %7s\n", n " d" f[1] " L" f[2] " V" f[6] " T" f[7], f[8],
+                v["sgemm_tok_s"], v["gemv_tok_s"], v["speedup"], v["max_abs_diff"], v["argmax_agree"] }' <<<"$out"
+  done
+}
+
+bench_decode_section
 
 # ---- section: NextQuill step vs context_sft (issue 5) --------------------------------------
 # nq-train on the smoke benchmark with the small model (1 rank, 1 thread, micro_batch 4,

@@ -153,10 +153,10 @@ if [ $rc -eq 0 ] && [ "$(grep -c '^=== sample' "$T/prev")" = 2 ] && grep -q -- "
    [ ! -e "$T/preview-run" ]; then ok corpora_preview_writes_nothing
 else bad corpora_preview_writes_nothing "rc=$rc $(head -n 8 "$T/prev")"; fi
 
-# ---- jobs/pipeline.sh: no nq-synth for one's own data, unless asked --------------------------
-steps=$(NQ_CONFIG=configs/lamp4.cfg NQ_BIN=build bash -c 'NQ_SETS=(); . jobs/pipeline.sh; nq_steps | tr "\n" " "')
-steps_on=$(NQ_CONFIG=configs/lamp4.cfg NQ_BIN=build bash -c 'NQ_SETS=(pipeline.synth=always); . jobs/pipeline.sh; nq_steps | tr "\n" " "')
-steps_def=$(NQ_CONFIG=configs/default.cfg NQ_BIN=build bash -c 'NQ_SETS=(); . jobs/pipeline.sh; nq_steps | tr "\n" " "')
+# ---- the pipeline graph: no nq-synth for one's own data, unless asked (pipeline/steps.c) ------
+steps=$(build/nq-config configs/lamp4.cfg --steps | cut -f1 | tr '\n' ' ')
+steps_on=$(build/nq-config configs/lamp4.cfg --set pipeline.synth=always --steps | cut -f1 | tr '\n' ' ')
+steps_def=$(build/nq-config configs/default.cfg --steps | cut -f1 | tr '\n' ' ')
 if [[ $steps == shard* ]] && [[ $steps_on == "synth shard"* ]] && [[ $steps_def == "synth shard"* ]]; then ok corpora_pipeline_synth_only_when_used
 else bad corpora_pipeline_synth_only_when_used "lamp: $steps / always: $steps_on / default: $steps_def"; fi
 exit $failed

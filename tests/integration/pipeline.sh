@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # jobs/run-local.sh on the smoke benchmark: every step runs and the table prints; a rerun
-# skips everything; a changed annotate threshold reruns annotate and what follows it only;
+# skips everything; a changed annotate threshold reruns annotate and what follows it only; a
+# changed run (pipeline.runs.sft) reruns that run and eval only;
 # --only runs one step; unknown steps and options are refused. Run from the repo root.
 set -u
 cd "$(dirname "$0")/../.."
@@ -32,6 +33,17 @@ run > $T/second.log 2>&1
 run --set annotate.threshold=0.1 > $T/third.log 2>&1
 [ "$(ran $T/third.log)" = "annotate nextquill eval " ] && ok pipeline_changed_threshold_reruns_downstream \
   || bad pipeline_changed_threshold_reruns_downstream "ran: $(ran $T/third.log)"
+
+# the graph: a change to one run's overrides (pipeline.runs.sft) reruns that run and what reads
+# its model (eval), nothing else; context_sft, its sibling, stays
+sed 's|sft = "train.objective=sft train.init=lm/model.h5";|sft = "train.objective=sft train.init=lm/model.h5 train.lr=2e-3";|' \
+  configs/smoke.cfg > $T/sft.cfg
+if cmp -s configs/smoke.cfg $T/sft.cfg; then bad pipeline_changed_run_reruns_its_readers "sed changed nothing in smoke.cfg"
+else
+  bash jobs/run-local.sh $T/sft.cfg --set run_dir="$R" --set annotate.threshold=0.1 > $T/sft.log 2>&1
+  [ "$(ran $T/sft.log)" = "sft eval " ] && ok pipeline_changed_run_reruns_its_readers \
+    || bad pipeline_changed_run_reruns_its_readers "ran: $(ran $T/sft.log)"
+fi
 
 run --set annotate.threshold=0.1 --only effect > $T/only.log 2>&1
 [ "$(ran $T/only.log)" = "effect " ] && ok pipeline_only_one_step || bad pipeline_only_one_step "ran: $(ran $T/only.log)"

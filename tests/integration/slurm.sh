@@ -32,21 +32,27 @@ done
 # ---- dry runs (no daemons needed) -----------------------------------------------------------
 out=$(jobs/submit.sh $CFG --set run_dir=$R --dry-run 2>&1)
 got=$(sed -nE '/^== report:/d; s/^== ([a-z_]+): sbatch .*/\1/p' <<<"$out" | tr '\n' ' ')
-chain=1; prevs=""
+# the graph: each job waits (afterok) for the jobs of the steps whose outputs it reads, and no
+# more (sft and context_sft for lm only: they can run side by side)
+declare -A WANT_DEP=([shard]=synth [lm]=shard [sft]=lm [context_sft]=lm [effect]=context_sft
+                     [annotate]=effect [nextquill]=annotate [eval]="sft:nextquill")
+graph=1
 for s in $STEPS; do
   line=$(grep "^== $s: sbatch" <<<"$out")
-  if [ -n "$prevs" ]; then grep -q -- "--dependency=afterok:\\\\<$prevs\\\\>" <<<"$line" || chain=0; fi
-  grep -q -- "--output=$R/logs/$s-%j.out" <<<"$line" || chain=0
-  prevs=$s
+  deps=$(grep -oE -- '--dependency=[^ ]+' <<<"$line" | sed -E 's/--dependency=afterok://; s/\\[<>]//g')
+  [ "$deps" = "${WANT_DEP[$s]:-}" ] || { graph=0; echo "# $s waits for '$deps', want '${WANT_DEP[$s]:-}'"; }
+  grep -q -- "--output=$R/logs/$s-%j.out" <<<"$line" || graph=0
 done
-# the report is the last job, after eval whatever its outcome
-tail -n 1 < <(grep "sbatch" <<<"$out") | grep "^== report: sbatch" | grep -q -- "--dependency=afterany:\\\\<eval\\\\>.*nq-report.sbatch" || chain=0
-if [ "$got" = "$STEPS " ] && [ $chain = 1 ] && [ ! -e "$R" ]; then ok slurm_dry_run_chain
-else bad slurm_dry_run_chain "steps '$got', afterok chain/logs ok=$chain, run_dir created: $([ -e "$R" ] && echo yes || echo no)"; fi
+grep -q "^== graph: context_sft <- lm$" <<<"$out" || graph=0
+# the report is the last job, after every other whatever its outcome
+tail -n 1 < <(grep "sbatch" <<<"$out") | grep "^== report: sbatch" |
+  grep -q -- "--dependency=afterany:\\<synth\\>:.*:\\<eval\\>.*nq-report.sbatch" || { graph=0; echo "# report is not the last job after all others"; }
+if [ "$got" = "$STEPS " ] && [ $graph = 1 ] && [ ! -e "$R" ]; then ok slurm_dry_run_graph
+else bad slurm_dry_run_graph "steps '$got', afterok graph/logs ok=$graph, run_dir created: $([ -e "$R" ] && echo yes || echo no)"; fi
 
 out=$(jobs/submit.sh $CFG --set run_dir=$R --sweep annotate.threshold=0.02,0.1 --sweep eval.max_new_tokens=8,16,32 --dry-run 2>&1)
 arr=$(grep -c -- "--array=0-5 " <<<"$out"); single=$(grep "sbatch" <<<"$out" | grep -vc -- "--array")
-if grep -q "6 points .* from step 'annotate'" <<<"$out" && [ "$arr" = 3 ] && [ "$single" = 8 ] &&
+if grep -q "6 points .* per point: annotate nextquill eval " <<<"$out" && [ "$arr" = 3 ] && [ "$single" = 8 ] &&
    grep "^== nextquill:" <<<"$out" | grep -q -- "--dependency=aftercorr:" &&
    grep "^== sweep:" <<<"$out" | grep -q "nq-sweep.sbatch $R/sweep/points.tsv"; then
   ok slurm_dry_run_sweep_arrays
@@ -114,6 +120,39 @@ if run_chain slurm_pipeline "$R" $CFG --set run_dir=$R; then
   grep -q "srun --mpi=pmix" "$R/logs/lm-$(tr ' ' '\n' <<<"$SUBMITTED" | sed -n 's/^lm=//p').out" &&
     grep -q "on 2 tasks" "$R/logs/eval-$(tr ' ' '\n' <<<"$SUBMITTED" | sed -n 's/^eval=//p').out" &&
     ok slurm_stages_run_under_srun || bad slurm_stages_run_under_srun "no srun line in the logs"
+fi
+
+# sft and context_sft wait for lm only: with one rank (one CPU) per job and 2 CPUs here they run
+# at the same time. A copy of the run reruns lm and what follows; squeue is polled for both
+# RUNNING at once, and their start/end times (whole seconds, truncated) must overlap strictly.
+cp -a "$R" "$T/par"
+: > "$T/both_running"
+( while [ ! -e "$T/par_done" ]; do
+    r=$(squeue -h -o '%j %T' 2>/dev/null | awk '$2 == "RUNNING" { print $1 }')
+    if grep -qx nq-sft <<<"$r" && grep -qx nq-context_sft <<<"$r"; then
+      tr '\n' ' ' <<<"$r" > "$T/both_running"; break
+    fi
+    sleep 0.1
+  done ) &
+poller=$!
+if run_chain slurm_parallel_runs "$T/par" $CFG --set run_dir=$T/par --set pipeline.ranks=1 --from lm; then
+  touch "$T/par_done"; wait $poller
+  declare -A t_start t_end
+  times=""
+  for st in sft context_sft; do
+    id=$(tr ' ' '\n' <<<"$SUBMITTED" | sed -n "s/^$st=//p")
+    info=$(scontrol show job "$id" 2>/dev/null)
+    t_start[$st]=$(date -d "$(grep -oP 'StartTime=\K[^ ]+' <<<"$info")" +%s 2>/dev/null || echo 0)
+    t_end[$st]=$(date -d "$(grep -oP 'EndTime=\K[^ ]+' <<<"$info")" +%s 2>/dev/null || echo 0)
+    times+="$st $(grep -oE '(NumCPUs|StartTime|EndTime)=[^ ]+' <<<"$info" | tr '\n' ' ')"
+  done
+  overlap=0
+  [ "${t_start[sft]}" -lt "${t_end[context_sft]}" ] && [ "${t_start[context_sft]}" -lt "${t_end[sft]}" ] && overlap=1
+  if [ -s "$T/both_running" ] || [ $overlap = 1 ]; then
+    ok "slurm_sft_and_context_sft_run_together (squeue saw both RUNNING: $([ -s "$T/both_running" ] && echo yes || echo no); times overlap: $overlap; $times)"
+  else bad slurm_sft_and_context_sft_run_together "never RUNNING at the same time: $times"; fi
+else
+  touch "$T/par_done"; wait $poller
 fi
 
 # the same stamps as jobs/run-local.sh: `make run` sees the Slurm run as up to date, and back

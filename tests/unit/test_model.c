@@ -183,6 +183,50 @@ static void test_kv_cache(void **state) {
   model_free(m);
 }
 
+// model_kv_step (one token, matrix-vector products) against model_kv_forward with n = 1 and
+// against the full forward, on 1 and 2 threads: the same logits to float rounding, the cache
+// filled the same way.
+static void test_kv_step(void **state) {
+  (void)state;
+  model_config c = tiny(1, 0);
+  model *m = model_create(&c, 0);
+  model_init(m, 12);
+  for (size_t i = 0; i < m->sizes[P_BQ]; i++) m->params.t[P_BQ][i] = 0.01f * (float)(i % 7);
+  int32_t seq[12] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8};
+  int L = 12, V = c.vocab_size;
+  for (int nt = 1; nt <= 2; nt++) {
+    model_set_threads(nt);
+    model_acts *a = model_acts_create(m, 12, 12);
+    model_forward(m, a, seq, &L, 1);
+    model_kv *kv = model_kv_create(m, 16), *ref = model_kv_create(m, 16);
+    float *last = malloc((size_t)V * sizeof(float)), *want = malloc((size_t)V * sizeof(float));
+    model_kv_forward(m, kv, seq, 5, last, NULL);
+    model_kv_forward(m, ref, seq, 5, want, NULL);
+    double worst = 0;
+    for (int t = 5; t < L; t++) {
+      model_kv_step(m, kv, seq[t], last);
+      model_kv_forward(m, ref, seq + t, 1, want, NULL);
+      for (int j = 0; j < V; j++) {
+        double d = fabs((double)last[j] - want[j]);
+        worst = d > worst ? d : worst;
+        assert_true(fabsf(last[j] - a->logits[t * V + j]) < 1e-5f);
+      }
+    }
+    assert_true(worst < 1e-5);
+    assert_int_equal(kv->len, 12);
+    size_t kd = (size_t)c.n_kv_heads * (c.dim / c.n_heads), diff = 0;
+    for (int l = 0; l < c.n_layers; l++)
+      for (size_t i = (size_t)l * 16 * kd; i < ((size_t)l * 16 + 12) * kd; i++)   // the filled rows
+        diff += fabsf(kv->k[i] - ref->k[i]) > 1e-5f || fabsf(kv->v[i] - ref->v[i]) > 1e-5f;
+    assert_int_equal(diff, 0);
+    free(last), free(want);
+    model_kv_free(kv), model_kv_free(ref);
+    model_acts_free(a);
+  }
+  model_set_threads(1);
+  model_free(m);
+}
+
 // Golden greedy decode: fixed seed, fixed prompt, stored ids. The margin between the best
 // and second-best logit is checked too, so a failure means drift rather than a near-tie.
 static void test_golden_greedy(void **state) {
@@ -193,23 +237,28 @@ static void test_golden_greedy(void **state) {
   static const int expected[16] = {14, 2, 11, 26, 13, 0, 7, 26, 14, 16, 0, 2, 31, 17, 26, 30};
   model *m = model_create(&c, 0);
   model_init(m, 1234);
-  model_kv *kv = model_kv_create(m, 64);
-  int32_t prompt[] = {1, 2, 3, 4}, tok;
-  float logits[32];
-  model_kv_forward(m, kv, prompt, 4, logits, NULL);
-  int got[16];
-  for (int i = 0; i < 16; i++) {
-    tok = argmax_f32(logits, 32);
-    got[i] = tok;
-    float second = -INFINITY;
-    for (int j = 0; j < 32; j++) if (j != tok && logits[j] > second) second = logits[j];
-    if (getenv("NQ_PRINT_GOLDEN")) printf("%d%s", tok, i == 15 ? "\n" : ", ");
-    if (logits[tok] - second < 1e-3f) fail_msg("step %d: near-tie (margin %g), golden test unreliable", i, logits[tok] - second);
-    model_kv_forward(m, kv, &tok, 1, logits, NULL);
+  for (int step = 0; step <= 1; step++) {   // model_kv_forward (n = 1), then model_kv_step
+    model_kv *kv = model_kv_create(m, 64);
+    int32_t prompt[] = {1, 2, 3, 4}, tok;
+    float logits[32];
+    model_kv_forward(m, kv, prompt, 4, logits, NULL);
+    int got[16];
+    for (int i = 0; i < 16; i++) {
+      tok = argmax_f32(logits, 32);
+      got[i] = tok;
+      float second = -INFINITY;
+      for (int j = 0; j < 32; j++) if (j != tok && logits[j] > second) second = logits[j];
+      if (getenv("NQ_PRINT_GOLDEN")) printf("%d%s", tok, i == 15 ? "\n" : ", ");
+      if (logits[tok] - second < 1e-3f) fail_msg("step %d: near-tie (margin %g), golden test unreliable", i, logits[tok] - second);
+      if (step) model_kv_step(m, kv, tok, logits);
+      else model_kv_forward(m, kv, &tok, 1, logits, NULL);
+    }
+    for (int i = 0; i < 16; i++)
+      if (got[i] != expected[i])
+        fail_msg("%s: greedy token %d: got %d, expected %d", step ? "model_kv_step" : "model_kv_forward", i,
+                 got[i], expected[i]);
+    model_kv_free(kv);
   }
-  for (int i = 0; i < 16; i++)
-    if (got[i] != expected[i]) fail_msg("greedy token %d: got %d, expected %d", i, got[i], expected[i]);
-  model_kv_free(kv);
   model_free(m);
 }
 
@@ -343,6 +392,7 @@ int main(void) {
       cmocka_unit_test(test_fd_untied_bias),     cmocka_unit_test(test_fd_tied),
       cmocka_unit_test(test_packing),            cmocka_unit_test(test_two_arenas),
       cmocka_unit_test(test_threads_bitwise),    cmocka_unit_test(test_kv_cache),
+      cmocka_unit_test(test_kv_step),
       cmocka_unit_test(test_golden_greedy),      cmocka_unit_test(test_init_deterministic),
       cmocka_unit_test(test_checkpoint_roundtrip), cmocka_unit_test(test_adamw),  cmocka_unit_test(test_config_section),
   };
