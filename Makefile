@@ -6,13 +6,13 @@ CC := mpicc
 PKGS := hdf5-openmpi libconfig gsl openblas jansson libpcre2-8
 DEBS := openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools libconfig-dev libgsl-dev \
         libopenblas-dev libjansson-dev libpcre2-dev libcmocka-dev pkg-config make gcc \
-        libstemmer-dev wordnet-dev wordnet-base \
+        libstemmer-dev wordnet-dev wordnet-base libdnnl-dev \
         python3-h5py python3-numpy python3-torch python3-nltk
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # -lopenblas before GSL, so cblas binds to OpenBLAS rather than the slow gslcblas.
-PKG_LIBS = $(shell pkg-config --libs hdf5-openmpi libconfig openblas jansson libpcre2-8 2>/dev/null) -lstemmer -lwordnet -lgsl -lm
+PKG_LIBS = $(shell pkg-config --libs hdf5-openmpi libconfig openblas jansson libpcre2-8 2>/dev/null) -ldnnl -lstemmer -lwordnet -lgsl -lm
 
 WARN := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DPCRE2_CODE_UNIT_WIDTH=8 -fopenmp -Icommon \

@@ -109,6 +109,8 @@ static void start_model(trainer *t, long newest_ckpt) {
     start_random(t);
   }
   model_set_threads((int)cfg_int(t->s->cfg, "model.threads"));
+  model_set_precision(t->m, model_precision_read(t->s->cfg));
+  if (t->s->rank == 0) message("train: %s", model_precision_describe(t->m));
   check_model(t, resume_path, &rs);
   free(resume_path);
 }
@@ -117,6 +119,7 @@ static void start_model(trainer *t, long newest_ckpt) {
 static model *load_reference(const train_opts *o, const model *m) {
   if (o->objective != OBJ_NEXTQUILL || !o->effect_alignment) return NULL;
   model *ref = checkpoint_load(o->reference, 0, NULL);
+  model_set_precision(ref, m->precision);   // forward only: bf16 weights only in bf16
   if (ref->cfg.vocab_size != m->cfg.vocab_size)
     fatal("%s: reference vocabulary %d != model vocabulary %d", o->reference, ref->cfg.vocab_size,
           m->cfg.vocab_size);
