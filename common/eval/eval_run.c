@@ -35,12 +35,11 @@ static model **models_load(const eval_opts *o, const eval_samples *d, int precis
       fatal("%s: checkpoint of eval.models.%s is missing; train it first", o->mpath[mi], o->mname[mi]);
     if (!hf_is_model_dir(o->mpath[mi])) check_checkpoint(o->mpath[mi], d);
     checkpoint_require_tokenizer(o->mpath[mi], d->sh[0].tokenizer_digest, "eval.models entry");
-    ms[mi] = checkpoint_load(o->mpath[mi], 0, NULL);
+    ms[mi] = checkpoint_load_prec(o->mpath[mi], 0, precision, NULL);   // bf16: weights in bf16 only
     // an HF model's embedding may be padded past the tokenizer (Qwen2.5: 151936 vs 151665)
     if (ms[mi]->cfg.vocab_size < d->sh[0].vocab_size)
       fatal("%s: model vocabulary %d < shards' tokenizer vocabulary %d", o->mpath[mi],
             ms[mi]->cfg.vocab_size, d->sh[0].vocab_size);
-    model_set_precision(ms[mi], precision);   // bf16: each model's weights in bf16 only
   }
   return ms;
 }

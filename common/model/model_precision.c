@@ -101,3 +101,17 @@ void model_embed(const model *m, float *out, const int32_t *tokens, int n) {
   for (int i = 0; i < n; i++)   // forward-only bf16: the rows widened (exact)
     bf16_to_f32(out + (size_t)i * D, m->params16.t[P_EMBED] + (size_t)tokens[i] * D, (size_t)D);
 }
+
+// float offset of kind's first element in the full arena layout
+static size_t kind_base(const model *m, int kind) {
+  size_t off = 0;
+  for (int k = 0; k < kind; k++) off += m->sizes[k];
+  return off;
+}
+
+void model_tensor_store(model *m, const model_tensor *t, const float *src) {
+  size_t at = t->offset - kind_base(m, t->kind);
+  if (m->params.t[t->kind])
+    memcpy(m->params.t[t->kind] + at, src, t->numel * sizeof(float));
+  if (m->precision == MODEL_BF16) bf16_from_f32(m->params16.t[t->kind] + at, src, t->numel);
+}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "nqtest.h"
+#include "formats/checkpoint.h"
 #include "model/kernels.h"
 #include "model/kernels_bf16.h"
 #include "model/model.h"
@@ -252,12 +253,41 @@ static void test_model_fallback(void **state) {
   free(l0); free(g0); free(l1); free(g1);
 }
 
+// checkpoint_load_prec: a forward-only bf16 model read tensor by tensor straight into bf16
+// has the same weights and logits (bitwise) as loading fp32 and converting.
+static void test_load_bf16(void **state) {
+  (void)state;
+  batch();
+  model_config c = small_cfg();
+  model *m = model_create(&c, 1);
+  model_init(m, 5);
+  char *dir = nqtest_tmpdir(), path[1024];
+  snprintf(path, sizeof path, "%s/m.h5", dir);
+  ckpt_save_info si = {0};
+  checkpoint_save(path, m, &si);
+  model *a = checkpoint_load(path, 0, NULL), *b = checkpoint_load_prec(path, 0, MODEL_BF16, NULL);
+  model_set_precision(a, MODEL_BF16);
+  assert_null(b->params_mem);
+  assert_memory_equal(a->w16_mem, b->w16_mem, a->n_params * sizeof(bf16));
+  float *la, *lb;
+  run_model(a, &la, NULL);
+  run_model(b, &lb, NULL);
+  assert_memory_equal(la, lb, (size_t)BT * c.vocab_size * sizeof(float));
+  model *f = checkpoint_load_prec(path, 0, MODEL_FP32, NULL);   // fp32: as checkpoint_load
+  assert_memory_equal(f->params_mem, m->params_mem, m->n_params * sizeof(float));
+  model_free(f); model_free(a); model_free(b); model_free(m);
+  free(la); free(lb);
+  nqtest_rmrf(dir);
+  free(dir);
+}
+
 int main(void) {
   log_set_quiet(1);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rounding),      cmocka_unit_test(test_gemm),
       cmocka_unit_test(test_gemm_fallback), cmocka_unit_test(test_linear),
       cmocka_unit_test(test_model_bf16),    cmocka_unit_test(test_model_fallback),
+      cmocka_unit_test(test_load_bf16),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
