@@ -200,7 +200,7 @@ static void read_tensors(hid_t loc, const char *path, const char *where, const m
     // forward-only bf16 model (no fp32 arena): one tensor at a time through a buffer
     float *buf = xmalloc(t->numel * sizeof(float));
     h5_read_f32_into(loc, t->name, buf, t->numel);
-    model_tensor_store((model *)m, t, buf);
+    model_tensor_store((model *)m, t, 0, t->numel, buf);
     free(buf);
   }
 }
@@ -275,8 +275,7 @@ model *checkpoint_load_prec(const char *path, int for_training, int precision, c
   }
   model_config mc;
   checkpoint_read_config(path, &mc);
-  model *m = model_create(&mc, 0);
-  model_set_precision(m, MODEL_BF16);   // on the untouched zero arena: never resident
+  model *m = model_create_prec(&mc, 0, MODEL_BF16);   // bf16 arena only
   checkpoint_load_into(path, m, info);
   return m;
 }

@@ -142,11 +142,12 @@ const char *model_precision_name(int precision);
 // (params.t of the matrices become NULL, params_mem is freed; norms and biases stay fp32),
 // so the model can no longer be saved or trained.
 void model_set_precision(model *m, int precision);
-// Store tensor t's values (HF layout, fp32) in the model's storage: the fp32 arena and/or the
-// bf16 one. With it a forward-only model can be switched to bf16 before its weights are read
-// (model_set_precision on the fresh zero arena) and then filled tensor by tensor, so the fp32
-// matrices are never all in memory (checkpoint_load_prec).
-void model_tensor_store(model *m, const model_tensor *t, const float *src);
+// model_create + model_set_precision for weights still to be filled: a forward-only bf16 model
+// gets the bf16 arena only (the fp32 matrices never exist); fill it with model_tensor_store.
+model *model_create_prec(const model_config *mc, int for_training, int precision);
+// Store elements [first, first + n) of tensor t (HF layout, fp32) in the model's storage: the
+// fp32 arena and/or the bf16 one (checkpoint_load_prec reads a bf16 model this way).
+void model_tensor_store(model *m, const model_tensor *t, size_t first, size_t n, const float *src);
 // Refresh the bf16 copy from the fp32 master weights (model_forward does it when training).
 void model_sync_bf16(model *m);
 // One line naming the precision and, for bf16, the matmul path taken (for stage logs).

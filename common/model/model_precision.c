@@ -65,10 +65,7 @@ static void drop_fp32_matrices(model *m) {
   m->params_mem = NULL;
 }
 
-void model_set_precision(model *m, int precision) {
-  if (precision == m->precision) return;
-  if (precision != MODEL_BF16 || !m->params_mem)
-    error("model_set_precision: only fp32 -> bf16, once (asked %s)", model_precision_name(precision));
+static void alloc_bf16(model *m) {
   m->precision = MODEL_BF16;
   m->w16_mem = xmalloc(m->n_params * sizeof(bf16));
   bf16 *at = m->w16_mem;
@@ -77,8 +74,26 @@ void model_set_precision(model *m, int precision) {
     at += m->sizes[k];
   }
   if (m->cfg.tie_embeddings) m->params16.t[P_LM_HEAD] = m->params16.t[P_EMBED];
+}
+
+void model_set_precision(model *m, int precision) {
+  if (precision == m->precision) return;
+  if (precision != MODEL_BF16 || !m->params_mem)
+    error("model_set_precision: only fp32 -> bf16, once (asked %s)", model_precision_name(precision));
+  alloc_bf16(m);
   model_sync_bf16(m);
   if (!m->grads_mem) drop_fp32_matrices(m);
+}
+
+model *model_create_prec(const model_config *mc, int for_training, int precision) {
+  model *m = model_create(mc, for_training);
+  if (for_training || precision != MODEL_BF16) {
+    model_set_precision(m, precision);
+    return m;
+  }
+  alloc_bf16(m);           // forward only: weights to be stored tensor by tensor
+  drop_fp32_matrices(m);   // the fp32 arena was never written: its pages never resident
+  return m;
 }
 
 void model_linear(const model *m, float *out, const float *inp, int kind, size_t off, const float *bias, int N,
@@ -109,9 +124,9 @@ static size_t kind_base(const model *m, int kind) {
   return off;
 }
 
-void model_tensor_store(model *m, const model_tensor *t, const float *src) {
-  size_t at = t->offset - kind_base(m, t->kind);
-  if (m->params.t[t->kind])
-    memcpy(m->params.t[t->kind] + at, src, t->numel * sizeof(float));
-  if (m->precision == MODEL_BF16) bf16_from_f32(m->params16.t[t->kind] + at, src, t->numel);
+void model_tensor_store(model *m, const model_tensor *t, size_t first, size_t n, const float *src) {
+  if (first + n > t->numel) error("model_tensor_store: %s: elements %zu..%zu of %zu", t->name, first, first + n, t->numel);
+  size_t at = t->offset - kind_base(m, t->kind) + first;
+  if (m->params.t[t->kind]) memcpy(m->params.t[t->kind] + at, src, n * sizeof(float));
+  if (m->precision == MODEL_BF16) bf16_from_f32(m->params16.t[t->kind] + at, src, n);
 }

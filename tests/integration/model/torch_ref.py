@@ -298,8 +298,10 @@ def parity_bf16(path, tol_loss=1e-2, tol_grad=5e-2):
 
 
 def bench(argv):
-    """bench dim layers heads kv ffn vocab B T steps threads -> prints tokens/s (median)"""
+    """bench dim layers heads kv ffn vocab B T steps threads [bf16] -> prints tokens/s (median);
+    bf16: forward and loss under torch.autocast("cpu", dtype=torch.bfloat16), fp32 weights"""
     dim, layers, heads, kv, ffn, vocab, B, T, steps, threads = map(int, argv[:10])
+    ac = len(argv) > 10 and argv[10] == "bf16"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     c = Cfg(vocab=vocab, dim=dim, layers=layers, heads=heads, kv_heads=kv, ffn=ffn, max_seq=T,
@@ -318,7 +320,8 @@ def bench(argv):
     for i in range(steps + 2):
         t0 = time.perf_counter()
         opt.zero_grad()
-        loss = F.cross_entropy(m(x).view(-1, vocab), y.view(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=ac):
+            loss = F.cross_entropy(m(x).view(-1, vocab), y.view(-1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)   # ours clips too
         opt.step()
