@@ -8,7 +8,8 @@ SHELL := /bin/bash
 B := build
 # Debian packages: what the pipeline needs to build and run (`make deps`, `make run`) ...
 DEBS_RUN := openmpi-bin libopenmpi-dev libhdf5-openmpi-dev libconfig-dev libgsl-dev \
-            libopenblas-dev libjansson-dev libpcre2-dev pkg-config make gcc wordnet-base
+            libopenblas-dev libjansson-dev libpcre2-dev pkg-config make gcc wordnet-base \
+            libdnnl-dev
 # ... and what only the tests need (`make deps-test`, `make test`): unit tests, reference
 # checks, the second MPI (tests/integration/mpich.sh), h5dump/h5diff, a browser that opens
 # the report page (tests/integration/report.sh)
@@ -18,7 +19,7 @@ DEBS_TEST := libcmocka-dev hdf5-tools python3-h5py python3-numpy python3-torch p
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # Asked once per make run, when first needed (after `deps` has run): a recursive variable that
 # replaces itself with its value.
-LIBS_SH = MPICC='$(MPICC)' HDF5_DIR='$(HDF5_DIR)' BLAS_LIBS='$(BLAS_LIBS)' BLAS_CFLAGS='$(BLAS_CFLAGS)' \
+LIBS_SH = MPICC='$(MPICC)' HDF5_DIR='$(HDF5_DIR)' DNNL_DIR='$(DNNL_DIR)' BLAS_LIBS='$(BLAS_LIBS)' BLAS_CFLAGS='$(BLAS_CFLAGS)' \
           bash mk/libs.sh
 CC = $(eval CC := $(shell $(LIBS_SH) mpicc))$(CC)
 MPIRUN = $(eval MPIRUN := $(shell $(LIBS_SH) mpirun))$(MPIRUN)

@@ -88,17 +88,21 @@ blas_cflags() { if [ -n "${BLAS_LIBS:-}" ]; then echo "${BLAS_CFLAGS:-}"; else p
 blas_libs() { if [ -n "${BLAS_LIBS:-}" ]; then echo "$BLAS_LIBS"; else pc_or libs openblas -lopenblas; fi; }
 # GSL's own libs add -lgslcblas: only its -L part, so cblas binds to OpenBLAS
 gsl_libs() { echo "$(pc --libs-only-L gsl) -lgsl"; }
+# oneDNN (bf16 matmuls, model.precision = "bf16") ships no pkg-config file: DNNL_DIR=/prefix
+# (module or Spack onednn) or the system's default search path (Debian libdnnl-dev)
+dnnl_cflags() { [ -z "${DNNL_DIR:-}" ] || echo "-I$DNNL_DIR/include"; }
+dnnl_libs() { if [ -n "${DNNL_DIR:-}" ]; then echo "-L$DNNL_DIR/lib -L$DNNL_DIR/lib64 -Wl,-rpath,$DNNL_DIR/lib -Wl,-rpath,$DNNL_DIR/lib64 -ldnnl"; else echo -ldnnl; fi; }
 
 cflags() {
   find_hdf5 || { echo "mk/libs.sh: HDF5 not found (make deps says what to load)" >&2; }
   echo "$HDF5_C $(blas_cflags) $(pc_or cflags libconfig '') $(pc_or cflags jansson '')" \
-       "$(pc_or cflags libpcre2-8 '') $(pc_or cflags gsl '')"
+       "$(pc_or cflags libpcre2-8 '') $(pc_or cflags gsl '') $(dnnl_cflags)"
 }
 # Order matters: -lopenblas before GSL, so cblas binds to OpenBLAS rather than the slow gslcblas.
 libs() {
   find_hdf5 || { echo "mk/libs.sh: HDF5 not found (make deps says what to load)" >&2; }
   echo "$HDF5_L $(blas_libs) $(pc_or libs libconfig -lconfig) $(pc_or libs jansson -ljansson)" \
-       "$(pc_or libs libpcre2-8 -lpcre2-8) $(gsl_libs) -lm"
+       "$(pc_or libs libpcre2-8 -lpcre2-8) $(dnnl_libs) $(gsl_libs) -lm"
 }
 
 # ---- check: one compile-and-link probe per library ---------------------------------------
@@ -144,10 +148,12 @@ check() {
     jansson.h "json_object()" &
   probe pcre2 "Spack: pcre2" "-DPCRE2_CODE_UNIT_WIDTH=8 $(pc_or cflags libpcre2-8 '')" \
     "$(pc_or libs libpcre2-8 -lpcre2-8)" pcre2.h "pcre2_general_context_create(0, 0, 0)" &
+  probe onednn "module load onednn (or intel-oneapi-dnn); Spack: onednn; or DNNL_DIR=/prefix" \
+    "$(dnnl_cflags)" "$(dnnl_libs)" dnnl.h "dnnl_version()" &
   probe gsl "module load gsl; Spack: gsl" "$(pc_or cflags gsl '')" "$(gsl_libs) $(blas_libs) -lm" \
     gsl/gsl_rng.h "gsl_rng_alloc(gsl_rng_mt19937)" &
   wait
-  for n in mpi hdf5 openblas libconfig jansson pcre2 gsl; do
+  for n in mpi hdf5 openblas libconfig jansson pcre2 onednn gsl; do
     cat "$PROBE_DIR/$n.out"
     grep -q '^  [a-z0-9]* *found' "$PROBE_DIR/$n.out" || miss=1
   done

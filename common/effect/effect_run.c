@@ -125,8 +125,9 @@ static void plan_jobs(effect_stage *r) {
 static void reference_model_load(effect_stage *r) {
   if (!r->n_compute) return;
   const config *c = r->s->cfg;
-  r->m = checkpoint_load(r->ckpt, 0, NULL);
+  r->m = checkpoint_load_prec(r->ckpt, 0, model_precision_read(c), NULL);
   model_set_threads((int)cfg_int(c, "model.threads"));
+  if (r->s->rank == 0) message("effect: %s", model_precision_describe(r->m));
   effect_model_init(&r->em, r->m);
   r->g = (effect_engine){&r->em, effect_model_forward, r->m->cfg.vocab_size,
                          (int)cfg_int(c, "effect.micro_batch"), (int)cfg_int(c, "effect.max_batch_tokens")};

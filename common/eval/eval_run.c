@@ -28,14 +28,14 @@ static void check_checkpoint(const char *path, const eval_samples *d) {
 
 // Every eval.models checkpoint, checked against the shards (o->n_models of them; free with
 // models_free).
-static model **models_load(const eval_opts *o, const eval_samples *d) {
+static model **models_load(const eval_opts *o, const eval_samples *d, int precision) {
   model **ms = xcalloc((size_t)o->n_models, sizeof *ms);
   for (int mi = 0; mi < o->n_models; mi++) {
     if (!file_exists(o->mpath[mi]))
       fatal("%s: checkpoint of eval.models.%s is missing; train it first", o->mpath[mi], o->mname[mi]);
     if (!hf_is_model_dir(o->mpath[mi])) check_checkpoint(o->mpath[mi], d);
     checkpoint_require_tokenizer(o->mpath[mi], d->sh[0].tokenizer_digest, "eval.models entry");
-    ms[mi] = checkpoint_load(o->mpath[mi], 0, NULL);
+    ms[mi] = checkpoint_load_prec(o->mpath[mi], 0, precision, NULL);   // bf16: weights in bf16 only
     // an HF model's embedding may be padded past the tokenizer (Qwen2.5: 151936 vs 151665)
     if (ms[mi]->cfg.vocab_size < d->sh[0].vocab_size)
       fatal("%s: model vocabulary %d < shards' tokenizer vocabulary %d", o->mpath[mi],
@@ -66,8 +66,9 @@ int eval_run(stage_ctx *s) {
   eval_samples_load(&d, s, &o);
   o.dec.eos = d.sh[0].eos_id;
   o.dec.vocab_limit = (int)d.sh[0].vocab_size;
-  model **ms = models_load(&o, &d);
   model_set_threads((int)cfg_int(s->cfg, "model.threads"));
+  model **ms = models_load(&o, &d, model_precision_read(s->cfg));
+  if (s->rank == 0) message("eval: %s", model_precision_describe(ms[0]));
   if (s->rank == 0)
     message("eval: %zu %s samples x %d rows (%s decoding, max %d new tokens), %d rank(s)", d.n,
             o.split == SPLIT_VALID ? "valid" : "test", o.n_rows,

@@ -193,7 +193,15 @@ static void read_tensors(hid_t loc, const char *path, const char *where, const m
     int ok = nd == t->ndim;
     for (int d = 0; ok && d < nd; d++) ok = dims[d] == t->dims[d];
     if (!ok) fatal("%s: tensor '%s%s' has the wrong shape for this architecture", path, where, t->name);
-    h5_read_f32_into(loc, t->name, arena + t->offset, t->numel);
+    if (arena) {
+      h5_read_f32_into(loc, t->name, arena + t->offset, t->numel);
+      continue;
+    }
+    // forward-only bf16 model (no fp32 arena): one tensor at a time through a buffer
+    float *buf = xmalloc(t->numel * sizeof(float));
+    h5_read_f32_into(loc, t->name, buf, t->numel);
+    model_tensor_store((model *)m, t, 0, t->numel, buf);
+    free(buf);
   }
 }
 
@@ -255,6 +263,19 @@ model *checkpoint_load(const char *path, int for_training, ckpt_load_info *info)
   model_config mc;
   checkpoint_read_config(path, &mc);
   model *m = model_create(&mc, for_training);
+  checkpoint_load_into(path, m, info);
+  return m;
+}
+
+model *checkpoint_load_prec(const char *path, int for_training, int precision, ckpt_load_info *info) {
+  if (for_training || precision != MODEL_BF16 || hf_is_model_dir(path)) {
+    model *m = checkpoint_load(path, for_training, info);
+    model_set_precision(m, precision);
+    return m;
+  }
+  model_config mc;
+  checkpoint_read_config(path, &mc);
+  model *m = model_create_prec(&mc, 0, MODEL_BF16);   // bf16 arena only
   checkpoint_load_into(path, m, info);
   return m;
 }

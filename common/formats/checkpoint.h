@@ -45,6 +45,9 @@ void checkpoint_read_config(const char *path, model_config *mc);
 // Create a model from a checkpoint (for_training: allocate grads + moments and load moments
 // when present). `info` may be NULL.
 model *checkpoint_load(const char *path, int for_training, ckpt_load_info *info);
+// checkpoint_load, then model_set_precision(precision); a forward-only bf16 model is filled
+// tensor by tensor straight into bf16 (peak memory = the bf16 weights, not fp32 + bf16).
+model *checkpoint_load_prec(const char *path, int for_training, int precision, ckpt_load_info *info);
 // Load weights into an existing model of the same architecture (stops on any mismatch).
 void checkpoint_load_into(const char *path, model *m, ckpt_load_info *info);
 // The `tokenizer_digest` attribute nq-train records (the shards' tokenizer), or NULL when the

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "model/kernels.h"
+#include "model/kernels_bf16.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -186,6 +187,8 @@ void model_free(model *m) {
   free(m->rope_cos);
   free(m->rope_sin);
   free(m->scratch);
+  free(m->w16_mem);
+  free(m->small_mem);
   free(m);
 }
 
@@ -242,6 +245,15 @@ model_acts *model_acts_create(const model *m, int max_tokens, int max_seq) {
   a->mem = xmalloc(a->n_floats * sizeof(float));
   float *at = a->mem;
   for (size_t i = 0; i < n; i++) { *dst[i] = at; at += sz[i]; }
+  if (m->precision == MODEL_BF16) {   // bf16 copies of the matmul inputs, for the weight gradients
+    size_t s16[] = {L * N * D, L * N * qd, L * N * D, L * N * F, N * D};
+    bf16 **d16[] = {&a->ln1_16, &a->atty16, &a->ln2_16, &a->h16, &a->lnf16};
+    size_t n16 = 0;
+    for (size_t i = 0; i < 5; i++) n16 += s16[i];
+    a->mem16 = xmalloc(n16 * sizeof(bf16));
+    bf16 *at16 = a->mem16;
+    for (size_t i = 0; i < 5; i++) { *d16[i] = at16; at16 += s16[i]; }
+  }
   a->seq_off = xmalloc((N + 1) * sizeof(int));
   a->tokens = xmalloc(N * sizeof(int));
   a->pos = xmalloc(N * sizeof(int));
@@ -251,6 +263,7 @@ model_acts *model_acts_create(const model *m, int max_tokens, int max_seq) {
 void model_acts_free(model_acts *a) {
   if (!a) return;
   free(a->mem);
+  free(a->mem16);
   free(a->seq_off);
   free(a->tokens);
   free(a->pos);
@@ -281,6 +294,31 @@ static void rows_matmul(float *out, const float *inp, const float *w, const floa
       for (int o = 0; o < OC; o++) out[(size_t)i * OC + o] += bias[o];
 }
 
+// bf16 (MODEL_BF16) helpers: p + off, or NULL in fp32 (no bf16 arena); dst = bf16(src).
+static bf16 *at16(bf16 *p, size_t off) { return p ? p + off : NULL; }
+static void keep16(bf16 *dst, const float *src, size_t n) {
+  if (dst) bf16_from_f32(dst, src, n);
+}
+
+// rows_matmul in the model's precision: W = parameter `kind` at offset `off`; inp16 is inp
+// rounded to bf16 (read in bf16 only).
+static void rows_linear(const model *m, float *out, const float *inp, const bf16 *inp16, int kind, size_t off,
+                        const float *bias, int n, int C, int OC, int accumulate) {
+  if (m->precision == MODEL_BF16)
+    linear_rows_bf16(out, inp16, m->params16.t[kind] + off, bias, n, C, OC, accumulate);
+  else
+    rows_matmul(out, inp, m->params.t[kind] + off, bias, n, C, OC, accumulate);
+}
+
+// matmul_forward in the model's precision (all threads)
+static void mm_forward(const model *m, float *out, const float *inp, const bf16 *inp16, int kind, size_t off,
+                       const float *bias, int N, int C, int OC, int accumulate) {
+  if (m->precision == MODEL_BF16)
+    matmul_forward_bf16(out, inp16, m->params16.t[kind] + off, bias, N, C, OC, accumulate);
+  else
+    matmul_forward(out, inp, m->params.t[kind] + off, bias, N, C, OC, accumulate);
+}
+
 static void forward_fused(model *m, model_acts *a, int nt) {
   const model_config *c = &m->cfg;
   int D = c->dim, F = c->ffn_dim, H = c->n_heads, KV = c->n_kv_heads, hd = D / H, V = c->vocab_size;
@@ -292,7 +330,7 @@ static void forward_fused(model *m, model_acts *a, int nt) {
     int r0, r1;
     rows_split(N, omp_get_num_threads(), omp_get_thread_num(), &r0, &r1);
     size_t n = (size_t)(r1 - r0), o = (size_t)r0;
-    if (n) embedding_forward(a->x + o * D, a->tokens + o, p->t[P_EMBED], (int)n, D);
+    if (n) model_embed(m, a->x + o * D, a->tokens + o, (int)n);
     for (int l = 0; l < c->n_layers; l++) {
       float *l_x = a->x + l * MN * D, *l_ln1 = a->ln1 + l * MN * D, *l_rstd1 = a->rstd1 + l * MN;
       float *l_q = a->q + l * MN * qd, *l_k = a->k + l * MN * kd, *l_v = a->v + l * MN * kd;
@@ -303,12 +341,15 @@ static void forward_fused(model *m, model_acts *a, int nt) {
       const float *l_bq = c->qkv_bias ? p->t[P_BQ] + (size_t)l * qd : NULL;
       const float *l_bk = c->qkv_bias ? p->t[P_BK] + (size_t)l * kd : NULL;
       const float *l_bv = c->qkv_bias ? p->t[P_BV] + (size_t)l * kd : NULL;
+      bf16 *h_ln1 = at16(a->ln1_16, l * MN * D + o * D), *h_atty = at16(a->atty16, l * MN * qd + o * qd);
+      bf16 *h_ln2 = at16(a->ln2_16, l * MN * D + o * D), *h_h = at16(a->h16, l * MN * F + o * F);
       if (n) {
         rmsnorm_forward(l_ln1 + o * D, l_rstd1 + o, l_x + o * D, p->t[P_ATTN_NORM] + (size_t)l * D, (int)n,
                         D, c->norm_eps);
-        rows_matmul(l_q + o * qd, l_ln1 + o * D, p->t[P_WQ] + (size_t)l * qd * D, l_bq, (int)n, D, qd, 0);
-        rows_matmul(l_k + o * kd, l_ln1 + o * D, p->t[P_WK] + (size_t)l * kd * D, l_bk, (int)n, D, kd, 0);
-        rows_matmul(l_v + o * kd, l_ln1 + o * D, p->t[P_WV] + (size_t)l * kd * D, l_bv, (int)n, D, kd, 0);
+        keep16(h_ln1, l_ln1 + o * D, n * D);
+        rows_linear(m, l_q + o * qd, l_ln1 + o * D, h_ln1, P_WQ, (size_t)l * qd * D, l_bq, (int)n, D, qd, 0);
+        rows_linear(m, l_k + o * kd, l_ln1 + o * D, h_ln1, P_WK, (size_t)l * kd * D, l_bk, (int)n, D, kd, 0);
+        rows_linear(m, l_v + o * kd, l_ln1 + o * D, h_ln1, P_WV, (size_t)l * kd * D, l_bv, (int)n, D, kd, 0);
         rope_forward(l_q + o * qd, a->pos + o, m->rope_cos, m->rope_sin, (int)n, H, hd);
         rope_forward(l_k + o * kd, a->pos + o, m->rope_cos, m->rope_sin, (int)n, KV, hd);
       }
@@ -318,21 +359,26 @@ static void forward_fused(model *m, model_acts *a, int nt) {
         attention_forward_task(task, l_atty, l_att, l_q, l_k, l_v, a->seq_off, H, KV, hd, a->max_seq);
       if (n) {   // the next layer's first kernels use only these rows: no barrier before them
         memcpy(l_x2 + o * D, l_x + o * D, n * D * sizeof(float));
-        rows_matmul(l_x2 + o * D, l_atty + o * qd, p->t[P_WO] + (size_t)l * D * qd, NULL, (int)n, qd, D, 1);
+        keep16(h_atty, l_atty + o * qd, n * qd);
+        rows_linear(m, l_x2 + o * D, l_atty + o * qd, h_atty, P_WO, (size_t)l * D * qd, NULL, (int)n, qd, D, 1);
         rmsnorm_forward(l_ln2 + o * D, l_rstd2 + o, l_x2 + o * D, p->t[P_MLP_NORM] + (size_t)l * D, (int)n,
                         D, c->norm_eps);
-        rows_matmul(l_gate + o * F, l_ln2 + o * D, p->t[P_WGATE] + (size_t)l * F * D, NULL, (int)n, D, F, 0);
-        rows_matmul(l_up + o * F, l_ln2 + o * D, p->t[P_WUP] + (size_t)l * F * D, NULL, (int)n, D, F, 0);
+        keep16(h_ln2, l_ln2 + o * D, n * D);
+        rows_linear(m, l_gate + o * F, l_ln2 + o * D, h_ln2, P_WGATE, (size_t)l * F * D, NULL, (int)n, D, F, 0);
+        rows_linear(m, l_up + o * F, l_ln2 + o * D, h_ln2, P_WUP, (size_t)l * F * D, NULL, (int)n, D, F, 0);
         swiglu_forward(l_h + o * F, l_gate + o * F, l_up + o * F, n * F);
+        keep16(h_h, l_h + o * F, n * F);
         memcpy(l_out + o * D, l_x2 + o * D, n * D * sizeof(float));
-        rows_matmul(l_out + o * D, l_h + o * F, p->t[P_WDOWN] + (size_t)l * D * F, NULL, (int)n, F, D, 1);
+        rows_linear(m, l_out + o * D, l_h + o * F, h_h, P_WDOWN, (size_t)l * D * F, NULL, (int)n, F, D, 1);
       }
     }
     if (n) {
       rmsnorm_forward(a->lnf + o * D, a->rstdf + o, a->x + c->n_layers * MN * D + o * D,
                       p->t[P_FINAL_NORM], (int)n, D, c->norm_eps);
-      if (!a->no_logits)
-        rows_matmul(a->logits + o * V, a->lnf + o * D, p->t[P_LM_HEAD], NULL, (int)n, D, V, 0);
+      if (!a->no_logits) {
+        keep16(at16(a->lnf16, o * D), a->lnf + o * D, n * D);
+        rows_linear(m, a->logits + o * V, a->lnf + o * D, at16(a->lnf16, o * D), P_LM_HEAD, 0, NULL, (int)n, D, V, 0);
+      }
     }
   }
 }
@@ -359,6 +405,10 @@ void model_forward(model *m, model_acts *a, const int32_t *tokens, const int *le
   }
   a->n_tokens = N;
   a->n_seqs = B;
+  if (m->precision == MODEL_BF16) {
+    if (!a->mem16) error("model_forward: bf16 model, activations created before model_set_precision");
+    if (m->grads_mem) model_sync_bf16(m);   // the master weights changed since the last forward
+  }
   int nt = model_threads();
   if (nt > 1 && N >= 64 * nt) {
     forward_fused(m, a, nt);
@@ -366,7 +416,7 @@ void model_forward(model *m, model_acts *a, const int32_t *tokens, const int *le
   }
   size_t MN = a->max_tokens;
   const model_params *p = &m->params;
-  embedding_forward(a->x, a->tokens, p->t[P_EMBED], N, D);
+  model_embed(m, a->x, a->tokens, N);
   for (int l = 0; l < c->n_layers; l++) {
     float *l_x = a->x + l * MN * D, *l_ln1 = a->ln1 + l * MN * D, *l_rstd1 = a->rstd1 + l * MN;
     float *l_q = a->q + l * MN * qd, *l_k = a->k + l * MN * kd, *l_v = a->v + l * MN * kd;
@@ -374,53 +424,77 @@ void model_forward(model *m, model_acts *a, const int32_t *tokens, const int *le
     float *l_x2 = a->x2 + l * MN * D, *l_ln2 = a->ln2 + l * MN * D, *l_rstd2 = a->rstd2 + l * MN;
     float *l_gate = a->gate + l * MN * F, *l_up = a->up + l * MN * F, *l_h = a->hmlp + l * MN * F;
     float *l_out = a->x + (l + 1) * MN * D;
-    const float *l_wq = p->t[P_WQ] + (size_t)l * qd * D, *l_wk = p->t[P_WK] + (size_t)l * kd * D;
-    const float *l_wv = p->t[P_WV] + (size_t)l * kd * D, *l_wo = p->t[P_WO] + (size_t)l * D * qd;
+    size_t oq = (size_t)l * qd * D, ok = (size_t)l * kd * D, of = (size_t)l * F * D;
+    bf16 *h_ln1 = at16(a->ln1_16, l * MN * D), *h_atty = at16(a->atty16, l * MN * qd);
+    bf16 *h_ln2 = at16(a->ln2_16, l * MN * D), *h_h = at16(a->h16, l * MN * F);
     const float *l_bq = c->qkv_bias ? p->t[P_BQ] + (size_t)l * qd : NULL;
     const float *l_bk = c->qkv_bias ? p->t[P_BK] + (size_t)l * kd : NULL;
     const float *l_bv = c->qkv_bias ? p->t[P_BV] + (size_t)l * kd : NULL;
-    const float *l_wg = p->t[P_WGATE] + (size_t)l * F * D, *l_wu = p->t[P_WUP] + (size_t)l * F * D;
-    const float *l_wd = p->t[P_WDOWN] + (size_t)l * D * F;
 
     rmsnorm_forward(l_ln1, l_rstd1, l_x, p->t[P_ATTN_NORM] + (size_t)l * D, N, D, c->norm_eps);
-    matmul_forward(l_q, l_ln1, l_wq, l_bq, N, D, qd, 0);
-    matmul_forward(l_k, l_ln1, l_wk, l_bk, N, D, kd, 0);
-    matmul_forward(l_v, l_ln1, l_wv, l_bv, N, D, kd, 0);
+    keep16(h_ln1, l_ln1, (size_t)N * D);
+    mm_forward(m, l_q, l_ln1, h_ln1, P_WQ, oq, l_bq, N, D, qd, 0);
+    mm_forward(m, l_k, l_ln1, h_ln1, P_WK, ok, l_bk, N, D, kd, 0);
+    mm_forward(m, l_v, l_ln1, h_ln1, P_WV, ok, l_bv, N, D, kd, 0);
     rope_forward(l_q, a->pos, m->rope_cos, m->rope_sin, N, H, hd);
     rope_forward(l_k, a->pos, m->rope_cos, m->rope_sin, N, KV, hd);
     attention_forward(l_atty, l_att, l_q, l_k, l_v, a->seq_off, B, H, KV, hd, a->max_seq);
     memcpy(l_x2, l_x, (size_t)N * D * sizeof(float));
-    matmul_forward(l_x2, l_atty, l_wo, NULL, N, qd, D, 1);   // residual
+    keep16(h_atty, l_atty, (size_t)N * qd);
+    mm_forward(m, l_x2, l_atty, h_atty, P_WO, oq, NULL, N, qd, D, 1);   // residual
     rmsnorm_forward(l_ln2, l_rstd2, l_x2, p->t[P_MLP_NORM] + (size_t)l * D, N, D, c->norm_eps);
-    matmul_forward(l_gate, l_ln2, l_wg, NULL, N, D, F, 0);
-    matmul_forward(l_up, l_ln2, l_wu, NULL, N, D, F, 0);
+    keep16(h_ln2, l_ln2, (size_t)N * D);
+    mm_forward(m, l_gate, l_ln2, h_ln2, P_WGATE, of, NULL, N, D, F, 0);
+    mm_forward(m, l_up, l_ln2, h_ln2, P_WUP, of, NULL, N, D, F, 0);
     swiglu_forward(l_h, l_gate, l_up, (size_t)N * F);
+    keep16(h_h, l_h, (size_t)N * F);
     memcpy(l_out, l_x2, (size_t)N * D * sizeof(float));
-    matmul_forward(l_out, l_h, l_wd, NULL, N, F, D, 1);      // residual
+    mm_forward(m, l_out, l_h, h_h, P_WDOWN, of, NULL, N, F, D, 1);      // residual
   }
   rmsnorm_forward(a->lnf, a->rstdf, a->x + c->n_layers * MN * D, p->t[P_FINAL_NORM], N, D, c->norm_eps);
   if (a->no_logits) return;
-  matmul_forward(a->logits, a->lnf, p->t[P_LM_HEAD], NULL, N, D, V, 0);
+  keep16(a->lnf16, a->lnf, (size_t)N * D);
+  mm_forward(m, a->logits, a->lnf, a->lnf16, P_LM_HEAD, 0, NULL, N, D, V, 0);
 }
 
 // ---- backward -----------------------------------------------------------------------------------
-// dinp (n, C) += dout (n, OC) w, this thread's rows
-static void rows_dinp(float *dinp, const float *dout, const float *w, int n, int C, int OC) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, C, OC, 1.0f, dout, OC, w, C, 1.0f, dinp, C);
+// dinp (n, C) += dout (n, OC) W, this thread's rows; W = parameter `kind` at offset `off`,
+// in the model's precision
+static void rows_dinp(const model *m, float *dinp, const float *dout, int kind, size_t off, int n, int C,
+                      int OC) {
+  if (m->precision == MODEL_BF16) {
+    linear_dinp_rows_bf16(dinp, dout, m->params16.t[kind] + off, n, C, OC);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, C, OC, 1.0f, dout, OC, m->params.t[kind] + off, C,
+              1.0f, dinp, C);
 }
 
 // dw (OC, C) += dout^T inp, dbias += column sums: thread t's block of output rows, cut as
 // matmul_backward cuts them
-static void part_dw(float *dw, float *dbias, const float *dout, const float *inp, int N, int C, int OC,
-                    int t, int nt) {
+static void part_dw(const model *m, float *dw, float *dbias, const float *dout, const float *inp,
+                    const bf16 *inp16, int N, int C, int OC, int t, int nt) {
   int a, b;
   rows_split(OC, nt, t, &a, &b);
+  if (m->precision == MODEL_BF16) {
+    linear_dw_part_bf16(dw, dbias, dout, inp16, N, C, OC, a, b);
+    return;
+  }
   if (b > a)
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b - a, C, N, 1.0f, dout + a, OC, inp, C, 1.0f,
                 dw + (size_t)a * C, C);
   if (dbias)
     for (int n = 0; n < N; n++)
       for (int o = a; o < b; o++) dbias[o] += dout[(size_t)n * OC + o];
+}
+
+// matmul_backward in the model's precision (all threads); inp16 = inp rounded to bf16
+static void mm_backward(const model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                        const bf16 *inp16, int kind, size_t off, int N, int C, int OC) {
+  if (m->precision == MODEL_BF16)
+    matmul_backward_bf16(dinp, dw, dbias, dout, inp16, m->params16.t[kind] + off, N, C, OC);
+  else
+    matmul_backward(dinp, dw, dbias, dout, inp, m->params.t[kind] + off, N, C, OC);
 }
 
 // The backward in one parallel region (see forward_fused): row-local work on the thread's
@@ -446,9 +520,9 @@ static void backward_fused(model *m, model_acts *a, const float *dlogits, float 
     // LM head and final norm
     if (n) {
       memset(dln + o * D, 0, n * D * fl);
-      rows_dinp(dln + o * D, dlogits + o * V, p->t[P_LM_HEAD], (int)n, D, V);
+      rows_dinp(m, dln + o * D, dlogits + o * V, P_LM_HEAD, 0, (int)n, D, V);
     }
-    part_dw(g->t[P_LM_HEAD], NULL, dlogits, a->lnf, N, D, V, t, T);
+    part_dw(m, g->t[P_LM_HEAD], NULL, dlogits, a->lnf, a->lnf16, N, D, V, t, T);
     if (n) {
       memset(dres + o * D, 0, n * D * fl);
       rmsnorm_backward_dx(dres + o * D, dln + o * D, xL + o * D, p->t[P_FINAL_NORM], a->rstdf + o, (int)n, D);
@@ -463,36 +537,38 @@ static void backward_fused(model *m, model_acts *a, const float *dlogits, float 
       float *l_x2 = a->x2 + l * MN * D, *l_ln2 = a->ln2 + l * MN * D, *l_rstd2 = a->rstd2 + l * MN;
       float *l_gate = a->gate + l * MN * F, *l_up = a->up + l * MN * F, *l_h = a->hmlp + l * MN * F;
       size_t oq = (size_t)l * qd * D, ok = (size_t)l * kd * D, of = (size_t)l * F * D, ol = (size_t)l * D;
+      bf16 *h_ln1 = at16(a->ln1_16, l * MN * D), *h_atty = at16(a->atty16, l * MN * qd);
+      bf16 *h_ln2 = at16(a->ln2_16, l * MN * D), *h_h = at16(a->h16, l * MN * F);
       // MLP: dres holds d x_out (all rows)
       if (n) {
         memset(dh + o * F, 0, n * F * fl);
-        rows_dinp(dh + o * F, dres + o * D, p->t[P_WDOWN] + of, (int)n, F, D);
+        rows_dinp(m, dh + o * F, dres + o * D, P_WDOWN, of, (int)n, F, D);
       }
-      part_dw(g->t[P_WDOWN] + of, NULL, dres, l_h, N, F, D, t, T);
+      part_dw(m, g->t[P_WDOWN] + of, NULL, dres, l_h, h_h, N, F, D, t, T);
       if (n) {
         memset(dgate + o * F, 0, n * F * fl);
         memset(dup + o * F, 0, n * F * fl);
         swiglu_backward(dgate + o * F, dup + o * F, dh + o * F, l_gate + o * F, l_up + o * F, n * F);
         memset(dln + o * D, 0, n * D * fl);
-        rows_dinp(dln + o * D, dgate + o * F, p->t[P_WGATE] + of, (int)n, D, F);
-        rows_dinp(dln + o * D, dup + o * F, p->t[P_WUP] + of, (int)n, D, F);
+        rows_dinp(m, dln + o * D, dgate + o * F, P_WGATE, of, (int)n, D, F);
+        rows_dinp(m, dln + o * D, dup + o * F, P_WUP, of, (int)n, D, F);
       }
 #pragma omp barrier
-      part_dw(g->t[P_WGATE] + of, NULL, dgate, l_ln2, N, D, F, t, T);
-      part_dw(g->t[P_WUP] + of, NULL, dup, l_ln2, N, D, F, t, T);
+      part_dw(m, g->t[P_WGATE] + of, NULL, dgate, l_ln2, h_ln2, N, D, F, t, T);
+      part_dw(m, g->t[P_WUP] + of, NULL, dup, l_ln2, h_ln2, N, D, F, t, T);
       rmsnorm_backward_dw(g->t[P_MLP_NORM] + ol, dln, l_x2, l_rstd2, N, D, c0, c1);
       if (n) {   // dres becomes d x2
         rmsnorm_backward_dx(dres + o * D, dln + o * D, l_x2 + o * D, p->t[P_MLP_NORM] + ol, l_rstd2 + o,
                             (int)n, D);
         memset(datty + o * qd, 0, n * qd * fl);
-        rows_dinp(datty + o * qd, dres + o * D, p->t[P_WO] + oq, (int)n, qd, D);
+        rows_dinp(m, datty + o * qd, dres + o * D, P_WO, oq, (int)n, qd, D);
         memset(dq + o * qd, 0, n * qd * fl);
         memset(dk + o * kd, 0, n * kd * fl);
         memset(dv + o * kd, 0, n * kd * fl);
       }
 #pragma omp barrier
       // attention
-      part_dw(g->t[P_WO] + oq, NULL, dres, l_atty, N, qd, D, t, T);
+      part_dw(m, g->t[P_WO] + oq, NULL, dres, l_atty, h_atty, N, qd, D, t, T);
 #pragma omp for schedule(dynamic, 1)
       for (int task = 0; task < B * KV; task++)
         attention_backward_task(task, dq, dk, dv, dP, datty, l_q, l_k, l_v, l_att, a->seq_off, H, KV, hd,
@@ -502,14 +578,14 @@ static void backward_fused(model *m, model_acts *a, const float *dlogits, float 
         rope_backward(dk + o * kd, a->pos + o, m->rope_cos, m->rope_sin, (int)n, KV, hd);
       }
 #pragma omp barrier
-      part_dw(g->t[P_WQ] + oq, c->qkv_bias ? g->t[P_BQ] + (size_t)l * qd : NULL, dq, l_ln1, N, D, qd, t, T);
-      part_dw(g->t[P_WK] + ok, c->qkv_bias ? g->t[P_BK] + (size_t)l * kd : NULL, dk, l_ln1, N, D, kd, t, T);
-      part_dw(g->t[P_WV] + ok, c->qkv_bias ? g->t[P_BV] + (size_t)l * kd : NULL, dv, l_ln1, N, D, kd, t, T);
+      part_dw(m, g->t[P_WQ] + oq, c->qkv_bias ? g->t[P_BQ] + (size_t)l * qd : NULL, dq, l_ln1, h_ln1, N, D, qd, t, T);
+      part_dw(m, g->t[P_WK] + ok, c->qkv_bias ? g->t[P_BK] + (size_t)l * kd : NULL, dk, l_ln1, h_ln1, N, D, kd, t, T);
+      part_dw(m, g->t[P_WV] + ok, c->qkv_bias ? g->t[P_BV] + (size_t)l * kd : NULL, dv, l_ln1, h_ln1, N, D, kd, t, T);
       if (n) {   // dres becomes d x (layer input)
         memset(dln + o * D, 0, n * D * fl);
-        rows_dinp(dln + o * D, dq + o * qd, p->t[P_WQ] + oq, (int)n, D, qd);
-        rows_dinp(dln + o * D, dk + o * kd, p->t[P_WK] + ok, (int)n, D, kd);
-        rows_dinp(dln + o * D, dv + o * kd, p->t[P_WV] + ok, (int)n, D, kd);
+        rows_dinp(m, dln + o * D, dq + o * qd, P_WQ, oq, (int)n, D, qd);
+        rows_dinp(m, dln + o * D, dk + o * kd, P_WK, ok, (int)n, D, kd);
+        rows_dinp(m, dln + o * D, dv + o * kd, P_WV, ok, (int)n, D, kd);
         rmsnorm_backward_dx(dres + o * D, dln + o * D, l_x + o * D, p->t[P_ATTN_NORM] + ol, l_rstd1 + o,
                             (int)n, D);
       }
@@ -546,7 +622,7 @@ void model_backward(model *m, model_acts *a, const float *dlogits) {
   }
 
   memset(dln, 0, fD);
-  matmul_backward(dln, g->t[P_LM_HEAD], NULL, dlogits, a->lnf, p->t[P_LM_HEAD], N, D, V);
+  mm_backward(m, dln, g->t[P_LM_HEAD], NULL, dlogits, a->lnf, a->lnf16, P_LM_HEAD, 0, N, D, V);
   memset(dres, 0, fD);
   rmsnorm_backward(dres, g->t[P_FINAL_NORM], dln, a->x + c->n_layers * MN * D, p->t[P_FINAL_NORM],
                    a->rstdf, N, D);
@@ -557,33 +633,32 @@ void model_backward(model *m, model_acts *a, const float *dlogits) {
     float *l_x2 = a->x2 + l * MN * D, *l_ln2 = a->ln2 + l * MN * D, *l_rstd2 = a->rstd2 + l * MN;
     float *l_gate = a->gate + l * MN * F, *l_up = a->up + l * MN * F, *l_h = a->hmlp + l * MN * F;
     size_t oq = (size_t)l * qd * D, ok = (size_t)l * kd * D, of = (size_t)l * F * D;
+    bf16 *h_ln1 = at16(a->ln1_16, l * MN * D), *h_atty = at16(a->atty16, l * MN * qd);
+    bf16 *h_ln2 = at16(a->ln2_16, l * MN * D), *h_h = at16(a->h16, l * MN * F);
 
     // MLP: x_out = x2 + down(silu(gate(ln2)) * up(ln2)); dres holds d x_out
     memset(dh, 0, nN * F * sizeof(float));
-    matmul_backward(dh, g->t[P_WDOWN] + of, NULL, dres, l_h, p->t[P_WDOWN] + of, N, F, D);
+    mm_backward(m, dh, g->t[P_WDOWN] + of, NULL, dres, l_h, h_h, P_WDOWN, of, N, F, D);
     memset(dgate, 0, nN * F * sizeof(float));
     memset(dup, 0, nN * F * sizeof(float));
     swiglu_backward(dgate, dup, dh, l_gate, l_up, nN * F);
     memset(dln, 0, fD);
-    matmul_backward(dln, g->t[P_WGATE] + of, NULL, dgate, l_ln2, p->t[P_WGATE] + of, N, D, F);
-    matmul_backward(dln, g->t[P_WUP] + of, NULL, dup, l_ln2, p->t[P_WUP] + of, N, D, F);
+    mm_backward(m, dln, g->t[P_WGATE] + of, NULL, dgate, l_ln2, h_ln2, P_WGATE, of, N, D, F);
+    mm_backward(m, dln, g->t[P_WUP] + of, NULL, dup, l_ln2, h_ln2, P_WUP, of, N, D, F);
     rmsnorm_backward(dres, g->t[P_MLP_NORM] + (size_t)l * D, dln, l_x2, p->t[P_MLP_NORM] + (size_t)l * D,
                      l_rstd2, N, D);   // dres is now d x2
     // attention: x2 = x + o(attn(rope(q(ln1)), rope(k(ln1)), v(ln1)))
     memset(datty, 0, nN * qd * sizeof(float));
-    matmul_backward(datty, g->t[P_WO] + oq, NULL, dres, l_atty, p->t[P_WO] + oq, N, qd, D);
+    mm_backward(m, datty, g->t[P_WO] + oq, NULL, dres, l_atty, h_atty, P_WO, oq, N, qd, D);
     memset(dq, 0, nN * (qd + 2 * (size_t)kd) * sizeof(float));   // dq, dk, dv are adjacent
     attention_backward(dq, dk, dv, attscr, datty, l_q, l_k, l_v, l_att, a->seq_off, B, H, KV, hd,
                        a->max_seq);
     rope_backward(dq, a->pos, m->rope_cos, m->rope_sin, N, H, hd);
     rope_backward(dk, a->pos, m->rope_cos, m->rope_sin, N, KV, hd);
     memset(dln, 0, fD);
-    matmul_backward(dln, g->t[P_WQ] + oq, c->qkv_bias ? g->t[P_BQ] + (size_t)l * qd : NULL, dq, l_ln1,
-                    p->t[P_WQ] + oq, N, D, qd);
-    matmul_backward(dln, g->t[P_WK] + ok, c->qkv_bias ? g->t[P_BK] + (size_t)l * kd : NULL, dk, l_ln1,
-                    p->t[P_WK] + ok, N, D, kd);
-    matmul_backward(dln, g->t[P_WV] + ok, c->qkv_bias ? g->t[P_BV] + (size_t)l * kd : NULL, dv, l_ln1,
-                    p->t[P_WV] + ok, N, D, kd);
+    mm_backward(m, dln, g->t[P_WQ] + oq, c->qkv_bias ? g->t[P_BQ] + (size_t)l * qd : NULL, dq, l_ln1, h_ln1, P_WQ, oq, N, D, qd);
+    mm_backward(m, dln, g->t[P_WK] + ok, c->qkv_bias ? g->t[P_BK] + (size_t)l * kd : NULL, dk, l_ln1, h_ln1, P_WK, ok, N, D, kd);
+    mm_backward(m, dln, g->t[P_WV] + ok, c->qkv_bias ? g->t[P_BV] + (size_t)l * kd : NULL, dv, l_ln1, h_ln1, P_WV, ok, N, D, kd);
     rmsnorm_backward(dres, g->t[P_ATTN_NORM] + (size_t)l * D, dln, l_x, p->t[P_ATTN_NORM] + (size_t)l * D,
                      l_rstd1, N, D);   // dres is now d x (layer input)
   }

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/matmul_bf16.h"
+
 struct config;
 
 typedef struct {
@@ -71,6 +73,13 @@ typedef struct {
   float *t[P_COUNT];   // pointers into one arena; NULL for absent tensors (size 0)
 } model_params;
 
+typedef struct {
+  bf16 *t[P_COUNT];    // the same layout in bf16 (model.precision = "bf16")
+} model_params16;
+
+// model.precision: which type the matmuls of forward and backward take (docs/model.md).
+enum { MODEL_FP32 = 0, MODEL_BF16 = 1 };
+
 // One named tensor (a per-layer slice for stacked kinds), for checkpoints and AdamW groups.
 typedef struct {
   char name[96];       // HF name
@@ -96,6 +105,10 @@ typedef struct model {
   float *rope_cos, *rope_sin; // (max_seq_len, hd/2)
   float *scratch;             // backward scratch (grows with the largest activation arena)
   size_t scratch_floats;
+  int precision;              // MODEL_FP32 / MODEL_BF16 (model_set_precision)
+  bf16 *w16_mem;              // bf16 parameter arena (MODEL_BF16), matrices used by the matmuls
+  model_params16 params16;
+  float *small_mem;           // forward-only bf16: norms and biases (fp32 matrices freed)
 } model;
 
 // ---- configuration -------------------------------------------------------------------
@@ -118,6 +131,34 @@ void model_zero_grad(model *m);
 // OpenMP threads for the kernels (OpenBLAS itself is kept at 1 thread). Default 1.
 void model_set_threads(int n);
 int model_threads(void);
+
+// ---- precision -------------------------------------------------------------------------
+// cfg model.precision ("fp32" | "bf16") -> MODEL_FP32 / MODEL_BF16.
+int model_precision_read(const struct config *c);
+const char *model_precision_name(int precision);
+// Call after the weights are in place (init / checkpoint load), before model_acts_create.
+// MODEL_BF16 with gradients (training): fp32 master weights stay, a bf16 copy is refreshed at
+// every model_forward. Without gradients (forward only): the weights are kept in bf16 only
+// (params.t of the matrices become NULL, params_mem is freed; norms and biases stay fp32),
+// so the model can no longer be saved or trained.
+void model_set_precision(model *m, int precision);
+// model_create + model_set_precision for weights still to be filled: a forward-only bf16 model
+// gets the bf16 arena only (the fp32 matrices never exist); fill it with model_tensor_store.
+model *model_create_prec(const model_config *mc, int for_training, int precision);
+// Store elements [first, first + n) of tensor t (HF layout, fp32) in the model's storage: the
+// fp32 arena and/or the bf16 one (checkpoint_load_prec reads a bf16 model this way).
+void model_tensor_store(model *m, const model_tensor *t, size_t first, size_t n, const float *src);
+// Refresh the bf16 copy from the fp32 master weights (model_forward does it when training).
+void model_sync_bf16(model *m);
+// One line naming the precision and, for bf16, the matmul path taken (for stage logs).
+const char *model_precision_describe(const model *m);
+// out (N, OC) = inp (N, C) W^T + bias (+ out when accumulate), W = parameter `kind` at float
+// offset `off` (a layer's slice), in the model's precision; all kernel threads. For code that
+// runs the model's linear layers outside model_forward (KV decoding).
+void model_linear(const model *m, float *out, const float *inp, int kind, size_t off, const float *bias, int N,
+                  int C, int OC, int accumulate);
+// out (n, D) = the embeddings of tokens (n), fp32 or widened from bf16-only weights.
+void model_embed(const model *m, float *out, const int32_t *tokens, int n);
 
 // ---- activations ---------------------------------------------------------------------
 typedef struct {
@@ -145,6 +186,9 @@ typedef struct {
   float *rstdf;   // (maxN)
   float *logits;  // (maxN, V) logits of every position
   int no_logits;  // set by the caller: model_forward stops at lnf (model_logits_rows after)
+  // MODEL_BF16 only (else NULL): the matmul inputs rounded to bf16, kept for the weight
+  // gradients: ln1, ln2 (L, maxN, D), atty (L, maxN, H*hd), hmlp (L, maxN, F), lnf (maxN, D)
+  bf16 *mem16, *ln1_16, *atty16, *ln2_16, *h16, *lnf16;
 } model_acts;
 
 model_acts *model_acts_create(const model *m, int max_tokens, int max_seq);

@@ -113,6 +113,12 @@ static void step_layer(const model *m, model_kv *kv, int l, int pos, step_work *
 }
 
 void model_kv_step(const model *m, model_kv *kv, int32_t token, float *logits) {
+  // bf16 (model.precision): model_kv_forward's own bf16 path already reads each weight once
+  // per token (the AVX512_BF16 kernel for <= 4 rows); the sgemv path below is fp32 only
+  if (m->precision == MODEL_BF16) {
+    model_kv_forward(m, kv, &token, 1, logits, NULL);
+    return;
+  }
   const model_config *c = &m->cfg;
   int D = c->dim, V = c->vocab_size, nt = model_threads();
   if (kv->len + 1 > kv->max_len) error("model_kv_step: token after %d exceeds the cache of %d", kv->len, kv->max_len);

@@ -62,18 +62,15 @@ void model_kv_forward(const model *m, model_kv *kv, const int32_t *tokens, int n
   }
   const model_params *p = &m->params;
   float scale = 1.0f / sqrtf((float)hd);
-  embedding_forward(x, tokens, p->t[P_EMBED], n, D);
+  model_embed(m, x, tokens, n);
   for (int l = 0; l < c->n_layers; l++) {
     float *l_k = kv->k + ((size_t)l * kv->max_len + kv->len) * kd;
     float *l_v = kv->v + ((size_t)l * kv->max_len + kv->len) * kd;
     const float *K0 = kv->k + (size_t)l * kv->max_len * kd, *V0 = kv->v + (size_t)l * kv->max_len * kd;
     rmsnorm_forward(ln, rstd, x, p->t[P_ATTN_NORM] + (size_t)l * D, n, D, c->norm_eps);
-    matmul_forward(q, ln, p->t[P_WQ] + (size_t)l * qd * D, c->qkv_bias ? p->t[P_BQ] + (size_t)l * qd : NULL,
-                   n, D, qd, 0);
-    matmul_forward(l_k, ln, p->t[P_WK] + (size_t)l * kd * D, c->qkv_bias ? p->t[P_BK] + (size_t)l * kd : NULL,
-                   n, D, kd, 0);
-    matmul_forward(l_v, ln, p->t[P_WV] + (size_t)l * kd * D, c->qkv_bias ? p->t[P_BV] + (size_t)l * kd : NULL,
-                   n, D, kd, 0);
+    model_linear(m, q, ln, P_WQ, (size_t)l * qd * D, c->qkv_bias ? p->t[P_BQ] + (size_t)l * qd : NULL, n, D, qd, 0);
+    model_linear(m, l_k, ln, P_WK, (size_t)l * kd * D, c->qkv_bias ? p->t[P_BK] + (size_t)l * kd : NULL, n, D, kd, 0);
+    model_linear(m, l_v, ln, P_WV, (size_t)l * kd * D, c->qkv_bias ? p->t[P_BV] + (size_t)l * kd : NULL, n, D, kd, 0);
     rope_forward(q, kv->pos, m->rope_cos, m->rope_sin, n, H, hd);
     rope_forward(l_k, kv->pos, m->rope_cos, m->rope_sin, n, KV, hd);
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -99,20 +96,20 @@ void model_kv_forward(const model *m, model_kv *kv, const int32_t *tokens, int n
       }
     }
     memcpy(x2, x, (size_t)n * D * sizeof(float));
-    matmul_forward(x2, y, p->t[P_WO] + (size_t)l * D * qd, NULL, n, qd, D, 1);
+    model_linear(m, x2, y, P_WO, (size_t)l * D * qd, NULL, n, qd, D, 1);
     rmsnorm_forward(ln, rstd, x2, p->t[P_MLP_NORM] + (size_t)l * D, n, D, c->norm_eps);
-    matmul_forward(gate, ln, p->t[P_WGATE] + (size_t)l * F * D, NULL, n, D, F, 0);
-    matmul_forward(up, ln, p->t[P_WUP] + (size_t)l * F * D, NULL, n, D, F, 0);
+    model_linear(m, gate, ln, P_WGATE, (size_t)l * F * D, NULL, n, D, F, 0);
+    model_linear(m, up, ln, P_WUP, (size_t)l * F * D, NULL, n, D, F, 0);
     swiglu_forward(h, gate, up, (size_t)n * F);
     memcpy(x, x2, (size_t)n * D * sizeof(float));
-    matmul_forward(x, h, p->t[P_WDOWN] + (size_t)l * D * F, NULL, n, F, D, 1);
+    model_linear(m, x, h, P_WDOWN, (size_t)l * D * F, NULL, n, F, D, 1);
   }
   rmsnorm_forward(ln, rstd, x, p->t[P_FINAL_NORM], n, D, c->norm_eps);
   if (all_logits) {
-    matmul_forward(all_logits, ln, p->t[P_LM_HEAD], NULL, n, D, V, 0);
+    model_linear(m, all_logits, ln, P_LM_HEAD, 0, NULL, n, D, V, 0);
     if (logits) memcpy(logits, all_logits + (size_t)(n - 1) * V, (size_t)V * sizeof(float));
   } else if (logits) {
-    matmul_forward(logits, ln + (size_t)(n - 1) * D, p->t[P_LM_HEAD], NULL, 1, D, V, 0);
+    model_linear(m, logits, ln + (size_t)(n - 1) * D, P_LM_HEAD, 0, NULL, 1, D, V, 0);
   }
   kv->len += n;
 }

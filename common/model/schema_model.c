@@ -25,5 +25,8 @@ const cfg_key schema_model[] = {
      "seed of the random init; -1 = the experiment's top-level seed"},
     {"model.threads", CFG_INT, "1", 1, 1024, NULL,
      "threads per rank for the model kernels (OpenMP; OpenBLAS stays single-threaded)"},
+    {"model.precision", CFG_STRING, "\"fp32\"", CFG_NO_RANGE, "fp32|bf16",
+     "matmul precision of every stage that runs the model: fp32, or bf16 inputs with fp32 "
+     "accumulation (fp32 master weights, gradients, AdamW, norms, softmax, losses; docs/model.md)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };

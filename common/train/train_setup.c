@@ -109,6 +109,8 @@ static void start_model(trainer *t, long newest_ckpt) {
     start_random(t);
   }
   model_set_threads((int)cfg_int(t->s->cfg, "model.threads"));
+  model_set_precision(t->m, model_precision_read(t->s->cfg));
+  if (t->s->rank == 0) message("train: %s", model_precision_describe(t->m));
   check_model(t, resume_path, &rs);
   free(resume_path);
 }
@@ -116,7 +118,7 @@ static void start_model(trainer *t, long newest_ckpt) {
 // nextquill with effect alignment: the frozen reference checkpoint, else NULL.
 static model *load_reference(const train_opts *o, const model *m) {
   if (o->objective != OBJ_NEXTQUILL || !o->effect_alignment) return NULL;
-  model *ref = checkpoint_load(o->reference, 0, NULL);
+  model *ref = checkpoint_load_prec(o->reference, 0, m->precision, NULL);   // bf16: weights in bf16 only
   if (ref->cfg.vocab_size != m->cfg.vocab_size)
     fatal("%s: reference vocabulary %d != model vocabulary %d", o->reference, ref->cfg.vocab_size,
           m->cfg.vocab_size);

@@ -1,7 +1,8 @@
 // What a CPU run of a real model costs: a model shaped like Qwen2.5-0.5B (hidden 896,
 // 24 layers, 14 heads, 2 KV heads, intermediate 4864, vocab 151936, tied, q/k/v biases;
-// random weights, ~494M parameters) in fp32.
-//   bench_hf [T] [threads] [decode_tokens] [--load]
+// random weights, ~494M parameters) in fp32, or with `bf16` in bf16 (forward only: the
+// weights are kept in bf16 only and filled tensor by tensor, as checkpoint_load_prec does).
+//   bench_hf [T] [threads] [decode_tokens] [--load | bf16]
 // prints: params=<n> fwd_tok_s=<scoring forward of one T-token sequence, best of 2>
 //         fwd_gflops=<...> decode_tok_s=<KV-cache decoding, one token per model_kv_step call
 //         after a T-token prefill> init_s=<create + random fill> rss_mb=<peak RSS (getrusage)>
@@ -24,19 +25,27 @@
 static void fill_random(model *m) {
   uint64_t s = 0x9e3779b97f4a7c15ULL;
   const float a = 0.02f * 1.7320508f;
-  for (int k = 0; k < P_COUNT; k++) {
-    float *p = m->params.t[k];
-    int norm = k == P_ATTN_NORM || k == P_MLP_NORM || k == P_FINAL_NORM;
-    for (size_t i = 0; i < m->sizes[k]; i++) {
-      s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-      p[i] = norm ? 1.0f : a * (2.0f * (float)(s >> 40) / 16777216.0f - 1.0f);
+  enum { CHUNK = 1 << 20 };
+  float *p = xmalloc(CHUNK * sizeof *p);
+  for (int i = 0; i < m->n_tensors; i++) {   // in chunks: a bf16 model never holds fp32 matrices
+    const model_tensor *t = &m->tensors[i];
+    int norm = t->kind == P_ATTN_NORM || t->kind == P_MLP_NORM || t->kind == P_FINAL_NORM;
+    for (size_t j0 = 0; j0 < t->numel; j0 += CHUNK) {
+      size_t n = t->numel - j0 < CHUNK ? t->numel - j0 : CHUNK;
+      for (size_t j = 0; j < n; j++) {
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        p[j] = norm ? 1.0f : a * (2.0f * (float)(s >> 40) / 16777216.0f - 1.0f);
+      }
+      model_tensor_store(m, t, j0, n, p);
     }
   }
+  free(p);
 }
 
 int main(int argc, char **argv) {
   int T = argc > 1 ? atoi(argv[1]) : 128, threads = argc > 2 ? atoi(argv[2]) : 2;
   int n_dec = argc > 3 ? atoi(argv[3]) : 8, do_load = argc > 4 && !strcmp(argv[4], "--load");
+  int bf16 = argc > 4 && !strcmp(argv[4], "bf16");
   if (T < 1 || threads < 1 || n_dec < 0) {
     fprintf(stderr, "usage: bench_hf [T] [threads] [decode_tokens] [--load]\n");
     return 2;
@@ -46,7 +55,7 @@ int main(int argc, char **argv) {
                      .rope_theta = 1e6f, .norm_eps = 1e-6f, .init_std = 0.02f};
   model_set_threads(threads);
   double t0 = wall_seconds();
-  model *m = model_create(&mc, 0);
+  model *m = model_create_prec(&mc, 0, bf16 ? MODEL_BF16 : MODEL_FP32);   // bf16: bf16 arena only
   fill_random(m);
   double init_s = wall_seconds() - t0;
   int32_t *tok = xmalloc((size_t)(T + n_dec) * sizeof *tok);

@@ -1,8 +1,9 @@
 // Training throughput of the model core: one step = forward, cross-entropy, backward,
 // grad norm + clip, AdamW. Also the cblas_sgemm rate (1024^3) on the same threads, so the
 // fraction of the attainable peak is visible, and peak RSS.
-//   bench_model dim layers heads kv_heads ffn vocab B T steps threads
-// prints: tok_s=<median tokens/s> gflops=<...> sgemm_gflops=<...> rss_mb=<...>
+//   bench_model dim layers heads kv_heads ffn vocab B T steps threads [fp32|bf16]
+// prints: tok_s=<median tokens/s> gflops=<...> sgemm_gflops=<...> rss_mb=<...> core=<OpenBLAS core>
+// bf16 = model.precision "bf16" (bf16 matmuls, fp32 master weights / grads / AdamW).
 // FLOPs: 6 x (matmul params incl. LM head) per token + causal attention (T/2 keys average,
 // 3 x (QK^T + PV)), see model_flops_per_token.
 #include <cblas.h>
@@ -40,10 +41,11 @@ static double sgemm_rate(int threads) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 11) {
-    fprintf(stderr, "usage: %s dim layers heads kv_heads ffn vocab B T steps threads\n", argv[0]);
+  if (argc != 11 && argc != 12) {
+    fprintf(stderr, "usage: %s dim layers heads kv_heads ffn vocab B T steps threads [fp32|bf16]\n", argv[0]);
     return 2;
   }
+  int bf16 = argc == 12 && !strcmp(argv[11], "bf16");
   int v[10];
   for (int i = 0; i < 10; i++) v[i] = atoi(argv[i + 1]);
   model_config c = {.vocab_size = v[5], .dim = v[0], .n_layers = v[1], .n_heads = v[2],
@@ -54,6 +56,7 @@ int main(int argc, char **argv) {
   model_set_threads(threads);
   model *m = model_create(&c, 1);
   model_init(m, 1);
+  if (bf16) model_set_precision(m, MODEL_BF16);
   model_acts *a = model_acts_create(m, N, T);
   int32_t *tok = malloc(sizeof(int32_t) * N), *tgt = malloc(sizeof(int32_t) * N);
   int *lens = malloc(sizeof(int) * B);
@@ -85,7 +88,8 @@ int main(int argc, char **argv) {
   double gf = toks * model_flops_per_token(&c, T, 1) / 1e9;
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  printf("tok_s=%.1f gflops=%.1f sgemm_gflops=%.1f rss_mb=%.0f\n", toks, gf, sg, ru.ru_maxrss / 1024.0);
+  printf("tok_s=%.1f gflops=%.1f sgemm_gflops=%.1f rss_mb=%.0f core=%s\n", toks, gf, sg, ru.ru_maxrss / 1024.0,
+         openblas_get_corename());
   free(times); free(tok); free(tgt); free(lens); free(loss); free(dl);
   model_acts_free(a);
   model_free(m);

@@ -47,49 +47,76 @@ V=$(cfgval $C model vocab_size); { [ -z "$V" ] || [ "$V" = 0 ]; } && V=$(cfgval 
 : "${dim:=192}" "${L:=6}" "${H:=6}" "${KV:=2}" "${F:=512}" "${S:=1024}" "${V:=4096}"
 SMALL="d$dim L$L H$H KV$KV ffn$F V$V"
 
+# One measurement of ours: the tok_s line of bench_model (2 threads: the better OpenMP wait
+# policy), and of PyTorch at its best thread setting; $prec = fp32 | bf16 (PyTorch: autocast).
+ours_run() {  # args thr prec -> bench_model output line
+  local args=$1 thr=$2 prec=$3 o o2
+  o=$(OPENBLAS_NUM_THREADS=1 build/bench/bench_model $args $thr $prec) || return 1
+  if [ $thr = 2 ]; then
+    o2=$(OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 build/bench/bench_model $args $thr $prec) || return 1
+    [ "$(sed -nE 's/.*tok_s=([0-9.]+).*/\1/p' <<<"$o2" | cut -d. -f1)" -gt \
+      "$(sed -nE 's/.*tok_s=([0-9.]+).*/\1/p' <<<"$o" | cut -d. -f1)" ] && o=$o2
+  fi
+  echo "$o"
+}
+torch_run() {  # args thr prec -> tokens/s
+  local args=$1 thr=$2 prec=$3 t1 t2
+  if [ $thr = 1 ]; then
+    OPENBLAS_NUM_THREADS=1 $PY $TORCH_REF bench $args 1 $prec
+  else
+    t1=$(OMP_WAIT_POLICY=PASSIVE $PY $TORCH_REF bench $args 2 $prec)
+    t2=$($PY $TORCH_REF bench $args 1 $prec)
+    echo "$t1 $t2" | awk '{print ($1 > $2) ? $1 : $2}'
+  fi
+}
+tok_of() { sed -nE 's/.*tok_s=([0-9.]+).*/\1/p'; }
+ratio() { awk -v a=$1 -v b=$2 'BEGIN { print a / b }'; }
+
 bench_model_section() {
   local reps=${BENCH_REPS:-3}
   local TL=1024; [ "$S" -lt $TL ] && TL=$S
-  echo "== model core: training step (forward + CE + backward + clip + AdamW), fp32, median of $reps =="
-  echo "small = $C's model section; OpenBLAS core $OPENBLAS_CORE"
-  printf '%-7s %-30s %4s %10s %10s %6s %8s %8s %6s %7s\n' config shape thr "ours tok/s" "torch tok/s" ratio "GFLOP/s" "sgemm" "%sgemm" "RSS MB"
+  echo "== model core: training step (forward + CE + backward + clip + AdamW), fp32 and bf16, median of $reps =="
+  echo "small = $C's model section; OpenBLAS core $OPENBLAS_CORE; bf16 = model.precision \"bf16\" vs PyTorch under torch.autocast(\"cpu\", bfloat16)"
+  echo "each repetition runs ours fp32, ours bf16, PyTorch fp32, PyTorch bf16 back to back; ratios are medians of per-repetition ratios"
+  printf '%-7s %-5s %-30s %4s %10s %10s %6s %8s %8s %6s %7s %8s\n' config prec shape thr "ours tok/s" "torch tok/s" ratio "GFLOP/s" "sgemm" "%sgemm" "RSS MB" "vs fp32"
   local cfgs=("small $dim $L $H $KV $F $V 16 256 6" "small $dim $L $H $KV $F $V $((4096 / TL)) $TL 6"
               "medium 512 8 8 4 1376 $V 4 512 4")
+  local core=""
   for c in "${cfgs[@]}"; do
     set -- $c
     local name=$1 d=$2 l=$3 h=$4 kv=$5 f=$6 v=$7 B=$8 T=$9 steps=${10}
     local args="$d $l $h $kv $f $v $B $T $steps"
     for thr in 1 2; do
-      local toks="" torches="" ratios="" gfs="" sgs="" rsss="" r ours o2 torch t1 t2 tok
+      local -A tok=() tor=() rat=() gfs=() sgs=() rss=()
+      local vs="" r p o
       for r in $(seq 1 $reps); do
-        ours=$(OPENBLAS_NUM_THREADS=1 build/bench/bench_model $args $thr) || { echo "bench_model failed"; return 1; }
-        if [ $thr = 2 ]; then   # ours gets the same choice of OpenMP wait policy as PyTorch
-          o2=$(OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 build/bench/bench_model $args $thr) || { echo "bench_model failed"; return 1; }
-          [ "$(sed -nE 's/.*tok_s=([0-9.]+).*/\1/p' <<<"$o2" | cut -d. -f1)" -gt \
-            "$(sed -nE 's/.*tok_s=([0-9.]+).*/\1/p' <<<"$ours" | cut -d. -f1)" ] && ours=$o2
-        fi
-        if [ $thr = 1 ]; then
-          torch=$(OPENBLAS_NUM_THREADS=1 $PY $TORCH_REF bench $args 1)
-        else
-          t1=$(OMP_WAIT_POLICY=PASSIVE $PY $TORCH_REF bench $args 2)
-          t2=$($PY $TORCH_REF bench $args 1)
-          torch=$(echo "$t1 $t2" | awk '{print ($1 > $2) ? $1 : $2}')
-        fi
-        tok=$(sed -nE 's/.*tok_s=([0-9.]+).*/\1/p' <<<"$ours")
-        toks+=" $tok"; torches+=" $torch"
-        ratios+=" $(awk -v o=$tok -v t=$torch 'BEGIN { print o / t }')"
-        gfs+=" $(sed -nE 's/.* gflops=([0-9.]+).*/\1/p' <<<"$ours")"
-        sgs+=" $(sed -nE 's/.*sgemm_gflops=([0-9.]+).*/\1/p' <<<"$ours")"
-        rsss+=" $(sed -nE 's/.*rss_mb=([0-9.]+).*/\1/p' <<<"$ours")"
+        local o32 o16
+        o32=$(ours_run "$args" $thr fp32) || { echo "bench_model failed"; return 1; }
+        o16=$(ours_run "$args" $thr bf16) || { echo "bench_model failed"; return 1; }
+        core=$(sed -nE 's/.*core=([A-Za-z0-9_]+).*/\1/p' <<<"$o32")
+        for p in fp32 bf16; do
+          [ $p = fp32 ] && o=$o32 || o=$o16
+          local t; t=$(torch_run "$args" $thr $p)
+          tok[$p]+=" $(tok_of <<<"$o")"; tor[$p]+=" $t"
+          rat[$p]+=" $(ratio "$(tok_of <<<"$o")" "$t")"
+          gfs[$p]+=" $(sed -nE 's/.* gflops=([0-9.]+).*/\1/p' <<<"$o")"
+          sgs[$p]+=" $(sed -nE 's/.*sgemm_gflops=([0-9.]+).*/\1/p' <<<"$o")"
+          rss[$p]+=" $(sed -nE 's/.*rss_mb=([0-9.]+).*/\1/p' <<<"$o")"
+        done
+        vs+=" $(ratio "$(tok_of <<<"$o16")" "$(tok_of <<<"$o32")")"
       done
-      local mo mt mr mg ms mm
-      mo=$(median <<<"$toks"); mt=$(median <<<"$torches"); mr=$(median <<<"$ratios")
-      mg=$(median <<<"$gfs"); ms=$(median <<<"$sgs"); mm=$(median <<<"$rsss")
-      awk -v n=$name -v s="d$d L$l ffn$f V$v B$B T$T" -v th=$thr -v o=$mo -v t=$mt -v r=$mr -v g=$mg -v sg=$ms -v m=$mm \
-        'BEGIN { printf "%-7s %-30s %4d %10.0f %10.0f %5.2fx %8.1f %8.1f %5.0f%% %7.0f\n", n, s, th, o, t, r, g, sg, 100 * g / sg, m }'
+      for p in fp32 bf16; do
+        local mv="-"; [ $p = bf16 ] && mv=$(median <<<"$vs")
+        awk -v n=$name -v pr=$p -v s="d$d L$l ffn$f V$v B$B T$T" -v th=$thr -v o=$(median <<<"${tok[$p]}") \
+            -v t=$(median <<<"${tor[$p]}") -v r=$(median <<<"${rat[$p]}") -v g=$(median <<<"${gfs[$p]}") \
+            -v sg=$(median <<<"${sgs[$p]}") -v m=$(median <<<"${rss[$p]}") -v vs=$mv \
+          'BEGIN { printf "%-7s %-5s %-30s %4d %10.0f %10.0f %5.2fx %8.1f %8.1f %5.0f%% %7.0f %8s\n", n, pr, s, th, o, t, r, g, sg, 100 * g / sg, m, (vs == "-") ? "-" : sprintf("%.2fx", vs) }'
+      done
     done
   done
-  echo "targets: >= 1.5x PyTorch on small, >= 1.0x on medium, >= 50% of sgemm on medium (2 threads)"
+  echo "OpenBLAS core type that ran: $core (openblas_get_corename)"
+  echo "targets (2 threads): fp32 >= 1.5x PyTorch on small, >= 1.0x on medium, >= 50% of sgemm on medium;"
+  echo "  bf16: medium >= 1.3x PyTorch autocast and >= 1.8x our fp32, small >= 1.5x PyTorch autocast"
 }
 
 bench_model_section
@@ -184,11 +211,29 @@ bench_train_section
 # q/k/v biases; 494M random fp32 weights): scoring forward of one 128-token sequence, KV-cache
 # decoding, peak RSS.
 bench_hf_section() {
-  echo "== Qwen2.5-0.5B-shaped model (494M params, random weights), fp32, 2 threads =="
-  local out
-  out=$(OPENBLAS_NUM_THREADS=1 build/bench/bench_hf 128 2 8) || { echo "bench_hf failed"; return 1; }
-  awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-         printf "forward %s tok/s (%s GFLOP/s)   decode %s tok/s   peak RSS %s MB   weights init %s s\n",
-                v["fwd_tok_s"], v["fwd_gflops"], v["decode_tok_s"], v["rss_mb"], v["init_s"] }' <<<"$out"
+  local reps=${BENCH_REPS_HF:-2}
+  echo "== Qwen2.5-0.5B-shaped model (494M params, random weights), fp32 vs bf16, 2 threads, median of $reps =="
+  echo "bf16: weights in bf16 only (forward-only storage); each repetition runs fp32 then bf16"
+  local -A fw=() dec=() rss=() gf=()
+  local rf="" rd="" rr="" r p out
+  for r in $(seq 1 $reps); do
+    for p in fp32 bf16; do
+      out=$(OPENBLAS_NUM_THREADS=1 build/bench/bench_hf 128 2 8 $p) || { echo "bench_hf failed"; return 1; }
+      fw[$p]+=" $(sed -nE 's/.*fwd_tok_s=([0-9.]+).*/\1/p' <<<"$out")"
+      gf[$p]+=" $(sed -nE 's/.*fwd_gflops=([0-9.]+).*/\1/p' <<<"$out")"
+      dec[$p]+=" $(sed -nE 's/.*decode_tok_s=([0-9.]+).*/\1/p' <<<"$out")"
+      rss[$p]+=" $(sed -nE 's/.*rss_mb=([0-9.]+).*/\1/p' <<<"$out")"
+    done
+    rf+=" $(ratio "${fw[bf16]##* }" "${fw[fp32]##* }")"
+    rd+=" $(ratio "${dec[bf16]##* }" "${dec[fp32]##* }")"
+    rr+=" $(ratio "${rss[bf16]##* }" "${rss[fp32]##* }")"
+  done
+  printf '%-5s %14s %9s %14s %12s\n' prec "forward tok/s" "GFLOP/s" "decode tok/s" "peak RSS MB"
+  for p in fp32 bf16; do
+    printf '%-5s %14s %9s %14s %12s\n' $p "$(median <<<"${fw[$p]}")" "$(median <<<"${gf[$p]}")" \
+      "$(median <<<"${dec[$p]}")" "$(median <<<"${rss[$p]}")"
+  done
+  printf 'bf16 / fp32: forward %.2fx, decode %.2fx, peak RSS %.2fx (targets: >= 2x, >= 1.7x, ~0.5x)\n' \
+    "$(median <<<"$rf")" "$(median <<<"$rd")" "$(median <<<"$rr")"
 }
 bench_hf_section

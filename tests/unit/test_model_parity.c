@@ -1,5 +1,6 @@
 // Writes the C side of the PyTorch parity check (tests/integration/model_torch_parity.sh):
-//   test_model_parity --dump DIR   -> DIR/{untied,tied}.h5
+//   test_model_parity --dump DIR   -> DIR/{untied,tied}.h5, and DIR/bf16.h5: the untied model
+//   with model.precision bf16, for the PyTorch autocast comparison
 // Each file is a checkpoint of a tiny model (GQA; the untied one also has q/k/v biases)
 // plus /parity/: the batch (tokens, lens, targets, weights), the C logits (N, V), per-token
 // losses, the loss L = sum_t w_t CE_t / sum_t w_t, every parameter gradient of L under
@@ -80,7 +81,7 @@ static void write_extra(hid_t f, void *arg) {
   h5_group_close(g);
 }
 
-static void dump_one(const char *path, int bias, int tied) {
+static void dump_one(const char *path, int bias, int tied, int precision) {
   model_config c = {.vocab_size = 64, .dim = 32, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2,
                     .ffn_dim = 48, .max_seq_len = 32, .qkv_bias = bias, .tie_embeddings = tied,
                     .rope_theta = 10000.0f, .norm_eps = 1e-5f, .init_std = 0.1f};
@@ -91,9 +92,12 @@ static void dump_one(const char *path, int bias, int tied) {
   model_init(m, 2024 + tied);
   if (bias)   // non-zero biases so their effect is visible
     for (int k = P_BQ; k <= P_BV; k++)
-      for (size_t i = 0; i < m->sizes[k]; i++) m->params.t[k][i] = 0.05f * (float)((i * 37 % 11) - 5);
+      for (size_t i = 0; i < m->sizes[k]; i++)   // fp32 files: as they always were (see below)
+        m->params.t[k][i] = precision == MODEL_BF16 ? 0.05f * (float)((long)(i * 37 % 11) - 5)
+                                                    : 0.05f * (float)((i * 37 % 11) - 5);
   for (size_t i = 0; i < m->sizes[P_FINAL_NORM]; i++) m->params.t[P_FINAL_NORM][i] = 1.0f + 0.01f * (float)(i % 7);
   p.m = m;
+  model_set_precision(m, precision);
   uint64_t s = 77;
   for (int i = 0, o = 0; i < NSEQ; o += lens[i++])
     for (int t = 0; t < lens[i]; t++) {
@@ -115,6 +119,7 @@ static void dump_one(const char *path, int bias, int tied) {
   // checkpoint = the weights the gradients were taken at; steps run on a copy
   model *w = model_create(&c, 1);
   memcpy(w->params_mem, m->params_mem, m->n_params * sizeof(float));
+  model_set_precision(w, precision);
   float tl[NTOK];
   for (int st = 0; st <= NSTEPS; st++) {
     p.steps[st] = loss_and_grads(w, a, &p, tl);
@@ -136,9 +141,11 @@ static void dump_one(const char *path, int bias, int tied) {
 static void dump_all(const char *dir) {
   char path[1024];
   snprintf(path, sizeof path, "%s/untied.h5", dir);
-  dump_one(path, 1, 0);
+  dump_one(path, 1, 0, MODEL_FP32);
   snprintf(path, sizeof path, "%s/tied.h5", dir);
-  dump_one(path, 0, 1);
+  dump_one(path, 0, 1, MODEL_FP32);
+  snprintf(path, sizeof path, "%s/bf16.h5", dir);
+  dump_one(path, 1, 0, MODEL_BF16);
 }
 
 static void test_dump_reads_back(void **state) {

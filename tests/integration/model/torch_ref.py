@@ -3,7 +3,11 @@ published Llama/Qwen2 architecture, not from our C code.
 
   torch_ref.py parity FILE.h5   compare against the C dump of build/tests/test_model_parity:
                                 logits, loss, every parameter gradient, 5 AdamW step losses
-  torch_ref.py bench CONFIG     training tokens/s of the same model (used by make bench)
+  torch_ref.py parity_bf16 FILE.h5   the C dump of a model.precision = "bf16" step against the
+                                same step under torch.autocast("cpu", dtype=torch.bfloat16)
+                                (fp32 weights): loss, logits, gradients, 5 AdamW step losses
+  torch_ref.py bench CONFIG     training tokens/s of the same model (used by make bench;
+                                a trailing "bf16" runs forward and loss under autocast)
 
 Run by /usr/bin/python3 (Debian python3-torch 1.13, python3-h5py).
 """
@@ -217,9 +221,87 @@ def parity(path, tol=1e-4):
     return fails
 
 
+def parity_bf16(path, tol_loss=1e-2, tol_grad=5e-2):
+    """Ours in bf16 vs PyTorch autocast bf16 on the same fp32 weights and batch. Both round
+    the matmul inputs to bf16 (ours keeps attention scores in fp32, autocast does not), so
+    they agree to bf16 noise, not bitwise; the fp64 reference errors of both are printed
+    for scale. Tolerances: loss and step losses 1e-2 relative; logits and each gradient
+    tensor 5e-2 (max abs error / max abs value)."""
+    fails = 0
+
+    def check(name, err, tol):
+        nonlocal fails
+        ok = err <= tol
+        fails += 0 if ok else 1
+        print(f"{'ok' if ok else 'not ok'} bf16 {name} (rel err {err:.2e}, tolerance {tol})")
+
+    with h5py.File(path, "r") as f:
+        c = cfg_from_h5(f)
+        ms = {dt: Decoder(c, dt) for dt in (torch.float32, torch.float64)}
+        with torch.no_grad():
+            for dt, m in ms.items():
+                for n, p in m.named():
+                    p.copy_(torch.from_numpy(f[n][...]).to(dt))
+        g = f["parity"]
+        tokens = torch.from_numpy(g["tokens"][...].astype(np.int64))
+        lens = [int(x) for x in g["lens"][...]]
+        targets = torch.from_numpy(g["targets"][...].astype(np.int64))
+        weights = torch.from_numpy(g["weights"][...].astype(np.float64))
+        c_logits = g["logits"][...].reshape(len(tokens), c.vocab)
+        c_loss = float(g["loss"][0])
+        c_grads = {n: g["grad"][n][...] for n in ms[torch.float32].names}
+        c_steps = g["adamw_losses"][...]
+        a = dict(g.attrs)
+    m = ms[torch.float32]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = packed_logits(m, tokens, lens)
+        loss, _ = weighted_loss(logits.float(), targets, weights.float())
+    loss.backward()
+    r = ms[torch.float64]
+    rl = packed_logits(r, tokens, lens)
+    rloss, _ = weighted_loss(rl, targets, weights)
+    rloss.backward()
+    print(f"# vs fp64: ours loss {abs(c_loss - rloss.item()) / rloss.item():.2e}, autocast "
+          f"{abs(loss.item() - rloss.item()) / rloss.item():.2e}; logits ours "
+          f"{relerr(c_logits, rl.detach().numpy()):.2e}, autocast "
+          f"{relerr(logits.float().detach().numpy(), rl.detach().numpy()):.2e}")
+    check("loss", abs(c_loss - loss.item()) / abs(loss.item()), tol_loss)
+    check("logits", relerr(c_logits, logits.float().detach().numpy()), tol_grad)
+    worst = max((relerr(c_grads[n], p.grad.numpy()), n) for n, p in m.named())
+    wref = max((relerr(c_grads[n], p.grad.numpy()), n) for n, p in r.named())
+    wac = max((relerr(p.grad.numpy(), q.grad.numpy()), n) for (n, p), (_, q) in zip(m.named(), r.named()))
+    print(f"# gradients vs fp64: ours worst {wref[0]:.2e} ({wref[1]}), autocast worst {wac[0]:.2e} ({wac[1]})")
+    check(f"all {len(m.names)} parameter gradients (worst {worst[1]})", worst[0], tol_grad)
+    # AdamW steps under autocast, as in parity()
+    decay = [p for n, p in m.named() if p.dim() == 2]
+    nodecay = [p for n, p in m.named() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": float(a["weight_decay"])},
+                             {"params": nodecay, "weight_decay": 0.0}],
+                            lr=float(a["lr"]), betas=(float(a["beta1"]), float(a["beta2"])),
+                            eps=float(a["eps"]))
+    losses = []
+    for st in range(len(c_steps)):
+        opt.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss, _ = weighted_loss(packed_logits(m, tokens, lens).float(), targets, weights.float())
+        losses.append(loss.item())
+        if st == len(c_steps) - 1:
+            break
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), float(a["max_norm"]))
+        for grp in opt.param_groups:
+            grp["lr"] = lr_at(st, a)
+        opt.step()
+    check(f"{len(c_steps) - 1} AdamW steps, losses {' '.join(f'{x:.5f}' for x in losses)}",
+          relerr(c_steps, losses), tol_loss)
+    return fails
+
+
 def bench(argv):
-    """bench dim layers heads kv ffn vocab B T steps threads -> prints tokens/s (median)"""
+    """bench dim layers heads kv ffn vocab B T steps threads [bf16] -> prints tokens/s (median);
+    bf16: forward and loss under torch.autocast("cpu", dtype=torch.bfloat16), fp32 weights"""
     dim, layers, heads, kv, ffn, vocab, B, T, steps, threads = map(int, argv[:10])
+    ac = len(argv) > 10 and argv[10] == "bf16"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     c = Cfg(vocab=vocab, dim=dim, layers=layers, heads=heads, kv_heads=kv, ffn=ffn, max_seq=T,
@@ -238,7 +320,8 @@ def bench(argv):
     for i in range(steps + 2):
         t0 = time.perf_counter()
         opt.zero_grad()
-        loss = F.cross_entropy(m(x).view(-1, vocab), y.view(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=ac):
+            loss = F.cross_entropy(m(x).view(-1, vocab), y.view(-1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)   # ours clips too
         opt.step()
@@ -251,6 +334,8 @@ def bench(argv):
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "parity":
         sys.exit(1 if sum(parity(p) for p in sys.argv[2:]) else 0)
+    if len(sys.argv) == 3 and sys.argv[1] == "parity_bf16":
+        sys.exit(1 if parity_bf16(sys.argv[2]) else 0)
     if len(sys.argv) >= 12 and sys.argv[1] == "bench":
         bench(sys.argv[2:])
         sys.exit(0)
