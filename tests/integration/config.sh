@@ -23,9 +23,12 @@ done
 [ $all = 1 ] && ok config_reads_every_stage
 [ "$(build/nq-config --reads annotate)" = annotate ] && ok config_reads_annotate \
   || bad config_reads_annotate "got '$(build/nq-config --reads annotate 2>&1)'"
-sec=$(NQ_CONFIG=$CFG NQ_BIN=build NQ_SETS=(); . jobs/pipeline.sh; nq_step_sections nextquill)
-[ "$sec" = "$(build/nq-config --reads train)" ] && ok config_pipeline_sections_from_stages \
-  || bad config_pipeline_sections_from_stages "nextquill: '$sec'"
+# a training step's stamp (nq-config --steps) covers the sections nq-train reads and no others
+stamp() { build/nq-config $CFG "$@" --steps | awk -F'\t' '$1 == "nextquill" { print $4 }'; }
+s0=$(stamp); s_train=$(stamp --set train.lr=0.002); s_eval=$(stamp --set eval.max_new_tokens=9)
+[[ $s0 =~ ^[0-9a-f]{64}$ ]] && [ "$s_train" != "$s0" ] && [ "$s_eval" = "$s0" ] &&
+  ok config_pipeline_sections_from_stages ||
+  bad config_pipeline_sections_from_stages "nextquill stamps: '$s0' / train.lr '$s_train' / eval '$s_eval'"
 
 out=$(build/nq-config --reads nosuch 2>&1); rc=$?
 [ $rc = 2 ] && grep -q "no stage 'nosuch'" <<<"$out" && ok config_reads_unknown_stage \
