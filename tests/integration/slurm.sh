@@ -45,8 +45,8 @@ for s in $STEPS; do
 done
 grep -q "^== graph: context_sft <- lm$" <<<"$out" || graph=0
 # the report is the last job, after every other whatever its outcome
-tail -n 1 < <(grep "sbatch" <<<"$out") | grep "^== report: sbatch" |
-  grep -q -- "--dependency=afterany:\\<synth\\>:.*:\\<eval\\>.*nq-report.sbatch" || { graph=0; echo "# report is not the last job after all others"; }
+tail -n 1 < <(grep "sbatch" <<<"$out") | grep "^== report: sbatch" | tr -d '\\<>' |
+  grep -q -- "--dependency=afterany:synth:.*:eval .*nq-report.sbatch" || { graph=0; echo "# report is not the last job after all others"; }
 if [ "$got" = "$STEPS " ] && [ $graph = 1 ] && [ ! -e "$R" ]; then ok slurm_dry_run_graph
 else bad slurm_dry_run_graph "steps '$got', afterok graph/logs ok=$graph, run_dir created: $([ -e "$R" ] && echo yes || echo no)"; fi
 
