@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make bench` driver: a sequence of sections, each printing a readable table.
-# Add a section by appending a function and a call at the bottom.
+# Add a section by appending a function and a call at the bottom. BENCH_ONLY="effect decode"
+# runs just those sections (model, effect, decode, train, hf).
 # Timings are noisy on the shared 2-core machine (+-10-20%).
 set -u
 cd "$(dirname "$0")/../.."
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # OpenBLAS picks its kernels for this CPU (a caller's OPENBLAS_CORETYPE is kept, not forced);
 # the core it picked is printed so figures from different machines can be compared.
@@ -119,7 +121,7 @@ bench_model_section() {
   echo "  bf16: medium >= 1.3x PyTorch autocast and >= 1.8x our fp32, small >= 1.5x PyTorch autocast"
 }
 
-bench_model_section
+want model && bench_model_section
 
 # ---- section: effect estimation (issue 6) -----------------------------------------------
 # nq-effect's inner loop (effect_compute: packed micro-batches of 8 samples, both passes,
@@ -143,7 +145,7 @@ bench_effect_section() {
   printf '%-32s %9sx\n' "effect / forward-only" "$r"
 }
 
-bench_effect_section
+want effect && bench_effect_section
 
 # ---- section: decoding (issue 22) ------------------------------------------------------------
 # nq-eval's greedy decoding, one token per call after a prompt in the KV cache: the one-row
@@ -167,7 +169,7 @@ bench_decode_section() {
   done
 }
 
-bench_decode_section
+want decode && bench_decode_section
 
 # ---- section: NextQuill step vs context_sft (issue 5) --------------------------------------
 # nq-train on the smoke benchmark with the small model (1 rank, 1 thread, micro_batch 4,
@@ -204,7 +206,7 @@ PYEOF
   rm -rf "$T"
 }
 
-bench_train_section
+want train && bench_train_section
 
 # ---- what a real model costs on CPU (issue 9) ---------------------------------------------
 # A Qwen2.5-0.5B-shaped model (hidden 896, 24 layers, 14/2 heads, ffn 4864, vocab 151936, tied,
@@ -236,4 +238,5 @@ bench_hf_section() {
   printf 'bf16 / fp32: forward %.2fx, decode %.2fx, peak RSS %.2fx (targets: >= 2x, >= 1.7x, ~0.5x)\n' \
     "$(median <<<"$rf")" "$(median <<<"$rd")" "$(median <<<"$rr")"
 }
-bench_hf_section
+want hf && bench_hf_section
+exit 0
