@@ -28,11 +28,10 @@ for b in build/nq-export build/nq-config; do
   [ -x $b ] || { notok hf_build "$b not built (make build)"; exit 1; }
 done
 lib=${NQ_LIB:-build/libnq.a}
-pkgs="hdf5-openmpi libconfig gsl openblas jansson libpcre2-8"
 run=$out/hf_run
-if ! mpicc -std=c11 -D_GNU_SOURCE -DPCRE2_CODE_UNIT_WIDTH=8 -fopenmp -O2 -Wall -Wextra -Werror \
-     -Icommon $(pkg-config --cflags $pkgs) $here/hf_run.c "$lib" \
-     $(pkg-config --libs hdf5-openmpi libconfig openblas jansson libpcre2-8) -lstemmer -lwordnet -lgsl -lm \
+if ! $(bash mk/libs.sh mpicc) -std=c11 -D_GNU_SOURCE -DPCRE2_CODE_UNIT_WIDTH=8 -fopenmp -O2 -Wall -Wextra -Werror \
+     -Icommon $(bash mk/libs.sh cflags) $here/hf_run.c "$lib" \
+     $(bash mk/libs.sh libs) \
      -o $run 2> $out/cc.log; then
   notok hf_driver_build "$(head -c 300 $out/cc.log)"; exit 1
 fi

@@ -17,11 +17,10 @@ if [ ! -f /usr/share/wordnet/data.noun ] && [ -z "${NQ_WORDNET_DIR:-}" ]; then
 fi
 
 lib=${NQ_LIB:-build/libnq.a}
-pkgs="hdf5-openmpi libconfig gsl openblas jansson libpcre2-8"
 driver=$out/metrics_driver
-if ! mpicc -std=c11 -D_GNU_SOURCE -DPCRE2_CODE_UNIT_WIDTH=8 -fopenmp -O2 -Wall -Wextra -Werror \
-     -Icommon $(pkg-config --cflags $pkgs) $here/metrics_driver.c "$lib" \
-     $(pkg-config --libs hdf5-openmpi libconfig openblas jansson libpcre2-8) -lstemmer -lwordnet -lgsl -lm \
+if ! $(bash mk/libs.sh mpicc) -std=c11 -D_GNU_SOURCE -DPCRE2_CODE_UNIT_WIDTH=8 -fopenmp -O2 -Wall -Wextra -Werror \
+     -Icommon $(bash mk/libs.sh cflags) $here/metrics_driver.c "$lib" \
+     $(bash mk/libs.sh libs) \
      -o $driver 2> $out/cc.log; then
   echo "not ok metrics_driver_build: $(head -c 300 $out/cc.log)"; exit 1
 fi

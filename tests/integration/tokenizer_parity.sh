@@ -36,11 +36,10 @@ fi
 
 # the driver, built with the Makefile's flags against build/libnq.a
 lib=${NQ_LIB:-build/libnq.a}
-pkgs="hdf5-openmpi libconfig gsl openblas jansson libpcre2-8"
 driver=$out/tok_ids
-if ! mpicc -std=c11 -D_GNU_SOURCE -DPCRE2_CODE_UNIT_WIDTH=8 -fopenmp -O2 -Wall -Wextra -Werror \
-     -Icommon $(pkg-config --cflags $pkgs) $here/tok_ids.c "$lib" \
-     $(pkg-config --libs hdf5-openmpi libconfig openblas jansson libpcre2-8) -lstemmer -lwordnet -lgsl -lm \
+if ! $(bash mk/libs.sh mpicc) -std=c11 -D_GNU_SOURCE -DPCRE2_CODE_UNIT_WIDTH=8 -fopenmp -O2 -Wall -Wextra -Werror \
+     -Icommon $(bash mk/libs.sh cflags) $here/tok_ids.c "$lib" \
+     $(bash mk/libs.sh libs) \
      -o $driver 2> $out/cc.log; then
   notok tokenizer_driver_build "$(head -c 300 $out/cc.log)"; exit 1
 fi
