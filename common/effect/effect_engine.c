@@ -38,7 +38,13 @@ static void pass_logits(const effect_engine *g, const effect_sample *s, const si
   free(tok), free(lens), free(pos);
 }
 
-void effect_compute(const effect_engine *g, const effect_sample *s, size_t n, effect_file *e,
+void effect_engine_free(effect_engine *g) {
+  free(g->logits);
+  g->logits = NULL;
+  g->logits_cap = 0;
+}
+
+void effect_compute(effect_engine *g, const effect_sample *s, size_t n, effect_file *e,
                     void (*tick)(void *, size_t), void *tick_arg) {
   if (e->n_samples != n) error("effect file sized for %zu samples, got %zu", e->n_samples, n);
   e->offsets[0] = 0;
@@ -57,8 +63,7 @@ void effect_compute(const effect_engine *g, const effect_sample *s, size_t n, ef
       e->rank_with[t] = e->rank_without[t] = 0;
     }
   }
-  size_t done = 0, cap = 0;
-  float *zw = NULL, *z0 = NULL;
+  size_t done = 0;
   for (size_t a = 0; a < n_act;) {
     // micro-batch: up to micro_batch samples, and under max_tokens when set
     size_t b = a + 1, toks = (size_t)(s[idx[a]].n_with + s[idx[a]].n_without);
@@ -70,12 +75,12 @@ void effect_compute(const effect_engine *g, const effect_sample *s, size_t n, ef
       nt += (size_t)s[idx[b]].n_target;
       b++;
     }
-    if (nt + 1 > cap) {
-      cap = nt + 1;
-      free(zw), free(z0);
-      zw = xmalloc(cap * V * sizeof *zw);
-      z0 = xmalloc(cap * V * sizeof *z0);
+    if (2 * (nt + 1) * V > g->logits_cap) {
+      free(g->logits);
+      g->logits_cap = 2 * (nt + 1) * V;
+      g->logits = xmalloc(g->logits_cap * sizeof *g->logits);
     }
+    float *zw = g->logits, *z0 = g->logits + (nt + 1) * V;
     pass_logits(g, s, idx + a, b - a, 1, nt, zw);
     pass_logits(g, s, idx + a, b - a, 0, nt, z0);
     size_t k = 0;
@@ -98,5 +103,5 @@ void effect_compute(const effect_engine *g, const effect_sample *s, size_t n, ef
     a = b;
     if (tick) tick(tick_arg, done);
   }
-  free(zw), free(z0), free(idx);
+  free(idx);
 }

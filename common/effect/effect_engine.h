@@ -34,12 +34,18 @@ typedef struct {
   int vocab;
   int micro_batch;      // samples per forward
   int max_tokens;       // 0, or a cap on packed tokens per forward (a batch holds >= 1 sample)
+  // scratch kept across calls (NULL/0 to start; effect_engine_free): both passes' logits of a
+  // micro-batch's targets. Allocating it per call cost a page fault per 4 KiB on every shard.
+  float *logits;
+  size_t logits_cap;    // floats
 } effect_engine;
 
 // Fills e's token arrays (e->n_tokens = sum n_target, offsets set) for samples[0..n).
 // `tick` (may be NULL) is called after each micro-batch with the targets done so far:
 // progress lines and serving MPI requests on rank 0.
-void effect_compute(const effect_engine *g, const effect_sample *samples, size_t n, effect_file *e,
+void effect_compute(effect_engine *g, const effect_sample *samples, size_t n, effect_file *e,
                     void (*tick)(void *arg, size_t targets_done), void *tick_arg);
+// Frees the engine's scratch (not the model).
+void effect_engine_free(effect_engine *g);
 
 #endif

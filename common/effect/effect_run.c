@@ -55,6 +55,7 @@ static void effect_stage_init(effect_stage *r, stage_ctx *s) {
 }
 
 static void effect_stage_free(effect_stage *r) {
+  effect_engine_free(&r->g);
   effect_model_free(&r->em);
   if (r->m) model_free(r->m);
   for (int i = 0; i < r->n_jobs; i++) free(r->jobs[i].shard), free(r->jobs[i].out);
@@ -129,8 +130,9 @@ static void reference_model_load(effect_stage *r) {
   model_set_threads((int)cfg_int(c, "model.threads"));
   if (r->s->rank == 0) message("effect: %s", model_precision_describe(r->m));
   effect_model_init(&r->em, r->m);
-  r->g = (effect_engine){&r->em, effect_model_forward, r->m->cfg.vocab_size,
-                         (int)cfg_int(c, "effect.micro_batch"), (int)cfg_int(c, "effect.max_batch_tokens")};
+  r->g = (effect_engine){.model = &r->em, .forward = effect_model_forward, .vocab = r->m->cfg.vocab_size,
+                         .micro_batch = (int)cfg_int(c, "effect.micro_batch"),
+                         .max_tokens = (int)cfg_int(c, "effect.max_batch_tokens")};
 }
 
 // ---- one job ------------------------------------------------------------------------------

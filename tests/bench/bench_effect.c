@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
   }
   effect_model em;
   effect_model_init(&em, m);
-  effect_engine g = {&em, effect_model_forward, mc.vocab_size, 8, 0};
+  effect_engine g = {.model = &em, .forward = effect_model_forward, .vocab = mc.vocab_size, .micro_batch = 8};
   effect_file e;
   effect_file_alloc(&e, (size_t)N * TGT, N, 0, 0);
   effect_compute(&g, s, N, &e, NULL, NULL);  // warm-up (allocates activations)
@@ -69,6 +69,7 @@ int main(int argc, char **argv) {
   printf("forward_tokens_per_s %.0f\n", best_fwd);
   printf("effect_over_forward %.3f\n", best_eff / best_fwd);
   effect_file_free(&e);
+  effect_engine_free(&g);
   effect_model_free(&em);
   model_free(m);
   free(with), free(without);

@@ -54,7 +54,7 @@ static void test_batched_equals_naive(void **st) {
   effect_file a, b;
   effect_file_alloc(&a, nt, N, 0, 0);
   effect_file_alloc(&b, nt, N, 0, 0);
-  effect_engine g = {NULL, toy_forward, V, 3, 0};
+  effect_engine g = {.model = NULL, .forward = toy_forward, .vocab = V, .micro_batch = 3};
   calls = 0;
   effect_compute(&g, s, N, &a, NULL, NULL);
   assert_int_equal(calls, 2 * 3);  // ceil(7 / 3) micro-batches, two passes each
@@ -94,6 +94,7 @@ static void test_batched_equals_naive(void **st) {
     else assert_true(c.effect[t] == a.effect[t] && c.js[t] == a.js[t]);
   }
   effect_file_free(&a), effect_file_free(&b), effect_file_free(&c);
+  effect_engine_free(&g);
 }
 
 static void mismatched_targets(void *arg) {
@@ -102,7 +103,7 @@ static void mismatched_targets(void *arg) {
   effect_sample s = {w, 4, o, 3, 2, 0};
   effect_file e;
   effect_file_alloc(&e, 2, 1, 0, 0);
-  effect_engine g = {NULL, toy_forward, V, 4, 0};
+  effect_engine g = {.model = NULL, .forward = toy_forward, .vocab = V, .micro_batch = 4};
   effect_compute(&g, &s, 1, &e, NULL, NULL);
 }
 

@@ -45,7 +45,7 @@ static void test_model_effects_equal_naive(void **st) {
   }
   effect_model em;
   effect_model_init(&em, m);
-  effect_engine g = {&em, effect_model_forward, mc.vocab_size, 3, 0};
+  effect_engine g = {.model = &em, .forward = effect_model_forward, .vocab = mc.vocab_size, .micro_batch = 3};
   effect_file e;
   effect_file_alloc(&e, nt, N, 0, 0);
   effect_compute(&g, s, N, &e, NULL, NULL);
@@ -68,6 +68,7 @@ static void test_model_effects_equal_naive(void **st) {
     }
   if (worst >= 1e-5) fail_msg("packed effects differ from the naive forward by %g", worst);
   effect_file_free(&e);
+  effect_engine_free(&g);
   effect_model_free(&em);
   model_free(m);
 }
