@@ -62,24 +62,8 @@ static void step_attention(float *y, const float *q, const float *K0, const floa
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int hh = 0; hh < H; hh++) {
     int g = hh / G;
-    float *sc = scores + (size_t)omp_get_thread_num() * T;
-    const float *qi = q + hh * hd;
-    float mx = -INFINITY, sum = 0.0f;
-    for (int j = 0; j < T; j++) {
-      const float *kj = K0 + (size_t)j * kd + g * hd;
-      float d = 0.0f;
-      for (int e = 0; e < hd; e++) d += qi[e] * kj[e];
-      sc[j] = d * scale;
-      mx = sc[j] > mx ? sc[j] : mx;
-    }
-    for (int j = 0; j < T; j++) { sc[j] = expf(sc[j] - mx); sum += sc[j]; }
-    float *yi = y + hh * hd;
-    for (int e = 0; e < hd; e++) yi[e] = 0.0f;
-    for (int j = 0; j < T; j++) {
-      const float *vj = V0 + (size_t)j * kd + g * hd;
-      float pj = sc[j] / sum;
-      for (int e = 0; e < hd; e++) yi[e] += pj * vj[e];
-    }
+    kv_attend(y + hh * hd, q + hh * hd, K0 + g * hd, V0 + g * hd,
+              scores + (size_t)omp_get_thread_num() * T, T, kd, hd, scale);
   }
 }
 

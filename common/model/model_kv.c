@@ -35,6 +35,28 @@ void model_kv_free(model_kv *kv) {
 
 void model_kv_reset(model_kv *kv) { kv->len = 0; }
 
+// One query head against T cached positions (K0, V0: the head's group, rows kd apart):
+// softmax(q K^T * scale) V into y (hd). `sc` holds T scores. Shared by the prefill above and
+// model_kv_step (model_decode.c), so both sum in the same order.
+void kv_attend(float *y, const float *q, const float *K0, const float *V0, float *sc, int T, int kd,
+               int hd, float scale) {
+  float mx = -INFINITY, sum = 0.0f;
+  for (int j = 0; j < T; j++) {
+    const float *kj = K0 + (size_t)j * kd;
+    float d = 0.0f;
+    for (int e = 0; e < hd; e++) d += q[e] * kj[e];
+    sc[j] = d * scale;
+    mx = sc[j] > mx ? sc[j] : mx;
+  }
+  for (int j = 0; j < T; j++) { sc[j] = expf(sc[j] - mx); sum += sc[j]; }
+  for (int e = 0; e < hd; e++) y[e] = 0.0f;
+  for (int j = 0; j < T; j++) {
+    const float *vj = V0 + (size_t)j * kd;
+    float pj = sc[j] / sum;
+    for (int e = 0; e < hd; e++) y[e] += pj * vj[e];
+  }
+}
+
 void model_kv_forward(const model *m, model_kv *kv, const int32_t *tokens, int n, float *logits,
                       float *all_logits) {
   const model_config *c = &m->cfg;
@@ -76,24 +98,8 @@ void model_kv_forward(const model *m, model_kv *kv, const int32_t *tokens, int n
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int task = 0; task < n * H; task++) {
       int i = task / H, hh = task % H, g = hh / G, T = kv->pos[i] + 1;
-      float *sc = scores + (size_t)omp_get_thread_num() * kv->max_len;
-      const float *qi = q + (size_t)i * qd + hh * hd;
-      float mx = -INFINITY, sum = 0.0f;
-      for (int j = 0; j < T; j++) {
-        const float *kj = K0 + (size_t)j * kd + g * hd;
-        float d = 0.0f;
-        for (int e = 0; e < hd; e++) d += qi[e] * kj[e];
-        sc[j] = d * scale;
-        mx = sc[j] > mx ? sc[j] : mx;
-      }
-      for (int j = 0; j < T; j++) { sc[j] = expf(sc[j] - mx); sum += sc[j]; }
-      float *yi = y + (size_t)i * qd + hh * hd;
-      for (int e = 0; e < hd; e++) yi[e] = 0.0f;
-      for (int j = 0; j < T; j++) {
-        const float *vj = V0 + (size_t)j * kd + g * hd;
-        float pj = sc[j] / sum;
-        for (int e = 0; e < hd; e++) yi[e] += pj * vj[e];
-      }
+      kv_attend(y + (size_t)i * qd + hh * hd, q + (size_t)i * qd + hh * hd, K0 + g * hd, V0 + g * hd,
+                scores + (size_t)omp_get_thread_num() * kv->max_len, T, kd, hd, scale);
     }
     memcpy(x2, x, (size_t)n * D * sizeof(float));
     model_linear(m, x2, y, P_WO, (size_t)l * D * qd, NULL, n, qd, D, 1);
