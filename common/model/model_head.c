@@ -6,7 +6,6 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "model/kernels.h"
 #include "model/model.h"
 
 void model_logits_rows(const model *m, const model_acts *a, const int64_t *rows, int n, float *out) {
@@ -18,9 +17,6 @@ void model_logits_rows(const model *m, const model_acts *a, const int64_t *rows,
       error("model_logits_rows: row %lld of %d", (long long)rows[i], a->n_tokens);
     memcpy(x + (size_t)i * D, a->lnf + (size_t)rows[i] * D, (size_t)D * sizeof *x);
   }
-  if (m->precision == MODEL_BF16)   // bf16-only weights: no fp32 head to multiply by
-    model_linear(m, out, x, P_LM_HEAD, 0, NULL, n, D, V, 0);
-  else
-    matmul_forward(out, x, m->params.t[P_LM_HEAD], NULL, n, D, V, 0);
+  model_linear(m, out, x, P_LM_HEAD, 0, NULL, n, D, V, 0);   // fp32 or bf16, as the model holds it
   free(x);
 }
