@@ -1,6 +1,6 @@
 // Per-row effect kernels: log-probabilities, ranks and the JS divergence of two
-// next-token distributions. Naive and exact on purpose: each row is O(V) and the model's
-// two forward passes dominate the cost of nq-effect by far.
+// next-token distributions, naive and exact (the references the tests hold effect_token,
+// in effect_token.c, to), and the per-sample summary.
 #include "effect/effect.h"
 
 #include <math.h>
@@ -51,34 +51,6 @@ double effect_js(const float *a, const float *b, int V) {
   }
   double js = 0.5 * (kl_pm + kl_qm);
   return js < 0 ? 0 : js;  // rounding can give -1e-17
-}
-
-// One pass per row for the softmax sums, one joint pass for JS: 2 exp + 1 log per vocab
-// entry, the exps kept in scratch (the kernel runs once per target token of both passes).
-void effect_token(const float *zw, const float *z0, int V, int target, effect_tok *o) {
-  if (target < 0 || target >= V) error("target token %d outside vocabulary of %d", target, V);
-  double *ew = xmalloc(2 * (size_t)V * sizeof *ew), *e0 = ew + V;
-  double mw = row_max(zw, V), m0 = row_max(z0, V), sw = 0, s0 = 0;
-  for (int v = 0; v < V; v++) sw += ew[v] = exp((double)zw[v] - mw);
-  for (int v = 0; v < V; v++) s0 += e0[v] = exp((double)z0[v] - m0);
-  double lsw = mw + log(sw), ls0 = m0 + log(s0);
-  double kl_pm = 0, kl_qm = 0;
-  for (int v = 0; v < V; v++) {
-    double p = ew[v] / sw, q = e0[v] / s0, m = 0.5 * (p + q);
-    if (m <= 0) continue;
-    double lm = log(m);
-    if (p > 0) kl_pm += p * ((double)zw[v] - lsw - lm);
-    if (q > 0) kl_qm += q * ((double)z0[v] - ls0 - lm);
-  }
-  free(ew);
-  double js = 0.5 * (kl_pm + kl_qm);
-  double lw = (double)zw[target] - lsw, l0 = (double)z0[target] - ls0;
-  o->logp_with = (float)lw;
-  o->logp_without = (float)l0;
-  o->effect = (float)(exp(lw) - exp(l0));
-  o->js = (float)(js < 0 ? 0 : js);
-  o->rank_with = effect_rank(zw, V, target);
-  o->rank_without = effect_rank(z0, V, target);
 }
 
 void effect_sample_summary(const float *effect, const int64_t *off, size_t n_samples,

@@ -131,11 +131,12 @@ want model && bench_model_section
 # every position), in the same run. nq-effect runs the LM head only on the rows that predict
 # a target (a third of the tokens here) and then a log-softmax, JS and ranks per target over
 # the vocabulary, so the ratio is the LM head it saves minus those per-target kernels, the
-# packing and the copies. Best of 3 each, not interleaved: on a loaded machine rerun it.
+# packing and the copies. One effect and one forward-only repetition alternate; the ratio is the
+# median of the per-repetition ratios (9 repetitions), the rates the best of each.
 bench_effect_section() {
   echo "== effect estimation (nq-effect), small model $SMALL, 1 thread =="
   local out
-  out=$(OPENBLAS_NUM_THREADS=1 build/bench/bench_effect 3 $dim $L $H $KV $F $V) || { echo "bench_effect failed"; return 1; }
+  out=$(OPENBLAS_NUM_THREADS=1 build/bench/bench_effect 9 $dim $L $H $KV $F $V) || { echo "bench_effect failed"; return 1; }
   local e f r
   e=$(sed -nE 's/^effect_tokens_per_s ([0-9.]+)/\1/p' <<<"$out")
   f=$(sed -nE 's/^forward_tokens_per_s ([0-9.]+)/\1/p' <<<"$out")
