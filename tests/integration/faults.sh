@@ -73,6 +73,12 @@ no_leftovers faults_bad_record_no_tokenizer_left "$E"
 [ -d "$E/shards.tmp" ] && bad faults_bad_record_no_temp_folder "shards.tmp left"
 expect_ok faults_empty_target_skip build/nq-shard $CFG --set run_dir=\"$E\" --set data.on_bad_record=\"skip\"
 
+# a malformed record: nothing left behind (the tokenizer is trained before the records are read)
+G=$T/garbled; mkdir -p "$G/data"
+{ cat "$DATA"; echo '{"id": "x", broken'; } > "$G/data/synth.jsonl"
+expect_fail faults_bad_record "malformed JSON" build/nq-shard $CFG --set run_dir=\"$G\"
+no_leftovers faults_bad_record_nothing_left "$G"
+
 # BOM at the start of a JSONL file: read as the file it is
 B=$T/bom; mkdir -p "$B/data"
 { printf '\xef\xbb\xbf'; cat "$DATA"; } > "$B/data/synth.jsonl"
