@@ -61,6 +61,12 @@ for step in $steps; do
   rm -f "$run_dir/stamps/$step"
   t0=$(date +%s)
   if ! "${cmd[@]}" 2>&1 | tee "$run_dir/logs/$step.log"; then
+    # mpirun that got the SIGTERM itself exits 1 although nq-train checkpointed and exited 75:
+    # the ranks' own line decides, so a scheduler sees 75 (requeue) either way
+    if grep -q "checkpoint at step [0-9]* written; exiting 75" "$run_dir/logs/$step.log"; then
+      echo "run-local.sh: step '$step' checkpointed after a signal; exiting 75 (EX_TEMPFAIL, as nq-train did)" >&2
+      exit 75
+    fi
     echo "run-local.sh: step '$step' failed (log: $run_dir/logs/$step.log); rerun with --from $step" >&2
     exit 1
   fi

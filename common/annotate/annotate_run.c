@@ -13,6 +13,7 @@
 #include "formats/effects_file.h"
 #include "formats/h5io.h"
 #include "formats/provenance.h"
+#include "formats/shards_file.h"
 
 // ---- options -----------------------------------------------------------------------------
 annot_rule annotate_rule_from_config(const config *c) {
@@ -33,6 +34,7 @@ annot_rule annotate_rule_from_config(const config *c) {
 static void opts_from_stage(annotate_opts *o, const stage_ctx *s) {
   memset(o, 0, sizeof *o);
   o->effects_dir = stage_path(s, "effects");
+  o->shards_dir = stage_path(s, "shards");
   o->out_dir = stage_path(s, "annotations");
   o->rule = annotate_rule_from_config(s->cfg);
   o->hist_bins = (int)cfg_int(s->cfg, "annotate.hist_bins");
@@ -41,7 +43,7 @@ static void opts_from_stage(annotate_opts *o, const stage_ctx *s) {
 }
 
 static void opts_free(annotate_opts *o) {
-  free((char *)o->effects_dir), free((char *)o->out_dir), free((char *)o->config_text);
+  free((char *)o->effects_dir), free((char *)o->shards_dir), free((char *)o->out_dir), free((char *)o->config_text);
   memset(o, 0, sizeof *o);
 }
 
@@ -70,17 +72,42 @@ static char **list_h5(const char *dir, size_t *n) {
 }
 
 // Reads an effect file, refusing one not written by nq-effect or whose shard changed since.
-static void effects_read_checked(const char *epath, effect_file *e) {
+// The shard is the one of this run_dir with the recorded file name (older files hold an
+// absolute path): a moved or copied run directory works, its digest decides.
+static char *shard_of_effects(const annotate_opts *o, const effect_file *e) {
+  const char *base = strrchr(e->shard, '/');
+  return path_join(o->shards_dir, base ? base + 1 : e->shard);
+}
+
+static void effects_read_checked(const annotate_opts *o, const char *epath, effect_file *e) {
   hid_t ef = h5_open_read(epath);
   h5_require_provenance(ef, epath, "effect", NULL, NULL);
   effect_file_read(ef, epath, e);
   h5_close(ef);
-  if (!file_exists(e->shard))
-    fatal("%s: its shard %s no longer exists; rerun nq-shard then nq-effect", epath, e->shard);
+  char *shard = shard_of_effects(o, e);
+  if (!file_exists(shard))
+    fatal("%s: its shard %s no longer exists; rerun nq-shard then nq-effect", epath, shard);
   char now[65];  // not file_digest(): its per-process cache would hide a rewrite
-  if (sha256_file_hex(e->shard, now) != 0) fatal("%s: cannot read shard %s", epath, e->shard);
+  if (sha256_file_hex(shard, now) != 0) fatal("%s: cannot read shard %s", epath, shard);
   if (strcmp(now, e->shard_digest) != 0)
-    fatal("%s: computed from another version of %s (digest differs); rerun nq-effect", epath, e->shard);
+    fatal("%s: computed from another version of %s (digest differs); rerun nq-effect", epath, shard);
+  free(shard);
+}
+
+// The effect files must be those of the shards: one per shard, no other.
+static void require_effects_of_shards(const annotate_opts *o, char **names, size_t nf) {
+  int ns;
+  char **shards = shard_list_complete(o->shards_dir, &ns);
+  for (int i = 0; i < ns; i++) {
+    const char *base = strrchr(shards[i], '/') + 1;
+    if ((size_t)i >= nf || strcmp(names[i], base))
+      fatal("%s: no effect file for shard %s; rerun nq-effect", o->effects_dir, base);
+  }
+  if (nf > (size_t)ns)
+    fatal("%s/%s: an effect file of no shard of %s; rerun nq-effect --force", o->effects_dir, names[ns],
+          o->shards_dir);
+  for (int i = 0; i < ns; i++) free(shards[i]);
+  free(shards);
 }
 
 // The rule's weights and mask of e's tokens (allocated into a, whose other members borrow
@@ -104,11 +131,12 @@ static void annotations_of(const annot_rule *r, const effect_file *e, const char
       for (int64_t t = e->offsets[i]; t < e->offsets[i + 1]; t++) a->weight[t] = 1.f, a->mask[t] = 0;
 }
 
-static void annotations_write(const annotate_opts *o, const char *apath, const annotations_file *a) {
+static void annotations_write(const annotate_opts *o, const char *apath, const annotations_file *a,
+                              const char *shard) {
   h5_out out;
   h5_out_create(&out, apath);
   annotations_file_write(out.file, a);
-  const char *inputs[2] = {a->effects, a->shard};
+  const char *inputs[2] = {a->effects, shard};
   h5_provenance pv = {"annotate", o->config_text, o->mpi_size, 2, inputs, NULL};
   h5_write_provenance(out.file, &pv);
   h5_out_commit(&out);
@@ -118,10 +146,12 @@ static void annotations_write(const annotate_opts *o, const char *apath, const a
 static void annotate_file(const annotate_opts *o, const char *name, annotate_totals *t) {
   char *epath = path_join(o->effects_dir, name), *apath = path_join(o->out_dir, name);
   effect_file e;
-  effects_read_checked(epath, &e);
+  effects_read_checked(o, epath, &e);
   annotations_file a;
   annotations_of(&o->rule, &e, epath, &a);
-  annotations_write(o, apath, &a);
+  char *shard = shard_of_effects(o, &e);
+  annotations_write(o, apath, &a, shard);
+  free(shard);
   annotate_totals_add(t, &e, a.mask);
   free(a.weight), free(a.mask), free(apath), free(epath);
   effect_file_free(&e);
@@ -149,6 +179,11 @@ int annotate_run(stage_ctx *s) {
   if (s->rank == 0) {  // seconds of work: one rank does it, the others wait
     annotate_opts o;
     opts_from_stage(&o, s);
+    size_t nf;
+    char **names = list_h5(o.effects_dir, &nf);
+    require_effects_of_shards(&o, names, nf);
+    for (size_t f = 0; f < nf; f++) free(names[f]);
+    free(names);
     annotate_effects(&o);
     opts_free(&o);
   }

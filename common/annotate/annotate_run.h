@@ -12,6 +12,7 @@
 
 typedef struct {
   const char *effects_dir;   // <run_dir>/effects
+  const char *shards_dir;    // <run_dir>/shards (the effects' shards, by file name)
   const char *out_dir;       // <run_dir>/annotations
   annot_rule rule;
   int hist_bins;             // GSL histogram of effects over [-1, 1]

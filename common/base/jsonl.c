@@ -103,6 +103,10 @@ int jsonl_next(jsonl_reader *r, json_t **obj, char *err, size_t errlen) {
     size_t len = (size_t)n;
     if (len && r->buf[len - 1] == '\n') len--;
     if (len && r->buf[len - 1] == '\r') len--;
+    if (r->line == 1 && len >= 3 && !memcmp(r->buf, "\xEF\xBB\xBF", 3)) {
+      memmove(r->buf, r->buf + 3, len - 3);   // a UTF-8 byte-order mark (Windows editors): not data
+      len -= 3;
+    }
     if (len == 0) continue;
     size_t bad;
     if (!utf8_valid(r->buf, len, &bad)) {

@@ -1,5 +1,7 @@
 #include "base/log.h"
 
+#include "base/cleanup.h"
+
 #include <mpi.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int g_rank = -1, g_size = 1, g_quiet = 0, g_collective = 0;
+static int g_rank = -1, g_size = 1, g_quiet = 0, g_collective = 0, g_no_finalize = 0;
 static log_exit_hook g_exit_hook = NULL;
 
 void log_set_rank(int rank, int size) { g_rank = rank; g_size = size; }
@@ -16,6 +18,7 @@ int log_rank(void) { return g_rank < 0 ? 0 : g_rank; }
 int log_size(void) { return g_size; }
 void log_set_quiet(int quiet) { g_quiet = quiet; }
 void log_set_exit_hook(log_exit_hook hook) { g_exit_hook = hook; }
+void log_exit_without_finalize(void) { g_no_finalize = 1; }
 
 double wall_seconds(void) {
   struct timespec ts;
@@ -53,6 +56,7 @@ void log_warning(const char *file, const char *func, int line, const char *fmt, 
 // Stops the process, or the whole MPI job when MPI is up and there is more than one rank
 // (a lone failing rank must not leave the others waiting in a collective).
 static _Noreturn void stop(int code, const char *msg) {
+  cleanup_run();   // this rank's temp files and folders (base/cleanup.h)
   if (g_exit_hook) {
     g_exit_hook(code, msg);
   }
@@ -63,7 +67,11 @@ static _Noreturn void stop(int code, const char *msg) {
     int size = 1;
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (size > 1) MPI_Abort(MPI_COMM_WORLD, code);
-    MPI_Finalize();
+    if (!g_no_finalize) MPI_Finalize();
+  }
+  if (g_no_finalize) {
+    fflush(stdout), fflush(stderr);
+    _exit(code);
   }
   exit(code);
 }

@@ -30,6 +30,9 @@ void log_set_collective(int on);
 // Tests can make error()/fatal() longjmp back instead of exiting (see tests/unit).
 typedef void (*log_exit_hook)(int code, const char *msg);
 void log_set_exit_hook(log_exit_hook hook);
+// After a failed write HDF5's state is broken (it crashes closing its files in MPI_Finalize
+// and at exit): the next error()/fatal() then ends the process with _exit, after the cleanup.
+void log_exit_without_finalize(void);
 
 #define message(...) log_message(__VA_ARGS__)
 #define warning(...) log_warning(__FILE__, __func__, __LINE__, __VA_ARGS__)

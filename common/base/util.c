@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/log.h"
 
 void *xmalloc_at(size_t n, const char *file, int line) {
@@ -128,10 +129,12 @@ void write_file_atomic(const char *path, const void *data, size_t len) {
   sprintf(tmp, "%s.tmp", path);
   FILE *f = fopen(tmp, "wb");
   if (!f) error("cannot create %s: %s", tmp, strerror(errno));
+  cleanup_file(tmp);
   if (len && fwrite(data, 1, len, f) != len) error("writing %s: %s", tmp, strerror(errno));
   if (fflush(f) != 0 || fsync(fileno(f)) != 0) error("flushing %s: %s", tmp, strerror(errno));
   if (fclose(f) != 0) error("closing %s: %s", tmp, strerror(errno));
   rename_atomic(tmp, path);
+  cleanup_forget(tmp);
   free(tmp);
 }
 

@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "config/config_ints.h"
 
 struct config {
   config_t lc;
@@ -289,7 +290,11 @@ static void apply_override(config *c, const char *arg) {
     t = parse_literal(b.data);
     sb_free(&b);
   } else {
-    t = parse_literal(val);
+    char err[256];
+    char *wide = config_widen_ints(val, err, sizeof err);   // 64-bit literals kept whole
+    if (!wide) fatal("--set %s: %s", arg, strchr(err, ':') + 2);
+    t = parse_literal(wide);
+    free(wide);
   }
   if (!t) fatal("--set %s: cannot parse value '%s' as %s", arg, val, type_name(k->type));
   set_path(&c->lc, key, config_lookup(t, "v"));
@@ -325,9 +330,15 @@ config *config_load(const char *path, const char *const *overrides, int n_overri
     *slash = 0;
     config_set_include_dir(&c->lc, dir);  // @include "x.cfg" is relative to the config
   }
-  if (config_read_file(&c->lc, path) != CONFIG_TRUE) {
-    if (config_error_type(&c->lc) == CONFIG_ERR_FILE_IO)
-      fatal("%s: cannot read config file (missing or unreadable)", path);
+  size_t len;
+  char *raw = read_file(path, &len), err[256];
+  if (!raw) fatal("%s: cannot read config file (missing or unreadable)", path);
+  char *text = config_widen_ints(raw, err, sizeof err);   // no integer read modulo 2^32
+  if (!text) fatal("%s:%s", path, err + strlen("line "));
+  free(raw);
+  int ok = config_read_string(&c->lc, text);
+  free(text);
+  if (ok != CONFIG_TRUE) {
     const char *f = config_error_file(&c->lc);
     fatal("%s:%d: %s", f ? f : path, config_error_line(&c->lc), config_error_text(&c->lc));
   }

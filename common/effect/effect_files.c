@@ -81,9 +81,10 @@ effect_out_state effect_output_state(const char *path, const char *shard_digest,
   const char *reason = "missing";
   int summaries_only = 0;
   if (file_exists(path)) {
-    hid_t f = h5_open_read(path);
-    reason = stale_reason(f, shard_digest, ckpt_digest, threshold, &summaries_only);
-    h5_close(f);
+    hid_t f = h5_try_open_read(path);   // a truncated or garbage old file is recomputed
+    reason = f < 0 ? "unreadable: truncated or not HDF5"
+                   : stale_reason(f, shard_digest, ckpt_digest, threshold, &summaries_only);
+    if (f >= 0) h5_close(f);
   }
   if (why) *why = reason;
   return !reason ? EFFECT_OUT_CURRENT : summaries_only ? EFFECT_OUT_SUMMARIES : EFFECT_OUT_STALE;

@@ -75,8 +75,9 @@ static void require_reference_tokenizer(const effect_stage *r, const char *shard
 
 // Adds shard -> out to the todo list unless out is current.
 static void plan_shard(effect_stage *r, const char *shard, char *out) {
-  const char *why;
-  effect_out_state st = effect_output_state(out, file_digest(shard), r->ckpt_digest, r->threshold, &why);
+  const char *why = "--force";
+  effect_out_state st = r->s->force ? EFFECT_OUT_STALE
+                                    : effect_output_state(out, file_digest(shard), r->ckpt_digest, r->threshold, &why);
   if (st == EFFECT_OUT_CURRENT) {
     r->n_kept++;
     free(out);
@@ -100,7 +101,7 @@ static void plan_shard(effect_stage *r, const char *shard, char *out) {
 static void plan_jobs(effect_stage *r) {
   char *shard_dir = stage_path(r->s, "shards");
   int n_all;
-  char **all = shard_list(shard_dir, &n_all);
+  char **all = shard_list_complete(shard_dir, &n_all);
   if (!n_all) fatal("%s: no shards (shard-*.h5); run nq-shard first", shard_dir);
   require_reference_tokenizer(r, all[0]);
   free(shard_dir);
@@ -152,7 +153,8 @@ static void compute_effects(effect_stage *r, const char *shard_path, effect_file
   effect_shard sh;
   effect_shard_load(shard_path, r->use_split, r->g.vocab, &sh);
   effect_file_alloc(e, sh.d.n_targets, sh.d.n_samples, sh.d.truth != NULL, sh.d.truth_rare != NULL);
-  e->shard = xstrdup(shard_path);
+  const char *base = strrchr(shard_path, '/');
+  e->shard = path_join("shards", base ? base + 1 : shard_path);   // relative to run_dir: a moved run works
   e->shard_digest = xstrdup(file_digest(shard_path));
   e->checkpoint = xstrdup(r->ckpt);
   e->checkpoint_digest = xstrdup(r->ckpt_digest);

@@ -10,7 +10,7 @@
 
 static void shards_read(eval_samples *d, const stage_ctx *s) {
   char *dir = stage_path(s, "shards");
-  d->paths = shard_list(dir, &d->n_shards);
+  d->paths = shard_list_complete(dir, &d->n_shards);
   if (d->n_shards == 0) fatal("%s: no shard files; run nq-shard first", dir);
   free(dir);
   d->sh = xcalloc((size_t)d->n_shards, sizeof *d->sh);

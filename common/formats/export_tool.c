@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/cleanup.h"
 #include "base/util.h"
 #include "formats/checkpoint.h"
 #include "formats/hf.h"
@@ -66,7 +67,11 @@ int export_tool_main(int argc, char **argv) {
   model *m = checkpoint_load(r.checkpoint, 0, NULL);
   hf_export_opts o = {.bf16 = r.bf16, .tokenizer = r.tokenizer};
   char err[1024];
+  // a directory this run makes goes again on any failure (no half-written HF directory);
+  // one that was there keeps its files (each is replaced atomically)
+  if (!file_exists(r.out_dir)) cleanup_dir(r.out_dir);
   if (hf_export(m, r.out_dir, &o, err, sizeof err)) fatal("nq-export: %s", err);
+  cleanup_forget(r.out_dir);
   if (!r.tokenizer) warning("nq-export: no --tokenizer given: %s has no tokenizer files", r.out_dir);
   message("nq-export: %s -> %s (%s, %s, %zu parameters)", r.checkpoint, r.out_dir,
           m->cfg.qkv_bias ? "Qwen2ForCausalLM" : "LlamaForCausalLM", r.bf16 ? "bf16" : "f32", m->n_params);

@@ -3,6 +3,7 @@
 #include "formats/h5io.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +11,29 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/log.h"
 #include "base/util.h"
 
-#define H5OK(expr, ...)            \
-  do {                                \
-    if ((expr) < 0) error(__VA_ARGS__); \
+// A failed HDF5 call stops naming the object and, when the system said why (ENOSPC on a
+// full disk, EIO, ...), the cause: HDF5's own stack is switched off below.
+#define H5OK(expr, ...)                    \
+  do {                                     \
+    errno = 0;                             \
+    if ((expr) < 0) h5_fail(__VA_ARGS__);  \
   } while (0)
+
+__attribute__((format(printf, 1, 2))) static _Noreturn void h5_fail(const char *fmt, ...) {
+  int e = errno;
+  log_exit_without_finalize();
+  char msg[1536];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (e) error("%s: %s", msg, strerror(e));
+  error("%s", msg);
+}
 
 static void quiet_hdf5(void) {
   static int done = 0;
@@ -33,15 +50,24 @@ void h5_out_create(h5_out *o, const char *path) {
   o->path = xstrdup(path);
   o->tmp_path = xmalloc(strlen(path) + 5);
   sprintf(o->tmp_path, "%s.tmp", path);
+  cleanup_file(o->tmp_path);   // removed if the process stops before the commit
+  errno = 0;
   o->file = H5Fcreate(o->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (o->file < 0) error("cannot create HDF5 file %s", o->tmp_path);
+  if (o->file < 0) h5_fail("cannot create HDF5 file %s", o->tmp_path);
 }
 
 void h5_out_commit(h5_out *o) {
-  H5OK(H5Fflush(o->file, H5F_SCOPE_GLOBAL), "flushing %s", o->tmp_path);
+  errno = 0;
+  if (H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0) {
+    int e = errno;
+    H5Fclose(o->file);   // released now: HDF5 would crash closing it again at MPI_Finalize
+    errno = e;
+    h5_fail("flushing %s", o->tmp_path);
+  }
   H5OK(H5Fclose(o->file), "closing %s", o->tmp_path);
   fsync_path(o->tmp_path);
   rename_atomic(o->tmp_path, o->path);
+  cleanup_forget(o->tmp_path);
   free(o->path);
   free(o->tmp_path);
   o->path = o->tmp_path = NULL;
@@ -50,7 +76,7 @@ void h5_out_commit(h5_out *o) {
 
 void h5_out_abort(h5_out *o) {
   if (o->file >= 0) H5Fclose(o->file);
-  if (o->tmp_path) unlink(o->tmp_path);
+  if (o->tmp_path) unlink(o->tmp_path), cleanup_forget(o->tmp_path);
   free(o->path);
   free(o->tmp_path);
   o->path = o->tmp_path = NULL;
@@ -64,6 +90,12 @@ hid_t h5_open_read(const char *path) {
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0) fatal("%s: cannot open HDF5 file", path);
   return f;
+}
+
+hid_t h5_try_open_read(const char *path) {
+  quiet_hdf5();
+  if (!file_exists(path) || H5Fis_hdf5(path) <= 0) return -1;
+  return H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
 }
 
 void h5_close(hid_t file) { H5OK(H5Fclose(file), "closing HDF5 file"); }

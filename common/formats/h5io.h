@@ -17,6 +17,9 @@ void h5_out_commit(h5_out *o);
 // Close and delete the temp file (error paths).
 void h5_out_abort(h5_out *o);
 hid_t h5_open_read(const char *path);   // stops with a clear message if missing/not HDF5
+// The same, returning -1 instead of stopping: for rerun checks, where an unreadable old output
+// is a reason to regenerate (--force) rather than an error.
+hid_t h5_try_open_read(const char *path);
 void h5_close(hid_t file);
 // Groups: create (with parents) / open.
 hid_t h5_group_create(hid_t loc, const char *name);

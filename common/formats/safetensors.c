@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/util.h"
 
 #define ST_MAX_HEADER (100u << 20)   // the reference implementation's limit
@@ -280,6 +281,7 @@ int st_write(const char *path, const st_out_tensor *t, int n, st_dtype dtype, ch
     free(tmp);
     return r;
   }
+  cleanup_file(tmp);
   unsigned char hl[8];
   for (int i = 0; i < 8; i++) hl[i] = (unsigned char)((uint64_t)h.len >> (8 * i));
   int bad = put(f, hl, 8) || put(f, h.data, h.len);
@@ -307,10 +309,12 @@ int st_write(const char *path, const st_out_tensor *t, int n, st_dtype dtype, ch
   if (bad) {
     int r = err_set(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
     unlink(tmp);
+    cleanup_forget(tmp);
     free(tmp);
     return r;
   }
   rename_atomic(tmp, path);
+  cleanup_forget(tmp);
   free(tmp);
   return 0;
 }

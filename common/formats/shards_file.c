@@ -182,3 +182,44 @@ char **shard_list(const char *dir, int *n) {
   if (*n) qsort(r, (size_t)*n, sizeof *r, cmp_strp);
   return r;
 }
+
+// ---- completeness --------------------------------------------------------------------------
+static char *attr_text(hid_t f, const char *name) {
+  return h5_attr_exists(f, name) ? h5_attr_get_str(f, name) : xstrdup("");
+}
+
+// The shard at `path` must be shard `i` of a set of `n` written by the same nq-shard run as
+// `first` (its config and inputs; NULL for shard 0, whose are returned in *config/*inputs).
+static void check_member(const char *path, int i, int n, char **config, char **inputs) {
+  hid_t f = h5_try_open_read(path);
+  if (f < 0) fatal("%s: unreadable (truncated or not HDF5); rerun nq-shard --force", path);
+  shard_data h;
+  shard_read_header(f, path, &h);
+  char *cfg = attr_text(f, "nq_config"), *inp = attr_text(f, "nq_inputs");
+  h5_close(f);
+  char name[64];
+  shard_file_name(i, name, sizeof name);
+  const char *base = strrchr(path, '/');
+  if (h.shard_count != n)
+    fatal("%s: nq-shard wrote %lld shard files, %d are there (a shard was deleted or added); rerun nq-shard",
+          path, (long long)h.shard_count, n);
+  if (h.shard_index != i || strcmp(base ? base + 1 : path, name))
+    fatal("%s: holds shard %lld where %s belongs (a shard is missing); rerun nq-shard", path,
+          (long long)h.shard_index, name);
+  if (i == 0) {
+    *config = cfg, *inputs = inp;
+  } else {
+    if (strcmp(cfg, *config) || strcmp(inp, *inputs))
+      fatal("%s: not from the same nq-shard run as shard 0 (another config or inputs); rerun nq-shard", path);
+    free(cfg), free(inp);
+  }
+  shard_data_free(&h);
+}
+
+char **shard_list_complete(const char *dir, int *n) {
+  char **r = shard_list(dir, n);
+  char *config = NULL, *inputs = NULL;
+  for (int i = 0; i < *n; i++) check_member(r[i], i, *n, &config, &inputs);
+  free(config), free(inputs);
+  return r;
+}

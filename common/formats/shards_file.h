@@ -59,6 +59,10 @@ const int32_t *shard_target(const shard_data *d, size_t i, size_t *len);
 
 // Complete shard files under `dir` (shard-*.h5, sorted). Caller frees each and the array.
 char **shard_list(const char *dir, int *n);
+// shard_list, checked against what nq-shard recorded: shard-00000.h5 .. shard-<count-1>.h5,
+// each readable, its index and count matching, all from one nq-shard run (same config and
+// inputs). A deleted, truncated or foreign shard stops naming it and "rerun nq-shard".
+char **shard_list_complete(const char *dir, int *n);
 // "shard-00003.h5"
 void shard_file_name(int index, char *buf, size_t cap);
 

@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "pipeline/schema.h"
+#include "pipeline/stage_lock.h"
 
 void mpi_check_at(int rc, const char *what, const char *file, int line) {
   if (rc == MPI_SUCCESS) return;
@@ -147,6 +148,7 @@ void stage_begin_with(stage_ctx *s, const char *name, int argc, char **argv,
   log_set_collective(0);
   s->sets = sets;   // kept for stages that load the config again with more overrides
   s->n_sets = n_sets;
+  if (!s->preview) stage_lock(s);   // one writer per run_dir and stage (--preview writes nothing)
 }
 
 const char *stage_option_value(const stage_ctx *s, const char *name) {

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/records.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -67,7 +68,15 @@ static void remove_dir(const char *dir) {
 }
 
 // ---- working state ---------------------------------------------------------------------
-typedef struct { int64_t order, cost; } order_cost;
+// id_hash: FNV-1a of the sample id, to find duplicate ids across ranks (a 64-bit collision
+// between different ids is taken for a duplicate: odds ~1e-19 for a million samples).
+typedef struct { int64_t order, cost, id_hash; } order_cost;
+#define OC_WORDS 3   // int64s in an order_cost
+
+static int cmp_i64(const void *a, const void *b) {
+  const int64_t *x = a, *y = b;
+  return (*x > *y) - (*x < *y);
+}
 
 static int cmp_oc(const void *a, const void *b) {
   const order_cost *x = a, *y = b;
@@ -146,7 +155,9 @@ static const char *config_differs(const shard_job *j, hid_t f) {
 
 static const char *tokenizer_differs(const shard_job *j, hid_t f, const char *path) {
   if (!file_exists(j->tok_path)) return "a tokenizer that is no longer there";
-  tokenizer *t = load_tokenizer(j->tok_path);
+  char err[1024];
+  tokenizer *t = tok_load_json(j->tok_path, err, sizeof err);
+  if (!t) return "a tokenizer.json that does not load";
   shard_data h;
   shard_read_header(f, path, &h);
   int same = !strcmp(h.tokenizer_digest, tok_digest(t));
@@ -171,7 +182,8 @@ static const char *inputs_differ(const shard_job *j, hid_t f) {
 
 // Why the shard at `path` is not the one this run would write, or NULL.
 static const char *shard_differs(const shard_job *j, const char *path) {
-  hid_t f = h5_open_read(path);
+  hid_t f = h5_try_open_read(path);
+  if (f < 0) return "an unreadable shard file";
   const char *why = shard_file_problem(f);
   if (!why) why = config_differs(j, f);
   if (!why) why = tokenizer_differs(j, f, path);
@@ -186,6 +198,7 @@ static int outputs_current(const shard_job *j) {
   int n;
   char **have = shard_list(j->dir, &n);
   const char *why = n != j->count ? "a different shard.count" : NULL;
+  if (n > 0 && j->s->force) why = "whatever config";   // --force: no old file is opened
   for (int i = 0; i < n && !why; i++) {
     char name[64];
     shard_file_name(i, name, sizeof name);
@@ -223,7 +236,9 @@ static void train_tokenizer(const shard_job *j, const char *out) {
 }
 
 // Rank 0 saves tokenizer.path (or a trained one) as tokenizer.next.json; every rank loads it.
+// Any failure before the publication (a bad record, a full disk) removes it again.
 static void prepare_tokenizer(shard_job *j) {
+  cleanup_file(j->tok_next);
   if (j->s->rank == 0) {
     const char *given = given_tokenizer(j->c);
     if (*given) {
@@ -323,7 +338,78 @@ static void read_samples(shard_job *j) {
   count_samples(j, t0);
 }
 
-// ---- 4. assignment and exchange ----------------------------------------------------------
+// ---- 4. duplicate ids, assignment and exchange --------------------------------------------
+static int cmp_id_order(const void *a, const void *b) {
+  const order_cost *x = a, *y = b;
+  if (x->id_hash != y->id_hash) return x->id_hash < y->id_hash ? -1 : 1;
+  return (x->order > y->order) - (x->order < y->order);
+}
+
+// "file:line" of a corpus order (JSON arrays: the record's index).
+static void order_where(const shard_job *j, int64_t order, char *buf, size_t n) {
+  snprintf(buf, n, "%s:%ld", j->in.files[order >> 40].path, (long)(order & (((int64_t)1 << 40) - 1)));
+}
+
+static const shard_sample *mine_at(const shard_job *j, int64_t order) {
+  for (size_t i = 0; i < j->n_mine; i++)
+    if (j->mine[i].order == order) return &j->mine[i];
+  return NULL;
+}
+
+// Two records with one id would let eval score one model's output against the other's
+// reference: the later of each pair is an error naming both (fail), or dropped and counted
+// (skip). Identical on every rank (j->all is); *drop gets the dropped orders, sorted.
+static size_t find_duplicates(shard_job *j, int64_t **drop) {
+  order_cost *by_id = xmalloc((j->n_all ? j->n_all : 1) * sizeof *by_id);
+  memcpy(by_id, j->all, j->n_all * sizeof *by_id);
+  qsort(by_id, j->n_all, sizeof *by_id, cmp_id_order);
+  size_t n = 0;
+  *drop = xmalloc((j->n_all ? j->n_all : 1) * sizeof **drop);
+  int64_t first_kept = 0, first_dup = INT64_MAX;
+  for (size_t i = 1; i < j->n_all; i++) {
+    if (by_id[i].id_hash != by_id[i - 1].id_hash) continue;
+    size_t k = i;   // the group's first record is kept
+    while (k > 0 && by_id[k - 1].id_hash == by_id[i].id_hash) k--;
+    (*drop)[n++] = by_id[i].order;
+    if (by_id[i].order < first_dup) first_dup = by_id[i].order, first_kept = by_id[k].order;
+  }
+  free(by_id);
+  if (!n) return 0;
+  char a[700], b[700];
+  order_where(j, first_kept, a, sizeof a);
+  order_where(j, first_dup, b, sizeof b);
+  if (!j->in.o.skip_bad) {
+    const shard_sample *s = mine_at(j, first_dup);   // the rank holding it names the id
+    if (s) fatal("%s: duplicate sample id '%s' (also at %s); ids must be unique (data.on_bad_record = "
+                 "\"skip\" keeps the first)", b, s->id, a);
+    mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the rank reporting a duplicate id");
+    error("the rank reporting a duplicate id did not stop the job");
+  }
+  int64_t *d = *drop;
+  qsort(d, n, sizeof *d, cmp_i64);
+  if (j->s->rank == 0)
+    message("shard: skipped %zu records with a duplicate sample id (the first: %s repeats %s)", n, b, a);
+  return n;
+}
+
+// Duplicates dropped from this rank's samples and from the gathered order (skip mode).
+static void drop_duplicates(shard_job *j) {
+  int64_t *drop;
+  size_t n = find_duplicates(j, &drop);
+  size_t k = 0;
+  for (size_t i = 0; i < j->n_all; i++)
+    if (!n || !bsearch(&j->all[i].order, drop, n, sizeof *drop, cmp_i64)) j->all[k++] = j->all[i];
+  j->n_all = k;
+  k = 0;
+  for (size_t i = 0; i < j->n_mine; i++)
+    if (n && bsearch(&j->mine[i].order, drop, n, sizeof *drop, cmp_i64)) shard_sample_free(&j->mine[i]);
+    else j->mine[k++] = j->mine[i];
+  j->n_mine = k;
+  j->total_bad += (long)n;
+  free(drop);
+  if ((long)j->n_all < j->count) fatal("only %zu samples for shard.count = %d; lower shard.count", j->n_all, j->count);
+}
+
 // Every sample's (order, cost) on every rank, sorted by order, and its shard: identical on
 // every rank, independent of the rank count.
 static void assign_shards(shard_job *j) {
@@ -331,18 +417,20 @@ static void assign_shards(shard_job *j) {
   int *cnt = xcalloc((size_t)size, sizeof *cnt), *dsp = xcalloc((size_t)size, sizeof *dsp);
   mpicheck(MPI_Allgather(&nl, 1, MPI_INT, cnt, 1, MPI_INT, MPI_COMM_WORLD), "gathering sample counts");
   j->n_all = 0;
-  for (int r = 0; r < size; r++) {   // counts of int64s: two per order_cost
-    dsp[r] = (int)j->n_all * 2;
+  for (int r = 0; r < size; r++) {   // counts of int64s: OC_WORDS per order_cost
+    dsp[r] = (int)j->n_all * OC_WORDS;
     j->n_all += (size_t)cnt[r];
-    cnt[r] *= 2;
+    cnt[r] *= OC_WORDS;
   }
   order_cost *oc = xmalloc((j->n_mine ? j->n_mine : 1) * sizeof *oc);
   for (size_t i = 0; i < j->n_mine; i++)
-    oc[i] = (order_cost){j->mine[i].order, (int64_t)j->mine[i].hist_len + j->mine[i].nohist_len};
-  j->all = xmalloc(j->n_all * sizeof *j->all);
-  mpicheck(MPI_Allgatherv(oc, nl * 2, MPI_INT64_T, j->all, cnt, dsp, MPI_INT64_T, MPI_COMM_WORLD),
+    oc[i] = (order_cost){j->mine[i].order, (int64_t)j->mine[i].hist_len + j->mine[i].nohist_len,
+                         (int64_t)fnv1a64(j->mine[i].id, strlen(j->mine[i].id))};
+  j->all = xmalloc((j->n_all ? j->n_all : 1) * sizeof *j->all);
+  mpicheck(MPI_Allgatherv(oc, nl * OC_WORDS, MPI_INT64_T, j->all, cnt, dsp, MPI_INT64_T, MPI_COMM_WORLD),
            "gathering sample costs");
   qsort(j->all, j->n_all, sizeof *j->all, cmp_oc);
+  drop_duplicates(j);
   int64_t *cost = xmalloc(j->n_all * sizeof *cost);
   for (size_t i = 0; i < j->n_all; i++) cost[i] = j->all[i].cost;
   j->shard_of = xmalloc(j->n_all * sizeof *j->shard_of);
@@ -351,7 +439,7 @@ static void assign_shards(shard_job *j) {
 }
 
 static int shard_of_sample(const shard_job *j, const shard_sample *s) {
-  order_cost key = {s->order, 0};
+  order_cost key = {s->order, 0, 0};
   order_cost *hit = bsearch(&key, j->all, j->n_all, sizeof *j->all, cmp_oc);
   if (!hit) error("sample %s missing from the gathered order", s->id);
   return j->shard_of[hit - j->all];
@@ -436,6 +524,7 @@ static void write_shards(shard_job *j, const h5_provenance *prov) {
 // shards.tmp/ made afresh, every rank's shards written into it, then renamed to shards/
 // with the tokenizer they were encoded with.
 static void write_and_publish(shard_job *j) {
+  cleanup_dir(j->tmp_dir);   // on every rank: whichever fails removes the half-written set
   if (j->s->rank == 0) {
     remove_dir(j->tmp_dir);
     make_dirs(j->tmp_dir);
@@ -457,9 +546,11 @@ static void write_and_publish(shard_job *j) {
     remove_dir(j->dir);
     rename_atomic(j->tmp_dir, j->dir);
     rename_atomic(j->tok_next, j->tok_path);
+    cleanup_forget(j->tmp_dir), cleanup_forget(j->tok_next);
     message("shard: wrote %d shards (%zu samples) to %s, tokenizer %s", j->count, j->n_all, j->dir, j->tok_path);
   }
   mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the shards to be published");
+  cleanup_forget(j->tmp_dir), cleanup_forget(j->tok_next);
 }
 
 int shard_run(stage_ctx *s) {

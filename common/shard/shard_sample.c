@@ -145,6 +145,8 @@ static int target_text(const shard_opts *o, const json_t *rec, const shard_src *
   if (!json_is_string(v)) { snprintf(err, errlen, "field '%s'%s: expected a string", field, where); return -1; }
   *s = json_string_value(v);
   *len = json_string_length(v);
+  // an empty target would train (and score) an end-of-text-only sample without a word
+  if (*len == 0) { snprintf(err, errlen, "field '%s'%s: empty target", field, where); return -1; }
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "config/config.h"
@@ -170,6 +171,7 @@ static void write_output(const synth_job *j) {
   char *tmp = sb_detach(&sb);
   FILE *f = fopen(tmp, "wb");
   if (!f) error("cannot create %s: %s", tmp, strerror(errno));
+  cleanup_file(tmp);
   write_all(f, tmp, j->part.data, j->part.len);
   char *buf = NULL;
   for (int r = 1; r < j->s->size; r++) receive_part(r, f, tmp, &buf);
@@ -177,6 +179,7 @@ static void write_output(const synth_job *j) {
   if (fflush(f) != 0 || fsync(fileno(f)) != 0) error("flushing %s: %s", tmp, strerror(errno));
   if (fclose(f) != 0) error("closing %s: %s", tmp, strerror(errno));
   rename_atomic(tmp, j->out);
+  cleanup_forget(tmp);
   write_file_atomic(j->side, j->cfg_text, strlen(j->cfg_text));
   free(tmp);
 }

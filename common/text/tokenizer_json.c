@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/jsonl.h"
@@ -231,7 +232,10 @@ int tok_save_json(const tokenizer *t, const char *path) {
   }
   jset(model, "merges", merges);
   jset(root, "model", model);
-  json_write_file(path, root, JSON_INDENT(1) | JSON_ENSURE_ASCII, 0);
+  char *text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII);
   json_decref(root);
+  if (!text) error("tokenizer json: serializing %s", path);
+  write_file_atomic(path, text, strlen(text));   // path.tmp, checked, renamed (no half file)
+  free(text);
   return 0;
 }

@@ -2,11 +2,13 @@
 // moments, the resume state) every train.ckpt_every steps and at the end, the newest
 // train.keep kept; model.h5 (weights only) at the end (docs/training.md).
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "formats/checkpoint.h"
 #include "train/trainer.h"
@@ -50,6 +52,40 @@ void train_ckpt_resume_state(const char *path, const uint8_t *blob, size_t len, 
   memcpy(rs, blob, sizeof *rs);
 }
 
+// Whether the checkpoint at `path` opens as a model checkpoint: a truncated file fails HDF5's
+// end-of-file check, garbage the signature check.
+static int ckpt_whole(const char *path) {
+  hid_t f = h5_try_open_read(path);
+  if (f < 0) return 0;
+  int ok = checkpoint_file_is_model(f);
+  H5Fclose(f);
+  return ok;
+}
+
+long train_ckpt_newest_whole(const char *dir, int rank) {
+  long *steps = NULL, found = -1;
+  int n = train_ckpt_steps(dir, &steps);
+  for (int i = n - 1; i >= 0 && found < 0; i--) {
+    char *p = train_ckpt_path(dir, steps[i]);
+    if (ckpt_whole(p)) found = steps[i];
+    else if (rank == 0) warning("%s does not read back whole (truncated or not a checkpoint); trying an older one", p);
+    free(p);
+  }
+  free(steps);
+  return found;
+}
+
+void train_ckpt_remove_all(const char *dir) {
+  long *steps = NULL;
+  int n = train_ckpt_steps(dir, &steps);
+  for (int i = 0; i < n; i++) {
+    char *p = train_ckpt_path(dir, steps[i]);
+    if (unlink(p) != 0) error("cannot remove %s: %s", p, strerror(errno));
+    free(p);
+  }
+  free(steps);
+}
+
 // All but the newest train.keep checkpoints are removed.
 static void rotate(const char *dir, int keep) {
   long *steps = NULL;
@@ -68,10 +104,12 @@ void train_checkpoint(trainer *t, long done, int last) {
     ckpt_save_info info = {.step = done, .rng = (const uint8_t *)&rs, .rng_len = sizeof rs,
                            .with_optimizer = 1, .prov = &t->prov,
                            .tokenizer_digest = t->data.sh[0].tokenizer_digest};
+    // metrics first: a kill between the two files leaves rows past the newest checkpoint
+    // (dropped on resume and computed again), never a checkpoint whose rows are missing
+    train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
     char *p = train_ckpt_path(t->out_dir, done);
     checkpoint_save(p, t->m, &info);
     free(p);
-    train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
     rotate(t->out_dir, t->o.keep);
     if (last) {   // the next stages' input: weights only
       char *fp = path_join(t->out_dir, "model.h5");

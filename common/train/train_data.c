@@ -14,7 +14,7 @@
 void train_data_load(train_data *d, const stage_ctx *s, const train_opts *o) {
   memset(d, 0, sizeof *d);
   char *dir = stage_path(s, "shards");
-  d->paths = shard_list(dir, &d->n_shards);
+  d->paths = shard_list_complete(dir, &d->n_shards);
   if (d->n_shards == 0) fatal("%s: no shard files; run nq-shard first", dir);
   free(dir);
   d->sh = xcalloc(d->n_shards, sizeof *d->sh);

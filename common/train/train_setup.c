@@ -3,6 +3,7 @@
 // reference model, the buffers and the provenance of every output; and their release.
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/util.h"
 #include "config/config.h"
@@ -12,10 +13,11 @@
 
 // <run_dir>/<train.name>/, refused when it holds checkpoints unless --resume or --force.
 // Returns the newest checkpoint's step, or -1.
+// The folder itself is made once the model is set up (make_output): a failing train.init
+// leaves no empty run folder.
 static long open_output(trainer *t) {
   const stage_ctx *s = t->s;
   t->out_dir = stage_path(s, t->o.name);
-  make_dirs(t->out_dir);
   t->metrics_path = path_join(t->out_dir, "metrics.h5");
   long *steps;
   int n = train_ckpt_steps(t->out_dir, &steps);
@@ -24,7 +26,24 @@ static long open_output(trainer *t) {
   if (n > 0 && !s->resume && !s->force)
     fatal("%s: has checkpoints (newest step %ld); pass --resume to continue or --force to start over",
           t->out_dir, newest);
+  if (n > 0 && s->resume) newest = train_ckpt_newest_whole(t->out_dir, s->rank);
+  if (n > 0 && s->resume && newest < 0)
+    fatal("%s: no checkpoint reads back whole; rerun with --force to start over", t->out_dir);
   return newest;
+}
+
+// --force: the old run's checkpoints and metrics go (whatever state they are in), so a later
+// --resume never picks up a checkpoint of the replaced run.
+static void make_output(trainer *t) {
+  if (t->s->rank == 0 && t->s->force && !t->s->resume) {
+    train_ckpt_remove_all(t->out_dir);
+    char *model_h5 = path_join(t->out_dir, "model.h5");
+    if (file_exists(t->metrics_path) && unlink(t->metrics_path) != 0) error("cannot remove %s", t->metrics_path);
+    if (file_exists(model_h5) && unlink(model_h5) != 0) error("cannot remove %s", model_h5);
+    free(model_h5);
+  }
+  mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the old checkpoints to go");
+  make_dirs(t->out_dir);
 }
 
 // ---- the model --------------------------------------------------------------------------------
@@ -36,7 +55,7 @@ static void start_from_checkpoint(trainer *t, const char *path, train_resume_sta
   t->step0 = li.step;
   free(li.rng);
   train_log_resume(&t->log, t->metrics_path, t->step0);
-  if (t->s->rank == 0) message("train: resuming %s at step %ld", path, t->step0);
+  if (t->s->rank == 0) message("train: resuming from %s (the newest checkpoint that reads back whole) at step %ld", path, t->step0);
 }
 
 // train.init, else the HF model.path: its weights, with fresh AdamW moments.
@@ -146,6 +165,7 @@ void trainer_setup(trainer *t, const stage_ctx *s) {
   t->global_batch = (long)s->size * o->micro_batch * o->accum;
   train_log_create(&t->log);
   start_model(t, open_output(t));
+  make_output(t);
   t->ref = load_reference(o, t->m);
   train_work_create(&t->work, t->m, t->ref, o, o->micro_batch, t->data.max_len);
   train_batch_create(&t->batch, o->micro_batch, t->data.n_train);

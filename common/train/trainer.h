@@ -186,6 +186,11 @@ typedef struct {
 // Steps of the ckpt-<step>.h5 files in dir, ascending (*steps: caller frees); the count.
 int train_ckpt_steps(const char *dir, long **steps);
 char *train_ckpt_path(const char *dir, long step);
+// The step of the newest checkpoint of dir that reads back whole, or -1; rank 0 warns about
+// each newer one that does not (--resume falls back past a corrupt checkpoint).
+long train_ckpt_newest_whole(const char *dir, int rank);
+// Removes every ckpt-<step>.h5 of dir (--force: an old run's files never mix with the new).
+void train_ckpt_remove_all(const char *dir);
 // Reads the resume state of a checkpoint's blob; stops when it has none.
 void train_ckpt_resume_state(const char *path, const uint8_t *blob, size_t len, train_resume_state *rs);
 // Rank 0 writes ckpt-<done>.h5 and metrics.h5, drops all but the newest train.keep

@@ -113,7 +113,9 @@ cat "$DATA" "$B/trunc.jsonl" "$B/notarget.jsonl" > "$B/mixed.jsonl"
 run 2 "$T/skip" "${FIX[@]}" --set "data.files=$B/mixed.jsonl" --set data.on_bad_record=skip > "$T/log" 2>&1
 rc=$?
 n_attr=$($PY -c "import h5py,sys; print(int(h5py.File(sys.argv[1]).attrs['bad_records']))" "$T/skip/shards/shard-00000.h5" 2>&1)
-if [ $rc -eq 0 ] && grep -q "skipped 2 bad records" "$T/log" && [ "$n_attr" = 2 ]; then ok shard_skip_counts
+# + 3 duplicates: the copies of "$good" in trunc.jsonl and notarget.jsonl repeat an id of $DATA
+if [ $rc -eq 0 ] && grep -q "skipped 2 bad records" "$T/log" &&
+   grep -q "skipped 3 records with a duplicate sample id" "$T/log" && [ "$n_attr" = 5 ]; then ok shard_skip_counts
 else bad shard_skip_counts "rc=$rc attr=$n_attr $(grep -m2 'skip' "$T/log")"; fi
 
 # ---- the benchmark from nq-synth: np 1 vs np 2, layout ---------------------------------

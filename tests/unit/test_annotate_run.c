@@ -54,6 +54,7 @@ static void write_effects(const char *name) {
 static annotate_opts opts(void) {
   annotate_opts o = {0};
   o.effects_dir = effects;
+  o.shards_dir = dir;
   o.out_dir = annots;
   o.rule = (annot_rule){AR_THRESHOLD, 0.05, 0.5, 0.1, 0.05, 0.9, 0.1};
   o.hist_bins = 4;
