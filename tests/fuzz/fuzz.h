@@ -30,8 +30,10 @@
 #endif
 
 #ifdef FZ_LSAN
-#include <sanitizer/allocator_interface.h>
-#include <sanitizer/lsan_interface.h>
+// declared here: gcc ships no sanitizer/allocator_interface.h (both runtimes export these)
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+                                              void (*free_hook)(const volatile void *));
+void __lsan_ignore_object(const void *p);
 #endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

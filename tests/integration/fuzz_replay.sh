@@ -2,8 +2,8 @@
 # Replays the kept fuzz corpora and crash reproducers (tests/fuzz/corpus/<name>/,
 # tests/fuzz/crashes/<name>/) through each harness's LLVMFuzzerTestOneInput, linked with
 # tests/fuzz/replay.c by the project's compiler (no clang needed): release and ASan+UBSan
-# builds, each input in its own process (a crash, sanitizer report, leak or a hang past 30 s
-# fails it). One check per harness and build. docs/fuzzing.md.
+# builds (a crash, sanitizer report, leak or an input that hangs past 30 s fails the check; the
+# log names the input). One check per harness and build. docs/fuzzing.md.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.bash
@@ -22,7 +22,7 @@ for src in tests/fuzz/fuzz_*.c; do
     if "$bin" "tests/fuzz/corpus/$name" "tests/fuzz/crashes/$name" >"$T/$h-$kind.log" 2>&1; then
       ok "fuzz_${name}_$kind ($(tail -n 1 "$T/$h-$kind.log"))"
     else
-      bad "fuzz_${name}_$kind" "$(grep -m 3 -E '^FAIL|ERROR: |runtime error' "$T/$h-$kind.log" | tr '\n' ' ')"
+      bad "fuzz_${name}_$kind" "$(grep -E '^input ' "$T/$h-$kind.log" | tail -n 1) $(grep -m 3 -E 'FAIL|ERROR: |runtime error' "$T/$h-$kind.log" | tr '\n' ' ')"
       cat "$T/$h-$kind.log"   # the whole report, for the log file
     fi
   done
