@@ -48,6 +48,7 @@ UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 ASAN_STAGES := $(patsubst stages/%.c,$(B)/asan/%,$(STAGE_SRC))
 ASAN_UNITS := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(UNIT_SRC))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+include mk/fuzz.mk   # FUZZ_REPLAY, ASAN_FUZZ_REPLAY, `make fuzz`
 
 .PHONY: all deps deps-test build units asan test run bench clean help
 all: build
@@ -67,9 +68,9 @@ deps-test:
 	@DEBS_RUN='$(DEBS_RUN)' DEBS_TEST='$(DEBS_TEST)' $(LIBS_SH:mk/libs.sh=mk/deps.sh) test
 
 # Every compile waits for `deps` (order-only: it never forces a rebuild).
-build: deps $(B)/libnq.a $(STAGES) $(if $(HAVE_CMOCKA),$(UNITS))
+build: deps $(B)/libnq.a $(STAGES) $(if $(HAVE_CMOCKA),$(UNITS)) $(FUZZ_REPLAY)
 units: deps $(UNITS)
-asan: deps $(B)/asan/libnq.a $(ASAN_STAGES) $(ASAN_UNITS)
+asan: deps $(B)/asan/libnq.a $(ASAN_STAGES) $(ASAN_UNITS) $(ASAN_FUZZ_REPLAY)
 
 # ---- release build -------------------------------------------------------------------
 $(B)/obj/%.o: common/%.c $(COMMON_HDR) | deps

@@ -102,8 +102,10 @@ static int parse_tensor(st_tensor *t, const char *path, const char *name, json_t
     if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > ((json_int_t)1 << 40))
       return err_set(err, errlen, "%s: tensor '%s': bad shape", path, name);
     t->dims[d] = (size_t)json_integer_value(x);
+    // checked before multiplying: 2^24 x 2^40 would wrap to 0 elements and pass
+    if (t->dims[d] && t->numel > data_len / t->dims[d])
+      return err_set(err, errlen, "%s: tensor '%s': shape larger than the file", path, name);
     t->numel *= t->dims[d];
-    if (t->numel > data_len) return err_set(err, errlen, "%s: tensor '%s': shape larger than the file", path, name);
   }
   json_t *b = json_array_get(offs, 0), *e = json_array_get(offs, 1);
   if (!json_is_integer(b) || !json_is_integer(e) || json_integer_value(b) < 0 ||

@@ -3,6 +3,7 @@
 #include "nqtest.h"
 
 #include <math.h>
+#include <unistd.h>
 
 #include "formats/safetensors.h"
 #include "base/util.h"
@@ -149,6 +150,13 @@ static void test_errors(void **st) {
   expect_error("[1, 2]", 8, "header is not a JSON object");
   expect_error("{\"t\": {\"dtype\": \"F32\", \"shape\": [1099511627776, 1099511627776], \"data_offsets\": [0, 8]}}", 8,
                "tensor 't': shape larger than the file");
+  // 2^24 x 2^40 elements wrap a 64-bit count to 0 (an empty tensor): needs a data section of
+  // 2^24 bytes to pass the first dimension's check (a sparse file)
+  const char *big = "{\"t\": {\"dtype\": \"U8\", \"shape\": [16777216, 1099511627776], \"data_offsets\": [0, 0]}}";
+  write_raw(tmp_path("bad.safetensors"), big, 0);
+  assert_int_equal(truncate(tmp_path("bad.safetensors"), (off_t)(8 + strlen(big) + (1u << 24))), 0);
+  assert_int_equal(st_open(&s, tmp_path("bad.safetensors"), err, sizeof err), -1);
+  assert_non_null(strstr(err, "tensor 't': shape larger than the file"));
   expect_error("{\"t\": {\"dtype\": \"U8\", \"shape\": [1], \"data_offsets\": [0, 1]}, "
                "\"t\": {\"dtype\": \"U8\", \"shape\": [1], \"data_offsets\": [1, 2]}}", 8, "duplicate");
   expect_error("{\"t\": ", 8, "header is not a JSON object");
