@@ -126,6 +126,7 @@ int json_array_open(json_array_reader *r, const char *path, const char *list_pat
   sb_init(&r->buf);
   r->f = fopen(path, "rb");
   if (!r->f) fatal("%s: cannot open: %s", path, strerror(errno));
+  skip_utf8_bom(r->f);
   for (const char *p = list_path; *p;) {
     const char *dot = strchr(p, '.');
     size_t n = dot ? (size_t)(dot - p) : strlen(p);
@@ -133,7 +134,7 @@ int json_array_open(json_array_reader *r, const char *path, const char *list_pat
     p += n + (dot ? 1 : 0);
   }
   int c = next_non_space(r);
-  if (c == EOF && r->line == 1 && ftell(r->f) == 0) {
+  if (c == EOF && r->line == 1 && ftell(r->f) <= 3) {
     err_set(err, errlen, "%s: empty file (no records)", path);
     return -2;
   }

@@ -20,6 +20,7 @@ rec_format rec_detect(const char *path, rec_format want, const char *list_path) 
   if (*list_path) return REC_JSON;
   FILE *f = fopen(path, "rb");
   if (!f) fatal("%s: cannot open: %s", path, strerror(errno));
+  skip_utf8_bom(f);
   int c;
   do c = getc(f);
   while (c == ' ' || c == '\t' || c == '\n' || c == '\r');

@@ -180,3 +180,11 @@ int err_set(char *err, size_t errlen, const char *fmt, ...) {
   va_end(ap);
   return -1;
 }
+
+int skip_utf8_bom(FILE *f) {
+  unsigned char b[3];
+  size_t n = fread(b, 1, 3, f);
+  if (n == 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) return 1;
+  if (fseek(f, 0, SEEK_SET)) fatal("cannot rewind a file after reading its first bytes: %s", strerror(errno));
+  return 0;
+}

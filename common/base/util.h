@@ -26,6 +26,9 @@ char *sb_detach(strbuf *b);   // NUL-terminated, caller frees
 
 // Whole file into memory (NUL-terminated). Returns NULL and sets errno on failure.
 char *read_file(const char *path, size_t *len);
+// Moves f past a UTF-8 byte-order mark at its start (Windows editors write one; it is not
+// data); f must be at offset 0. Returns 1 if there was one.
+int skip_utf8_bom(FILE *f);
 // Write all bytes or stop with a message naming the path.
 void write_file_atomic(const char *path, const void *data, size_t len);
 int file_exists(const char *path);

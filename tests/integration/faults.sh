@@ -83,6 +83,10 @@ no_leftovers faults_bad_record_nothing_left "$G"
 B=$T/bom; mkdir -p "$B/data"
 { printf '\xef\xbb\xbf'; cat "$DATA"; } > "$B/data/synth.jsonl"
 expect_ok faults_bom build/nq-shard $CFG --set run_dir=\"$B\"
+# the same records as one JSON array behind a byte-order mark
+B=$T/bom_array; mkdir -p "$B/data"
+{ printf '\xef\xbb\xbf[\n'; sed '$!s/$/,/' "$DATA"; echo ']'; } > "$B/data/synth.jsonl"
+expect_ok faults_bom_json_array build/nq-shard $CFG --set run_dir=\"$B\"
 expect_fail faults_empty_run_dir "run_dir is empty" build/nq-shard $CFG --set run_dir=
 
 # a context_sft reference, effects and annotations for what follows
