@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,4 +188,14 @@ int skip_utf8_bom(FILE *f) {
   if (n == 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) return 1;
   if (fseek(f, 0, SEEK_SET)) fatal("cannot rewind a file after reading its first bytes: %s", strerror(errno));
   return 0;
+}
+
+void fault_point(const char *name, long n) {
+  const char *f = getenv("NQ_FAULT_KILL");
+  if (!f || !*f) return;
+  size_t len = strlen(name);
+  if (strncmp(f, name, len) || f[len] != ':' || strtol(f + len + 1, NULL, 10) != n) return;
+  fprintf(stderr, "NQ_FAULT_KILL: killing this process at %s %ld\n", name, n);
+  fflush(stderr);
+  raise(SIGKILL);
 }

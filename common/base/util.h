@@ -32,6 +32,10 @@ int skip_utf8_bom(FILE *f);
 // Write all bytes or stop with a message naming the path.
 void write_file_atomic(const char *path, const void *data, size_t len);
 int file_exists(const char *path);
+// Fault injection for the tests (tests/integration/faults.sh): NQ_FAULT_KILL="NAME:N" makes
+// the process kill itself (SIGKILL, as the OOM killer or a node failure would) when it reaches
+// fault_point(NAME, N). Unset, it costs one getenv per call.
+void fault_point(const char *name, long n);
 // mkdir -p; stops on failure.
 void make_dirs(const char *path);
 // path join into a new string

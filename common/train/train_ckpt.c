@@ -107,6 +107,7 @@ void train_checkpoint(trainer *t, long done, int last) {
     // metrics first: a kill between the two files leaves rows past the newest checkpoint
     // (dropped on resume and computed again), never a checkpoint whose rows are missing
     train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
+    fault_point("between-metrics-and-checkpoint", done);
     char *p = train_ckpt_path(t->out_dir, done);
     checkpoint_save(p, t->m, &info);
     free(p);

@@ -164,6 +164,15 @@ if out=$($PY $CMP weights "$R/k_ref/model.h5" "$R/k_run/model.h5" 2>&1) &&
   ok "faults_kill_train_same_result ($killed kills, seed $SEED)"
 else bad faults_kill_train_same_result "$out"; fi
 no_leftovers faults_kill_train_tmp_replaced "$R/k_run"
+# killed in the window between the metrics write and the checkpoint write of step 6: the
+# resumed run must end with every metrics row (when the checkpoint was written first, the
+# rows of steps 5-6 were lost)
+NQ_FAULT_KILL=between-metrics-and-checkpoint:6 "${KT[@]}" --set train.name=\"k_win\" > "$T/kwin.log" 2>&1
+grep -q "NQ_FAULT_KILL: killing" "$T/kwin.log" || bad faults_kill_window_hit "the fault point was not reached: $(tail -n 2 "$T/kwin.log")"
+expect_ok faults_kill_window_rerun "${KT[@]}" --set train.name=\"k_win\" --resume
+if out=$($PY $CMP losses "$R/k_ref/metrics.h5" "$R/k_win/metrics.h5" 0 2>&1); then
+  ok faults_kill_window_metrics_whole
+else bad faults_kill_window_metrics_whole "$out"; fi
 
 K=$T/keff; cp -r "$R" "$K"; rm -rf "$K/effects"
 EF=(build/nq-effect $CFG $(RUN "$K") "${TINY_MODEL[@]}" --set effect.reference_run=\"ctx\")
