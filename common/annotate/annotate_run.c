@@ -32,8 +32,8 @@ annot_rule annotate_rule_from_config(const config *c) {
 
 static void opts_from_stage(annotate_opts *o, const stage_ctx *s) {
   memset(o, 0, sizeof *o);
-  o->effects_dir = stage_path(s, "effects");
-  o->out_dir = stage_path(s, "annotations");
+  o->effects_dir = stage_path(s, cfg_str(s->cfg, "annotate.effects"));
+  o->out_dir = stage_path(s, cfg_str(s->cfg, "annotate.output"));
   o->rule = annotate_rule_from_config(s->cfg);
   o->hist_bins = (int)cfg_int(s->cfg, "annotate.hist_bins");
   o->config_text = config_text(s->cfg, NULL);

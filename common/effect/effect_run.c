@@ -104,7 +104,7 @@ static void plan_jobs(effect_stage *r) {
   if (!n_all) fatal("%s: no shards (shard-*.h5); run nq-shard first", shard_dir);
   require_reference_tokenizer(r, all[0]);
   free(shard_dir);
-  r->out_dir = stage_path(r->s, "effects");
+  r->out_dir = stage_path(r->s, cfg_str(r->s->cfg, "effect.output"));
   if (r->s->rank == 0) make_dirs(r->out_dir);
   r->jobs = xcalloc((size_t)n_all + 1, sizeof *r->jobs);
   for (int i = 0; i < n_all; i++) {
