@@ -152,6 +152,7 @@ static void compute_effects(effect_stage *r, const char *shard_path, effect_file
   effect_shard sh;
   effect_shard_load(shard_path, r->use_split, r->g.vocab, &sh);
   effect_file_alloc(e, sh.d.n_targets, sh.d.n_samples, sh.d.truth != NULL, sh.d.truth_rare != NULL);
+  if (sh.d.truth_decisive) e->truth_decisive = xcalloc(sh.d.n_targets + 1, 1);
   e->shard = xstrdup(shard_path);
   e->shard_digest = xstrdup(file_digest(shard_path));
   e->checkpoint = xstrdup(r->ckpt);
