@@ -12,6 +12,8 @@ cfg=$T/rounds.cfg
 sed 's|^pipeline: {|pipeline: {\n  rounds = 2; evals: { eval_out = "eval.penalize_prompt=false eval.output=eval_out"; };|' \
   configs/smoke.cfg | sed 's|nextquill = "nextquill/model.h5"; };|nextquill = "nextquill/model.h5"; nextquill_r2 = "nextquill_r2/model.h5"; };|' > "$cfg"
 grep -q 'nextquill_r2 = ' "$cfg" || bad rounds_config "sed changed nothing in smoke.cfg's eval.models"
+sed -i 's|truth_rare = "pref_rare"; };|truth_rare = "pref_rare"; truth_decisive = "pref_decisive"; };|' "$cfg"
+grep -q 'truth_decisive = ' "$cfg" || bad rounds_config "sed changed nothing in smoke.cfg's data.fields"
 
 # the graph: name <TAB> after <TAB> run's overrides <TAB> writes
 g=$(build/nq-config "$cfg" --set pipeline.rounds=3 --steps | cut -f1,3,5,6)
