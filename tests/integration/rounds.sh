@@ -31,6 +31,16 @@ out=$(build/nq-config "$cfg" --set 'pipeline.train_runs=["lm","sft","context_sft
 [ $rc != 0 ] && grep -q "step 'eval_out' is named twice" <<<"$out" && ok rounds_duplicate_step_refused \
   || bad rounds_duplicate_step_refused "rc=$rc: $out"
 
+# submit.sh --seeds 2 --dry-run: a chain per seed in its own run_dir, then the summary job
+out=$(bash jobs/submit.sh --set run_dir="$T/sub" "$cfg" --seeds 2 --dry-run 2>&1); rc=$?
+if [ $rc = 0 ] && [ "$(grep -c "^==== seed" <<<"$out")" = 2 ] &&
+   grep -q "output=$T/sub/seed-1235/logs/nextquill_r2-%j.out" <<<"$out" &&
+   grep -q "^== seeds: .*jobs/nq-seeds.sbatch $cfg 2 --set run_dir=$T/sub" <<<"$out"; then
+  ok rounds_submit_seeds_dry_run
+else
+  bad rounds_submit_seeds_dry_run "rc=$rc: $(tail -n 3 <<<"$out")"
+fi
+
 # two seeds end to end
 R=$T/run
 if bash jobs/run-local.sh "$cfg" --set run_dir="$R" --seeds 2 > $T/seeds.log 2>&1; then
