@@ -225,6 +225,18 @@ static void write_tables(const seeds_run *s, const seeds_stat *st) {
   free(p1), free(p2), sb_free(&md), sb_free(&csv);
 }
 
+static void seeds_free(seeds_run *s, int own_labels) {
+  for (int i = 0; i < s->n_rows * s->n_seeds; i++) {
+    seed_row *r = &s->r[i];
+    for (size_t j = 0; j < r->n; j++) free(r->ids[j]);
+    free(r->ids);
+    for (int k = 0; k < EM_COUNT; k++) free(r->score[k]);
+  }
+  for (int i = 0; i < s->n_rows; i++) free(s->rows[i]);
+  free(s->r), free(s->rows), free(s->dirs);
+  if (own_labels) free(s->labels);
+}
+
 // ---- main -----------------------------------------------------------------------------------
 
 static void usage(void) {
@@ -262,5 +274,7 @@ int eval_seeds_main(int argc, char **argv) {
       else pooled_delta(&s, i, base, k, &st[i * EM_COUNT + k]);
     }
   write_tables(&s, st);
+  free(st);
+  seeds_free(&s, n_labels > 0);
   return 0;
 }
