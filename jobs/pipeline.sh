@@ -47,3 +47,32 @@ nq_graph_print() {
   local s
   for s in "${NQ_STEPS[@]}"; do echo "== graph: $s <- ${NQ_AFTER[$s]:-(nothing)}"; done
 }
+
+# nq_seed_dirs N : NQ_SEED_LIST (seed, seed+1, ..., N of them, from the config's `seed`) and
+# NQ_SEED_DIRS (<run_dir>/seed-<s>), for --seeds N.
+nq_seed_dirs() {
+  local base run_dir i
+  base=$(nq_cfg --get seed) || return 1
+  run_dir=$(nq_cfg --get run_dir) || return 1
+  NQ_SEED_LIST=(); NQ_SEED_DIRS=(); NQ_SEEDS_OUT=$run_dir/seeds
+  for ((i = 0; i < $1; i++)); do
+    NQ_SEED_LIST+=($((base + i))); NQ_SEED_DIRS+=("$run_dir/seed-$((base + i))")
+  done
+}
+
+# nq_seeds_summary : after every seed's run, the summary across seeds of each nq-eval step
+# (its output directory, relative to the run directory) with build/nq-seeds.
+nq_seeds_summary() {
+  local out name stage after stamp sets writes dirs labels i base
+  base=$(nq_cfg --get eval.baseline) || return 1
+  out=$(nq_cfg --set "run_dir=${NQ_SEED_DIRS[0]}" --steps) || return 1
+  while IFS=$'\t' read -r name stage after stamp sets writes; do
+    [ "$stage" = eval ] || continue
+    dirs=(); labels=()
+    for i in "${!NQ_SEED_DIRS[@]}"; do
+      dirs+=("${NQ_SEED_DIRS[$i]}/$writes"); labels+=(--label "seed ${NQ_SEED_LIST[$i]}")
+    done
+    echo "== seeds: summary of $name ($writes) over ${#dirs[@]} seeds"
+    "$NQ_BIN/nq-seeds" "$NQ_SEEDS_OUT/$writes" "${dirs[@]}" --baseline "$base" "${labels[@]}" || return 1
+  done <<<"$out"
+}

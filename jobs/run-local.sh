@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Runs an experiment end to end on this machine with mpirun (what `make run` does):
-#   jobs/run-local.sh CONFIG [--from STEP] [--only STEP] [--set key=value]... [--np N]
+#   jobs/run-local.sh CONFIG [--from STEP] [--only STEP] [--set key=value]... [--np N] [--seeds N]
 # Steps: the graph of `nq-config CONFIG --steps` (jobs/pipeline.sh), run one at a time in its
 # order. A step whose stamp (<run_dir>/stamps/<step>) matches its current config and inputs is
 # skipped; --from STEP reruns STEP and every step that reads its outputs (directly or not);
 # --only STEP reruns just STEP. Per-step logs: <run_dir>/logs/<step>.log. Ends with nq-report's
-# page (<run_dir>/report/index.html).
+# page (<run_dir>/report/index.html). --seeds N: the whole experiment once per seed (seed,
+# seed+1, ...) in <run_dir>/seed-<s>/, one after another, then build/nq-seeds writes the summary
+# across seeds of every nq-eval step's table to <run_dir>/seeds/<eval dir>/summary.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
-NQ_CONFIG=""; NQ_SETS=(); FROM=""; ONLY=""; NP=""
+NQ_CONFIG=""; NQ_SETS=(); FROM=""; ONLY=""; NP=""; SEEDS=""; ARGS=("$@")
 NQ_BIN=${NQ_BIN:-build}
 while [ $# -gt 0 ]; do
   case $1 in
@@ -18,6 +20,7 @@ while [ $# -gt 0 ]; do
     --only) ONLY=${2:?--only needs a step}; shift 2 ;;
     --set) NQ_SETS+=("${2:?--set needs key=value}"); shift 2 ;;
     --np) NP=${2:?--np needs a number}; shift 2 ;;
+    --seeds) SEEDS=${2:?--seeds needs a number}; shift 2 ;;
     -h|--help) usage 0 ;;
     -*) echo "run-local.sh: unknown option '$1'" >&2; usage ;;
     *) [ -z "$NQ_CONFIG" ] || { echo "run-local.sh: unexpected argument '$1'" >&2; usage; }
@@ -27,6 +30,24 @@ done
 [ -n "$NQ_CONFIG" ] || usage
 [ -f "$NQ_CONFIG" ] || { echo "run-local.sh: config '$NQ_CONFIG' not found" >&2; exit 2; }
 . jobs/pipeline.sh
+
+if [ -n "$SEEDS" ]; then   # each seed: this script without --seeds, in its own run directory
+  [[ "$SEEDS" =~ ^[1-9][0-9]*$ ]] || { echo "run-local.sh: --seeds needs a positive number" >&2; exit 2; }
+  rest=(); skip=0
+  for a in "${ARGS[@]}"; do
+    if [ $skip = 1 ]; then skip=0; continue; fi
+    [ "$a" = --seeds ] && { skip=1; continue; }
+    rest+=("$a")
+  done
+  nq_seed_dirs "$SEEDS" || exit 2
+  for i in "${!NQ_SEED_LIST[@]}"; do
+    s=${NQ_SEED_LIST[$i]}
+    echo "==== seed $s: $(dirname "$0")/run-local.sh ${rest[*]} --set seed=$s --set run_dir=${NQ_SEED_DIRS[$i]}"
+    "$0" "${rest[@]}" --set "seed=$s" --set "run_dir=${NQ_SEED_DIRS[$i]}" || exit 1
+  done
+  nq_seeds_summary
+  exit
+fi
 
 nq_graph_load || exit 2
 steps=$(nq_steps)

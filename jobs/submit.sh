@@ -2,7 +2,7 @@
 # Submits an experiment to Slurm as a chain of jobs (the Slurm twin of jobs/run-local.sh):
 #   jobs/submit.sh CONFIG [--from STEP] [--only STEP] [--set key=value]...
 #                  [--sweep key=v1,v2,...]... [--sbatch OPTION]... [--sbatch-train OPTION]...
-#                  [--dry-run]
+#                  [--seeds N] [--dry-run]
 # Same graph, overrides and stamps (<run_dir>/stamps/) as run-local.sh: up-to-date steps are
 # skipped, --from STEP reruns STEP and the steps that read its outputs, --only STEP reruns just
 # STEP. Each step is one job (jobs/nq-<stage>.sbatch) with --dependency=afterok on the jobs of
@@ -15,12 +15,15 @@
 # --sbatch OPTION goes to every sbatch (e.g. --sbatch --partition=cpu --sbatch --account=x),
 # --sbatch-train OPTION to training jobs only (e.g. --sbatch-train --time=2-00:00:00).
 # Logs: <run_dir>/logs/<step>-<jobid>.out (sweep arrays: <step>-<jobid>_<point index>.out).
+# --seeds N: one chain per seed (seed, seed+1, ...; run_dir <run_dir>/seed-<s>), then a job
+# (jobs/nq-seeds.sbatch, afterany on every chain) writes the summary across seeds,
+# <run_dir>/seeds/<eval dir>/summary.md (build/nq-seeds; as run-local.sh --seeds).
 # --dry-run prints the graph (which step waits for which) and the sbatch commands, submits nothing.
 set -euo pipefail
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { echo "submit.sh: $*" >&2; exit 2; }
 
-NQ_CONFIG=""; NQ_SETS=(); FROM=""; ONLY=""; DRY=0; SWEEPS=(); SB_ALL=(); SB_TRAIN=()
+NQ_CONFIG=""; NQ_SETS=(); FROM=""; ONLY=""; DRY=0; SWEEPS=(); SB_ALL=(); SB_TRAIN=(); SEEDS=""; ARGS0=("$@")
 while [ $# -gt 0 ]; do
   case $1 in
     --from) FROM=${2:?--from needs a step}; shift 2 ;;
@@ -30,6 +33,7 @@ while [ $# -gt 0 ]; do
     --sbatch) SB_ALL+=("${2:?--sbatch needs an sbatch option}"); shift 2 ;;
     --sbatch-train) SB_TRAIN+=("${2:?--sbatch-train needs an sbatch option}"); shift 2 ;;
     --dry-run) DRY=1; shift ;;
+    --seeds) SEEDS=${2:?--seeds needs a number}; shift 2 ;;
     -h|--help) usage 0 ;;
     -*) echo "submit.sh: unknown option '$1'" >&2; usage ;;
     *) [ -z "$NQ_CONFIG" ] || { echo "submit.sh: unexpected argument '$1'" >&2; usage; }
@@ -38,12 +42,44 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$NQ_CONFIG" ] || usage
 [ -f "$NQ_CONFIG" ] || die "config '$NQ_CONFIG' not found"
+CONFIG_ARG=$NQ_CONFIG
 NQ_CONFIG=$(realpath "$NQ_CONFIG")
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 NQ_BIN=${NQ_BIN:-build}
 [ -x "$NQ_BIN/nq-config" ] || die "$NQ_BIN/nq-config not found; run make build"
 . jobs/pipeline.sh
+
+if [ -n "$SEEDS" ]; then   # one chain per seed (this script without --seeds), then the summary
+  [[ "$SEEDS" =~ ^[1-9][0-9]*$ ]] || die "--seeds needs a positive number"
+  [ ${#SWEEPS[@]} = 0 ] || die "--seeds and --sweep do not combine"
+  rest=(); skip=0
+  for a in "${ARGS0[@]}"; do
+    if [ $skip = 1 ]; then skip=0; continue; fi
+    [ "$a" = --seeds ] && { skip=1; continue; }
+    [ "$a" = "$CONFIG_ARG" ] && { a=$NQ_CONFIG; CONFIG_ARG=""; }   # the config, absolute now
+    rest+=("$a")
+  done
+  nq_seed_dirs "$SEEDS" || die "cannot read the config"
+  all=()
+  for i in "${!NQ_SEED_LIST[@]}"; do
+    echo "==== seed ${NQ_SEED_LIST[$i]}: run_dir ${NQ_SEED_DIRS[$i]}"
+    out=$("$0" "${rest[@]}" --set "seed=${NQ_SEED_LIST[$i]}" --set "run_dir=${NQ_SEED_DIRS[$i]}") || { echo "$out"; exit 1; }
+    echo "$out"
+    ids=$(sed -n 's/^== submitted [0-9]* jobs: //p' <<<"$out")
+    for x in $ids; do all+=("${x#*=}"); done
+  done
+  sets=(); for s in "${NQ_SETS[@]}"; do sets+=(--set "$s"); done
+  sb=(sbatch --parsable --chdir="$ROOT" --job-name=nq-seeds --ntasks=1 --open-mode=append
+      --output="$(realpath -m "$NQ_SEEDS_OUT")/seeds-%j.out" "${SB_ALL[@]}")
+  [ ${#all[@]} = 0 ] || sb+=(--dependency="afterany$(printf ':%s' "${all[@]}")")
+  sb+=(jobs/nq-seeds.sbatch "$NQ_CONFIG" "$SEEDS" "${sets[@]}")
+  if [ $DRY = 1 ]; then echo "== seeds: $(printf '%q ' "${sb[@]}")"; exit 0; fi
+  mkdir -p "$NQ_SEEDS_OUT"
+  job=$("${sb[@]}") || die "sbatch of the seeds summary failed"
+  echo "== seeds: job ${job%%;*}: summary across ${SEEDS} seeds in $NQ_SEEDS_OUT/<eval dir>/summary.md"
+  exit 0
+fi
 
 nq_graph_load || die "cannot read the pipeline from $NQ_CONFIG"
 steps=$(nq_steps)

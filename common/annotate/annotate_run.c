@@ -33,9 +33,9 @@ annot_rule annotate_rule_from_config(const config *c) {
 
 static void opts_from_stage(annotate_opts *o, const stage_ctx *s) {
   memset(o, 0, sizeof *o);
-  o->effects_dir = stage_path(s, "effects");
+  o->effects_dir = stage_path(s, cfg_str(s->cfg, "annotate.effects"));
   o->shards_dir = stage_path(s, "shards");
-  o->out_dir = stage_path(s, "annotations");
+  o->out_dir = stage_path(s, cfg_str(s->cfg, "annotate.output"));
   o->rule = annotate_rule_from_config(s->cfg);
   o->hist_bins = (int)cfg_int(s->cfg, "annotate.hist_bins");
   o->config_text = config_text(s->cfg, NULL);

@@ -51,12 +51,20 @@ static json_t *tally_json(tally_list *l) {
 // `start`: the first token of a planted span (truth here, not on the previous target token).
 // Given y<t, only a span's first tokens can depend on the history: the rest of a planted
 // phrase follows from its own beginning, so the effect concentrates on span starts.
-typedef struct { float *effect; uint8_t *mask, *truth, *rare, *start; size_t n, cap; int have_truth, have_rare; } pool;
+// `decisive`: nq-synth's history-decisive tokens (the first word of each planted span), a
+// truth of its own: the mask and the effect are scored against it as against `truth`.
+typedef struct {
+  float *effect;
+  uint8_t *mask, *truth, *rare, *start, *decisive;
+  size_t n, cap;
+  int have_truth, have_rare, have_decisive;
+} pool;
 
 // Appends the tokens of computed samples only.
 static void pool_add(pool *p, const effect_file *e, const uint8_t *mask) {
   if (e->truth) p->have_truth = 1;
   if (e->truth_rare) p->have_rare = 1;
+  if (e->truth_decisive) p->have_decisive = 1;
   if (p->n + e->n_tokens > p->cap) {
     p->cap = 2 * (p->n + e->n_tokens) + 1024;
     p->effect = xrealloc(p->effect, p->cap * sizeof(float));
@@ -64,6 +72,7 @@ static void pool_add(pool *p, const effect_file *e, const uint8_t *mask) {
     p->truth = xrealloc(p->truth, p->cap);
     p->rare = xrealloc(p->rare, p->cap);
     p->start = xrealloc(p->start, p->cap);
+    p->decisive = xrealloc(p->decisive, p->cap);
   }
   for (size_t i = 0; i < e->n_samples; i++) {
     if (!e->sample_computed[i]) continue;
@@ -73,28 +82,41 @@ static void pool_add(pool *p, const effect_file *e, const uint8_t *mask) {
       p->truth[p->n] = e->truth ? e->truth[t] : 0;
       p->rare[p->n] = e->truth_rare ? e->truth_rare[t] : 0;
       p->start[p->n] = p->truth[p->n] && (t == e->offsets[i] || !e->truth[t - 1]);
+      p->decisive[p->n] = e->truth_decisive ? e->truth_decisive[t] : 0;
     }
   }
 }
 
 static void pool_free(pool *p) {
-  free(p->effect), free(p->mask), free(p->truth), free(p->rare), free(p->start);
+  free(p->effect), free(p->mask), free(p->truth), free(p->rare), free(p->start), free(p->decisive);
 }
 
 static json_t *num_or_null(double x) { return isnan(x) ? json_null() : json_real(x); }
 
-// Scores of the tokens with inc[i] != 0 (inc NULL: all).
-static json_t *truth_scores(const pool *p, const uint8_t *inc) {
+// Scores against `truth` of the tokens with inc[i] != 0 (inc NULL: all).
+static json_t *scores_vs(const pool *p, const uint8_t *truth, const uint8_t *inc) {
   prf_score s;
-  score_prf(p->mask, p->truth, inc, p->n, &s);
+  score_prf(p->mask, truth, inc, p->n, &s);
   json_t *o = json_object();
   json_object_set_new(o, "positives", json_integer(s.tp + s.fn));
   json_object_set_new(o, "negatives", json_integer(s.fp + s.tn));
   json_object_set_new(o, "precision", num_or_null(s.precision));
   json_object_set_new(o, "recall", num_or_null(s.recall));
   json_object_set_new(o, "f1", num_or_null(s.f1));
-  json_object_set_new(o, "auroc_effect", num_or_null(score_auroc(p->effect, p->truth, inc, p->n)));
+  json_object_set_new(o, "auroc_effect", num_or_null(score_auroc(p->effect, truth, inc, p->n)));
   return o;
+}
+
+static json_t *truth_scores(const pool *p, const uint8_t *inc) { return scores_vs(p, p->truth, inc); }
+
+// Against the decisive tokens: every token, positives the decisive ones.
+static json_t *decisive_json(const pool *p) {
+  json_t *d = scores_vs(p, p->decisive, NULL);
+  message("annotate: vs decisive tokens (%lld): precision %.3f recall %.3f F1 %.3f, AUROC(effect) %.4f",
+          (long long)json_integer_value(json_object_get(d, "positives")),
+          json_number_value(json_object_get(d, "precision")), json_number_value(json_object_get(d, "recall")),
+          json_number_value(json_object_get(d, "f1")), json_number_value(json_object_get(d, "auroc_effect")));
+  return d;
 }
 
 // Scores of every negative and the positives where group[i] == want (group NULL: all).
@@ -123,6 +145,7 @@ static json_t *truth_json(const pool *p) {
     json_object_set_new(tr, "rare", truth_scores_of(p, inc, p->rare, 1));
     json_object_set_new(tr, "common", truth_scores_of(p, inc, p->rare, 0));
   }
+  if (p->have_decisive) json_object_set_new(tr, "decisive", decisive_json(p));
   free(inc);
   return tr;
 }

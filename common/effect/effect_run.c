@@ -105,7 +105,7 @@ static void plan_jobs(effect_stage *r) {
   if (!n_all) fatal("%s: no shards (shard-*.h5); run nq-shard first", shard_dir);
   require_reference_tokenizer(r, all[0]);
   free(shard_dir);
-  r->out_dir = stage_path(r->s, "effects");
+  r->out_dir = stage_path(r->s, cfg_str(r->s->cfg, "effect.output"));
   if (r->s->rank == 0) make_dirs(r->out_dir);
   r->jobs = xcalloc((size_t)n_all + 1, sizeof *r->jobs);
   for (int i = 0; i < n_all; i++) {
@@ -153,6 +153,7 @@ static void compute_effects(effect_stage *r, const char *shard_path, effect_file
   effect_shard sh;
   effect_shard_load(shard_path, r->use_split, r->g.vocab, &sh);
   effect_file_alloc(e, sh.d.n_targets, sh.d.n_samples, sh.d.truth != NULL, sh.d.truth_rare != NULL);
+  if (sh.d.truth_decisive) e->truth_decisive = xcalloc(sh.d.n_targets + 1, 1);
   const char *base = strrchr(shard_path, '/');
   e->shard = path_join("shards", base ? base + 1 : shard_path);   // relative to run_dir: a moved run works
   e->shard_digest = xstrdup(file_digest(shard_path));

@@ -56,4 +56,5 @@ void effect_shard_describe(const effect_shard *sh, effect_file *e) {
   }
   if (d->truth && e->truth) memcpy(e->truth, d->truth, d->n_targets);
   if (d->truth_rare && e->truth_rare) memcpy(e->truth_rare, d->truth_rare, d->n_targets);
+  if (d->truth_decisive && e->truth_decisive) memcpy(e->truth_decisive, d->truth_decisive, d->n_targets);
 }

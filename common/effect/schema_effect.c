@@ -6,6 +6,8 @@ const cfg_key schema_effect[] = {
      "reference checkpoint (.h5); empty: the newest checkpoint of <run_dir>/<effect.reference_run>/"},
     {"effect.reference_run", CFG_STRING, "\"context_sft\"", CFG_NO_RANGE, NULL,
      "training run whose newest checkpoint is the default reference model"},
+    {"effect.output", CFG_STRING, "\"effects\"", CFG_NO_RANGE, NULL,
+     "directory of the effect files, under run_dir (pipeline.rounds: effects_r<k>)"},
     {"effect.splits", CFG_STRING_LIST, "[\"train\", \"valid\", \"test\"]", CFG_NO_RANGE, NULL,
      "splits whose shards get effects"},
     {"effect.micro_batch", CFG_INT, "8", 1, 4096, NULL, "samples packed into one forward pass"},

@@ -158,7 +158,7 @@ static void summary_write(const char *dir, const eval_opts *o, const eval_result
 }
 
 void eval_write(const stage_ctx *s, const eval_opts *o, const eval_samples *d, const eval_results *r) {
-  char *dir = stage_path(s, "eval");
+  char *dir = stage_path(s, cfg_str(s->cfg, "eval.output"));
   make_dirs(dir);
   json_t *prov = provenance_json(s, o, d);
   for (int row = 0; row < r->n_rows; row++) {

@@ -13,6 +13,8 @@ const cfg_key schema_eval[] = {
      "models that also get a context-steering row '<name>+cos' (names absent from eval.models are ignored)"},
     {"eval.cos_lambda", CFG_FLOAT, "1.0", -100.0, 100.0, NULL,
      "CoS strength: logits = z_h + lambda * (z_h - z_0)"},
+    {"eval.output", CFG_STRING, "\"eval\"", CFG_NO_RANGE, NULL,
+     "directory of the results, under run_dir (a second decoding: pipeline.evals)"},
     {"eval.split", CFG_STRING, "\"test\"", CFG_NO_RANGE, "test|valid", "split evaluated"},
     {"eval.max_samples", CFG_INT, "0", 0, 1e9, NULL,
      "evaluate at most N samples (evenly spaced in id order); 0 = all"},

@@ -31,6 +31,8 @@ static const h5_field fields[] = {
      "planted ground truth copied from the shard (only when the shard has it)"},
     {"truth_rare", LF_U8, M(truth_rare), N_TOKENS, 0, LF_OPTIONAL, "n_tokens",
      "1 where the truth token belongs to a rare preference (when known)"},
+    {"truth_decisive", LF_U8, M(truth_decisive), N_TOKENS, 0, LF_OPTIONAL, "n_tokens",
+     "history-decisive tokens copied from the shard's truth_decisive (when it has them)"},
     {"samples/offset", LF_I64, M(offsets), N_SAMPLES, 1, 0, "n_samples + 1", "token range of each sample"},
     {"samples/id", LF_STR, M(sample_id), N_SAMPLES, 0, 0, "n_samples", "sample id"},
     {"samples/user", LF_STR, M(sample_user), N_SAMPLES, 0, 0, "n_samples", "user id"},

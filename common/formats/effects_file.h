@@ -28,6 +28,7 @@ typedef struct {
   int32_t *rank_with, *rank_without;
   uint8_t *truth;           // planted truth copied from the shard, or NULL
   uint8_t *truth_rare;      // 1 where the truth token belongs to a rare preference, or NULL
+  uint8_t *truth_decisive;  // 1 on the history-decisive tokens (shard's truth_decisive), or NULL
   // per sample (n_samples; offsets has n_samples + 1 entries into the token arrays)
   size_t n_samples;
   int64_t *offsets;

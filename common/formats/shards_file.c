@@ -44,6 +44,9 @@ static const h5_field shard_fields[] = {
              "1 when the target token overlaps a data.fields.truth_spans span (only with that field)"),
     OPT_DSET("truth_rare", LF_U8, truth_rare, N_TARGETS, "n_targets",
              "as truth, counting only spans flagged in data.fields.truth_rare (only with that field)"),
+    OPT_DSET("truth_decisive", LF_U8, truth_decisive, N_TARGETS, "n_targets",
+             "1 when the target token overlaps a data.fields.truth_decisive span: the tokens the "
+             "history decides (only with that field)"),
     ATTR("tokenizer_digest", LF_STR, tokenizer_digest, "tok_digest() of the tokenizer the shards were encoded with"),
     ATTR("vocab_size", LF_I32, vocab_size, "tokenizer vocabulary size (every id is below it)"),
     ATTR("eos_id", LF_I32, eos_id, "id of <|endoftext|>"),

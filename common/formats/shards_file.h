@@ -30,6 +30,7 @@ typedef struct {
   int32_t *hist_length, *nohist_length, *target_length, *history_items;
   char **users;                       // n_users, sorted
   uint8_t *truth, *truth_rare;        // n_targets, or NULL when the data had none
+  uint8_t *truth_decisive;            // n_targets, or NULL when the data had none
   char *tokenizer_digest;
   int32_t vocab_size, eos_id;
   int64_t bad_records, truncated_targets, truncated_fields;   // in the whole corpus

@@ -82,19 +82,19 @@ static void effect_io(const config *c, pipeline_step *s) {
   READS(s, in_run(c, "shards"));
   const char *m = cfg_str(c, "effect.model");   // effect_files.c: cwd-relative when given
   READS(s, m[0] ? xstrdup(m) : in_run(c, cfg_str(c, "effect.reference_run")));
-  WRITES(s, in_run(c, "effects"));
+  WRITES(s, in_run(c, cfg_str(c, "effect.output")));
 }
 
 static void annotate_io(const config *c, pipeline_step *s) {
-  READS(s, in_run(c, "effects"));
-  WRITES(s, in_run(c, "annotations"));
+  READS(s, in_run(c, cfg_str(c, "annotate.effects")));
+  WRITES(s, in_run(c, cfg_str(c, "annotate.output")));
 }
 
 static void eval_io(const config *c, pipeline_step *s) {
   READS(s, in_run(c, "shards"));
   for (int i = 0; i < cfg_map_len(c, "eval.models"); i++)
     READS(s, in_run(c, cfg_map_value(c, "eval.models", i)));
-  WRITES(s, in_run(c, "eval"));
+  WRITES(s, in_run(c, cfg_str(c, "eval.output")));
 }
 
 // The steps in their listed order (the order among steps that do not wait for each other).
@@ -114,19 +114,30 @@ static const struct {
 
 // ---- building the graph ---------------------------------------------------------------------
 
-// The overrides of training run `name`: train.name, then the words of pipeline.runs.<name>.
-static void run_sets(const config *c, const char *name, pipeline_step *s) {
-  strbuf b;
-  sb_init(&b);
-  sb_printf(&b, "train.name=%s", name);
-  for (int i = 0; i < cfg_map_len(c, "pipeline.runs"); i++)
-    if (!strcmp(cfg_map_name(c, "pipeline.runs", i), name))
-      sb_printf(&b, " %s", cfg_map_value(c, "pipeline.runs", i));
-  char *all = sb_detach(&b);
+// Appends the space-separated overrides of `words` to s->sets.
+static void add_sets(pipeline_step *s, const char *words) {
+  char *all = xstrdup(words);
   for (char *tok = strtok(all, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
     s->sets = xrealloc(s->sets, (size_t)(s->n_sets + 1) * sizeof *s->sets);
     s->sets[s->n_sets++] = xstrdup(tok);
   }
+  free(all);
+}
+
+// The value of `name` in map `key`, or "".
+static const char *map_get(const config *c, const char *key, const char *name) {
+  for (int i = 0; i < cfg_map_len(c, key); i++)
+    if (!strcmp(cfg_map_name(c, key, i), name)) return cfg_map_value(c, key, i);
+  return "";
+}
+
+// The overrides of training run `name`: train.name, then the words of pipeline.runs.<name>.
+static void run_sets(const config *c, const char *name, pipeline_step *s) {
+  strbuf b;
+  sb_init(&b);
+  sb_printf(&b, "train.name=%s %s", name, map_get(c, "pipeline.runs", name));
+  char *all = sb_detach(&b);
+  add_sets(s, all);
   free(all);
 }
 
@@ -146,10 +157,8 @@ static char *step_fill(const graph_args *a, pipeline_step *s) {
   for (int i = 0; i < s->n_sets; i++) args[n++] = s->sets[i];
   for (int i = 0; i < a->n_last; i++) args[n++] = a->last[i];
   config *c = config_load(a->cfg_path, args, n);
-  for (size_t k = 0; k < N_KINDS; k++)
-    if (!strcmp(step_kinds[k].stage, s->stage) &&
-        (!step_kinds[k].step || !strcmp(step_kinds[k].step, s->name)))
-      step_kinds[k].io(c, s);
+  for (size_t k = 0; k < N_KINDS; k++)   // one kind per stage: effect_r2 is an effect step
+    if (!strcmp(step_kinds[k].stage, s->stage)) step_kinds[k].io(c, s);
   const stage_info *st = stage_find(s->stage);
   if (!st) fatal("pipeline steps: step '%s' names no stage '%s'", s->name, s->stage);
   char *text = config_text(c, st->reads);
@@ -273,6 +282,44 @@ static void step_stamp(pipeline_graph *g, int k, const char *text) {
   free(all);
 }
 
+// A new step `name` of `stage` with the overrides `words` (NULL: none).
+static pipeline_step *step_add(pipeline_graph *g, const char *name, const char *stage, const char *words) {
+  pipeline_step *s = &g->s[g->n++];
+  s->name = xstrdup(name);
+  s->stage = stage;
+  if (words) add_sets(s, words);
+  return s;
+}
+
+// pipeline.rounds = K: for k = 2..K, effect_r<k> with the model of round k-1, annotate_r<k>,
+// and the run <R>_r<k> (R = pipeline.rounds_run, its own overrides) trained on annotations_r<k>.
+// Every round keeps its own directories, so any round can be rerun or compared.
+static void add_rounds(pipeline_graph *g, const config *c, const char *cfg_path) {
+  int rounds = (int)cfg_int(c, "pipeline.rounds");
+  const char *run = cfg_str(c, "pipeline.rounds_run");
+  if (rounds < 2) return;
+  int found = 0;
+  for (int i = 0; i < cfg_list_len(c, "pipeline.train_runs"); i++)
+    found |= !strcmp(cfg_list_str(c, "pipeline.train_runs", i), run);
+  if (!found) fatal("%s: pipeline.rounds_run: '%s' is not in pipeline.train_runs", cfg_path, run);
+  char name[256], words[1024];
+  for (int k = 2; k <= rounds; k++) {
+    char prev[200];
+    if (k == 2) snprintf(prev, sizeof prev, "%s", run);
+    else snprintf(prev, sizeof prev, "%s_r%d", run, k - 1);
+    snprintf(name, sizeof name, "effect_r%d", k);
+    snprintf(words, sizeof words, "effect.model= effect.reference_run=%s effect.output=effects_r%d", prev, k);
+    step_add(g, name, "effect", words);
+    snprintf(name, sizeof name, "annotate_r%d", k);
+    snprintf(words, sizeof words, "annotate.effects=effects_r%d annotate.output=annotations_r%d", k, k);
+    step_add(g, name, "annotate", words);
+    snprintf(name, sizeof name, "%s_r%d", run, k);
+    snprintf(words, sizeof words, "train.name=%s %s train.annotations=annotations_r%d", name,
+             map_get(c, "pipeline.runs", run), k);
+    step_add(g, name, "train", words);
+  }
+}
+
 pipeline_graph *pipeline_graph_build(const char *cfg_path, const char *const *sets, int n_sets,
                                      const char *const *last, int n_last) {
   graph_args a = {cfg_path, xcalloc((size_t)(n_sets + n_last) + 1, sizeof(char *)), n_sets, n_last,
@@ -282,8 +329,9 @@ pipeline_graph *pipeline_graph_build(const char *cfg_path, const char *const *se
   config *base = config_load(cfg_path, a.args, n_sets + n_last);
   pipeline_graph *g = xcalloc(1, sizeof *g);
   g->run_dir = path_clean(xstrdup(cfg_str(base, "run_dir")));
-  int n_runs = cfg_list_len(base, "pipeline.train_runs");
-  g->s = xcalloc(N_KINDS + (size_t)n_runs, sizeof *g->s);
+  int n_runs = cfg_list_len(base, "pipeline.train_runs"), n_evals = cfg_map_len(base, "pipeline.evals");
+  g->s = xcalloc(N_KINDS + (size_t)n_runs + 3 * (size_t)cfg_int(base, "pipeline.rounds") + (size_t)n_evals,
+                 sizeof *g->s);
   for (size_t k = 0; k < N_KINDS; k++) {
     for (int r = 0; r < (step_kinds[k].step ? 1 : n_runs); r++) {
       pipeline_step *s = &g->s[g->n++];
@@ -294,11 +342,16 @@ pipeline_graph *pipeline_graph_build(const char *cfg_path, const char *const *se
         s->name = xstrdup(cfg_list_str(base, "pipeline.train_runs", r));
         run_sets(base, s->name, s);
       }
-      for (int i = 0; i < g->n - 1; i++)
-        if (!strcmp(g->s[i].name, s->name))
-          fatal("%s: pipeline.train_runs: '%s' is also the name of another step", cfg_path, s->name);
     }
   }
+  add_rounds(g, base, cfg_path);
+  for (int i = 0; i < n_evals; i++)   // further evaluations (another decoding, other rows)
+    step_add(g, cfg_map_name(base, "pipeline.evals", i), "eval", cfg_map_value(base, "pipeline.evals", i));
+  for (int k = 1; k < g->n; k++)
+    for (int i = 0; i < k; i++)
+      if (!strcmp(g->s[i].name, g->s[k].name))
+        fatal("%s: step '%s' is named twice (pipeline.train_runs, pipeline.evals, pipeline.rounds)",
+              cfg_path, g->s[k].name);
   char **texts = xcalloc((size_t)g->n, sizeof *texts);
   for (int i = 0; i < g->n; i++) texts[i] = step_fill(&a, &g->s[i]);
   drop_unread_synth(g, texts, base);

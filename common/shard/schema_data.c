@@ -37,6 +37,9 @@ const cfg_key schema_data[] = {
      "field with planted preference spans [[start,end],...] (byte offsets into the target)"},
     {"data.fields.truth_rare", CFG_STRING, "\"\"", CFG_NO_RANGE, NULL,
      "field with one boolean per truth span: the span's preference is rare"},
+    {"data.fields.truth_decisive", CFG_STRING, "\"\"", CFG_NO_RANGE, NULL,
+     "field with the history-decisive spans [[start,end],...] (byte offsets; nq-synth: the first "
+     "word of each planted span); needs truth_spans"},
     {"data.prompt_template", CFG_STRING, "\"{history}[Query] {input}\\n[Response] \"", CFG_NO_RANGE, NULL,
      "prompt; {field} / {a.b} from the record, {field:N} at most N tokens, {history} = the rendered history items"},
     {"data.history_item_template", CFG_STRING, "\"[Past] {title}: {text}\\n\"", CFG_NO_RANGE, NULL,

@@ -17,6 +17,7 @@ void shard_opts_from_config(shard_opts *o, const config *c) {
   o->f_split = cfg_str(c, "data.fields.split");
   o->f_truth = cfg_str(c, "data.fields.truth_spans");
   o->f_truth_rare = cfg_str(c, "data.fields.truth_rare");
+  o->f_truth_decisive = cfg_str(c, "data.fields.truth_decisive");
   o->prompt_tpl = cfg_str(c, "data.prompt_template");
   o->item_tpl = cfg_str(c, "data.history_item_template");
   o->empty_history = cfg_str(c, "data.empty_history");
@@ -32,6 +33,8 @@ void shard_opts_from_config(shard_opts *o, const config *c) {
     fatal("%s: data.split_fallback: valid_fraction + test_fraction must be <= 1", config_path(c));
   if (*o->f_truth_rare && !*o->f_truth)
     fatal("%s: data.fields.truth_rare needs data.fields.truth_spans", config_path(c));
+  if (*o->f_truth_decisive && !*o->f_truth)
+    fatal("%s: data.fields.truth_decisive needs data.fields.truth_spans", config_path(c));
   tpl_check(o->prompt_tpl, "data.prompt_template");
   tpl_check(o->item_tpl, "data.history_item_template");
   if (!strstr(o->prompt_tpl, "{history}"))
@@ -55,13 +58,14 @@ void shard_sample_pack(const shard_sample *s, strbuf *b) {
   put_str(b, s->id);
   put_str(b, s->user);
   put(b, &s->split, 1);
-  uint8_t flags = (s->truth ? 1 : 0) | (s->truth_rare ? 2 : 0);
+  uint8_t flags = (s->truth ? 1 : 0) | (s->truth_rare ? 2 : 0) | (s->truth_decisive ? 4 : 0);
   put(b, &flags, 1);
   put(b, &s->n_hist, 4), put(b, &s->hist_len, 4), put(b, &s->nohist_len, 4), put(b, &s->target_len, 4);
   put(b, s->hist, (size_t)s->hist_len * 4);
   put(b, s->nohist, (size_t)s->nohist_len * 4);
   if (s->truth) put(b, s->truth, (size_t)s->target_len);
   if (s->truth_rare) put(b, s->truth_rare, (size_t)s->target_len);
+  if (s->truth_decisive) put(b, s->truth_decisive, (size_t)s->target_len);
 }
 
 typedef struct { const char *p; size_t n, at; } reader;
@@ -96,6 +100,8 @@ size_t shard_sample_unpack(const char *p, size_t n, shard_sample *s) {
   get(&r, s->nohist, (size_t)s->nohist_len * 4);
   if (flags & 1) s->truth = xmalloc((size_t)s->target_len + 1), get(&r, s->truth, (size_t)s->target_len);
   if (flags & 2) s->truth_rare = xmalloc((size_t)s->target_len + 1), get(&r, s->truth_rare, (size_t)s->target_len);
+  if (flags & 4)
+    s->truth_decisive = xmalloc((size_t)s->target_len + 1), get(&r, s->truth_decisive, (size_t)s->target_len);
   return r.at;
 }
 

@@ -19,6 +19,7 @@
 typedef struct {
   const char *f_id, *f_user, *f_history, *f_target;      // field names (f_id "" = file:number)
   const char *f_order, *f_split, *f_truth, *f_truth_rare; // "" = absent
+  const char *f_truth_decisive;                           // "" = absent
   const char *f_gold_target;                              // data.targets.target: the target
                                                           // field of a joined targets record
   const char *prompt_tpl, *item_tpl, *empty_history;
@@ -39,6 +40,7 @@ typedef struct {
   int32_t hist_len, nohist_len, target_len;   // the target (ending in <|endoftext|>) is the
   int32_t *hist, *nohist;                     // tail of both sequences
   uint8_t *truth, *truth_rare;                // per target token, or NULL
+  uint8_t *truth_decisive;                    // per target token, or NULL
   int32_t hist_dropped;     // history items dropped to fit max_prompt_tokens  } for the log and
   uint8_t field_cut, target_cut;   // a {field:N} / the target was cut      } --preview; not packed
 } shard_sample;
@@ -85,7 +87,7 @@ typedef struct {
   const char *tokenizer_digest;
   int vocab_size, eos_id;
   int64_t bad_records, truncated_targets, truncated_fields;
-  int has_truth, has_truth_rare;
+  int has_truth, has_truth_rare, has_truth_decisive;
   const h5_provenance *prov;
 } shard_write_info;
 // The shard file of samples s[0..n) (sorted by `order` inside; the file owns copies).

@@ -32,6 +32,7 @@ static void alloc_arrays(shard_data *d, size_t n, size_t ntok, size_t ntgt, cons
   d->history_items = xmalloc(ns * sizeof *d->history_items);
   d->truth = info->has_truth ? xcalloc(nt, 1) : NULL;
   d->truth_rare = info->has_truth_rare ? xcalloc(nt, 1) : NULL;
+  d->truth_decisive = info->has_truth_decisive ? xcalloc(nt, 1) : NULL;
 }
 
 // The distinct user ids of the samples, sorted.
@@ -67,6 +68,10 @@ static void place_sample(shard_data *d, size_t i, const shard_sample *s, size_t 
   if (d->truth_rare) {
     if (!s->truth_rare) error("sample %s has no rare-span flags but the corpus has", s->id);
     memcpy(d->truth_rare + *tat, s->truth_rare, (size_t)s->target_len);
+  }
+  if (d->truth_decisive) {
+    if (!s->truth_decisive) error("sample %s has no decisive-token spans but the corpus has", s->id);
+    memcpy(d->truth_decisive + *tat, s->truth_decisive, (size_t)s->target_len);
   }
   *tat += (size_t)s->target_len;
 }

@@ -505,7 +505,8 @@ static void write_shards(shard_job *j, const h5_provenance *prov) {
                          .vocab_size = tok_vocab_size(j->tok), .eos_id = tok_special_id(j->tok, "<|endoftext|>"),
                          .bad_records = j->total_bad, .truncated_targets = j->total.truncated_targets,
                          .truncated_fields = j->total.truncated_fields,
-                         .has_truth = *j->in.o.f_truth != 0, .has_truth_rare = *j->in.o.f_truth_rare != 0, .prov = prov};
+                         .has_truth = *j->in.o.f_truth != 0, .has_truth_rare = *j->in.o.f_truth_rare != 0,
+                         .has_truth_decisive = *j->in.o.f_truth_decisive != 0, .prov = prov};
   shard_sample *part = xmalloc((j->n_mine ? j->n_mine : 1) * sizeof *part);
   for (int sh = j->s->rank; sh < j->count; sh += j->s->size) {
     size_t k = 0;

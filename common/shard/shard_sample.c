@@ -190,6 +190,7 @@ typedef struct {
   const char *target;         // the target text (inside the record) and its bytes
   size_t target_bytes;
   const json_t *spans, *rare; // the truth fields, NULL when not configured
+  const json_t *decisive;     // data.fields.truth_decisive spans, NULL when not configured
   char **items;               // rendered history items, oldest first
   int n_items;
   strbuf text;                // the prompt being tokenized
@@ -229,19 +230,20 @@ int shard_sample_split(const shard_opts *o, const json_t *rec, const shard_src *
   return split;
 }
 
-// data.fields.truth_spans: [start, end) byte offsets inside the target.
-static int read_spans(const shard_opts *o, const json_t *rec, sample_work *w, char *err, size_t errlen) {
-  const json_t *spans = w->spans = json_path_get(rec, o->f_truth);
-  if (!spans) BAD("field '%s': missing", o->f_truth);
-  if (!json_is_array(spans)) BAD("field '%s': expected an array of [start, end] byte offsets", o->f_truth);
+// data.fields.truth_spans (and truth_decisive): [start, end) byte offsets inside the target.
+static int read_spans(const char *field, const json_t *rec, const sample_work *w, const json_t **out,
+                      char *err, size_t errlen) {
+  const json_t *spans = *out = json_path_get(rec, field);
+  if (!spans) BAD("field '%s': missing", field);
+  if (!json_is_array(spans)) BAD("field '%s': expected an array of [start, end] byte offsets", field);
   for (size_t k = 0; k < json_array_size(spans); k++) {
     const json_t *sp = json_array_get(spans, k);
     if (!json_is_array(sp) || json_array_size(sp) != 2 || !json_is_integer(json_array_get(sp, 0)) ||
         !json_is_integer(json_array_get(sp, 1)))
-      BAD("field '%s[%zu]': expected [start, end] integers", o->f_truth, k);
+      BAD("field '%s[%zu]': expected [start, end] integers", field, k);
     long long a = json_integer_value(json_array_get(sp, 0)), b = json_integer_value(json_array_get(sp, 1));
     if (a < 0 || a > b || b > (long long)w->target_bytes)
-      BAD("field '%s[%zu]': span [%lld, %lld) is outside the %zu-byte target", o->f_truth, k, a, b, w->target_bytes);
+      BAD("field '%s[%zu]': span [%lld, %lld) is outside the %zu-byte target", field, k, a, b, w->target_bytes);
   }
   return 0;
 }
@@ -292,6 +294,10 @@ static void mark_truth(const tokenizer *t, const sample_work *w, shard_sample *s
   if (w->rare) {
     s->truth_rare = xcalloc(nt, 1);
     mark_spans(w->spans, w->rare, tok_end, (int32_t)nt - 1, s->truth_rare);
+  }
+  if (w->decisive) {
+    s->truth_decisive = xcalloc(nt, 1);
+    mark_spans(w->decisive, NULL, tok_end, (int32_t)nt - 1, s->truth_decisive);
   }
   free(tok_end);
 }
@@ -349,7 +355,9 @@ int shard_sample_make(const shard_opts *o, const tokenizer *t, const json_t *rec
   w.budget = (tpl_budget){.tok = t, .cut_start = o->cut_start};
   int rc = read_keys(o, rec, src, s, err, errlen);
   if (!rc) rc = target_text(o, rec, src, &w.target, &w.target_bytes, err, errlen);
-  if (!rc && *o->f_truth) rc = read_spans(o, rec, &w, err, errlen);
+  if (!rc && *o->f_truth) rc = read_spans(o->f_truth, rec, &w, &w.spans, err, errlen);
+  if (!rc && *o->f_truth && *o->f_truth_decisive)
+    rc = read_spans(o->f_truth_decisive, rec, &w, &w.decisive, err, errlen);
   if (!rc && *o->f_truth && *o->f_truth_rare) rc = read_rare(o, rec, &w, err, errlen);
   if (!rc) rc = history_items(o, rec, &w.budget, &w.items, &w.n_items, err, errlen);
   if (!rc) rc = encode_target(o, t, &w, s, err, errlen);
@@ -365,5 +373,6 @@ int shard_sample_make(const shard_opts *o, const tokenizer *t, const json_t *rec
 
 void shard_sample_free(shard_sample *s) {
   free(s->id), free(s->user), free(s->hist), free(s->nohist), free(s->truth), free(s->truth_rare);
+  free(s->truth_decisive);
   memset(s, 0, sizeof *s);
 }

@@ -584,6 +584,13 @@ static void json_sample(strbuf *b, const synth_world *w, int u, const user *us, 
   }
   sb_puts(b, "],\"pref_spans\":[");
   for (int s = 0; s < cur->n_sp; s++) sb_printf(b, "%s[%d,%d]", s ? "," : "", cur->sp[s].start, cur->sp[s].end);
+  sb_puts(b, "],\"pref_decisive\":[");
+  for (int s = 0; s < cur->n_sp; s++) {   // each span's first word: what the history decides
+    int a = cur->sp[s].start, e = a;
+    while (e < cur->sp[s].end && cur->text[e] == ' ') e++;
+    while (e < cur->sp[s].end && cur->text[e] != ' ') e++;
+    sb_printf(b, "%s[%d,%d]", s ? "," : "", a, e);
+  }
   sb_puts(b, "],\"pref_kinds\":[");
   for (int s = 0; s < cur->n_sp; s++) sb_printf(b, "%s\"%s\"", s ? "," : "", kind_names[cur->sp[s].kind]);
   sb_puts(b, "],\"pref_rare\":[");

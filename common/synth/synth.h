@@ -16,7 +16,7 @@
 
 // Bump whenever the generator's output for the same parameters changes: nq-synth keeps it
 // with the config beside the output, so a stale benchmark is regenerated (with --force).
-#define SYNTH_GENERATOR_VERSION 2
+#define SYNTH_GENERATOR_VERSION 3   // 3: pref_decisive
 
 typedef struct {
   uint64_t seed;         // experiment seed (top-level `seed`)

@@ -59,6 +59,7 @@ def layout(run, jsonl, max_prompt, max_target, max_items):
         at = 0; tat = 0
         truth = f["truth"][:] if "truth" in f else None
         rare = f["truth_rare"][:] if "truth_rare" in f else None
+        decisive = f["truth_decisive"][:] if "truth_decisive" in f else None
         if truth is not None and len(truth) != tl.sum(): fail(f"{name}: truth length {len(truth)} != {tl.sum()}")
         for i in range(n):
             if ho[i] != at or no[i] != at + hl[i]: fail(f"{name}: sample {i}: offsets not contiguous")
@@ -87,10 +88,12 @@ def layout(run, jsonl, max_prompt, max_target, max_items):
             if not out.startswith(text) or (T < max_target and text != out):
                 fail(f"{name}: sample {i} ({ids[i]}): decoded target {text[:40]!r} != {out[:40]!r}")
             if truth is not None:
-                for kind, arr, use in (("truth", truth, None), ("truth_rare", rare, r.get("pref_rare"))):
+                for kind, arr, use, spans in (("truth", truth, None, r["pref_spans"]),
+                                              ("truth_rare", rare, r.get("pref_rare"), r["pref_spans"]),
+                                              ("truth_decisive", decisive, None, r.get("pref_decisive"))):
                     if arr is None: continue
                     want = np.zeros(T, np.uint8)
-                    for k, (s, e) in enumerate(r["pref_spans"]):
+                    for k, (s, e) in enumerate(spans):
                         if use is not None and not use[k]: continue
                         for j in range(T - 1):
                             a0 = ends[j - 1] if j else 0

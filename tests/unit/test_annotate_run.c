@@ -30,6 +30,8 @@ static void write_effects(const char *name) {
   }
   e.truth[0] = e.truth[3] = e.truth[4] = 1;
   e.truth_rare[4] = 1;
+  e.truth_decisive = xcalloc(6, 1);   // decisive: tokens 0 and 4
+  e.truth_decisive[0] = e.truth_decisive[4] = 1;
   e.offsets[1] = 2, e.offsets[2] = 6;
   e.sample_id[0] = xstrdup("s0"), e.sample_id[1] = xstrdup("s1");
   e.sample_user[0] = xstrdup("u1"), e.sample_user[1] = xstrdup("u2");
@@ -150,6 +152,13 @@ static void test_annotate_outputs(void **st) {
   json_t *rare = json_object_get(json_object_get(js, "truth"), "rare");
   assert_true(fabs(json_real_value(json_object_get(rare, "auroc_effect")) - 2.0 / 3.0) < 1e-6);
   assert_true(fabs(json_real_value(json_object_get(rare, "recall"))) < 1e-9);
+  // decisive {0, 4} against the mask {0, 3}: tp 1, fp 1, fn 1; AUROC: {0.3, 0.01} vs
+  // {0, -0.1, 0.2, 0.04}: 0.3 beats 4, 0.01 beats 2, of 8 pairs
+  json_t *dec = json_object_get(json_object_get(js, "truth"), "decisive");
+  assert_non_null(dec);
+  assert_true(fabs(json_real_value(json_object_get(dec, "precision")) - 0.5) < 1e-7);
+  assert_true(fabs(json_real_value(json_object_get(dec, "recall")) - 0.5) < 1e-7);
+  assert_true(fabs(json_real_value(json_object_get(dec, "auroc_effect")) - 6.0 / 8.0) < 1e-6);
   json_t *u1 = json_object_get(json_object_get(js, "per_user"), "u1");
   assert_true(fabs(json_real_value(json_object_get(u1, "share")) - 0.5) < 1e-7);
   json_t *counts = json_object_get(json_object_get(js, "effect_histogram"), "counts");

@@ -14,6 +14,7 @@ static tokenizer *tok;
 static shard_opts opts(void) {
   shard_opts o = {.f_id = "id", .f_user = "user_id", .f_history = "profile", .f_target = "output",
                   .f_order = "date", .f_split = "split", .f_truth = "spans", .f_truth_rare = "rare",
+                  .f_truth_decisive = "",
                   .prompt_tpl = "{history}Q: {input}\nA: ", .item_tpl = "<{title}>\n",
                   .empty_history = "<none>\n", .max_history_items = 2, .max_prompt_tokens = 1000,
                   .max_target_tokens = 1000, .valid_fraction = 0.1, .test_fraction = 0.1};
@@ -29,7 +30,7 @@ static json_t *parse(const char *s) {
 
 static const char *REC =
     "{\"id\": \"s1\", \"user_id\": \"u1\", \"split\": \"test\", \"input\": \"hello\","
-    " \"output\": \"abc def ghi\", \"spans\": [[4, 7], [0, 1]], \"rare\": [true, false],"
+    " \"output\": \"abc def ghi\", \"spans\": [[4, 7], [0, 1]], \"rare\": [true, false], \"decisive\": [[4, 5], [0, 1]],"
     " \"profile\": [{\"title\": \"B\", \"date\": \"2020\"}, {\"title\": \"A\", \"date\": \"2019\"},"
     "               {\"title\": \"C\", \"date\": \"2021\"}]}";
 
@@ -42,6 +43,7 @@ static char *decode(const int32_t *ids, size_t n) {
 static void test_sample(void **st) {
   (void)st;
   shard_opts o = opts();
+  o.f_truth_decisive = "decisive";   // the first word of each span
   json_t *r = parse(REC);
   shard_sample s;
   shard_counts trunc = {0, 0};
@@ -68,8 +70,10 @@ static void test_sample(void **st) {
     int nb = tok_token_bytes(tok, t[i], buf, sizeof buf);
     int over = (at < 1) || (at < 7 && 4 < at + (size_t)nb);
     int over_rare = at < 7 && 4 < at + (size_t)nb;
+    int over_decisive = (at < 1) || (at < 5 && 4 < at + (size_t)nb);
     assert_int_equal(s.truth[i], over);
     assert_int_equal(s.truth_rare[i], over_rare);
+    assert_int_equal(s.truth_decisive[i], over_decisive);
     at += (size_t)nb;
   }
   assert_int_equal(at, 11);
@@ -88,6 +92,7 @@ static void test_sample(void **st) {
   assert_int_equal(u.hist_len, s.hist_len);
   assert_memory_equal(u.hist, s.hist, (size_t)s.hist_len * 4);
   assert_memory_equal(u.truth_rare, s.truth_rare, (size_t)T);
+  assert_memory_equal(u.truth_decisive, s.truth_decisive, (size_t)T);
   sb_free(&b);
   shard_sample_free(&u);
   shard_sample_free(&s);

@@ -115,7 +115,9 @@ static void test_spans_and_layout(void **state) {
     int len = (int)strlen(out);
     json_t *sp = json_object_get(r, "pref_spans"), *kinds = json_object_get(r, "pref_kinds");
     json_t *rare = json_object_get(r, "pref_rare"), *phr = json_object_get(r, "pref_phrases");
+    json_t *dec = json_object_get(r, "pref_decisive");
     size_t ns = json_array_size(sp);
+    assert_int_equal(json_array_size(dec), ns);
     assert_int_equal(json_array_size(kinds), ns);
     assert_int_equal(json_array_size(rare), ns);
     assert_int_equal(json_array_size(phr), ns);
@@ -127,6 +129,13 @@ static void test_spans_and_layout(void **state) {
       assert_true(a >= last_end);  // sorted and non-overlapping
       assert_true(a < b && b <= len);
       last_end = b;
+      // the decisive span: the span's start up to the end of its first word, inside the span
+      json_t *dp = json_array_get(dec, s);
+      int da = (int)json_integer_value(json_array_get(dp, 0)), db = (int)json_integer_value(json_array_get(dp, 1));
+      assert_int_equal(da, a);
+      assert_true(db > da && db <= b);
+      assert_true(db == b || out[db] == ' ');
+      for (int q = da; q < db; q++) if (out[q] != ' ') { for (; q < db; q++) assert_true(out[q] != ' '); }
       const char *ph = json_string_value(json_array_get(phr, s));
       assert_non_null(ph);
       char *piece = strndup(out + a, (size_t)(b - a));
