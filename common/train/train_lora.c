@@ -29,6 +29,7 @@ void train_lora_opts_read(train_opts *o, const config *c) {
     o->lora.targets |= 1u << k;
   }
   if (o->per_user && !o->adapter) fatal("%s: train.per_user needs train.adapter = \"lora\"", config_path(c));
+  if (o->per_user && o->objective == OBJ_LM) fatal("%s: train.per_user needs a sample objective, not lm", config_path(c));
   if (!o->adapter) return;
   if (!o->lora.targets) fatal("%s: field 'train.lora_targets' is empty", config_path(c));
   if (!o->init) fatal("%s: train.adapter = \"lora\" needs train.init (the frozen base model)", config_path(c));
