@@ -122,14 +122,19 @@ static void group_append(adapter_file *f, const char *user, const lora *lo) {
 }
 
 // Trains the group's unfinished users; returns the signal that stopped it (0: finished).
-static int train_group(trainer *t, int g, const user_samples *u, int nu, const char *dir, long *trained) {
+static int train_group(trainer *t, int g, const user_samples *u, int nu, const char *dir, long *trained,
+                       long *kept) {
   char name[32];
   snprintf(name, sizeof name, "group-%04d.h5", g);
   char *path = path_join(dir, name);
   adapter_file f;
   int from_file = group_open(&f, path, t), sig = 0;
   for (int j = 0; j < nu && !sig; j++) {
-    if (group_of(u[j].name, t->o.user_groups) != g || group_has(&f, u[j].name)) continue;
+    if (group_of(u[j].name, t->o.user_groups) != g) continue;
+    if (group_has(&f, u[j].name)) {   // finished before a stop: not redone
+      ++*kept;
+      continue;
+    }
     train_one_user(t, &u[j]);
     group_append(&f, u[j].name, t->m->lora);
     adapter_file_write(path, &f, &t->prov);
@@ -154,13 +159,14 @@ int train_users_run(trainer *t) {
   user_samples *u = users_collect(&t->data, &nu);
   char *dir = path_join(t->out_dir, "users");
   make_dirs(dir);
-  long mine = 0, trained = 0;
+  long mine = 0, trained = 0, kept = 0;
   for (int j = 0; j < nu; j++) mine += group_of(u[j].name, t->o.user_groups) % t->s->size == t->s->rank;
   progress_start(&t->progress, "per-user adapters", "users", (double)mine);
   message("train: per-user adapters: %d users in %d groups; this rank: %ld users, %ld steps each", nu,
           t->o.user_groups, mine, t->o.steps);
   int sig = 0;
-  for (int g = t->s->rank; g < t->o.user_groups && !sig; g += t->s->size) sig = train_group(t, g, u, nu, dir, &trained);
+  for (int g = t->s->rank; g < t->o.user_groups && !sig; g += t->s->size) sig = train_group(t, g, u, nu, dir, &trained, &kept);
+  message("train: per-user adapters: %ld trained now, %ld kept from before", trained, kept);
   int any = sig;   // after the loop only: whether any rank stopped early
   mpicheck(MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "agreeing on stop");
   if (any && t->s->rank == 0)
