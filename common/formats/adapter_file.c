@@ -22,17 +22,17 @@ static const h5_field adapter_fields[] = {
     {"step", LF_I64, offsetof(adapter_file, step), 0, 0, LF_ATTR, "", "optimizer steps done (per user: steps per user)"},
     {"lora/params", LF_F32, offsetof(adapter_file, params), ADAPTER_VALUES, 0, 0, "adapters x params",
      "each adapter's A and B of every (layer, target), in lora.h's tensor order"},
-    {"optimizer/m", LF_F32, offsetof(adapter_file, m), ADAPTER_VALUES, 0, LF_OPTIONAL, "adapters x params",
+    {"lora_optimizer/m", LF_F32, offsetof(adapter_file, m), ADAPTER_VALUES, 0, LF_OPTIONAL, "adapters x params",
      "checkpoints: AdamW first moments"},
-    {"optimizer/v", LF_F32, offsetof(adapter_file, v), ADAPTER_VALUES, 0, LF_OPTIONAL, "adapters x params",
+    {"lora_optimizer/v", LF_F32, offsetof(adapter_file, v), ADAPTER_VALUES, 0, LF_OPTIONAL, "adapters x params",
      "checkpoints: AdamW second moments"},
-    {"trainer/rng_state", LF_U8, offsetof(adapter_file, rng), ADAPTER_RNG_BYTES, 0, LF_OPTIONAL, "rng_bytes",
+    {"lora_trainer/rng_state", LF_U8, offsetof(adapter_file, rng), ADAPTER_RNG_BYTES, 0, LF_OPTIONAL, "blob_bytes",
      "checkpoints: nq-train's resume blob"},
     {"users", LF_STR, offsetof(adapter_file, users), ADAPTER_ADAPTERS, 0, LF_OPTIONAL, "adapters",
      "per-user group files: the user of each adapter"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
-static const char *const adapter_counts[] = {"adapters", "params", "values", "rng_bytes", NULL};
+static const char *const adapter_counts[] = {"adapters", "params", "values", "blob_bytes", NULL};
 
 const h5_layout adapter_layout = {"LoRA adapters", "train", adapter_fields, adapter_counts};
 
