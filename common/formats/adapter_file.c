@@ -54,6 +54,16 @@ void adapter_file_read(const char *path, adapter_file *a) {
           a->count[ADAPTER_ADAPTERS], a->count[ADAPTER_PARAMS]);
 }
 
+int adapter_file_is(const char *path) {
+  const h5_field *params = NULL;   // the table's name of the adapters' dataset
+  for (const h5_field *f = adapter_layout.fields; f->name; f++)
+    if (f->member == offsetof(adapter_file, params)) params = f;
+  hid_t file = h5_open_read(path);
+  int r = h5_exists(file, params->name);
+  h5_close(file);
+  return r;
+}
+
 void adapter_file_free(adapter_file *a) {
   h5_layout_free(&adapter_layout, a, a->count);
   memset(a, 0, sizeof *a);

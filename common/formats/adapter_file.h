@@ -6,7 +6,7 @@
 // adapter is refused on any other base (adapter_require_base).
 //
 // defines: adapter_file, adapter_layout, adapter_file_write, adapter_file_read,
-//          adapter_file_free, adapter_config_of, adapter_targets_text, lora_base_digest,
+//          adapter_file_free, adapter_file_is, adapter_config_of, adapter_targets_text, lora_base_digest,
 //          adapter_require_base
 #ifndef NQ_ADAPTER_FILE_H
 #define NQ_ADAPTER_FILE_H
@@ -38,6 +38,8 @@ extern const h5_layout adapter_layout;
 void adapter_file_write(const char *path, const adapter_file *a, const h5_provenance *prov);
 void adapter_file_read(const char *path, adapter_file *a);
 void adapter_file_free(adapter_file *a);
+// Whether the HDF5 file `path` holds adapters (nq-export tells adapters from models by it).
+int adapter_file_is(const char *path);
 // The lora_config the file records (stops naming `path` on an unknown target).
 lora_config adapter_config_of(const adapter_file *a, const char *path);
 // "q,k,v,o" of a targets mask (caller frees).

@@ -3,7 +3,8 @@
 # a LoRA NextQuill run falls; the merged model.h5 equals base + (alpha/r) B A; --resume from an
 # adapter checkpoint equals the uninterrupted run; an adapter is refused on another base
 # (resume, per-user eval); per-user adapters: SIGTERM -> exit 75 -> --resume finishes without
-# redoing finished users and equals an uninterrupted run; nq-eval's +user-lora row.
+# redoing finished users and equals an uninterrupted run; nq-eval's +user-lora row; nq-export
+# to PEFT's layout (names, config, values), back bitwise, and --merge == W + (alpha/r) B A.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.bash
@@ -29,6 +30,27 @@ if train --set train.name=\"nql\" "${LORA[@]}" --set train.steps=40 --set train.
   out=$($PY $CK merged $R/base/model.h5 $R/nql/adapter.h5 $R/nql/model.h5 2>&1) && ok "lora_merged_model ($out)" \
     || bad lora_merged_model "$out"
 else bad lora_trains "$(tail -n 2 $T/nql.log)"; fi
+
+# ---- PEFT export / import, merged HF export ---------------------------------------------------
+PC=tests/integration/lora/peft_check.py
+if build/nq-export $R/nql/adapter.h5 $T/peft --base $R/base/model.h5 > $T/peft.log 2>&1; then
+  out=$($PY $PC layout $T/peft $R/nql/adapter.h5 2>&1) && ok "lora_peft_layout ($out)" || bad lora_peft_layout "$out"
+  build/nq-export $T/peft $T/back.h5 > $T/back.log 2>&1   # base from base_model_name_or_path
+  $PY -c "import h5py,numpy as np,sys; a,b=(h5py.File(p)['lora/params'][()].view(np.uint32) for p in ('$R/nql/adapter.h5','$T/back.h5')); sys.exit(not np.array_equal(a,b))" \
+    && ok lora_peft_round_trip_bitwise || bad lora_peft_round_trip_bitwise "$(tail -n 1 $T/back.log)"
+  build/nq-export $R/nql/adapter.h5 $T/merged --merge --base $R/base/model.h5 > $T/merged.log 2>&1
+  out=$($PY $PC merged $R/base/model.h5 $T/peft $T/merged 2>&1) && ok "lora_merged_export ($out)" || bad lora_merged_export "$out"
+  build/nq-export $T/peft $T/merged2 --merge > $T/merged2.log 2>&1
+  cmp -s $T/merged/model.safetensors $T/merged2/model.safetensors && ok lora_peft_import_merge_equal \
+    || bad lora_peft_import_merge_equal "$(tail -n 1 $T/merged2.log)"
+  cp -r $T/peft $T/dora && sed -i 's/"use_dora": false/"use_dora": true/' $T/dora/adapter_config.json
+  if build/nq-export $T/dora $T/dora.h5 > $T/dora.log 2>&1; then bad lora_peft_refuses_dora imported
+  elif grep -q "field 'use_dora': not supported" $T/dora.log; then ok lora_peft_refuses_dora
+  else bad lora_peft_refuses_dora "$(tail -n 1 $T/dora.log)"; fi
+else bad lora_peft_export "$(tail -n 2 $T/peft.log)"; fi
+if build/nq-export $R/nql/adapter.h5 $T/peft_wrong --base $R/other/model.h5 > $T/pw.log 2>&1; then bad lora_export_refuses_other_base ran
+elif grep -q "adapter trained on another base model" $T/pw.log; then ok lora_export_refuses_other_base
+else bad lora_export_refuses_other_base "$(tail -n 1 $T/pw.log)"; fi
 
 # ---- resume equals the uninterrupted run; another base is refused ----------------------------
 RS=("${LORA[@]}" --set train.steps=6 --set train.ckpt_every=3 --set train.keep=5)
