@@ -48,7 +48,7 @@ const cfg_key schema_train[] = {
     {"train.adapter", CFG_STRING, "\"none\"", CFG_NO_RANGE, "none|lora",
      "none = full fine-tuning; lora = train.init frozen, LoRA adapters trained (docs/training.md)"},
     {"train.lora_rank", CFG_INT, "8", 1, 65536, NULL, "LoRA rank r"},
-    {"train.lora_alpha", CFG_FLOAT, "16.0", 0.0, 1e6, NULL, "LoRA alpha: the update is (alpha / r) B A"},
+    {"train.lora_alpha", CFG_FLOAT, "16", 0.0, 1e6, NULL, "LoRA alpha: the update is (alpha / r) B A"},
     {"train.lora_dropout", CFG_FLOAT, "0.0", 0.0, 0.99, NULL, "dropout on the adapters' input (training)"},
     {"train.lora_targets", CFG_STRING_LIST, "[\"q\", \"k\", \"v\", \"o\", \"gate\", \"up\", \"down\"]",
      CFG_NO_RANGE, NULL, "projections that get an adapter: q, k, v, o, gate, up, down"},
