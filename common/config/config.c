@@ -182,6 +182,18 @@ static int is_string_array(const config_setting_t *s) {
   return 1;
 }
 
+
+// Normalises an int literal of a float key ("16") to a float setting, so accessors
+// (config_setting_get_float reads an int setting as 0) and the canonical text agree.
+static void int_to_float(config_setting_t *s, const char *key) {
+  double v = (double)config_setting_get_int64(s);
+  config_setting_t *parent = config_setting_parent(s);
+  char *name = xstrdup(config_setting_name(s));
+  if (config_setting_remove(parent, name) != CONFIG_TRUE) error("libconfig remove '%s'", key);
+  if (config_setting_set_float(add_child(parent, name, CONFIG_TYPE_FLOAT), v) != CONFIG_TRUE)
+    error("libconfig set '%s'", key);
+  free(name);
+}
 static void validate_leaf(config *c, config_setting_t *s, const char *key, const cfg_key *k) {
   char at[1024];
   where(c, s, key, at, sizeof at);
@@ -206,16 +218,7 @@ static void validate_leaf(config *c, config_setting_t *s, const char *key, const
     if (!(v >= k->min && v <= k->max))
       fatal("%s: key '%s' = %g is out of range [%g, %g]", at, key, v, k->min, k->max);
   }
-  if (k->type == CFG_FLOAT && t != CONFIG_TYPE_FLOAT) {
-    // normalise int literals of float keys so accessors and the canonical text agree
-    double v = (double)config_setting_get_int64(s);
-    config_setting_t *parent = config_setting_parent(s);
-    char *name = xstrdup(config_setting_name(s));
-    if (config_setting_remove(parent, name) != CONFIG_TRUE) error("libconfig remove '%s'", key);
-    if (config_setting_set_float(add_child(parent, name, CONFIG_TYPE_FLOAT), v) != CONFIG_TRUE)
-      error("libconfig set '%s'", key);
-    free(name);
-  }
+  if (k->type == CFG_FLOAT && t != CONFIG_TYPE_FLOAT) int_to_float(s, key);
   if (k->type == CFG_STRING && k->choices) {
     const char *v = config_setting_get_string(s);
     size_t lv = strlen(v);
@@ -317,6 +320,8 @@ static void apply_defaults(config *c) {
     set_path(&c->lc, s[i].path, config_lookup(t, "v"));
     config_destroy(t);
     free(t);
+    config_setting_t *v = config_lookup(&c->lc, s[i].path);
+    if (s[i].type == CFG_FLOAT && v && config_setting_type(v) != CONFIG_TYPE_FLOAT) int_to_float(v, s[i].path);
   }
 }
 

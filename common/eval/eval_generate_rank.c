@@ -2,6 +2,7 @@
 // by sample, prefill the prompt(s) once, then for each row of the model: NLL of the target,
 // generation from the cache (truncated back to the prompt afterwards), one record.
 #include "eval/eval_generate_rank.h"
+#include "eval/eval_user_lora.h"
 
 #include <gsl/gsl_rng.h>
 #include <stdlib.h>
@@ -143,10 +144,17 @@ void eval_generate_rank(const stage_ctx *s, const eval_opts *o, const eval_sampl
   for (int mi = 0; mi < o->n_models; mi++) {
     model_pass p;
     model_pass_create(&p, mi, ms[mi], o, &g);
+    eval_user_lora ul;   // eval.user_adapters rows: each sample's user's adapter merged in
+    if (o->udir[mi]) eval_user_lora_open(&ul, o->udir[mi], ms[mi], o->mpath[mi]);
     for (size_t k = (size_t)s->rank; k < d->n; k += (size_t)s->size) {
+      if (o->udir[mi]) {
+        const shard_data *sh = eval_sample_shard(d, k);
+        eval_user_lora_apply(&ul, ms[mi], sh->users[sh->user[eval_sample_index(d, k)]]);
+      }
       sample_generate(&g, &p, o, d, k, out);
       progress_update(&pr, (double)++done, NULL);
     }
+    if (o->udir[mi]) eval_user_lora_free(&ul);
     model_pass_free(&p);
   }
   progress_finish(&pr, NULL);

@@ -16,13 +16,36 @@ int eval_in_list(const config *c, const char *key, const char *name) {
   return 0;
 }
 
+// eval.user_adapters: a model "<name>+user-lora" (the checkpoint of eval.models.<name>, each
+// sample's user's adapter merged in) and its row, with history.
+static void user_rows_read(eval_opts *o, const config *c, const char *rd, int nu) {
+  int base_models = o->n_models;
+  for (int i = 0; i < nu; i++) {
+    const char *name = cfg_map_name(c, "eval.user_adapters", i), *dir = cfg_map_value(c, "eval.user_adapters", i);
+    int b = -1;
+    for (int j = 0; j < base_models; j++)
+      if (!strcmp(o->mname[j], name)) b = j;
+    if (b < 0) fatal("%s: eval.user_adapters.%s: no eval.models entry of that name", config_path(c), name);
+    int mi = o->n_models++;
+    eval_row *r = &o->rows[o->n_rows++];
+    snprintf(r->name, sizeof r->name, "%s+user-lora", name);
+    r->model = mi;
+    r->mode = ROW_HIST;
+    o->mname[mi] = r->name;
+    o->mpath[mi] = xstrdup(o->mpath[b]);
+    o->udir[mi] = dir[0] == '/' ? xstrdup(dir) : path_join(rd, dir);
+  }
+}
+
 static void rows_read(eval_opts *o, const config *c) {
   const char *rd = cfg_str(c, "run_dir");
   o->n_models = cfg_map_len(c, "eval.models");
   if (o->n_models == 0) fatal("%s: eval.models is empty", config_path(c));
-  o->mname = xcalloc((size_t)o->n_models, sizeof *o->mname);
-  o->mpath = xcalloc((size_t)o->n_models, sizeof *o->mpath);
-  o->rows = xcalloc((size_t)o->n_models * 2, sizeof *o->rows);
+  int nu = cfg_map_len(c, "eval.user_adapters");
+  o->mname = xcalloc((size_t)(o->n_models + nu), sizeof *o->mname);
+  o->mpath = xcalloc((size_t)(o->n_models + nu), sizeof *o->mpath);
+  o->udir = xcalloc((size_t)(o->n_models + nu), sizeof *o->udir);
+  o->rows = xcalloc((size_t)(o->n_models * 2 + nu), sizeof *o->rows);
   for (int i = 0; i < o->n_models; i++) {
     o->mname[i] = cfg_map_name(c, "eval.models", i);
     const char *p = cfg_map_value(c, "eval.models", i);
@@ -39,6 +62,7 @@ static void rows_read(eval_opts *o, const config *c) {
     r->model = i;
     r->mode = ROW_COS;
   }
+  user_rows_read(o, c, rd, nu);
 }
 
 static void decoding_read(eval_decode_opts *d, const config *c) {
@@ -77,7 +101,11 @@ void eval_opts_read(eval_opts *o, const config *c) {
 }
 
 void eval_opts_free(eval_opts *o) {
-  for (int i = 0; i < o->n_models; i++) free(o->mpath[i]);
+  for (int i = 0; i < o->n_models; i++) {
+    free(o->mpath[i]);
+    free(o->udir[i]);
+  }
+  free(o->udir);
   free(o->mpath);
   free(o->mname);
   free(o->rows);

@@ -21,6 +21,7 @@ typedef struct {
   int n_models;
   const char **mname;   // eval.models names (owned by the config)
   char **mpath;         // their checkpoint paths
+  char **udir;          // per-user adapters (eval.user_adapters: users/ directory) or NULL
   int n_rows;
   eval_row *rows;
   eval_decode_opts dec; // eos and vocab_limit are set from the shards by the driver

@@ -7,6 +7,9 @@ const cfg_key schema_eval[] = {
      "nextquill = \"nextquill/model.h5\"; }",
      CFG_NO_RANGE, NULL,
      "rows of the table: name -> checkpoint (relative to run_dir unless absolute), in this order"},
+    {"eval.user_adapters", CFG_STRING_MAP, "{}", CFG_NO_RANGE, NULL,
+     "per-user LoRA rows: eval.models name -> a per-user run's users/ directory (train.per_user); "
+     "row '<name>+user-lora' evaluates each sample with its user's adapter merged in"},
     {"eval.nohist_models", CFG_STRING_LIST, "[\"sft\"]", CFG_NO_RANGE, NULL,
      "models prompted without history (generation and NLL); names absent from eval.models are ignored"},
     {"eval.cos_models", CFG_STRING_LIST, "[\"nextquill\"]", CFG_NO_RANGE, NULL,

@@ -13,13 +13,15 @@
 #include "base/cleanup.h"
 #include "base/util.h"
 #include "formats/checkpoint.h"
+#include "formats/export_adapter.h"
 #include "formats/hf.h"
+#include "formats/peft.h"
 #include "model/model.h"
 
 // What the command line asks for.
 typedef struct {
-  const char *checkpoint, *out_dir, *tokenizer;
-  int bf16;
+  const char *checkpoint, *out_dir, *tokenizer, *base, *user;
+  int bf16, merge;
 } export_request;
 
 static void usage(FILE *f) {
@@ -29,7 +31,13 @@ static void usage(FILE *f) {
           "  LlamaForCausalLM / Qwen2ForCausalLM directory (Qwen2 when the model has q/k/v biases).\n"
           "  --dtype      weights in model.safetensors (default f32; bf16 rounds to nearest even)\n"
           "  --tokenizer  a tokenizer.json (e.g. <run_dir>/tokenizer.json) or a HF directory whose\n"
-          "               tokenizer files are copied; without it only config.json and weights\n");
+          "               tokenizer files are copied; without it only config.json and weights\n"
+          "LoRA adapters (docs/hf.md):\n"
+          "  nq-export ADAPTER.h5 OUT_DIR --base BASE [--user NAME]   PEFT directory (adapter_config.json\n"
+          "                                               + adapter_model.safetensors)\n"
+          "  nq-export PEFT_DIR OUT.h5 [--base BASE]      our adapter file (base: base_model_name_or_path)\n"
+          "  --merge      with either input: OUT_DIR is the base with B A merged in, as a HF model\n"
+          "  --user       a per-user group file (users/group-<g>.h5): the user whose adapter to take\n");
 }
 
 // Fills `r` from argv; returns -1 to go on, else the exit code (help: 0, bad usage: 2).
@@ -44,6 +52,12 @@ static int parse_args(export_request *r, int argc, char **argv) {
       else if (strcmp(d, "f32")) { fprintf(stderr, "nq-export: --dtype '%s': use f32 or bf16\n", d); return 2; }
     } else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) {
       r->tokenizer = argv[++i];
+    } else if (!strcmp(argv[i], "--base") && i + 1 < argc) {
+      r->base = argv[++i];
+    } else if (!strcmp(argv[i], "--user") && i + 1 < argc) {
+      r->user = argv[++i];
+    } else if (!strcmp(argv[i], "--merge")) {
+      r->merge = 1;
     } else if (argv[i][0] != '-' && npos < 2) {
       pos[npos++] = argv[i];
     } else {
@@ -64,6 +78,18 @@ int export_tool_main(int argc, char **argv) {
   if (rc >= 0) return rc;
   if (!file_exists(r.checkpoint)) fatal("nq-export: checkpoint '%s' does not exist", r.checkpoint);
   if (r.tokenizer && !file_exists(r.tokenizer)) fatal("nq-export: --tokenizer '%s' does not exist", r.tokenizer);
+  if (r.base && !file_exists(r.base)) fatal("nq-export: --base '%s' does not exist", r.base);
+  export_adapter_request ar = {.in = r.checkpoint, .out = r.out_dir, .base = r.base, .user = r.user,
+                               .tokenizer = r.tokenizer, .bf16 = r.bf16, .merge = r.merge};
+  if (peft_is_dir(r.checkpoint)) {
+    import_peft(&ar);
+    return 0;
+  }
+  if (export_is_adapter_file(r.checkpoint)) {
+    export_adapter(&ar);
+    return 0;
+  }
+  if (r.merge || r.base || r.user) fatal("nq-export: --merge, --base and --user are for adapters; %s is a model", r.checkpoint);
   model *m = checkpoint_load(r.checkpoint, 0, NULL);
   hf_export_opts o = {.bf16 = r.bf16, .tokenizer = r.tokenizer};
   char err[1024];

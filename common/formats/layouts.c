@@ -2,6 +2,7 @@
 // file kind by adding its table's line here.
 #include "formats/layout.h"
 
+#include "formats/adapter_file.h"
 #include "formats/annotations_file.h"
 #include "formats/checkpoint.h"
 #include "formats/effects_file.h"
@@ -14,5 +15,6 @@ const h5_layout *const h5_layouts[] = {
     &annotations_layout,
     &checkpoint_layout,
     &train_metrics_layout,
+    &adapter_layout,
     NULL,
 };

@@ -109,6 +109,9 @@ typedef struct model {
   bf16 *w16_mem;              // bf16 parameter arena (MODEL_BF16), matrices used by the matmuls
   model_params16 params16;
   float *small_mem;           // forward-only bf16: norms and biases (fp32 matrices freed)
+  struct lora *lora;          // LoRA adapters on the projections (lora.h), or NULL; freed with
+                              // the model. With adapters the base may have no gradients: the
+                              // backward then gives the adapters' gradients only.
 } model;
 
 // ---- configuration -------------------------------------------------------------------
@@ -189,6 +192,7 @@ typedef struct {
   // MODEL_BF16 only (else NULL): the matmul inputs rounded to bf16, kept for the weight
   // gradients: ln1, ln2 (L, maxN, D), atty (L, maxN, H*hd), hmlp (L, maxN, F), lnf (maxN, D)
   bf16 *mem16, *ln1_16, *atty16, *ln2_16, *h16, *lnf16;
+  uint64_t lora_pass;   // the LoRA dropout stream of the last forward (lora_next_pass)
 } model_acts;
 
 model_acts *model_acts_create(const model *m, int max_tokens, int max_seq);

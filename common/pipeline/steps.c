@@ -94,6 +94,8 @@ static void eval_io(const config *c, pipeline_step *s) {
   READS(s, in_run(c, "shards"));
   for (int i = 0; i < cfg_map_len(c, "eval.models"); i++)
     READS(s, in_run(c, cfg_map_value(c, "eval.models", i)));
+  for (int i = 0; i < cfg_map_len(c, "eval.user_adapters"); i++)   // per-user adapter runs
+    READS(s, in_run(c, cfg_map_value(c, "eval.user_adapters", i)));
   WRITES(s, in_run(c, cfg_str(c, "eval.output")));
 }
 

@@ -31,7 +31,7 @@ int train_run(stage_ctx *s) {
 
   int rc = 0;
   long done = t.step0;
-  for (long step = t.step0; step < t.o.steps; step++) {
+  for (long step = t.step0; step < t.o.steps && !t.o.per_user; step++) {
     train_step(&t, step);
     done = step + 1;
     int last = done == t.o.steps;
@@ -43,6 +43,7 @@ int train_run(stage_ctx *s) {
       break;
     }
   }
+  if (t.o.per_user) rc = train_users_run(&t);   // one adapter per user (train_users.c)
   char fin[96];
   snprintf(fin, sizeof fin, "%ld steps in %.1f s", done - t.step0, wall_seconds() - t.t_start);
   progress_finish(&t.progress, fin);

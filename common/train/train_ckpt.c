@@ -99,7 +99,11 @@ static void rotate(const char *dir, int keep) {
 }
 
 void train_checkpoint(trainer *t, long done, int last) {
-  if (t->s->rank == 0) {
+  if (t->s->rank == 0 && t->m->lora) {
+    train_lora_checkpoint(t, done, last);   // adapters (train_lora.c)
+    train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
+    rotate(t->out_dir, t->o.keep);
+  } else if (t->s->rank == 0) {
     train_resume_state rs = {t->o.seed, done, t->global_batch, t->data.n_train};
     ckpt_save_info info = {.step = done, .rng = (const uint8_t *)&rs, .rng_len = sizeof rs,
                            .with_optimizer = 1, .prov = &t->prov,

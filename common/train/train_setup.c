@@ -119,17 +119,21 @@ static void check_model(trainer *t, const char *resume_path, const train_resume_
 static void start_model(trainer *t, long newest_ckpt) {
   train_resume_state rs = {0};
   char *resume_path = NULL;
-  if (newest_ckpt >= 0 && t->s->resume) {
-    resume_path = train_ckpt_path(t->out_dir, newest_ckpt);
-    start_from_checkpoint(t, resume_path, &rs);
-  } else if (init_path(t)) {
-    start_from_init(t, init_path(t));
+  if (t->o.adapter) {   // frozen base + adapters (train_lora.c)
+    resume_path = train_lora_start(t, newest_ckpt, &rs);
   } else {
-    start_random(t);
+    if (newest_ckpt >= 0 && t->s->resume) {
+      resume_path = train_ckpt_path(t->out_dir, newest_ckpt);
+      start_from_checkpoint(t, resume_path, &rs);
+    } else if (init_path(t)) {
+      start_from_init(t, init_path(t));
+    } else {
+      start_random(t);
+    }
+    model_set_threads((int)cfg_int(t->s->cfg, "model.threads"));
+    model_set_precision(t->m, model_precision_read(t->s->cfg));
+    if (t->s->rank == 0) message("train: %s", model_precision_describe(t->m));
   }
-  model_set_threads((int)cfg_int(t->s->cfg, "model.threads"));
-  model_set_precision(t->m, model_precision_read(t->s->cfg));
-  if (t->s->rank == 0) message("train: %s", model_precision_describe(t->m));
   check_model(t, resume_path, &rs);
   free(resume_path);
 }

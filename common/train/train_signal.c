@@ -18,6 +18,8 @@ void train_signals_install(void) {
     error("installing the SIGTERM/SIGUSR1 handlers failed");
 }
 
+int train_signal_local(void) { return stop_requested; }
+
 int train_signal_agreed(void) {
   int sig = stop_requested;
   mpicheck(MPI_Allreduce(MPI_IN_PLACE, &sig, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "agreeing on stop");

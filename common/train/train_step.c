@@ -6,8 +6,8 @@
 #include "train/trainer.h"
 
 // Sums the step's gradients and losses over the ranks (in place).
-static void reduce_step(model *m, loss_sums *acc) {
-  mpicheck(MPI_Allreduce(MPI_IN_PLACE, m->grads_mem, (int)m->n_params, MPI_FLOAT, MPI_SUM,
+static void reduce_step(float *grads, size_t n, loss_sums *acc) {
+  mpicheck(MPI_Allreduce(MPI_IN_PLACE, grads, (int)n, MPI_FLOAT, MPI_SUM,
                          MPI_COMM_WORLD), "summing gradients");
   double red[6] = {acc->loss, acc->loss_n, acc->loss_p, acc->tokens, acc->pref_tokens, acc->targets};
   mpicheck(MPI_Allreduce(MPI_IN_PLACE, red, 6, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "summing losses");
@@ -29,17 +29,19 @@ static void log_step(trainer *t, long step, const loss_sums *acc, double lr, dou
 
 void train_step(trainer *t, long step) {
   double t0 = wall_seconds();
-  model_zero_grad(t->m);
+  train_step_begin(t, step);   // the model's or the adapters' arena (train_lora.c)
   loss_sums acc = {0};
   for (int a = 0; a < t->o.accum; a++) {
     train_batch_pick_train(&t->batch, &t->data, &t->o, t->s->rank, t->s->size, t->global_batch, step, a);
     train_micro_batch(&t->work, &t->data, &t->o, &t->batch, (float)(1.0 / t->global_batch), 1, &acc);
   }
-  reduce_step(t->m, &acc);
-  double norm = grad_global_norm(t->m->grads_mem, t->m->n_params);
-  grad_clip(t->m->grads_mem, t->m->n_params, norm, t->o.grad_clip);
+  size_t n;
+  float *grads = train_grad_arena(t, &n);
+  reduce_step(grads, n, &acc);
+  double norm = grad_global_norm(grads, n);
+  grad_clip(grads, n, norm, t->o.grad_clip);
   double lr = lr_schedule(&t->schedule, step);
-  model_adamw_step(t->m, &t->adamw, (float)lr, step + 1);
+  train_optimizer_step(t, (float)lr, step + 1);
   log_step(t, step, &acc, lr, norm, wall_seconds() - t0);
 }
 

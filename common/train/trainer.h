@@ -11,6 +11,8 @@
 //   train_signal.c     SIGTERM / SIGUSR1: checkpoint at the next step, exit 75
 //   train_log.c        the metrics rows (metrics.h5: formats/train_metrics_file.h)
 //   train_lm.c         lm: the per-user stream windows
+//   train_lora.c       train.adapter = "lora": frozen base, the adapters' arena, their checkpoints
+//   train_users.c      train.per_user: one adapter per user, no communication
 #ifndef NQ_TRAIN_IMPL_H
 #define NQ_TRAIN_IMPL_H
 
@@ -18,9 +20,11 @@
 #include <stdint.h>
 
 #include "base/log.h"
+#include "formats/adapter_file.h"
 #include "formats/provenance.h"
 #include "formats/train_metrics_file.h"
 #include "model/adamw.h"
+#include "model/lora.h"
 #include "model/model.h"
 #include "pipeline/stage.h"
 #include "formats/shards_file.h"
@@ -52,6 +56,8 @@ typedef struct {
   double lr, min_lr, weight_decay, beta1, beta2, eps, grad_clip;
   double history_dropout, alpha;
   double online_threshold, online_hi, online_lo;
+  int adapter, per_user, user_groups;   // train.adapter = "lora"; train.per_user; train.user_groups
+  lora_config lora;                     // train.lora_*
 } train_opts;
 
 void train_opts_read(train_opts *o, const stage_ctx *s);
@@ -197,9 +203,27 @@ void train_ckpt_resume_state(const char *path, const uint8_t *blob, size_t len, 
 // checkpoints and, when `last`, writes model.h5; every rank waits for it.
 void train_checkpoint(trainer *t, long done, int last);
 
+// ---- LoRA adapters (train_lora.c) ----------------------------------------------------------
+void train_lora_opts_read(train_opts *o, const struct config *c);
+// The frozen base (train.init) with fresh adapters, or the adapters of checkpoint newest_ckpt
+// under --resume (its path returned, else NULL).
+char *train_lora_start(trainer *t, long newest_ckpt, train_resume_state *rs);
+// The optimizer's arena: the adapters' when there are adapters, else the model's.
+void train_step_begin(trainer *t, long step);              // zero gradients (and dropout stream)
+float *train_grad_arena(trainer *t, size_t *n);
+void train_optimizer_step(trainer *t, float lr, long tstep);
+// ckpt-<done>.h5 = adapters + moments; when `last` also adapter.h5 and the merged model.h5.
+void train_lora_checkpoint(trainer *t, long done, int last);
+// An adapter file's fields for one adapter (params only; the strings but targets borrowed).
+void train_lora_fill(adapter_file *f, const lora *lo, const char *base_path, const char *tok_digest, long step);
+// train.per_user (train_users.c): one adapter per train-split user; returns the exit code.
+int train_users_run(trainer *t);
+
 // ---- signals (train_signal.c) ---------------------------------------------------------------
 void train_signals_install(void);
 // The signal any rank received (0: none), agreed by every rank (call at a step boundary).
 int train_signal_agreed(void);
+// The signal this rank received (0: none), without asking the others (per-user training).
+int train_signal_local(void);
 
 #endif

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench` driver: a sequence of sections, each printing a readable table.
 # Add a section by appending a function and a call at the bottom. BENCH_ONLY="effect decode"
-# runs just those sections (model, effect, decode, train, hf).
+# runs just those sections (model, effect, decode, train, hf, lora).
 # Timings are noisy on the shared 2-core machine (+-10-20%).
 set -u
 cd "$(dirname "$0")/../.."
@@ -240,4 +240,42 @@ bench_hf_section() {
     "$(median <<<"$rf")" "$(median <<<"$rd")" "$(median <<<"$rr")"
 }
 want hf && bench_hf_section
+
+# ---- LoRA vs full fine-tuning at the Qwen2.5-0.5B shape (issue 20) ---------------------------
+# nq-train on the smoke data with a Qwen2.5-0.5B-shaped model (hidden 896, 24 layers, 14/2
+# heads, ffn 4864, vocab 151936, tied; random init): full fine-tuning (its model.h5 is then
+# the frozen base) vs LoRA r = 16, alpha = 32 on all seven projections; 1 rank, micro_batch 1,
+# BENCH_LORA_STEPS steps (default 4): median step time (first step excluded) and peak RSS
+# (VmHWM, /usr/bin/time %M). Targets: LoRA <= ~40% of full's peak RSS, step no slower.
+bench_lora_section() {
+  local steps=${BENCH_LORA_STEPS:-4} T; T=$(mktemp -d /tmp/nq-bench-lora.XXXXXX)
+  echo "== LoRA r=16 (all projections) vs full fine-tuning, Qwen2.5-0.5B shape, 1 rank, 2 threads, $steps steps =="
+  local SET=(--set run_dir=\"$T\" --set model.dim=896 --set model.n_layers=24 --set model.n_heads=14
+             --set model.n_kv_heads=2 --set model.ffn_dim=4864 --set model.vocab_size=151936
+             --set model.tie_embeddings=true --set model.qkv_bias=true --set model.max_seq_len=640 --set model.threads=2
+             --set train.micro_batch=1 --set train.accum=1 --set train.steps=$steps --set train.warmup=0
+             --set train.valid_every=0 --set train.valid_samples=0 --set train.ckpt_every=0)
+  if ! { build/nq-synth configs/smoke.cfg "${SET[@]}" && build/nq-shard configs/smoke.cfg "${SET[@]}" &&
+         /usr/bin/time -f %M -o $T/rss.full build/nq-train configs/smoke.cfg "${SET[@]}" --set train.name=\"full\" &&
+         /usr/bin/time -f %M -o $T/rss.lora build/nq-train configs/smoke.cfg "${SET[@]}" --set train.name=\"lora\" \
+           --set train.adapter=\"lora\" --set train.init=\"full/model.h5\" --set train.lora_rank=16 \
+           --set train.lora_alpha=32; } > $T/log 2>&1; then
+    echo "bench_lora failed: $(tail -n 2 $T/log)"; rm -rf "$T"; return 1
+  fi
+  $PY - "$T" <<'PYEOF'
+import sys, h5py, numpy as np
+T = sys.argv[1]
+r = {}
+for n in ("full", "lora"):
+    m = h5py.File(f"{T}/{n}/metrics.h5")["metrics"]
+    r[n] = (float(np.median(m["step_seconds"][1:])), int(open(f"{T}/rss.{n}").read().split()[-1]) / 1024)
+print(f"{'run':<6} {'step s':>8} {'peak RSS MB':>12}")
+for n in ("full", "lora"):
+    print(f"{n:<6} {r[n][0]:8.2f} {r[n][1]:12.0f}")
+print(f"lora / full: step time {r['lora'][0] / r['full'][0]:.2f}x (target <= 1), "
+      f"peak RSS {r['lora'][1] / r['full'][1]:.2f}x (target <= ~0.40)")
+PYEOF
+  rm -rf "$T"
+}
+want lora && bench_lora_section
 exit 0

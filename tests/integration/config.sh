@@ -35,4 +35,7 @@ out=$(build/nq-config --reads nosuch 2>&1); rc=$?
   || bad config_reads_unknown_stage "rc=$rc: $out"
 out=$(build/nq-config $CFG 2>&1); rc=$?
 [ $rc = 2 ] && grep -q usage <<<"$out" && ok config_usage_without_request || bad config_usage_without_request "rc=$rc"
+# a float key whose schema default is an int literal ("16") reads back as 16, not 0
+out=$(build/nq-config $CFG --get train.lora_alpha 2>&1)
+[ "$out" = 16 ] && ok config_float_default_int_literal || bad config_float_default_int_literal "got '$out'"
 exit $failed

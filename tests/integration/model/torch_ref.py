@@ -6,6 +6,10 @@ published Llama/Qwen2 architecture, not from our C code.
   torch_ref.py parity_bf16 FILE.h5   the C dump of a model.precision = "bf16" step against the
                                 same step under torch.autocast("cpu", dtype=torch.bfloat16)
                                 (fp32 weights): loss, logits, gradients, 5 AdamW step losses
+  torch_ref.py parity_lora FILE.h5   the C dump of build/tests/test_lora_parity: the frozen
+                                base with plain-torch LoRA layers (PEFT's LoraLayer: W x + b +
+                                (alpha/r) B A x) on every projection: logits, loss and the
+                                gradient of every A and B
   torch_ref.py bench CONFIG     training tokens/s of the same model (used by make bench;
                                 a trailing "bf16" runs forward and loss under autocast)
 
@@ -81,6 +85,15 @@ class Decoder(torch.nn.Module):
         ang = torch.arange(c.max_seq).float()[:, None] * inv[None, :]
         emb = torch.cat((ang, ang), dim=-1)
         self.cos, self.sin = emb.cos().to(dtype), emb.sin().to(dtype)
+        self.lora = {}   # "model.layers.0.self_attn.q_proj" -> (A (r, in), B (out, r), alpha / r)
+
+    def lin(self, mod, x, bias=None):
+        """A projection; with an adapter, as PEFT's LoraLayer: W x + b + s * B (A x)."""
+        y = F.linear(x, self.p(mod + ".weight"), bias)
+        if mod in self.lora:
+            A, B, s = self.lora[mod]
+            y = y + s * F.linear(F.linear(x, A), B)
+        return y
 
     def p(self, name):
         return self.params[name.replace(".", "__")]
@@ -98,9 +111,9 @@ class Decoder(torch.nn.Module):
             pre = f"model.layers.{l}."
             h = rms_norm(x, self.p(pre + "input_layernorm.weight"), c.eps)
             b = (lambda n: self.p(pre + n)) if c.bias else (lambda n: None)
-            q = F.linear(h, self.p(pre + "self_attn.q_proj.weight"), b("self_attn.q_proj.bias"))
-            k = F.linear(h, self.p(pre + "self_attn.k_proj.weight"), b("self_attn.k_proj.bias"))
-            v = F.linear(h, self.p(pre + "self_attn.v_proj.weight"), b("self_attn.v_proj.bias"))
+            q = self.lin(pre + "self_attn.q_proj", h, b("self_attn.q_proj.bias"))
+            k = self.lin(pre + "self_attn.k_proj", h, b("self_attn.k_proj.bias"))
+            v = self.lin(pre + "self_attn.v_proj", h, b("self_attn.v_proj.bias"))
             q = q.view(B, T, c.heads, hd).transpose(1, 2)
             k = k.view(B, T, c.kv_heads, hd).transpose(1, 2)
             v = v.view(B, T, c.kv_heads, hd).transpose(1, 2)
@@ -112,11 +125,11 @@ class Decoder(torch.nn.Module):
             att = (q @ k.transpose(-1, -2)) / math.sqrt(hd) + mask
             y = att.softmax(-1) @ v
             y = y.transpose(1, 2).reshape(B, T, c.heads * hd)
-            x = x + F.linear(y, self.p(pre + "self_attn.o_proj.weight"))
+            x = x + self.lin(pre + "self_attn.o_proj", y)
             h = rms_norm(x, self.p(pre + "post_attention_layernorm.weight"), c.eps)
-            g = F.linear(h, self.p(pre + "mlp.gate_proj.weight"))
-            u = F.linear(h, self.p(pre + "mlp.up_proj.weight"))
-            x = x + F.linear(F.silu(g) * u, self.p(pre + "mlp.down_proj.weight"))
+            g = self.lin(pre + "mlp.gate_proj", h)
+            u = self.lin(pre + "mlp.up_proj", h)
+            x = x + self.lin(pre + "mlp.down_proj", F.silu(g) * u)
         x = rms_norm(x, self.p("model.norm.weight"), c.eps)
         head = self.p("model.embed_tokens.weight") if c.tied else self.p("lm_head.weight")
         return F.linear(x, head)
@@ -218,6 +231,57 @@ def parity(path, tol=1e-4):
         opt.step()
     check(f"{len(c_steps) - 1} AdamW steps, losses {' '.join(f'{x:.5f}' for x in losses)}",
           relerr(c_steps, losses))
+    return fails
+
+
+def parity_lora(path, tol=1e-4):
+    fails = 0
+
+    def check(name, err):
+        nonlocal fails
+        if err <= tol:
+            print(f"ok lora {name} (rel err {err:.2e})")
+        else:
+            fails += 1
+            print(f"not ok lora {name}: rel err {err:.2e} > {tol}")
+
+    torch.set_default_dtype(torch.float64)
+    with h5py.File(path, "r") as f:
+        c = cfg_from_h5(f)
+        m = Decoder(c, torch.float64)
+        with torch.no_grad():
+            for n, p in m.named():
+                p.copy_(torch.from_numpy(f[n][...].astype(np.float64)))
+                p.requires_grad_(False)   # the base is frozen
+        g = f["parity"]
+        s = float(g.attrs["lora_alpha"]) / int(g.attrs["lora_rank"])
+        ad = {n: torch.nn.Parameter(torch.from_numpy(g["lora"][n][...].astype(np.float64)))
+              for n in g["lora"]}
+        c_grads = {n: g["lora_grad"][n][...] for n in g["lora_grad"]}
+        tokens = torch.from_numpy(g["tokens"][...].astype(np.int64))
+        lens = [int(x) for x in g["lens"][...]]
+        targets = torch.from_numpy(g["targets"][...].astype(np.int64))
+        weights = torch.from_numpy(g["weights"][...].astype(np.float64))
+        c_logits = g["logits"][...].reshape(len(tokens), c.vocab)
+        c_tokloss, c_loss = g["token_loss"][...], float(g["loss"][0])
+    for n in ad:
+        if n.endswith(".lora_A.weight"):
+            mod = n[:-len(".lora_A.weight")]
+            m.lora[mod] = (ad[n], ad[mod + ".lora_B.weight"], s)
+    if len(m.lora) != 7 * c.layers:
+        print(f"not ok lora: {len(m.lora)} adapted projections, want {7 * c.layers}")
+        return 1
+    logits = packed_logits(m, tokens, lens)
+    loss, ce = weighted_loss(logits, targets, weights)
+    loss.backward()
+    check("logits", relerr(c_logits, logits.detach().numpy()))
+    check("token losses", relerr(c_tokloss, ce.detach().numpy()))
+    check("loss", abs(c_loss - loss.item()) / abs(loss.item()))
+    errs = sorted((relerr(c_grads[n], p.grad.numpy()), n) for n, p in ad.items())
+    for e, n in errs:
+        if e > tol:
+            check("grad " + n, e)
+    check(f"all {len(ad)} adapter gradients dL/dA, dL/dB (worst {errs[-1][1]})", errs[-1][0])
     return fails
 
 
@@ -334,6 +398,8 @@ def bench(argv):
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "parity":
         sys.exit(1 if sum(parity(p) for p in sys.argv[2:]) else 0)
+    if len(sys.argv) == 3 and sys.argv[1] == "parity_lora":
+        sys.exit(1 if parity_lora(sys.argv[2]) else 0)
     if len(sys.argv) == 3 and sys.argv[1] == "parity_bf16":
         sys.exit(1 if parity_bf16(sys.argv[2]) else 0)
     if len(sys.argv) >= 12 and sys.argv[1] == "bench":

@@ -1,0 +1,86 @@
+// LoRA adapters (Hu et al. 2021, PEFT's LoraLayer): y = W x + (alpha / r) * B A dropout(x) on
+// the chosen linear projections of every layer; the base weights stay frozen. A (r, in) and
+// B (out, r) of every target live in one arena (its gradients and AdamW moments in three
+// more), so the trainer's all-reduce, clipping and checkpoints see one flat array, as for the
+// full model. Equations and layout: docs/model.md, "LoRA adapters".
+//
+//   lora_config lc = {.rank = 16, .alpha = 32, .dropout = 0, .targets = lora_all_targets()};
+//   m->lora = lora_create(&lc, &m->cfg, 1);  lora_init(m->lora, seed);   // B = 0: y = W x
+//   model_forward / model_backward then apply and differentiate the adapters (model.c calls
+//   lora_model_forward / lora_model_backward after each target projection); the base model
+//   needs no gradients (model_create(mc, 0)) and may hold its weights in bf16 only.
+//   lora_merge(m->lora, m, 1): W += (alpha / r) B A in the fp32 weights (export, eval).
+#ifndef NQ_LORA_H
+#define NQ_LORA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/adamw.h"
+#include "model/model.h"
+
+typedef struct {
+  int rank;           // r
+  float alpha;        // scale = alpha / r
+  float dropout;      // probability a LoRA input element is zeroed (training only)
+  unsigned targets;   // bit P_WQ ... P_WDOWN: the projections that get an adapter
+} lora_config;
+
+typedef struct lora {
+  lora_config cfg;
+  float scale;                  // alpha / r
+  int n_layers;
+  int in[P_COUNT], out[P_COUNT];   // per target kind: the projection's in / out features
+  size_t a_off[P_COUNT], b_off[P_COUNT];   // A stack (L, r, in), B stack (L, out, r) offsets
+  size_t n_params;              // floats in each arena
+  float *params_mem, *grads_mem, *m_mem, *v_mem;   // grads/moments NULL unless for training
+  int n_tensors;                // A and B of every (layer, target), HF-style names
+  model_tensor *tensors;        // "model.layers.{l}.self_attn.q_proj.lora_A.weight", ...
+  int training;                 // dropout active (set by the trainer; 0 = inference)
+  uint64_t seed, passes;        // dropout masks: f(seed, pass, layer, kind, element)
+  float *scratch;               // recomputed inputs and products of one projection
+  size_t scratch_floats;
+} lora;
+
+// ---- kernels (finite-difference tested in tests/unit/test_lora.c) -------------------------
+// u (N, r) = x (N, C) A^T; out (N, OC) += s * u B^T.   A (r, C), B (OC, r).
+void lora_forward(float *out, float *u, const float *x, const float *A, const float *B, int N, int C,
+                  int OC, int r, float s);
+// Given u from the forward: dB += s * dout^T u; du = s * dout B; dA += du^T x; dx += du A
+// (dx may be NULL). du (N, r) is scratch.
+void lora_backward(float *dx, float *dA, float *dB, float *du, const float *dout, const float *x,
+                   const float *u, const float *A, const float *B, int N, int C, int OC, int r, float s);
+
+// ---- configuration ----------------------------------------------------------------------
+// "q", "k", "v", "o", "gate", "up", "down" -> P_WQ ... P_WDOWN; -1 when unknown.
+int lora_target_kind(const char *name);
+// PEFT's module name of a target kind ("q_proj", ...), and whether it is in self_attn or mlp.
+const char *lora_module_name(int kind);
+const char *lora_module_parent(int kind);
+unsigned lora_all_targets(void);
+
+// ---- adapters --------------------------------------------------------------------------
+lora *lora_create(const lora_config *c, const model_config *mc, int for_training);
+void lora_free(lora *lo);
+// PEFT's init: A ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform a = sqrt 5), B = 0; deterministic.
+void lora_init(lora *lo, uint64_t seed);
+void lora_zero_grad(lora *lo);
+// AdamW on every A and B (weight decay on all of them, as torch.optim.AdamW over PEFT's params).
+void lora_adamw_step(lora *lo, const adamw_config *c, float lr, long t);
+// W += sign * scale * B A for every target, in the model's fp32 weights (stops when the model
+// holds them in bf16 only); sign -1 undoes a merge up to rounding.
+void lora_merge(const lora *lo, model *m, float sign);
+// The tensor called `name` ("model.layers.0.self_attn.q_proj.lora_A.weight"), or NULL.
+const model_tensor *lora_find(const lora *lo, const char *name);
+
+// ---- model hooks (model.c) ---------------------------------------------------------------
+// A fresh dropout stream id for one forward pass (kept in model_acts.lora_pass).
+uint64_t lora_next_pass(lora *lo);
+// out (N, OC) += the adapter of projection `kind` of layer l applied to its input x (N, C);
+// nothing when kind is not a target.
+void lora_model_forward(lora *lo, uint64_t pass, int kind, int l, float *out, const float *x, int N);
+// Gradients of that adapter (accumulated in lo->grads_mem) and dx += its input gradient.
+void lora_model_backward(lora *lo, uint64_t pass, int kind, int l, float *dx, const float *dout,
+                         const float *x, int N);
+
+#endif

@@ -1,0 +1,153 @@
+// nq-train with train.adapter = "lora" (docs/training.md, "LoRA adapters"): the base model
+// (train.init) is loaded frozen, without gradients (in bf16 only when model.precision = "bf16"),
+// and only the adapters' arena gets gradients, the all-reduce and AdamW. Checkpoints
+// ckpt-<step>.h5 hold the adapters with their moments (adapter_file.h); at the end adapter.h5
+// (the adapters) and model.h5 (the base with the adapters merged: what effect, eval and export
+// read) are written.
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "config/config.h"
+#include "formats/adapter_file.h"
+#include "formats/checkpoint.h"
+#include "train/trainer.h"
+
+void train_lora_opts_read(train_opts *o, const config *c) {
+  const char *ad = cfg_str(c, "train.adapter");
+  o->adapter = !strcmp(ad, "lora");
+  o->per_user = cfg_bool(c, "train.per_user");
+  o->user_groups = (int)cfg_int(c, "train.user_groups");
+  o->lora = (lora_config){.rank = (int)cfg_int(c, "train.lora_rank"),
+                          .alpha = (float)cfg_float(c, "train.lora_alpha"),
+                          .dropout = (float)cfg_float(c, "train.lora_dropout")};
+  for (int i = 0; i < cfg_list_len(c, "train.lora_targets"); i++) {
+    const char *name = cfg_list_str(c, "train.lora_targets", i);
+    int k = lora_target_kind(name);
+    if (k < 0) fatal("%s: field 'train.lora_targets': unknown projection '%s' (q, k, v, o, gate, up, down)",
+                     config_path(c), name);
+    o->lora.targets |= 1u << k;
+  }
+  if (o->per_user && !o->adapter) fatal("%s: train.per_user needs train.adapter = \"lora\"", config_path(c));
+  if (o->per_user && o->objective == OBJ_LM) fatal("%s: train.per_user needs a sample objective, not lm", config_path(c));
+  if (!o->adapter) return;
+  if (!o->lora.targets) fatal("%s: field 'train.lora_targets' is empty", config_path(c));
+  if (!o->init) fatal("%s: train.adapter = \"lora\" needs train.init (the frozen base model)", config_path(c));
+}
+
+// --resume: the adapters, their moments and the step of an adapter checkpoint.
+static void resume_adapters(trainer *t, const char *path, train_resume_state *rs) {
+  adapter_file f;
+  adapter_file_read(path, &f);
+  adapter_require_base(&f, path, t->o.init);
+  lora *lo = t->m->lora;
+  if (f.count[ADAPTER_PARAMS] != lo->n_params || !f.m || !f.v || f.count[ADAPTER_ADAPTERS] != 1)
+    fatal("%s: %zu adapter parameters (want %zu, with moments); made with other train.lora_* settings?",
+          path, f.count[ADAPTER_PARAMS], lo->n_params);
+  memcpy(lo->params_mem, f.params, lo->n_params * sizeof(float));
+  memcpy(lo->m_mem, f.m, lo->n_params * sizeof(float));
+  memcpy(lo->v_mem, f.v, lo->n_params * sizeof(float));
+  train_ckpt_resume_state(path, f.rng, f.count[ADAPTER_RNG_BYTES], rs);
+  t->step0 = f.step;
+  adapter_file_free(&f);
+  train_log_resume(&t->log, t->metrics_path, t->step0);
+  if (t->s->rank == 0) message("train: resuming adapters %s at step %ld", path, t->step0);
+}
+
+char *train_lora_start(trainer *t, long newest_ckpt, train_resume_state *rs) {
+  const config *c = t->s->cfg;
+  checkpoint_require_tokenizer(t->o.init, t->data.sh[0].tokenizer_digest, "train.init");
+  model_set_threads((int)cfg_int(c, "model.threads"));
+  t->m = checkpoint_load_prec(t->o.init, 0, model_precision_read(c), NULL);   // frozen: no gradients
+  t->m->lora = lora_create(&t->o.lora, &t->m->cfg, 1);
+  lora_init(t->m->lora, t->o.seed);
+  char *resume_path = NULL;
+  if (newest_ckpt >= 0 && t->s->resume) {
+    resume_path = train_ckpt_path(t->out_dir, newest_ckpt);
+    resume_adapters(t, resume_path, rs);
+  }
+  if (t->s->rank == 0)
+    message("train: %s; LoRA r=%d alpha=%g dropout=%g on %zu adapter parameters (base frozen)",
+            model_precision_describe(t->m), t->o.lora.rank, t->o.lora.alpha, t->o.lora.dropout,
+            t->m->lora->n_params);
+  return resume_path;
+}
+
+// ---- the optimizer's view: the adapters' arena, or the whole model's -------------------------
+void train_step_begin(trainer *t, long step) {
+  lora *lo = t->m->lora;
+  if (!lo) {
+    model_zero_grad(t->m);
+    return;
+  }
+  lora_zero_grad(lo);
+  lo->training = 1;   // dropout masks: f(seed, step, rank, pass)
+  lo->seed = t->o.seed * 0x9E3779B97F4A7C15ull + (uint64_t)step * 1000003u + (uint64_t)t->s->rank;
+  lo->passes = 0;
+}
+
+float *train_grad_arena(trainer *t, size_t *n) {
+  lora *lo = t->m->lora;
+  *n = lo ? lo->n_params : t->m->n_params;
+  return lo ? lo->grads_mem : t->m->grads_mem;
+}
+
+void train_optimizer_step(trainer *t, float lr, long tstep) {
+  lora *lo = t->m->lora;
+  if (!lo) {
+    model_adamw_step(t->m, &t->adamw, lr, tstep);
+    return;
+  }
+  lora_adamw_step(lo, &t->adamw, lr, tstep);
+  lo->training = 0;   // validation and evaluation without dropout
+}
+
+// ---- checkpoints ----------------------------------------------------------------------------
+void train_lora_fill(adapter_file *f, const lora *lo, const char *base_path, const char *tok_digest, long step) {
+  memset(f, 0, sizeof *f);
+  f->rank = lo->cfg.rank;
+  f->alpha = lo->cfg.alpha;
+  f->dropout = lo->cfg.dropout;
+  f->targets = adapter_targets_text(lo->cfg.targets);
+  f->base_digest = (char *)lora_base_digest(base_path);
+  f->tokenizer_digest = (char *)tok_digest;
+  f->step = step;
+  f->params = lo->params_mem;
+  f->count[ADAPTER_ADAPTERS] = 1;
+  f->count[ADAPTER_PARAMS] = f->count[ADAPTER_VALUES] = lo->n_params;
+}
+
+// model.h5: the base (reloaded in fp32) with the adapters merged, for the stages downstream.
+static void write_merged(trainer *t, long done) {
+  model *full = checkpoint_load(t->o.init, 0, NULL);
+  lora_merge(t->m->lora, full, 1.0f);
+  char *fp = path_join(t->out_dir, "model.h5");
+  checkpoint_save(fp, full, &(ckpt_save_info){.step = done, .prov = &t->prov,
+                                              .tokenizer_digest = t->data.sh[0].tokenizer_digest});
+  free(fp);
+  model_free(full);
+}
+
+void train_lora_checkpoint(trainer *t, long done, int last) {
+  lora *lo = t->m->lora;
+  train_resume_state rs = {t->o.seed, done, t->global_batch, t->data.n_train};
+  adapter_file f;
+  train_lora_fill(&f, lo, t->o.init, t->data.sh[0].tokenizer_digest, done);
+  f.m = lo->m_mem;
+  f.v = lo->v_mem;
+  f.rng = (uint8_t *)&rs;
+  f.count[ADAPTER_RNG_BYTES] = sizeof rs;
+  char *p = train_ckpt_path(t->out_dir, done);
+  adapter_file_write(p, &f, &t->prov);
+  free(p);
+  if (last) {
+    f.m = f.v = NULL;
+    f.rng = NULL;
+    f.count[ADAPTER_RNG_BYTES] = 0;
+    char *ap = path_join(t->out_dir, "adapter.h5");
+    adapter_file_write(ap, &f, &t->prov);
+    free(ap);
+    write_merged(t, done);
+  }
+  free(f.targets);
+}
