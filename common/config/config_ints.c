@@ -43,7 +43,7 @@ static const char *number(const char *p, strbuf *out, int line, char *err, size_
   const char *digits = hex ? p + 2 : p;
   for (p = digits; hex ? isxdigit((unsigned char)*p) : isdigit((unsigned char)*p); p++) {}
   if (!hex && (*p == '.' || *p == 'e' || *p == 'E')) {   // a float: copied as it is
-    while (isdigit((unsigned char)*p) || strchr(".eE+-", *p)) p++;
+    while (isdigit((unsigned char)*p) || (*p && strchr(".eE+-", *p))) p++;   // strchr finds the NUL too
     sb_append(out, s, (size_t)(p - s));
     return p;
   }

@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "formats/adapter_file.h"
 #include "formats/checkpoint.h"
 #include "train/trainer.h"
 
@@ -59,7 +60,7 @@ static int ckpt_whole(const char *path) {
   if (f < 0) return 0;
   int ok = checkpoint_file_is_model(f);
   H5Fclose(f);
-  return ok;
+  return ok || adapter_file_is(path);   // a LoRA run's checkpoints hold adapters
 }
 
 long train_ckpt_newest_whole(const char *dir, int rank) {

@@ -55,7 +55,7 @@ static void start_from_checkpoint(trainer *t, const char *path, train_resume_sta
   t->step0 = li.step;
   free(li.rng);
   train_log_resume(&t->log, t->metrics_path, t->step0);
-  if (t->s->rank == 0) message("train: resuming from %s (the newest checkpoint that reads back whole) at step %ld", path, t->step0);
+  if (t->s->rank == 0) message("train: resuming from %s at step %ld (the newest checkpoint that reads back whole)", path, t->step0);
 }
 
 // train.init, else the HF model.path: its weights, with fresh AdamW moments.

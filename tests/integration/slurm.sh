@@ -98,9 +98,9 @@ run_chain() {
   return 1
 }
 submitted_steps() { for p in $SUBMITTED; do [ "${p%%=*}" = report ] || printf '%s ' "${p%%=*}"; done; }
-snapshot() {  # digests of every output file under DIR except the listed top-level entries
+snapshot() {  # digests of every output file under DIR except the listed top-level entries (locks: who held them)
   local dir=$1 x not=(); shift
-  for x in logs stamps sweep report "$@"; do not+=(-not -path "./$x/*"); done
+  for x in logs stamps sweep report locks "$@"; do not+=(-not -path "./$x/*"); done
   (cd "$dir" && find . -type f "${not[@]}" -print0 | sort -z | xargs -0 sha256sum)
 }
 

@@ -11,7 +11,7 @@ import h5py, numpy as np
 
 WALL_CLOCK = {"metrics/step_seconds", "metrics/tokens_per_s"}
 FILE_DIGESTS = {"shard_digest", "effects_digest", "checkpoint_digest"}
-SKIP_DIRS = {"logs", "stamps", "report"}   # report: drawn from the files compared here, plus step times
+SKIP_DIRS = {"logs", "stamps", "report", "locks"}   # report: drawn from the files compared here, plus step times; locks: who held them (pid, host)
 
 
 def files(root):
