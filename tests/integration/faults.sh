@@ -8,6 +8,7 @@
 #          corrupt checkpoint
 #   races: a second run of a stage on one run_dir refuses at once naming the holder; two
 #          training runs with different names run together
+#   SIGTERM to run-local.sh's mpirun: exit 75 (mpirun itself says 1)
 #   kill -9 at random (seeded, NQ_FAULTS_SEED) points of nq-train and nq-effect, then the
 #   rerun: same weights, metrics rows and effects as an uninterrupted run
 # Run from the repo root with build/ built.
@@ -148,6 +149,22 @@ for _ in $(seq 50); do grep -q "pid $P1" "$R/locks/train.race.lock" 2>/dev/null 
 expect_fail faults_lock_train_same_name "pid $P1 on host" "${LONG[@]}" --set train.name=\"race\" --set train.steps=1
 expect_ok faults_lock_train_other_name "${LONG[@]}" --set train.name=\"race2\" --set train.steps=2
 kill $P1 2>/dev/null; wait $P1 2>/dev/null
+
+# ---- SIGTERM to the mpirun of jobs/run-local.sh: nq-train checkpoints and exits 75; Open MPI's
+# mpirun itself then exits 1, and run-local.sh must still exit 75 (EX_TEMPFAIL: requeue)
+sed 's/lm = "train.objective=lm train.steps=10";/lm = "train.objective=lm train.steps=100000";/' $CFG > "$T/long.cfg"
+L=$T/sigterm_local; cp -r "$R" "$L"
+bash jobs/run-local.sh "$T/long.cfg" --set run_dir=\"$L\" "${TINY_MODEL[@]}" --only lm > "$T/sigterm_local.log" 2>&1 & RL=$!
+mp=""
+for i in $(seq 1 300); do   # until the ranks train (their progress in the step log)
+  mp=$(pgrep -P $RL -x mpirun | head -n 1)
+  [ -n "$mp" ] && grep -q "steps/s" "$L/logs/lm.log" 2>/dev/null && break
+  sleep 0.1
+done
+[ -n "$mp" ] && kill -TERM "$mp"
+wait $RL; rc=$?
+if [ $rc = 75 ] && ls "$L/lm"/ckpt-*.h5 > /dev/null 2>&1; then ok "faults_sigterm_mpirun_local_exits_75"
+else bad faults_sigterm_mpirun_local_exits_75 "exit $rc: $(tail -n 2 "$T/sigterm_local.log")"; fi
 
 # ---- kill -9 at random points, rerun, compare with an uninterrupted run ---------------------
 KT=(build/nq-train $CFG "${S[@]}" --set train.steps=24 --set train.ckpt_every=2 --set train.valid_every=4)
