@@ -45,5 +45,8 @@ const cfg_key schema_train[] = {
      "online weights: preference token when p_h - p_0 > threshold"},
     {"train.online_hi", CFG_FLOAT, "1.0", 0.0, 1e6, NULL, "online weight of preference tokens"},
     {"train.online_lo", CFG_FLOAT, "0.1", 0.0, 1e6, NULL, "online weight of the other tokens"},
+    {"train.shard_optimizer", CFG_STRING, "\"auto\"", CFG_NO_RANGE, "auto|true|false",
+     "ZeRO-1: AdamW moments split across the ranks (gradients reduce-scattered, weights all-gathered); "
+     "auto = on with more than one rank (docs/scaling.md)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };

@@ -1,6 +1,8 @@
 // nq-train's checkpoints in <run_dir>/<train.name>/: ckpt-<step, 6 digits>.h5 (weights, AdamW
 // moments, the resume state) every train.ckpt_every steps and at the end, the newest
-// train.keep kept; model.h5 (weights only) at the end (docs/training.md).
+// train.keep kept; model.h5 (weights only) at the end (docs/training.md). With ZeRO-1 the
+// moments are gathered onto rank 0 tensor by tensor, so a checkpoint does not depend on the
+// rank count that wrote it.
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +70,7 @@ void train_checkpoint(trainer *t, long done, int last) {
     ckpt_save_info info = {.step = done, .rng = (const uint8_t *)&rs, .rng_len = sizeof rs,
                            .with_optimizer = 1, .prov = &t->prov,
                            .tokenizer_digest = t->data.sh[0].tokenizer_digest};
+    if (t->zero.on) info.moments = train_zero_moments, info.moments_arg = &t->zero;   // gathered
     char *p = train_ckpt_path(t->out_dir, done);
     checkpoint_save(p, t->m, &info);
     free(p);
@@ -79,6 +82,8 @@ void train_checkpoint(trainer *t, long done, int last) {
                                                   .tokenizer_digest = t->data.sh[0].tokenizer_digest});
       free(fp);
     }
+  } else if (t->zero.on) {
+    train_zero_moments_serve(&t->zero, t->m);   // the gathers of rank 0's checkpoint_save
   }
   mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the checkpoint");
 }

@@ -1,14 +1,14 @@
 // One optimizer step (llm.c's loop body: batches, forward/backward, all-reduce, update) and
-// the validation pass. Each rank backpropagates 1/G x its samples' losses; one
-// MPI_Allreduce(SUM) of the gradient arena per step (docs/training.md).
+// the validation pass. Each rank backpropagates 1/G x its samples' losses; the gradient
+// arena is summed over the ranks by train_zero.c (a chunked MPI_Allreduce, or ZeRO-1's
+// reduce-scatter, sharded AdamW and all-gather; docs/training.md, docs/scaling.md).
 #include <stdio.h>
 
 #include "train/trainer.h"
 
 // Sums the step's gradients and losses over the ranks (in place).
-static void reduce_step(model *m, loss_sums *acc) {
-  mpicheck(MPI_Allreduce(MPI_IN_PLACE, m->grads_mem, (int)m->n_params, MPI_FLOAT, MPI_SUM,
-                         MPI_COMM_WORLD), "summing gradients");
+static void reduce_step(trainer *t, loss_sums *acc) {
+  train_zero_reduce(&t->zero, t->m);
   double red[6] = {acc->loss, acc->loss_n, acc->loss_p, acc->tokens, acc->pref_tokens, acc->targets};
   mpicheck(MPI_Allreduce(MPI_IN_PLACE, red, 6, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "summing losses");
   *acc = (loss_sums){red[0], red[1], red[2], red[3], red[4], red[5]};
@@ -35,11 +35,10 @@ void train_step(trainer *t, long step) {
     train_batch_pick_train(&t->batch, &t->data, &t->o, t->s->rank, t->s->size, t->global_batch, step, a);
     train_micro_batch(&t->work, &t->data, &t->o, &t->batch, (float)(1.0 / t->global_batch), 1, &acc);
   }
-  reduce_step(t->m, &acc);
-  double norm = grad_global_norm(t->m->grads_mem, t->m->n_params);
-  grad_clip(t->m->grads_mem, t->m->n_params, norm, t->o.grad_clip);
+  reduce_step(t, &acc);
+  double norm = train_zero_norm(&t->zero, t->m);
   double lr = lr_schedule(&t->schedule, step);
-  model_adamw_step(t->m, &t->adamw, (float)lr, step + 1);
+  train_zero_update(&t->zero, t->m, norm, t->o.grad_clip, &t->adamw, (float)lr, step + 1);
   log_step(t, step, &acc, lr, norm, wall_seconds() - t0);
 }
 

@@ -11,6 +11,7 @@
 //   train_signal.c     SIGTERM / SIGUSR1: checkpoint at the next step, exit 75
 //   train_log.c        the metrics rows (metrics.h5: formats/train_metrics_file.h)
 //   train_lm.c         lm: the per-user stream windows
+//   train_zero.c       ZeRO-1: gradient reduce-scatter, sharded AdamW, weight all-gather
 #ifndef NQ_TRAIN_IMPL_H
 #define NQ_TRAIN_IMPL_H
 
@@ -26,6 +27,7 @@
 #include "formats/shards_file.h"
 #include "train/train.h"
 #include "train/train_lm.h"
+#include "train/train_zero.h"
 
 // ---- options (train_opts.c) -----------------------------------------------------------------
 enum { OBJ_LM, OBJ_SFT, OBJ_CONTEXT_SFT, OBJ_NEXTQUILL };
@@ -52,6 +54,7 @@ typedef struct {
   double lr, min_lr, weight_decay, beta1, beta2, eps, grad_clip;
   double history_dropout, alpha;
   double online_threshold, online_hi, online_lo;
+  const char *shard_optimizer;        // "auto" | "true" | "false" (train_zero.h)
 } train_opts;
 
 void train_opts_read(train_opts *o, const stage_ctx *s);
@@ -156,6 +159,7 @@ typedef struct {
   train_batch batch;
   train_log log;
   adamw_config adamw;
+  train_zero zero;                // the optimizer step: all-reduce, or ZeRO-1 (train_zero.h)
   lr_schedule_config schedule;
   char *cfg_text;                 // for the provenance of every output
   const char **inputs;            // shards, init and reference checkpoints

@@ -1,0 +1,167 @@
+// ZeRO-1: buckets, reduce-scatter, sharded AdamW, all-gather (train_zero.h, docs/scaling.md).
+#include "train/train_zero.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "formats/checkpoint.h"
+#include "pipeline/mpi_chunked.h"
+#include "pipeline/stage.h"
+
+// Piece r of a bucket of n floats: [n * r / size, n * (r + 1) / size).
+static size_t piece_at(size_t n, int r, int size) { return n * (size_t)r / (size_t)size; }
+
+static void build_buckets(train_zero *z, const model *m) {
+  size_t c = mpi_chunk_elems(), total = 0;
+  int nb = 0;
+  for (int i = 0; i < m->n_tensors; i++) nb += (int)((m->tensors[i].numel + c - 1) / c);
+  z->b_off = xcalloc((size_t)nb, sizeof *z->b_off);
+  z->b_len = xcalloc((size_t)nb, sizeof *z->b_len);
+  z->b_tensor = xcalloc((size_t)nb, sizeof *z->b_tensor);
+  z->own_at = xcalloc((size_t)nb, sizeof *z->own_at);
+  z->cnt = xcalloc((size_t)nb * z->size, sizeof *z->cnt);
+  z->dsp = xcalloc((size_t)nb * z->size, sizeof *z->dsp);
+  z->req = xcalloc((size_t)nb, sizeof *z->req);
+  for (int i = 0; i < m->n_tensors; i++) {
+    const model_tensor *t = &m->tensors[i];
+    for (size_t at = 0; at < t->numel; at += c, z->n_buckets++) {
+      int b = z->n_buckets;
+      z->b_off[b] = t->offset + at;
+      z->b_len[b] = t->numel - at < c ? t->numel - at : c;
+      z->b_tensor[b] = i;
+      for (int r = 0; r < z->size; r++) {
+        z->dsp[b * z->size + r] = (int)piece_at(z->b_len[b], r, z->size);
+        z->cnt[b * z->size + r] = (int)(piece_at(z->b_len[b], r + 1, z->size) - z->dsp[b * z->size + r]);
+      }
+      z->own_at[b] = z->n_owned;
+      z->n_owned += (size_t)z->cnt[b * z->size + z->rank];
+    }
+    total += t->numel;
+  }
+  if (total != m->n_params) error("train_zero: tensors cover %zu of %zu floats", total, m->n_params);
+}
+
+// This rank's pieces of one tensor's moment `which`, from a tensor-sized array `src`.
+static void take_pieces(void *arg, int which, const model_tensor *t, const float *src) {
+  train_zero *z = arg;
+  float *dst = which ? z->v : z->m;
+  for (int b = 0; b < z->n_buckets; b++) {
+    if (z->b_off[b] < t->offset || z->b_off[b] >= t->offset + t->numel) continue;
+    size_t from = z->b_off[b] - t->offset + (size_t)z->dsp[b * z->size + z->rank];
+    memcpy(dst + z->own_at[b], src + from, (size_t)z->cnt[b * z->size + z->rank] * sizeof(float));
+  }
+}
+
+int train_zero_wanted(const char *shard, int size) {
+  return !strcmp(shard, "true") || (!strcmp(shard, "auto") && size > 1);
+}
+
+void train_zero_setup(train_zero *z, model *m, const char *shard, int rank, int size,
+                      const char *resume_path) {
+  memset(z, 0, sizeof *z);
+  z->rank = rank, z->size = size;
+  z->on = train_zero_wanted(shard, size);
+  if (!z->on) return;
+  build_buckets(z, m);
+  z->m = xcalloc(z->n_owned ? z->n_owned : 1, sizeof(float));
+  z->v = xcalloc(z->n_owned ? z->n_owned : 1, sizeof(float));
+  if (resume_path) {
+    checkpoint_read_moments(resume_path, m, take_pieces, z);
+  } else if (m->m_mem) {
+    for (int i = 0; i < m->n_tensors; i++) {
+      take_pieces(z, 0, &m->tensors[i], m->m_mem + m->tensors[i].offset);
+      take_pieces(z, 1, &m->tensors[i], m->v_mem + m->tensors[i].offset);
+    }
+  }
+  free(m->m_mem), free(m->v_mem);
+  m->m_mem = m->v_mem = NULL;
+}
+
+void train_zero_free(train_zero *z) {
+  free(z->b_off), free(z->b_len), free(z->b_tensor), free(z->own_at);
+  free(z->m), free(z->v), free(z->cnt), free(z->dsp), free(z->req);
+  memset(z, 0, sizeof *z);
+}
+
+static void wait_all(train_zero *z, const char *what) {
+  double t0 = wall_seconds();
+  mpicheck(MPI_Waitall(z->n_buckets, z->req, MPI_STATUSES_IGNORE), what);
+  z->comm_s += wall_seconds() - t0;
+}
+
+void train_zero_reduce(train_zero *z, model *m) {
+  if (!z->on) {
+    double t0 = wall_seconds();
+    mpi_allreduce_f32_sum(m->grads_mem, m->n_params, MPI_COMM_WORLD);
+    z->comm_s += wall_seconds() - t0;
+    return;
+  }
+  for (int b = 0; b < z->n_buckets; b++)   // in place: the sum of my piece lands at b_off
+    mpicheck(MPI_Ireduce_scatter(MPI_IN_PLACE, m->grads_mem + z->b_off[b], z->cnt + (size_t)b * z->size,
+                                 MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &z->req[b]),
+             "reduce-scattering gradients");
+  wait_all(z, "reduce-scattering gradients");
+  for (int b = 0; b < z->n_buckets; b++) {
+    float *g = m->grads_mem + z->b_off[b];
+    memmove(g + z->dsp[b * z->size + z->rank], g, (size_t)z->cnt[b * z->size + z->rank] * sizeof(float));
+  }
+}
+
+double train_zero_norm(train_zero *z, const model *m) {
+  if (!z->on) return grad_global_norm(m->grads_mem, m->n_params);
+  double ss = 0;
+  for (int b = 0; b < z->n_buckets; b++) {
+    double n = grad_global_norm(m->grads_mem + z->b_off[b] + z->dsp[b * z->size + z->rank],
+                                (size_t)z->cnt[b * z->size + z->rank]);
+    ss += n * n;
+  }
+  mpicheck(MPI_Allreduce(MPI_IN_PLACE, &ss, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "summing the norm");
+  return sqrt(ss);
+}
+
+void train_zero_update(train_zero *z, model *m, double norm, double max_norm, const adamw_config *c,
+                       float lr, long t) {
+  if (!z->on) {
+    grad_clip(m->grads_mem, m->n_params, norm, max_norm);
+    model_adamw_step(m, c, lr, t);
+    return;
+  }
+  for (int b = 0; b < z->n_buckets; b++) {
+    size_t at = z->b_off[b] + (size_t)z->dsp[b * z->size + z->rank];
+    size_t n = (size_t)z->cnt[b * z->size + z->rank];
+    grad_clip(m->grads_mem + at, n, norm, max_norm);
+    const model_tensor *ts = &m->tensors[z->b_tensor[b]];
+    adamw_update(m->params_mem + at, m->grads_mem + at, z->m + z->own_at[b], z->v + z->own_at[b], n, c,
+                 lr, ts->decay ? c->weight_decay : 0.0f, t);
+  }
+  for (int b = 0; b < z->n_buckets; b++)
+    mpicheck(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, m->params_mem + z->b_off[b],
+                             z->cnt + (size_t)b * z->size, z->dsp + (size_t)b * z->size, MPI_FLOAT,
+                             MPI_COMM_WORLD, &z->req[b]),
+             "all-gathering weights");
+  wait_all(z, "all-gathering weights");
+}
+
+// The gathers of one tensor's moment onto rank 0 (dst: rank 0's tensor-sized buffer).
+static void gather_tensor(train_zero *z, int which, const model_tensor *t, float *dst) {
+  const float *mine = which ? z->v : z->m;
+  for (int b = 0; b < z->n_buckets; b++) {
+    if (z->b_off[b] < t->offset || z->b_off[b] >= t->offset + t->numel) continue;
+    mpicheck(MPI_Gatherv(mine + z->own_at[b], z->cnt[b * z->size + z->rank], MPI_FLOAT,
+                         dst ? dst + (z->b_off[b] - t->offset) : NULL, z->cnt + (size_t)b * z->size,
+                         z->dsp + (size_t)b * z->size, MPI_FLOAT, 0, MPI_COMM_WORLD),
+             "gathering optimizer moments");
+  }
+}
+
+void train_zero_moments(void *z, int which, const model_tensor *t, float *dst) {
+  gather_tensor(z, which, t, dst);
+}
+
+void train_zero_moments_serve(train_zero *z, const model *m) {
+  for (int which = 0; which < 2; which++)
+    for (int i = 0; i < m->n_tensors; i++) gather_tensor(z, which, &m->tensors[i], NULL);
+}
