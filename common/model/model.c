@@ -225,6 +225,24 @@ void model_zero_grad(model *m) {
 }
 
 // ---- activation arena -------------------------------------------------------------------------
+size_t model_acts_bytes(const model_config *c, int precision, int max_tokens, int max_seq) {
+  if (max_seq > c->max_seq_len) max_seq = c->max_seq_len;
+  if (max_seq > max_tokens) max_seq = max_tokens;
+  size_t N = max_tokens, L = c->n_layers, D = c->dim, F = c->ffn_dim, H = c->n_heads;
+  size_t qd = D, kd = c->n_kv_heads * (D / H);
+  // model_acts_create's arrays: x, ln1, rstd1, q, k, v, att, atty, x2, ln2, rstd2, gate, up,
+  // hmlp, lnf, rstdf, logits; bf16: ln1, atty, ln2, h, lnf; plus backward's scratch
+  size_t f32 = (L + 1) * N * D + L * N * (3 * D + qd * 2 + kd * 2 + 2 + 3 * F) + L * H * N * max_seq +
+               N * D + N + N * (size_t)c->vocab_size;
+  size_t b16 = precision == MODEL_BF16 ? L * N * (2 * D + qd + F) + N * D : 0;
+  return f32 * 4 + b16 * 2 + N * 3 * sizeof(int);
+}
+
+size_t model_backward_scratch_bytes(const model_config *c, int threads, int max_tokens, int max_seq) {
+  size_t D = c->dim, F = c->ffn_dim, qd = D, kd = c->n_kv_heads * (D / c->n_heads);
+  return 4 * ((size_t)max_tokens * (2 * D + 3 * F + 2 * qd + 2 * kd) + (size_t)threads * max_seq * max_seq);
+}
+
 model_acts *model_acts_create(const model *m, int max_tokens, int max_seq) {
   const model_config *c = &m->cfg;
   if (max_tokens < 1 || max_seq < 1) error("model_acts_create: bad capacity %d/%d", max_tokens, max_seq);

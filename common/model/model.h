@@ -132,6 +132,12 @@ void model_zero_grad(model *m);
 void model_set_threads(int n);
 int model_threads(void);
 
+// ---- memory (the memory plan of nq-train / nq-effect / nq-eval) ---------------------------
+// Bytes model_acts_create allocates for (max_tokens, max_seq) at `precision`.
+size_t model_acts_bytes(const model_config *c, int precision, int max_tokens, int max_seq);
+// Bytes of model_backward's scratch for a pass of max_tokens tokens with `threads` threads.
+size_t model_backward_scratch_bytes(const model_config *c, int threads, int max_tokens, int max_seq);
+
 // ---- precision -------------------------------------------------------------------------
 // cfg model.precision ("fp32" | "bf16") -> MODEL_FP32 / MODEL_BF16.
 int model_precision_read(const struct config *c);

@@ -27,6 +27,11 @@ int train_run(stage_ctx *s) {
   train_opts_read(&t.o, s);
   train_signals_install();
   train_data_load(&t.data, s, &t.o);
+  if (train_plan(&t, s)) {   // --plan: print it, do nothing else
+    train_data_free(&t.data);
+    train_opts_free(&t.o);
+    return 0;
+  }
   trainer_setup(&t, s);   // output directory, model, reference, buffers, provenance
 
   int rc = 0;

@@ -11,6 +11,7 @@
 //   train_signal.c     SIGTERM / SIGUSR1: checkpoint at the next step, exit 75
 //   train_log.c        the metrics rows (metrics.h5: formats/train_metrics_file.h)
 //   train_lm.c         lm: the per-user stream windows
+//   train_plan.c       the memory plan printed (and checked) before the model exists
 //   train_zero.c       ZeRO-1: gradient reduce-scatter, sharded AdamW, weight all-gather
 #ifndef NQ_TRAIN_IMPL_H
 #define NQ_TRAIN_IMPL_H
@@ -172,6 +173,11 @@ typedef struct {
 // without --resume or --force), the model, the reference, buffers, metrics, provenance.
 void trainer_setup(trainer *t, const stage_ctx *s);
 void trainer_free(trainer *t);
+
+// ---- memory plan (train_plan.c) --------------------------------------------------------------
+// Prints the per-rank memory plan and stops when it exceeds the node's limit (mem_plan.h);
+// returns 1 for --plan (print only).
+int train_plan(trainer *t, const stage_ctx *s);
 
 // ---- steps (train_step.c) -------------------------------------------------------------------
 // One optimizer step: accum micro-batches, gradients summed over the ranks, clipped, AdamW;

@@ -79,4 +79,18 @@ if [ $rc -ne 0 ] && grep -q "exiting 75" $T/sig1.log && ls $R/sig/ckpt-*.h5 > /d
      out=$($PY $CMP losses "$(M sig)" "$(M nosig)" 0 2>&1); then ok train_zero_sigterm_resume_identical
   else bad train_zero_sigterm_resume_identical "$out $(tail -n 2 $T/sig2.log)"; fi
 else bad train_zero_sigterm_exits_75 "rc $rc, $(ls $R/sig 2>&1 | tr '\n' ' ') $(tail -n 2 $T/sig1.log)"; fi
+
+# ---- memory plan: --plan prints and exits 0; an oversize model is refused naming the numbers --
+if build/nq-train $CFG "${SET[@]}" --set train.name=\"plan\" --plan > $T/plan.log 2>&1 &&
+   grep -q "total per rank" $T/plan.log && [ ! -e $R/plan ]; then ok train_plan_prints_and_exits
+else bad train_plan_prints_and_exits "$(tail -n 2 $T/plan.log)"; fi
+# Qwen2.5-3B's shape (3.09B parameters) under a 20G limit: 16 B/parameter alone is 46 GiB
+Q3=(--set model.dim=2048 --set model.n_layers=36 --set model.n_heads=16 --set model.n_kv_heads=2
+    --set model.ffn_dim=11008 --set model.vocab_size=151936 --set model.qkv_bias=true
+    --set model.tie_embeddings=true --set model.max_seq_len=1024)
+if build/nq-train $CFG "${SET[@]}" "${Q3[@]}" --set memory_limit=\"20G\" --set train.name=\"q3\" --plan \
+     > $T/q3.log 2>&1; then bad train_plan_refuses_oversize "accepted: $(tail -n 3 $T/q3.log)"
+elif grep -q "needs [0-9.]* GiB on this node (.* per rank x 1 on the node) but the limit is 20.00 GiB (memory_limit)" $T/q3.log &&
+     grep -q "3085938688 parameters" $T/q3.log; then ok "train_plan_refuses_oversize ($(grep -o 'needs [0-9.]* GiB' $T/q3.log))"
+else bad train_plan_refuses_oversize "$(tail -n 2 $T/q3.log)"; fi
 exit $failed
