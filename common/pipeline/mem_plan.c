@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "formats/checkpoint.h"
 
 const stage_option mem_plan_options[] = {
     {"--plan", NULL, "print the per-rank memory plan and exit (before sbatch)"},
@@ -16,6 +17,21 @@ void mem_plan_add(mem_plan *p, const char *what, double bytes) {
   if (p->n == MEM_PLAN_MAX) error("mem_plan: more than %d items", MEM_PLAN_MAX);
   p->what[p->n] = what;
   p->bytes[p->n++] = bytes;
+}
+
+void mem_plan_add_forward(mem_plan *p, const char *path, int precision, int max_tokens,
+                          model_config *mc_out) {
+  model_config mc;
+  checkpoint_read_config(path, &mc);
+  size_t sz[P_COUNT];
+  model_param_sizes(&mc, sz);
+  double P = 0, small = (double)sz[P_ATTN_NORM] + sz[P_MLP_NORM] + sz[P_FINAL_NORM] + sz[P_BQ] + sz[P_BK] + sz[P_BV];
+  for (int k = 0; k < P_COUNT; k++) P += (double)sz[k];
+  mem_plan_add(p, precision == MODEL_BF16 ? "weights (bf16 matrices)" : "weights (fp32)",
+               precision == MODEL_BF16 ? 2 * (P - small) + 4 * small : 4 * P);
+  int seq = max_tokens < mc.max_seq_len ? max_tokens : mc.max_seq_len;
+  mem_plan_add(p, "activations (one pass)", (double)model_acts_bytes(&mc, precision, max_tokens, seq));
+  if (mc_out) *mc_out = mc;
 }
 
 double mem_plan_total(const mem_plan *p) {

@@ -7,6 +7,7 @@
 #ifndef NQ_MEM_PLAN_H
 #define NQ_MEM_PLAN_H
 
+#include "model/model.h"
 #include "pipeline/stage.h"
 
 #define MEM_PLAN_MAX 10
@@ -22,6 +23,10 @@ typedef struct {
 extern const stage_option mem_plan_options[];
 
 void mem_plan_add(mem_plan *p, const char *what, double bytes);
+// A forward-only model's weights (checkpoint or HF directory at `path`; bf16: the matrices in
+// bf16, norms and biases fp32) and the activations of one pass of max_tokens tokens.
+void mem_plan_add_forward(mem_plan *p, const char *path, int precision, int max_tokens,
+                          model_config *mc_out);
 double mem_plan_total(const mem_plan *p);
 // The limit in bytes for the node (memory_limit, or detected), 0 = none; *src says where from.
 double mem_plan_limit(const stage_ctx *s, const char **src);
