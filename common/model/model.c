@@ -519,6 +519,12 @@ static void mm_backward(const model *m, float *dinp, float *dw, float *dbias, co
 // rows, weight gradients on its block of output rows, norm weights on its block of columns,
 // attention by (sequence, kv group) tasks; six barriers per layer. The same splits as the
 // per-kernel path, so the same values.
+// Gradients of `stage` are final (model.h: grads_ready). Thread 0 of the fused region is the
+// thread that called model_backward (the MPI-calling thread).
+static void ready(model *m, int stage) {
+  if (m->grads_ready) m->grads_ready(m->grads_ready_arg, stage);
+}
+
 static void backward_fused(model *m, model_acts *a, const float *dlogits, float *dres, float *dln,
                            float *dh, float *dgate, float *dup, float *datty, float *dq, float *dk,
                            float *dv, float *attscr, int nt) {
@@ -548,6 +554,7 @@ static void backward_fused(model *m, model_acts *a, const float *dlogits, float 
 #pragma omp barrier
     rmsnorm_backward_dw(g->t[P_FINAL_NORM], dln, xL, a->rstdf, N, D, c0, c1);
 #pragma omp barrier
+    if (t == 0) ready(m, c->n_layers);   // the others go on with the top layer meanwhile
     for (int l = c->n_layers - 1; l >= 0; l--) {
       float *l_x = a->x + l * MN * D, *l_ln1 = a->ln1 + l * MN * D, *l_rstd1 = a->rstd1 + l * MN;
       float *l_q = a->q + l * MN * qd, *l_k = a->k + l * MN * kd, *l_v = a->v + l * MN * kd;
@@ -610,9 +617,11 @@ static void backward_fused(model *m, model_acts *a, const float *dlogits, float 
 #pragma omp barrier
       rmsnorm_backward_dw(g->t[P_ATTN_NORM] + ol, dln, l_x, l_rstd1, N, D, c0, c1);
 #pragma omp barrier
+      if (t == 0) ready(m, l);
     }
   }
   embedding_backward(g->t[P_EMBED], dres, a->tokens, N, D);
+  ready(m, -1);
 }
 
 void model_backward(model *m, model_acts *a, const float *dlogits) {
@@ -644,6 +653,7 @@ void model_backward(model *m, model_acts *a, const float *dlogits) {
   memset(dres, 0, fD);
   rmsnorm_backward(dres, g->t[P_FINAL_NORM], dln, a->x + c->n_layers * MN * D, p->t[P_FINAL_NORM],
                    a->rstdf, N, D);
+  ready(m, c->n_layers);
   for (int l = c->n_layers - 1; l >= 0; l--) {
     float *l_x = a->x + l * MN * D, *l_ln1 = a->ln1 + l * MN * D, *l_rstd1 = a->rstd1 + l * MN;
     float *l_q = a->q + l * MN * qd, *l_k = a->k + l * MN * kd, *l_v = a->v + l * MN * kd;
@@ -679,8 +689,10 @@ void model_backward(model *m, model_acts *a, const float *dlogits) {
     mm_backward(m, dln, g->t[P_WV] + ok, c->qkv_bias ? g->t[P_BV] + (size_t)l * kd : NULL, dv, l_ln1, h_ln1, P_WV, ok, N, D, kd);
     rmsnorm_backward(dres, g->t[P_ATTN_NORM] + (size_t)l * D, dln, l_x, p->t[P_ATTN_NORM] + (size_t)l * D,
                      l_rstd1, N, D);   // dres is now d x (layer input)
+    ready(m, l);
   }
   embedding_backward(g->t[P_EMBED], dres, a->tokens, N, D);
+  ready(m, -1);
 }
 
 int argmax_f32(const float *x, int n) {

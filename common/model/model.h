@@ -109,6 +109,12 @@ typedef struct model {
   bf16 *w16_mem;              // bf16 parameter arena (MODEL_BF16), matrices used by the matmuls
   model_params16 params16;
   float *small_mem;           // forward-only bf16: norms and biases (fp32 matrices freed)
+  // nq-train's gradient overlap (docs/scaling.md): when set, model_backward calls
+  // grads_ready(grads_ready_arg, stage) on the calling thread as soon as a group of gradients
+  // is final for this pass: stage = n_layers after the LM head and final norm, l after layer l,
+  // -1 after the embedding. The caller sets it only on a step's last backward pass.
+  void (*grads_ready)(void *arg, int stage);
+  void *grads_ready_arg;
 } model;
 
 // ---- configuration -------------------------------------------------------------------

@@ -60,7 +60,10 @@ static int start_mpi(stage_ctx *s, const stage_info *info, int *argc, char ***ar
       s->size = 1;
       return 0;
     }
-  mpicheck(MPI_Init(argc, argv), "starting MPI");
+  // FUNNELED: nq-train's gradient overlap calls MPI from OpenMP thread 0 (the main thread)
+  // inside a parallel region while the other threads compute (docs/scaling.md).
+  int provided;
+  mpicheck(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "starting MPI");
   mpicheck(MPI_Comm_rank(MPI_COMM_WORLD, &s->rank), "MPI_Comm_rank");
   mpicheck(MPI_Comm_size(MPI_COMM_WORLD, &s->size), "MPI_Comm_size");
   return 1;

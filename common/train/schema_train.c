@@ -48,5 +48,8 @@ const cfg_key schema_train[] = {
     {"train.shard_optimizer", CFG_STRING, "\"auto\"", CFG_NO_RANGE, "auto|true|false",
      "ZeRO-1: AdamW moments split across the ranks (gradients reduce-scattered, weights all-gathered); "
      "auto = on with more than one rank (docs/scaling.md)"},
+    {"train.overlap_comm", CFG_BOOL, "true", CFG_NO_RANGE, NULL,
+     "post each layer's gradient buckets (non-blocking) during the backward pass instead of after it; "
+     "same results (docs/scaling.md)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };

@@ -124,7 +124,7 @@ static void start_model(trainer *t, long newest_ckpt) {
   model_set_precision(t->m, model_precision_read(t->s->cfg));
   if (t->s->rank == 0) message("train: %s", model_precision_describe(t->m));
   check_model(t, resume_path, &rs);
-  train_zero_setup(&t->zero, t->m, t->o.shard_optimizer, t->s->rank, t->s->size, resume_path);
+  train_zero_setup(&t->zero, t->m, t->o.shard_optimizer, t->o.overlap_comm, t->s->rank, t->s->size, resume_path);
   free(resume_path);
 }
 

@@ -1,7 +1,8 @@
 // One optimizer step (llm.c's loop body: batches, forward/backward, all-reduce, update) and
 // the validation pass. Each rank backpropagates 1/G x its samples' losses; the gradient
-// arena is summed over the ranks by train_zero.c (a chunked MPI_Allreduce, or ZeRO-1's
-// reduce-scatter, sharded AdamW and all-gather; docs/training.md, docs/scaling.md).
+// arena is summed over the ranks by train_zero.c (bucketed non-blocking all-reduces, or ZeRO-1's
+// reduce-scatter, sharded AdamW and all-gather; posted from inside the last backward pass when
+// train.overlap_comm; docs/training.md, docs/scaling.md).
 #include <stdio.h>
 
 #include "train/trainer.h"
@@ -33,13 +34,17 @@ void train_step(trainer *t, long step) {
   loss_sums acc = {0};
   for (int a = 0; a < t->o.accum; a++) {
     train_batch_pick_train(&t->batch, &t->data, &t->o, t->s->rank, t->s->size, t->global_batch, step, a);
+    if (a == t->o.accum - 1) train_zero_arm(&t->zero, t->m);   // its backward finishes the gradients
     train_micro_batch(&t->work, &t->data, &t->o, &t->batch, (float)(1.0 / t->global_batch), 1, &acc);
   }
+  train_zero_disarm(t->m);
   reduce_step(t, &acc);
   double norm = train_zero_norm(&t->zero, t->m);
   double lr = lr_schedule(&t->schedule, step);
   train_zero_update(&t->zero, t->m, norm, t->o.grad_clip, &t->adamw, (float)lr, step + 1);
-  log_step(t, step, &acc, lr, norm, wall_seconds() - t0);
+  double dt = wall_seconds() - t0;
+  t->steps_s += dt;
+  log_step(t, step, &acc, lr, norm, dt);
 }
 
 void train_validate(trainer *t, long done) {

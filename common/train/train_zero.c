@@ -14,6 +14,13 @@
 // Piece r of a bucket of n floats: [n * r / size, n * (r + 1) / size).
 static size_t piece_at(size_t n, int r, int size) { return n * (size_t)r / (size_t)size; }
 
+// The backward stage after which a tensor's gradient is final (model.h grads_ready): the
+// embedding last (tied, it also takes the LM head's gradient), the head and final norm first.
+static int stage_of(const model_tensor *t, int n_layers) {
+  if (t->kind == P_EMBED) return -1;
+  return t->layer >= 0 ? t->layer : n_layers;
+}
+
 static void build_buckets(train_zero *z, const model *m) {
   size_t c = mpi_chunk_elems(), total = 0;
   int nb = 0;
@@ -21,10 +28,13 @@ static void build_buckets(train_zero *z, const model *m) {
   z->b_off = xcalloc((size_t)nb, sizeof *z->b_off);
   z->b_len = xcalloc((size_t)nb, sizeof *z->b_len);
   z->b_tensor = xcalloc((size_t)nb, sizeof *z->b_tensor);
+  z->b_stage = xcalloc((size_t)nb, sizeof *z->b_stage);
+  z->b_posted = xcalloc((size_t)nb, sizeof *z->b_posted);
   z->own_at = xcalloc((size_t)nb, sizeof *z->own_at);
   z->cnt = xcalloc((size_t)nb * z->size, sizeof *z->cnt);
   z->dsp = xcalloc((size_t)nb * z->size, sizeof *z->dsp);
   z->req = xcalloc((size_t)nb, sizeof *z->req);
+  for (int b = 0; b < nb; b++) z->req[b] = MPI_REQUEST_NULL;   // Testall before all are posted
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
     for (size_t at = 0; at < t->numel; at += c, z->n_buckets++) {
@@ -32,6 +42,7 @@ static void build_buckets(train_zero *z, const model *m) {
       z->b_off[b] = t->offset + at;
       z->b_len[b] = t->numel - at < c ? t->numel - at : c;
       z->b_tensor[b] = i;
+      z->b_stage[b] = stage_of(t, m->cfg.n_layers);
       for (int r = 0; r < z->size; r++) {
         z->dsp[b * z->size + r] = (int)piece_at(z->b_len[b], r, z->size);
         z->cnt[b * z->size + r] = (int)(piece_at(z->b_len[b], r + 1, z->size) - z->dsp[b * z->size + r]);
@@ -59,13 +70,14 @@ int train_zero_wanted(const char *shard, int size) {
   return !strcmp(shard, "true") || (!strcmp(shard, "auto") && size > 1);
 }
 
-void train_zero_setup(train_zero *z, model *m, const char *shard, int rank, int size,
+void train_zero_setup(train_zero *z, model *m, const char *shard, int overlap, int rank, int size,
                       const char *resume_path) {
   memset(z, 0, sizeof *z);
   z->rank = rank, z->size = size;
   z->on = train_zero_wanted(shard, size);
+  z->overlap = overlap && size > 1;
+  if (size > 1 || z->on) build_buckets(z, m);   // unsharded: the buckets of the all-reduce
   if (!z->on) return;
-  build_buckets(z, m);
   z->m = xcalloc(z->n_owned ? z->n_owned : 1, sizeof(float));
   z->v = xcalloc(z->n_owned ? z->n_owned : 1, sizeof(float));
   if (resume_path) {
@@ -81,7 +93,7 @@ void train_zero_setup(train_zero *z, model *m, const char *shard, int rank, int 
 }
 
 void train_zero_free(train_zero *z) {
-  free(z->b_off), free(z->b_len), free(z->b_tensor), free(z->own_at);
+  free(z->b_off), free(z->b_len), free(z->b_tensor), free(z->b_stage), free(z->b_posted), free(z->own_at);
   free(z->m), free(z->v), free(z->cnt), free(z->dsp), free(z->req);
   memset(z, 0, sizeof *z);
 }
@@ -92,18 +104,52 @@ static void wait_all(train_zero *z, const char *what) {
   z->comm_s += wall_seconds() - t0;
 }
 
-void train_zero_reduce(train_zero *z, model *m) {
-  if (!z->on) {
-    double t0 = wall_seconds();
-    mpi_allreduce_f32_sum(m->grads_mem, m->n_params, MPI_COMM_WORLD);
-    z->comm_s += wall_seconds() - t0;
-    return;
-  }
-  for (int b = 0; b < z->n_buckets; b++)   // in place: the sum of my piece lands at b_off
-    mpicheck(MPI_Ireduce_scatter(MPI_IN_PLACE, m->grads_mem + z->b_off[b], z->cnt + (size_t)b * z->size,
-                                 MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &z->req[b]),
+// Bucket b's sum over the ranks, non-blocking: reduce-scatter (in place: the sum of my piece
+// lands at b_off) when sharded, else all-reduce.
+static void post_bucket(train_zero *z, model *m, int b) {
+  float *g = m->grads_mem + z->b_off[b];
+  if (z->on)
+    mpicheck(MPI_Ireduce_scatter(MPI_IN_PLACE, g, z->cnt + (size_t)b * z->size, MPI_FLOAT, MPI_SUM,
+                                 MPI_COMM_WORLD, &z->req[b]),
              "reduce-scattering gradients");
-  wait_all(z, "reduce-scattering gradients");
+  else
+    mpicheck(MPI_Iallreduce(MPI_IN_PLACE, g, (int)z->b_len[b], MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &z->req[b]),
+             "summing gradients");
+  z->b_posted[b] = 1;
+  z->posts++;
+}
+
+// model.h grads_ready: post the buckets that became final, then one MPI_Testall over everything
+// posted so far (Open MPI progresses non-blocking collectives only inside MPI calls).
+static void on_grads_ready(void *arg, int stage) {
+  train_zero *z = arg;
+  double t0 = wall_seconds();
+  int flag;
+  for (int b = 0; b < z->n_buckets; b++)
+    if (z->b_stage[b] == stage && !z->b_posted[b]) post_bucket(z, z->model, b), z->early++;
+  mpicheck(MPI_Testall(z->n_buckets, z->req, &flag, MPI_STATUSES_IGNORE), "testing gradient sums");
+  z->post_s += wall_seconds() - t0;
+}
+
+void train_zero_arm(train_zero *z, model *m) {
+  if (!z->overlap) return;
+  z->model = m;
+  m->grads_ready = on_grads_ready;
+  m->grads_ready_arg = z;
+}
+
+void train_zero_disarm(model *m) {
+  m->grads_ready = NULL;
+  m->grads_ready_arg = NULL;
+}
+
+void train_zero_reduce(train_zero *z, model *m) {
+  if (z->n_buckets == 0) return;   // one rank, whole optimizer: nothing to sum
+  for (int b = 0; b < z->n_buckets; b++)
+    if (!z->b_posted[b]) post_bucket(z, m, b);
+  wait_all(z, "summing gradients");
+  memset(z->b_posted, 0, (size_t)z->n_buckets);
+  if (!z->on) return;
   for (int b = 0; b < z->n_buckets; b++) {
     float *g = m->grads_mem + z->b_off[b];
     memmove(g + z->dsp[b * z->size + z->rank], g, (size_t)z->cnt[b * z->size + z->rank] * sizeof(float));

@@ -56,6 +56,7 @@ typedef struct {
   double history_dropout, alpha;
   double online_threshold, online_hi, online_lo;
   const char *shard_optimizer;        // "auto" | "true" | "false" (train_zero.h)
+  int overlap_comm;                   // gradient buckets posted during the backward (train_zero.h)
 } train_opts;
 
 void train_opts_read(train_opts *o, const stage_ctx *s);
@@ -167,6 +168,7 @@ typedef struct {
   h5_provenance prov;
   progress progress;
   double t_start;
+  double steps_s;                 // seconds inside train_step (the communication share's total)
 } trainer;
 
 // Everything after the options and the data: output directory (refusing old checkpoints
