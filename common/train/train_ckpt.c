@@ -64,7 +64,20 @@ static void rotate(const char *dir, int keep) {
   free(steps);
 }
 
+// NQ_TRAIN_NO_SAVE=1 (bench/test-only, docs/scaling.md): metrics only, no checkpoint and no
+// model.h5, so the memory plan can be checked at large shapes without the long final write.
+static int no_save(void) {
+  const char *e = getenv("NQ_TRAIN_NO_SAVE");
+  return e && !strcmp(e, "1");
+}
+
 void train_checkpoint(trainer *t, long done, int last) {
+  if (no_save()) {
+    if (t->s->rank == 0) train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
+    if (t->s->rank == 0 && last) message("train: NQ_TRAIN_NO_SAVE=1: no checkpoint or model.h5 written");
+    mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the metrics");
+    return;
+  }
   if (t->s->rank == 0) {
     train_resume_state rs = {t->o.seed, done, t->global_batch, t->data.n_train};
     ckpt_save_info info = {.step = done, .rng = (const uint8_t *)&rs, .rng_len = sizeof rs,
