@@ -63,15 +63,18 @@ static void score_and_write(const stage_ctx *s, const eval_opts *o, const eval_s
 static int eval_plan(const stage_ctx *s, const eval_opts *o, int precision) {
   mem_plan p = {0};
   model_config mc = {0};
+  double acts = 0, kv = 0;   // the passes run one model at a time: the largest one's activations
   for (int mi = 0; mi < o->n_models && p.n + 3 <= MEM_PLAN_MAX; mi++) {
     if (!file_exists(o->mpath[mi])) continue;   // models_load names it
-    mem_plan_add_forward(&p, o->mpath[mi], precision, 0, &mc);
-    p.n--;   // the activations are counted once below, at the largest model's length
+    mem_plan_add_weights(&p, o->mpath[mi], precision, &mc);
+    double a = (double)model_acts_bytes(&mc, precision, mc.max_seq_len, mc.max_seq_len);
+    double k = 2.0 * 2 * mc.n_layers * (double)mc.max_seq_len * mc.n_kv_heads * (mc.dim / mc.n_heads) * 4;
+    acts = a > acts ? a : acts;
+    kv += k;   // 2 caches per model, all models' held together
   }
   if (mc.dim) {
-    mem_plan_add(&p, "activations (one pass)", (double)model_acts_bytes(&mc, precision, mc.max_seq_len, mc.max_seq_len));
-    mem_plan_add(&p, "KV caches (2 per model)", 2.0 * o->n_models * 2 * mc.n_layers * (double)mc.max_seq_len *
-                                                    mc.n_kv_heads * (mc.dim / mc.n_heads) * 4);
+    mem_plan_add(&p, "activations (one pass)", acts);
+    mem_plan_add(&p, "KV caches (2 per model)", kv);
   }
   snprintf(p.note, sizeof p.note, "%d model(s), passes of up to max_seq_len %d tokens", o->n_models, mc.max_seq_len);
   return mem_plan_check(s, &p);

@@ -19,8 +19,7 @@ void mem_plan_add(mem_plan *p, const char *what, double bytes) {
   p->bytes[p->n++] = bytes;
 }
 
-void mem_plan_add_forward(mem_plan *p, const char *path, int precision, int max_tokens,
-                          model_config *mc_out) {
+void mem_plan_add_weights(mem_plan *p, const char *path, int precision, model_config *mc_out) {
   model_config mc;
   checkpoint_read_config(path, &mc);
   size_t sz[P_COUNT];
@@ -29,6 +28,13 @@ void mem_plan_add_forward(mem_plan *p, const char *path, int precision, int max_
   for (int k = 0; k < P_COUNT; k++) P += (double)sz[k];
   mem_plan_add(p, precision == MODEL_BF16 ? "weights (bf16 matrices)" : "weights (fp32)",
                precision == MODEL_BF16 ? 2 * (P - small) + 4 * small : 4 * P);
+  if (mc_out) *mc_out = mc;
+}
+
+void mem_plan_add_forward(mem_plan *p, const char *path, int precision, int max_tokens,
+                          model_config *mc_out) {
+  model_config mc;
+  mem_plan_add_weights(p, path, precision, &mc);
   int seq = max_tokens < mc.max_seq_len ? max_tokens : mc.max_seq_len;
   mem_plan_add(p, "activations (one pass)", (double)model_acts_bytes(&mc, precision, max_tokens, seq));
   if (mc_out) *mc_out = mc;

@@ -24,7 +24,9 @@ extern const stage_option mem_plan_options[];
 
 void mem_plan_add(mem_plan *p, const char *what, double bytes);
 // A forward-only model's weights (checkpoint or HF directory at `path`; bf16: the matrices in
-// bf16, norms and biases fp32) and the activations of one pass of max_tokens tokens.
+// bf16, norms and biases fp32); *mc_out (when not NULL) gets its configuration.
+void mem_plan_add_weights(mem_plan *p, const char *path, int precision, model_config *mc_out);
+// Its weights and the activations of one pass of max_tokens tokens.
 void mem_plan_add_forward(mem_plan *p, const char *path, int precision, int max_tokens,
                           model_config *mc_out);
 double mem_plan_total(const mem_plan *p);

@@ -257,7 +257,7 @@ print(np.median(m["step_seconds"][1:]), np.median(m["tokens_per_s"][1:]))' $T/dp
   printf '%-16s %5s %9s %9s %8s %13s %7s\n' "ranks x threads" np "step ms" "tok/s" "comm %" "peak RSS MB/rank" "vs 1x2"
   for i in "${!runs[@]}"; do
     IFS='|' read -r name np thr extra <<<"${runs[$i]}"
-    local c; c=$(median <<<"${cs[$i]}"); [ -z "$c" ] && c="-"
+    local c="-"; [ -n "${cs[$i]// /}" ] && c=$(median <<<"${cs[$i]}")
     awk -v n="$name" -v np=$np -v s=$(median <<<"${st[$i]}") -v t=$(median <<<"${tk[$i]}") -v c="$c" \
         -v m=$(median <<<"${rs[$i]}") -v q=$(median <<<"${rat[$i]}") \
       'BEGIN { printf "%-16s %5d %9.0f %9.0f %8s %13.0f %7.2fx\n", n, np, 1000 * s, t, c, m / 1024, q }'

@@ -40,4 +40,26 @@ pair() {
 pair np2_sharded 2 --set train.micro_batch=2 --set train.accum=3
 pair np2_whole 2 --set train.micro_batch=2 --set train.accum=3 --set train.shard_optimizer=\"false\"
 pair np3_threads2 3 --set train.micro_batch=4 --set train.accum=1 --set model.threads=2
+
+# ---- the memory plans of nq-effect and nq-eval (docs/scaling.md): --plan prints the plan and
+# exits 0 without output; a memory_limit below the plan is refused with the numbers
+MOD=$R/np2_sharded_on/model.h5
+EFF=(--set effect.model=\"$MOD\")
+EVL=(--set "eval.models={ a = \"$MOD\"; b = \"$MOD\"; }" --set eval.baseline=\"\")
+for st in effect eval; do
+  if [ $st = effect ]; then X=("${EFF[@]}"); else X=("${EVL[@]}"); fi
+  if build/nq-$st $CFG "${SET[@]}" "${X[@]}" --plan > $T/$st-plan.log 2>&1 &&
+     grep -q "weights (fp32)" $T/$st-plan.log && grep -q "total per rank" $T/$st-plan.log &&
+     [ ! -e $R/$st ]; then ok "${st}_plan_prints_and_exits"
+  else bad "${st}_plan_prints_and_exits" "$(tail -n 3 $T/$st-plan.log)"; fi
+  if build/nq-$st $CFG "${SET[@]}" "${X[@]}" --set memory_limit=\"1K\" --plan > $T/$st-big.log 2>&1; then
+    bad "${st}_plan_refuses_over_limit" "accepted: $(tail -n 2 $T/$st-big.log)"
+  elif grep -q "needs [0-9.]* GiB on this node (.* per rank x 1 on the node) but the limit is 0.00 GiB (memory_limit)" $T/$st-big.log
+  then ok "${st}_plan_refuses_over_limit"
+  else bad "${st}_plan_refuses_over_limit" "$(tail -n 2 $T/$st-big.log)"; fi
+done
+# nq-eval counts each model's weights and the largest pass's activations once
+if [ "$(grep -c "weights (fp32)" $T/eval-plan.log)" = 2 ] && [ "$(grep -c "activations" $T/eval-plan.log)" = 1 ]; then
+  ok eval_plan_counts_models
+else bad eval_plan_counts_models "$(cat $T/eval-plan.log)"; fi
 exit $failed
