@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench` driver: a sequence of sections, each printing a readable table.
 # Add a section by appending a function and a call at the bottom. BENCH_ONLY="effect decode"
-# runs just those sections (model, effect, decode, train, dp, hf).
+# runs just those sections (model, effect, decode, train, dp, hf, big).
 # Timings are noisy on the shared 2-core machine (+-10-20%).
 set -u
 cd "$(dirname "$0")/../.."
@@ -299,4 +299,28 @@ bench_hf_section() {
     "$(median <<<"$rf")" "$(median <<<"$rd")" "$(median <<<"$rr")"
 }
 want hf && bench_hf_section
+
+# ---- section: a Qwen2.5-3B-shaped model (issue 15) -------------------------------------------
+# nq-effect's engine (effect_compute, both passes) on 3.09B random weights in bf16 only (the fp32
+# matrices never exist): 2 samples of 128 (with history) / 64 (without) tokens, 2 threads, one
+# pass (~6 GFLOP per token: minutes here). Needs ~6.5 GB free. Then nq-train --plan at that
+# shape: the memory plan refuses it here and says what a node needs.
+bench_big_section() {
+  echo "== Qwen2.5-3B-shaped model (3.09B params, random weights): nq-effect engine in bf16, training plan =="
+  local avail; avail=$(awk '/MemAvailable/ { print int($2 / 1048576) }' /proc/meminfo)
+  if [ "$avail" -lt 8 ]; then echo "skipped: ${avail} GiB available, needs ~8"; return 0; fi
+  local out; out=$(OPENBLAS_NUM_THREADS=1 build/bench/bench_effect_big 2 2) || { echo "bench_effect_big failed"; return 1; }
+  awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+         printf "effect tok/s (both passes) %s, peak RSS %s MB, init %s s\n", v["effect_tok_s"], v["rss_mb"], v["init_s"] }' <<<"$out"
+  local T; T=$(mktemp -d /tmp/nq-bench-big.XXXXXX)
+  local Q3=(--set run_dir=\"$T\" --set model.dim=2048 --set model.n_layers=36 --set model.n_heads=16
+            --set model.n_kv_heads=2 --set model.ffn_dim=11008 --set model.vocab_size=151936
+            --set model.qkv_bias=true --set model.tie_embeddings=true --set model.max_seq_len=640
+            --set train.objective=\"lm\" --set train.lm_window=128 --set train.micro_batch=1)
+  { build/nq-synth configs/smoke.cfg "${Q3[@]}" && build/nq-shard configs/smoke.cfg "${Q3[@]}"; } > $T/log 2>&1
+  echo "nq-train --plan, 1 rank, lm windows of 128 tokens, micro-batch 1:"
+  build/nq-train configs/smoke.cfg "${Q3[@]}" --plan 2>&1 | sed -n '/memory plan/,$p' | sed 's/^/  /'
+  rm -rf "$T"
+}
+want big && bench_big_section
 exit 0
