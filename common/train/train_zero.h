@@ -25,6 +25,8 @@ typedef struct {
   int *b_stage;            // backward stage after which bucket b is final (model.h grads_ready)
   unsigned char *b_posted; // bucket b's collective is posted this step
   model *model;            // the model whose gradients the hook posts (train_zero_arm)
+  int *queue, q_head, q_tail;  // posted buckets not yet waited for, oldest first
+  size_t inflight;         // floats of those buckets (at most mpi_chunk_elems())
   size_t *own_at;          // where this rank's piece of bucket b starts in m / v
   size_t n_owned;          // floats of this rank's pieces
   float *m, *v;            // this rank's AdamW moments (pieces in bucket order)
