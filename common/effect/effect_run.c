@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "pipeline/mem_plan.h"
 #include "base/util.h"
 #include "effect/effect_dispatch.h"
 #include "effect/effect_files.h"
@@ -198,10 +199,29 @@ static void report(effect_stage *r, double dt) {
   message("effect: wrote %s/ (%d new, %d kept%s)", r->out_dir, r->n_compute, r->n_kept, more);
 }
 
+// The memory plan of the reference model's passes (mem_plan.h); 1 for --plan.
+static int effect_plan(const effect_stage *r) {
+  const config *c = r->s->cfg;
+  int mb = (int)cfg_int(c, "effect.micro_batch"), cap = (int)cfg_int(c, "effect.max_batch_tokens");
+  model_config mc;
+  checkpoint_read_config(r->ckpt, &mc);
+  int N = cap > 0 ? cap : mb * 2 * mc.max_seq_len;   // both sequences of micro_batch samples
+  mem_plan p = {0};
+  mem_plan_add_forward(&p, r->ckpt, model_precision_read(c), N, NULL);
+  mem_plan_add(&p, "target logits (upper bound)", 4.0 * N / 2 * mc.vocab_size);
+  snprintf(p.note, sizeof p.note, "%d tokens per forward (%s)", N,
+           cap > 0 ? "effect.max_batch_tokens" : "micro_batch x 2 x max_seq_len");
+  return mem_plan_check(r->s, &p);
+}
+
 int effect_run(stage_ctx *s) {
   effect_stage r;
   effect_stage_init(&r, s);
   plan_jobs(&r);
+  if ((r.n_compute || stage_option_value(s, "--plan")) && effect_plan(&r)) {
+    effect_stage_free(&r);
+    return 0;
+  }
   reference_model_load(&r);
   double t0 = wall_seconds();
   progress_start(&r.prog, "effects", "tok", r.total_tokens);

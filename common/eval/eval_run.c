@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "base/log.h"
+#include "pipeline/mem_plan.h"
 #include "eval/eval.h"
 #include "eval/eval_generate_rank.h"
 #include "eval/eval_opts.h"
@@ -58,6 +59,27 @@ static void score_and_write(const stage_ctx *s, const eval_opts *o, const eval_s
   eval_results_free(&r);
 }
 
+// The memory plan of every model's passes and KV caches (mem_plan.h); 1 for --plan.
+static int eval_plan(const stage_ctx *s, const eval_opts *o, int precision) {
+  mem_plan p = {0};
+  model_config mc = {0};
+  double acts = 0, kv = 0;   // the passes run one model at a time: the largest one's activations
+  for (int mi = 0; mi < o->n_models && p.n + 3 <= MEM_PLAN_MAX; mi++) {
+    if (!file_exists(o->mpath[mi])) continue;   // models_load names it
+    mem_plan_add_weights(&p, o->mpath[mi], precision, &mc);
+    double a = (double)model_acts_bytes(&mc, precision, mc.max_seq_len, mc.max_seq_len);
+    double k = 2.0 * 2 * mc.n_layers * (double)mc.max_seq_len * mc.n_kv_heads * (mc.dim / mc.n_heads) * 4;
+    acts = a > acts ? a : acts;
+    kv += k;   // 2 caches per model, all models' held together
+  }
+  if (mc.dim) {
+    mem_plan_add(&p, "activations (one pass)", acts);
+    mem_plan_add(&p, "KV caches (2 per model)", kv);
+  }
+  snprintf(p.note, sizeof p.note, "%d model(s), passes of up to max_seq_len %d tokens", o->n_models, mc.max_seq_len);
+  return mem_plan_check(s, &p);
+}
+
 int eval_run(stage_ctx *s) {
   double t0 = wall_seconds();
   eval_opts o;
@@ -67,6 +89,11 @@ int eval_run(stage_ctx *s) {
   o.dec.eos = d.sh[0].eos_id;
   o.dec.vocab_limit = (int)d.sh[0].vocab_size;
   model_set_threads((int)cfg_int(s->cfg, "model.threads"));
+  if (eval_plan(s, &o, model_precision_read(s->cfg))) {
+    eval_samples_free(&d);
+    eval_opts_free(&o);
+    return 0;
+  }
   model **ms = models_load(&o, &d, model_precision_read(s->cfg));
   if (s->rank == 0) message("eval: %s", model_precision_describe(ms[0]));
   if (s->rank == 0)

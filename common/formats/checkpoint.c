@@ -149,6 +149,23 @@ static void write_moments(hid_t file, int row, const model *m, const float *aren
   h5_group_close(g);
 }
 
+// Moments from the sharded optimizer's hook, through one tensor-sized buffer.
+static void write_moments_hook(hid_t file, int row, const model *m, const ckpt_save_info *info) {
+  char name[32];
+  moment_group(row, name);
+  hid_t g = h5_group_create(file, name);
+  size_t most = 0;
+  for (int i = 0; i < m->n_tensors; i++) most = m->tensors[i].numel > most ? m->tensors[i].numel : most;
+  float *buf = xmalloc((most ? most : 1) * sizeof(float));
+  for (int i = 0; i < m->n_tensors; i++) {
+    const model_tensor *t = &m->tensors[i];
+    info->moments(info->moments_arg, row == CK_MOMENT_V, t, buf);
+    h5_write_f32_nd(g, t->name, buf, t->ndim, t->dims);
+  }
+  free(buf);
+  h5_group_close(g);
+}
+
 void checkpoint_save(const char *path, const model *m, const ckpt_save_info *info) {
   h5_out o;
   h5_out_create(&o, path);
@@ -161,7 +178,10 @@ void checkpoint_save(const char *path, const model *m, const ckpt_save_info *inf
   }
   h5_layout_write(o.file, &checkpoint_layout, &h, h.count);
   write_tensors(o.file, m, m->params_mem);
-  if (info && info->with_optimizer) {
+  if (info && info->with_optimizer && info->moments) {
+    write_moments_hook(o.file, CK_MOMENT_M, m, info);
+    write_moments_hook(o.file, CK_MOMENT_V, m, info);
+  } else if (info && info->with_optimizer) {
     if (!m->m_mem) error("checkpoint_save %s: model has no optimizer moments", path);
     write_moments(o.file, CK_MOMENT_M, m, m->m_mem);
     write_moments(o.file, CK_MOMENT_V, m, m->v_mem);
@@ -246,6 +266,34 @@ static void load_into(hid_t f, const char *path, model *m, ckpt_load_info *info)
     h.rng_state = NULL;
   }
   header_free(&h);
+}
+
+int checkpoint_read_moments(const char *path, const model *m,
+                            void (*take)(void *arg, int which, const model_tensor *t, const float *src),
+                            void *arg) {
+  hid_t f = h5_open_read(path);
+  if (!has_moments(f)) {
+    h5_close(f);
+    return 0;
+  }
+  size_t most = 0;
+  for (int i = 0; i < m->n_tensors; i++) most = m->tensors[i].numel > most ? m->tensors[i].numel : most;
+  float *buf = xmalloc((most ? most : 1) * sizeof(float));
+  for (int which = 0; which < 2; which++) {
+    char name[32];
+    moment_group(which ? CK_MOMENT_V : CK_MOMENT_M, name);
+    hid_t g = h5_group_open(f, name);
+    for (int i = 0; i < m->n_tensors; i++) {
+      const model_tensor *t = &m->tensors[i];
+      if (!h5_exists(g, t->name)) fatal("%s: tensor '%s/%s' is missing", path, name, t->name);
+      h5_read_f32_into(g, t->name, buf, t->numel);
+      take(arg, which, t, buf);
+    }
+    h5_group_close(g);
+  }
+  free(buf);
+  h5_close(f);
+  return 1;
 }
 
 void checkpoint_load_into(const char *path, model *m, ckpt_load_info *info) {

@@ -22,6 +22,11 @@ typedef struct {
   const h5_provenance *prov;     // NULL = minimal provenance (stage "model")
   const char *tokenizer_digest;  // the shards' tokenizer (nq-train), or NULL: effect and eval
                                  // refuse a model whose ids mean other strings
+  // A sharded optimizer's moments (train_zero.c): with with_optimizer, each tensor's moment
+  // `which` (0 = m, 1 = v) is filled into dst (t->numel floats) by this hook, in tensor order,
+  // all of m then all of v, instead of being read from m->m_mem / m->v_mem.
+  void (*moments)(void *arg, int which, const model_tensor *t, float *dst);
+  void *moments_arg;
   // Optional hook to add the trainer's own datasets/attributes before commit.
   void (*extra)(hid_t file, void *arg);
   void *extra_arg;
@@ -48,6 +53,12 @@ model *checkpoint_load(const char *path, int for_training, ckpt_load_info *info)
 // checkpoint_load, then model_set_precision(precision); a forward-only bf16 model is filled
 // tensor by tensor straight into bf16 (peak memory = the bf16 weights, not fp32 + bf16).
 model *checkpoint_load_prec(const char *path, int for_training, int precision, ckpt_load_info *info);
+// The AdamW moments of a checkpoint, one tensor at a time (a tensor-sized buffer): take() gets
+// moment `which` (0 = m, 1 = v) of each tensor of m's architecture, all of m then all of v.
+// Returns 0 (calling nothing) when the checkpoint has no moments.
+int checkpoint_read_moments(const char *path, const model *m,
+                            void (*take)(void *arg, int which, const model_tensor *t, const float *src),
+                            void *arg);
 // Load weights into an existing model of the same architecture (stops on any mismatch).
 void checkpoint_load_into(const char *path, model *m, ckpt_load_info *info);
 // The `tokenizer_digest` attribute nq-train records (the shards' tokenizer), or NULL when the

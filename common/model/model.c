@@ -227,6 +227,24 @@ void model_zero_grad(model *m) {
 }
 
 // ---- activation arena -------------------------------------------------------------------------
+size_t model_acts_bytes(const model_config *c, int precision, int max_tokens, int max_seq) {
+  if (max_seq > c->max_seq_len) max_seq = c->max_seq_len;
+  if (max_seq > max_tokens) max_seq = max_tokens;
+  size_t N = max_tokens, L = c->n_layers, D = c->dim, F = c->ffn_dim, H = c->n_heads;
+  size_t qd = D, kd = c->n_kv_heads * (D / H);
+  // model_acts_create's arrays: x, ln1, rstd1, q, k, v, att, atty, x2, ln2, rstd2, gate, up,
+  // hmlp, lnf, rstdf, logits; bf16: ln1, atty, ln2, h, lnf; plus backward's scratch
+  size_t f32 = (L + 1) * N * D + L * N * (3 * D + qd * 2 + kd * 2 + 2 + 3 * F) + L * H * N * max_seq +
+               N * D + N + N * (size_t)c->vocab_size;
+  size_t b16 = precision == MODEL_BF16 ? L * N * (2 * D + qd + F) + N * D : 0;
+  return f32 * 4 + b16 * 2 + N * 3 * sizeof(int);
+}
+
+size_t model_backward_scratch_bytes(const model_config *c, int threads, int max_tokens, int max_seq) {
+  size_t D = c->dim, F = c->ffn_dim, qd = D, kd = c->n_kv_heads * (D / c->n_heads);
+  return 4 * ((size_t)max_tokens * (2 * D + 3 * F + 2 * qd + 2 * kd) + (size_t)threads * max_seq * max_seq);
+}
+
 model_acts *model_acts_create(const model *m, int max_tokens, int max_seq) {
   const model_config *c = &m->cfg;
   if (max_tokens < 1 || max_seq < 1) error("model_acts_create: bad capacity %d/%d", max_tokens, max_seq);
@@ -520,6 +538,12 @@ static void mm_backward(const model *m, float *dinp, float *dw, float *dbias, co
 // rows, weight gradients on its block of output rows, norm weights on its block of columns,
 // attention by (sequence, kv group) tasks; six barriers per layer. The same splits as the
 // per-kernel path, so the same values.
+// Gradients of `stage` are final (model.h: grads_ready). Thread 0 of the fused region is the
+// thread that called model_backward (the MPI-calling thread).
+static void ready(model *m, int stage) {
+  if (m->grads_ready) m->grads_ready(m->grads_ready_arg, stage);
+}
+
 static void backward_fused(model *m, model_acts *a, const float *dlogits, float *dres, float *dln,
                            float *dh, float *dgate, float *dup, float *datty, float *dq, float *dk,
                            float *dv, float *attscr, int nt) {
@@ -549,6 +573,7 @@ static void backward_fused(model *m, model_acts *a, const float *dlogits, float 
 #pragma omp barrier
     rmsnorm_backward_dw(g->t[P_FINAL_NORM], dln, xL, a->rstdf, N, D, c0, c1);
 #pragma omp barrier
+    if (t == 0) ready(m, c->n_layers);   // the others go on with the top layer meanwhile
     for (int l = c->n_layers - 1; l >= 0; l--) {
       float *l_x = a->x + l * MN * D, *l_ln1 = a->ln1 + l * MN * D, *l_rstd1 = a->rstd1 + l * MN;
       float *l_q = a->q + l * MN * qd, *l_k = a->k + l * MN * kd, *l_v = a->v + l * MN * kd;
@@ -611,9 +636,11 @@ static void backward_fused(model *m, model_acts *a, const float *dlogits, float 
 #pragma omp barrier
       rmsnorm_backward_dw(g->t[P_ATTN_NORM] + ol, dln, l_x, l_rstd1, N, D, c0, c1);
 #pragma omp barrier
+      if (t == 0) ready(m, l);
     }
   }
   embedding_backward(g->t[P_EMBED], dres, a->tokens, N, D);
+  ready(m, -1);
 }
 
 // The gradient of parameter `kind` at offset `off`, or NULL when the base is frozen (no
@@ -657,6 +684,7 @@ void model_backward(model *m, model_acts *a, const float *dlogits) {
   memset(dres, 0, fD);
   norm_bwd(dres, gw(m, P_FINAL_NORM, 0), dln, a->x + c->n_layers * MN * D, p->t[P_FINAL_NORM],
                    a->rstdf, N, D);
+  ready(m, c->n_layers);
   for (int l = c->n_layers - 1; l >= 0; l--) {
     float *l_x = a->x + l * MN * D, *l_ln1 = a->ln1 + l * MN * D, *l_rstd1 = a->rstd1 + l * MN;
     float *l_q = a->q + l * MN * qd, *l_k = a->k + l * MN * kd, *l_v = a->v + l * MN * kd;
@@ -699,8 +727,10 @@ void model_backward(model *m, model_acts *a, const float *dlogits) {
     lora_bwd(m, a, P_WV, l, dln, dv, l_ln1, N);
     norm_bwd(dres, gw(m, P_ATTN_NORM, (size_t)l * D), dln, l_x, p->t[P_ATTN_NORM] + (size_t)l * D,
                      l_rstd1, N, D);   // dres is now d x (layer input)
+    ready(m, l);
   }
   if (m->grads_mem) embedding_backward(g->t[P_EMBED], dres, a->tokens, N, D);
+  ready(m, -1);
 }
 
 int argmax_f32(const float *x, int n) {

@@ -112,6 +112,12 @@ typedef struct model {
   struct lora *lora;          // LoRA adapters on the projections (lora.h), or NULL; freed with
                               // the model. With adapters the base may have no gradients: the
                               // backward then gives the adapters' gradients only.
+  // nq-train's gradient overlap (docs/scaling.md): when set, model_backward calls
+  // grads_ready(grads_ready_arg, stage) on the calling thread as soon as a group of gradients
+  // is final for this pass: stage = n_layers after the LM head and final norm, l after layer l,
+  // -1 after the embedding. The caller sets it only on a step's last backward pass.
+  void (*grads_ready)(void *arg, int stage);
+  void *grads_ready_arg;
 } model;
 
 // ---- configuration -------------------------------------------------------------------
@@ -134,6 +140,12 @@ void model_zero_grad(model *m);
 // OpenMP threads for the kernels (OpenBLAS itself is kept at 1 thread). Default 1.
 void model_set_threads(int n);
 int model_threads(void);
+
+// ---- memory (the memory plan of nq-train / nq-effect / nq-eval) ---------------------------
+// Bytes model_acts_create allocates for (max_tokens, max_seq) at `precision`.
+size_t model_acts_bytes(const model_config *c, int precision, int max_tokens, int max_seq);
+// Bytes of model_backward's scratch for a pass of max_tokens tokens with `threads` threads.
+size_t model_backward_scratch_bytes(const model_config *c, int threads, int max_tokens, int max_seq);
 
 // ---- precision -------------------------------------------------------------------------
 // cfg model.precision ("fp32" | "bf16") -> MODEL_FP32 / MODEL_BF16.

@@ -20,7 +20,8 @@ void mpi_check_at(int rc, const char *what, const char *file, int line) {
 static void usage(const stage_info *info, const stage_option *opts, FILE *f) {
   fprintf(f, "usage: nq-%s CONFIG [--set key=value]... [--force]%s%s", info->name,
           info->takes_resume ? " [--resume]" : "", info->takes_preview ? " [--preview N | --preview-id ID]" : "");
-  for (const stage_option *o = opts; o && o->name; o++) fprintf(f, " [%s %s]", o->name, o->arg);
+  for (const stage_option *o = opts; o && o->name; o++)
+    fprintf(f, " [%s%s%s]", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
   fprintf(f, " [--help]\n%s\n", info->summary);
 }
 
@@ -35,7 +36,7 @@ static void print_help(const stage_info *info, const stage_option *opts) {
            "  --preview-id ID   print the sample with this id, write nothing\n");
   for (const stage_option *o = opts; o && o->name; o++) {
     char head[64];
-    snprintf(head, sizeof head, "%s %s", o->name, o->arg);
+    snprintf(head, sizeof head, "%s %s", o->name, o->arg ? o->arg : "");
     printf("  %-17s %s\n", head, o->help);
   }
   printf("\nConfig keys read by this stage (sections %s):\n", info->reads);
@@ -60,7 +61,10 @@ static int start_mpi(stage_ctx *s, const stage_info *info, int *argc, char ***ar
       s->size = 1;
       return 0;
     }
-  mpicheck(MPI_Init(argc, argv), "starting MPI");
+  // FUNNELED: nq-train's gradient overlap calls MPI from OpenMP thread 0 (the main thread)
+  // inside a parallel region while the other threads compute (docs/scaling.md).
+  int provided;
+  mpicheck(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "starting MPI");
   mpicheck(MPI_Comm_rank(MPI_COMM_WORLD, &s->rank), "MPI_Comm_rank");
   mpicheck(MPI_Comm_size(MPI_COMM_WORLD, &s->size), "MPI_Comm_size");
   return 1;
@@ -122,6 +126,8 @@ void stage_begin_with(stage_ctx *s, const char *name, int argc, char **argv,
         stop_mpi();
         exit(2);
       }
+    } else if (option_index(opts, a) >= 0 && !opts[option_index(opts, a)].arg) {   // a flag
+      s->option_value[option_index(opts, a)] = "1";
     } else if (option_index(opts, a) >= 0 && i + 1 < argc) {
       s->option_value[option_index(opts, a)] = argv[++i];
     } else if (a[0] == '-' || cfg_path) {

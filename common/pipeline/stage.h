@@ -8,10 +8,10 @@
 #include "config/config.h"
 #include "pipeline/stages.h"
 
-// An option of one stage's own (nq-report's --user ID): it takes one value.
+// An option of one stage's own (nq-report's --user ID): it takes one value, or none (--plan).
 typedef struct {
   const char *name;       // "--user"
-  const char *arg;        // "ID" (for usage)
+  const char *arg;        // "ID" (for usage); NULL: a flag without a value (value "1" when given)
   const char *help;       // one line for --help
 } stage_option;
 

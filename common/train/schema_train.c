@@ -56,5 +56,11 @@ const cfg_key schema_train[] = {
      "lora: one adapter per train-split user, train.steps steps on that user's samples, from train.init"},
     {"train.user_groups", CFG_INT, "16", 1, 1e6, NULL,
      "per_user: users hashed into this many groups, one file users/group-<g>.h5 each"},
+    {"train.shard_optimizer", CFG_STRING, "\"auto\"", CFG_NO_RANGE, "auto|true|false",
+     "ZeRO-1: AdamW moments split across the ranks (gradients reduce-scattered, weights all-gathered); "
+     "auto = on with more than one rank (docs/scaling.md)"},
+    {"train.overlap_comm", CFG_BOOL, "true", CFG_NO_RANGE, NULL,
+     "post each layer's gradient buckets (non-blocking) during the backward pass instead of after it; "
+     "same results (docs/scaling.md)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };

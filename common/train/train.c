@@ -21,12 +21,27 @@ static int requeue(const trainer *t, int sig, long done) {
   return TRAIN_EXIT_REQUEUE;
 }
 
+// The communication share (docs/scaling.md, make bench "dp"): seconds this rank spent waiting
+// for the gradient sums and weight gathers, and posting/testing them inside the backward.
+static void train_comm_report(const trainer *t) {
+  if (t->s->size < 2 || t->s->rank != 0) return;
+  double w = t->zero.comm_s, p = t->zero.post_s, all = t->steps_s > 0 ? t->steps_s : 1e-9;
+  message("train: communication: waits %.3f s + posting %.3f s of %.3f s in steps (%.1f%%); overlap %s, "
+          "%ld of %ld gradient buckets posted during the backward", w, p, t->steps_s, 100 * (w + p) / all,
+          t->zero.overlap ? "on" : "off", t->zero.early, t->zero.posts);
+}
+
 int train_run(stage_ctx *s) {
   trainer t;
   memset(&t, 0, sizeof t);
   train_opts_read(&t.o, s);
   train_signals_install();
   train_data_load(&t.data, s, &t.o);
+  if (train_plan(&t, s)) {   // --plan: print it, do nothing else
+    train_data_free(&t.data);
+    train_opts_free(&t.o);
+    return 0;
+  }
   trainer_setup(&t, s);   // output directory, model, reference, buffers, provenance
 
   int rc = 0;
@@ -47,6 +62,7 @@ int train_run(stage_ctx *s) {
   char fin[96];
   snprintf(fin, sizeof fin, "%ld steps in %.1f s", done - t.step0, wall_seconds() - t.t_start);
   progress_finish(&t.progress, fin);
+  train_comm_report(&t);
 
   trainer_free(&t);
   train_data_free(&t.data);

@@ -1,6 +1,8 @@
 // nq-train's checkpoints in <run_dir>/<train.name>/: ckpt-<step, 6 digits>.h5 (weights, AdamW
 // moments, the resume state) every train.ckpt_every steps and at the end, the newest
-// train.keep kept; model.h5 (weights only) at the end (docs/training.md).
+// train.keep kept; model.h5 (weights only) at the end (docs/training.md). With ZeRO-1 the
+// moments are gathered onto rank 0 tensor by tensor, so a checkpoint does not depend on the
+// rank count that wrote it.
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -99,9 +101,22 @@ static void rotate(const char *dir, int keep) {
   free(steps);
 }
 
+// NQ_TRAIN_NO_SAVE=1 (bench/test-only, docs/scaling.md): metrics only, no checkpoint and no
+// model.h5, so the memory plan can be checked at large shapes without the long final write.
+static int no_save(void) {
+  const char *e = getenv("NQ_TRAIN_NO_SAVE");
+  return e && !strcmp(e, "1");
+}
+
 void train_checkpoint(trainer *t, long done, int last) {
+  if (no_save()) {
+    if (t->s->rank == 0) train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
+    if (t->s->rank == 0 && last) message("train: NQ_TRAIN_NO_SAVE=1: no checkpoint or model.h5 written");
+    mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the metrics");
+    return;
+  }
   if (t->s->rank == 0 && t->m->lora) {
-    train_lora_checkpoint(t, done, last);   // adapters (train_lora.c)
+    train_lora_checkpoint(t, done, last);   // adapters (train_lora.c); moments never sharded
     train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
     rotate(t->out_dir, t->o.keep);
   } else if (t->s->rank == 0) {
@@ -113,6 +128,7 @@ void train_checkpoint(trainer *t, long done, int last) {
     // (dropped on resume and computed again), never a checkpoint whose rows are missing
     train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
     fault_point("between-metrics-and-checkpoint", done);
+    if (t->zero.on) info.moments = train_zero_moments, info.moments_arg = &t->zero;   // gathered
     char *p = train_ckpt_path(t->out_dir, done);
     checkpoint_save(p, t->m, &info);
     free(p);
@@ -123,6 +139,8 @@ void train_checkpoint(trainer *t, long done, int last) {
                                                   .tokenizer_digest = t->data.sh[0].tokenizer_digest});
       free(fp);
     }
+  } else if (t->zero.on && !t->m->lora) {
+    train_zero_moments_serve(&t->zero, t->m);   // the gathers of rank 0's checkpoint_save
   }
   mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the checkpoint");
 }

@@ -191,8 +191,12 @@ void train_micro_batch(train_work *w, const train_data *d, const train_opts *o, 
   sample_losses(w, d, o, b, two_passes, use_ref, scale, grad, acc);
   acc->tokens += n_hist + n_nohist;
   if (grad) {
-    model_backward(w->m, w->acts_hist, w->dlogits_hist);
     // alpha = 0: the without-history pass gets no gradient (and nextquill = context_sft exactly)
-    if (two_passes && o->alpha != 0) model_backward(w->m, w->acts_nohist, w->dlogits_nohist);
+    int second = two_passes && o->alpha != 0;
+    void (*ready)(void *, int) = w->m->grads_ready;   // the overlap hook: last pass only
+    if (second) w->m->grads_ready = NULL;
+    model_backward(w->m, w->acts_hist, w->dlogits_hist);
+    w->m->grads_ready = ready;
+    if (second) model_backward(w->m, w->acts_nohist, w->dlogits_nohist);
   }
 }

@@ -61,6 +61,8 @@ void train_opts_read(train_opts *o, const stage_ctx *s) {
   o->online_hi = cfg_float(c, "train.online_hi");
   o->online_lo = cfg_float(c, "train.online_lo");
   train_lora_opts_read(o, c);
+  o->shard_optimizer = cfg_str(c, "train.shard_optimizer");
+  o->overlap_comm = cfg_bool(c, "train.overlap_comm");
   if (o->objective == OBJ_NEXTQUILL && o->effect_alignment && !o->reference)
     fatal("%s: train.effect_alignment needs train.reference (a checkpoint)", config_path(c));
   if (o->history_dropout > 0 && o->objective != OBJ_CONTEXT_SFT)

@@ -48,9 +48,19 @@ static void make_output(trainer *t) {
 
 // ---- the model --------------------------------------------------------------------------------
 // --resume: weights, moments and step of the checkpoint, and the metrics rows before it.
-static void start_from_checkpoint(trainer *t, const char *path, train_resume_state *rs) {
+// Sharded (ZeRO-1) the full moments are never loaded: train_zero_setup reads its pieces.
+static void start_from_checkpoint(trainer *t, const char *path, train_resume_state *rs, int sharded) {
   ckpt_load_info li;
-  t->m = checkpoint_load(path, 1, &li);
+  if (sharded) {
+    model_config mc;
+    checkpoint_read_config(path, &mc);
+    t->m = model_create(&mc, 1);
+    free(t->m->m_mem), free(t->m->v_mem);   // untouched pages: never resident
+    t->m->m_mem = t->m->v_mem = NULL;
+    checkpoint_load_into(path, t->m, &li);
+  } else {
+    t->m = checkpoint_load(path, 1, &li);
+  }
   train_ckpt_resume_state(path, li.rng, li.rng_len, rs);
   t->step0 = li.step;
   free(li.rng);
@@ -115,7 +125,9 @@ static void check_model(trainer *t, const char *resume_path, const train_resume_
           "data.max_prompt_tokens", c->max_seq_len, d->max_len);
 }
 
-// resume > init checkpoint > random init; then the checks.
+static int sharded(const trainer *t) { return train_zero_wanted(t->o.shard_optimizer, t->s->size); }
+
+// resume > init checkpoint > random init; then the checks; then the optimizer's sharding.
 static void start_model(trainer *t, long newest_ckpt) {
   train_resume_state rs = {0};
   char *resume_path = NULL;
@@ -124,7 +136,7 @@ static void start_model(trainer *t, long newest_ckpt) {
   } else {
     if (newest_ckpt >= 0 && t->s->resume) {
       resume_path = train_ckpt_path(t->out_dir, newest_ckpt);
-      start_from_checkpoint(t, resume_path, &rs);
+      start_from_checkpoint(t, resume_path, &rs, sharded(t));
     } else if (init_path(t)) {
       start_from_init(t, init_path(t));
     } else {
@@ -135,6 +147,9 @@ static void start_model(trainer *t, long newest_ckpt) {
     if (t->s->rank == 0) message("train: %s", model_precision_describe(t->m));
   }
   check_model(t, resume_path, &rs);
+  if (!t->o.adapter)   // LoRA: the adapters' arena is reduced whole (train_step.c), no buckets
+    train_zero_setup(&t->zero, t->m, t->o.shard_optimizer, t->o.overlap_comm, t->s->rank, t->s->size,
+                     resume_path);
   free(resume_path);
 }
 
@@ -178,8 +193,9 @@ void trainer_setup(trainer *t, const stage_ctx *s) {
   t->schedule = (lr_schedule_config){o->lr, o->min_lr, o->warmup, o->steps};
   if (s->rank == 0)
     message("train: %s, %d train / %d valid samples, %zu parameters, global batch %ld, "
-            "starting at step %ld of %ld", cfg_str(s->cfg, "train.objective"), t->data.n_train,
-            t->data.n_valid, t->m->n_params, t->global_batch, t->step0, o->steps);
+            "optimizer %s, starting at step %ld of %ld", cfg_str(s->cfg, "train.objective"),
+            t->data.n_train, t->data.n_valid, t->m->n_params, t->global_batch,
+            t->zero.on ? "sharded (ZeRO-1)" : "whole on every rank", t->step0, o->steps);
   progress_start(&t->progress, "training", "steps", (double)o->steps);
   t->t_start = wall_seconds();
 }
@@ -187,6 +203,7 @@ void trainer_setup(trainer *t, const stage_ctx *s) {
 void trainer_free(trainer *t) {
   train_batch_free(&t->batch);
   train_work_free(&t->work);
+  train_zero_free(&t->zero);
   if (t->ref) model_free(t->ref);
   model_free(t->m);
   train_log_free(&t->log);

@@ -1,14 +1,24 @@
 // One optimizer step (llm.c's loop body: batches, forward/backward, all-reduce, update) and
-// the validation pass. Each rank backpropagates 1/G x its samples' losses; one
-// MPI_Allreduce(SUM) of the gradient arena per step (docs/training.md).
+// the validation pass. Each rank backpropagates 1/G x its samples' losses; the gradient
+// arena is summed over the ranks by train_zero.c (bucketed non-blocking all-reduces, or ZeRO-1's
+// reduce-scatter, sharded AdamW and all-gather; posted from inside the last backward pass when
+// train.overlap_comm; docs/training.md, docs/scaling.md). With train.adapter = "lora" only the
+// adapters' arena has gradients: it is small, so it is all-reduced whole (chunked), never
+// sharded or overlapped, and updated by the adapters' AdamW (train_lora.c).
 #include <stdio.h>
 
+#include "pipeline/mpi_chunked.h"
 #include "train/trainer.h"
 
 // Sums the step's gradients and losses over the ranks (in place).
-static void reduce_step(float *grads, size_t n, loss_sums *acc) {
-  mpicheck(MPI_Allreduce(MPI_IN_PLACE, grads, (int)n, MPI_FLOAT, MPI_SUM,
-                         MPI_COMM_WORLD), "summing gradients");
+static void reduce_step(trainer *t, loss_sums *acc) {
+  if (t->m->lora) {   // the adapters' arena: small, summed whole (no buckets, no sharding)
+    size_t n;
+    float *grads = train_grad_arena(t, &n);
+    mpi_allreduce_f32_sum(grads, n, MPI_COMM_WORLD);
+  } else {
+    train_zero_reduce(&t->zero, t->m);
+  }
   double red[6] = {acc->loss, acc->loss_n, acc->loss_p, acc->tokens, acc->pref_tokens, acc->targets};
   mpicheck(MPI_Allreduce(MPI_IN_PLACE, red, 6, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "summing losses");
   *acc = (loss_sums){red[0], red[1], red[2], red[3], red[4], red[5]};
@@ -33,16 +43,26 @@ void train_step(trainer *t, long step) {
   loss_sums acc = {0};
   for (int a = 0; a < t->o.accum; a++) {
     train_batch_pick_train(&t->batch, &t->data, &t->o, t->s->rank, t->s->size, t->global_batch, step, a);
+    if (a == t->o.accum - 1 && !t->m->lora) train_zero_arm(&t->zero, t->m);   // its backward finishes the gradients
     train_micro_batch(&t->work, &t->data, &t->o, &t->batch, (float)(1.0 / t->global_batch), 1, &acc);
   }
-  size_t n;
-  float *grads = train_grad_arena(t, &n);
-  reduce_step(grads, n, &acc);
-  double norm = grad_global_norm(grads, n);
-  grad_clip(grads, n, norm, t->o.grad_clip);
-  double lr = lr_schedule(&t->schedule, step);
-  train_optimizer_step(t, (float)lr, step + 1);
-  log_step(t, step, &acc, lr, norm, wall_seconds() - t0);
+  double norm, lr = lr_schedule(&t->schedule, step);
+  if (t->m->lora) {   // LoRA: the adapters' optimizer (train_lora.c)
+    reduce_step(t, &acc);
+    size_t n;
+    float *grads = train_grad_arena(t, &n);
+    norm = grad_global_norm(grads, n);
+    grad_clip(grads, n, norm, t->o.grad_clip);
+    train_optimizer_step(t, (float)lr, step + 1);
+  } else {            // the whole model: train_zero.c (ZeRO-1 / overlap)
+    train_zero_disarm(t->m);
+    reduce_step(t, &acc);
+    norm = train_zero_norm(&t->zero, t->m);
+    train_zero_update(&t->zero, t->m, norm, t->o.grad_clip, &t->adamw, (float)lr, step + 1);
+  }
+  double dt = wall_seconds() - t0;
+  t->steps_s += dt;
+  log_step(t, step, &acc, lr, norm, dt);
 }
 
 void train_validate(trainer *t, long done) {

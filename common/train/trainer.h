@@ -13,6 +13,8 @@
 //   train_lm.c         lm: the per-user stream windows
 //   train_lora.c       train.adapter = "lora": frozen base, the adapters' arena, their checkpoints
 //   train_users.c      train.per_user: one adapter per user, no communication
+//   train_plan.c       the memory plan printed (and checked) before the model exists
+//   train_zero.c       ZeRO-1: gradient reduce-scatter, sharded AdamW, weight all-gather
 #ifndef NQ_TRAIN_IMPL_H
 #define NQ_TRAIN_IMPL_H
 
@@ -30,6 +32,7 @@
 #include "formats/shards_file.h"
 #include "train/train.h"
 #include "train/train_lm.h"
+#include "train/train_zero.h"
 
 // ---- options (train_opts.c) -----------------------------------------------------------------
 enum { OBJ_LM, OBJ_SFT, OBJ_CONTEXT_SFT, OBJ_NEXTQUILL };
@@ -58,6 +61,8 @@ typedef struct {
   double online_threshold, online_hi, online_lo;
   int adapter, per_user, user_groups;   // train.adapter = "lora"; train.per_user; train.user_groups
   lora_config lora;                     // train.lora_*
+  const char *shard_optimizer;        // "auto" | "true" | "false" (train_zero.h)
+  int overlap_comm;                   // gradient buckets posted during the backward (train_zero.h)
 } train_opts;
 
 void train_opts_read(train_opts *o, const stage_ctx *s);
@@ -162,18 +167,25 @@ typedef struct {
   train_batch batch;
   train_log log;
   adamw_config adamw;
+  train_zero zero;                // the optimizer step: all-reduce, or ZeRO-1 (train_zero.h)
   lr_schedule_config schedule;
   char *cfg_text;                 // for the provenance of every output
   const char **inputs;            // shards, init and reference checkpoints
   h5_provenance prov;
   progress progress;
   double t_start;
+  double steps_s;                 // seconds inside train_step (the communication share's total)
 } trainer;
 
 // Everything after the options and the data: output directory (refusing old checkpoints
 // without --resume or --force), the model, the reference, buffers, metrics, provenance.
 void trainer_setup(trainer *t, const stage_ctx *s);
 void trainer_free(trainer *t);
+
+// ---- memory plan (train_plan.c) --------------------------------------------------------------
+// Prints the per-rank memory plan and stops when it exceeds the node's limit (mem_plan.h);
+// returns 1 for --plan (print only).
+int train_plan(trainer *t, const stage_ctx *s);
 
 // ---- steps (train_step.c) -------------------------------------------------------------------
 // One optimizer step: accum micro-batches, gradients summed over the ranks, clipped, AdamW;

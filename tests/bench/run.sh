@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench` driver: a sequence of sections, each printing a readable table.
 # Add a section by appending a function and a call at the bottom. BENCH_ONLY="effect decode"
-# runs just those sections (model, effect, decode, train, hf, lora).
+# runs just those sections (model, effect, decode, train, dp, hf, lora, big).
 # Timings are noisy on the shared 2-core machine (+-10-20%).
 set -u
 cd "$(dirname "$0")/../.."
@@ -209,6 +209,66 @@ PYEOF
 
 want train && bench_train_section
 
+# ---- section: data parallel (issue 15) -------------------------------------------------------
+# nq-train (context_sft, smoke data) on the medium model of the model section (d512 L8 H8 KV4
+# ffn1376, vocab $V), the same global batch of 4 samples (micro-batch 2): 1 rank x 2 threads
+# (accum 2) against 2 ranks x 1 thread (accum 1), the latter with ZeRO-1 and gradient overlap
+# (the defaults), with overlap off, and unsharded. Per run: median step time and tokens/s
+# over the steps after the first, the communication share (nq-train's "communication:" line:
+# rank 0's seconds waiting for / posting the gradient sums and weight gathers over its seconds
+# in steps) and each rank's peak RSS (/usr/bin/time %M). A repetition runs the four back to
+# back; "vs 1x2" is the median of the per-repetition tokens/s ratios (target >= 0.90).
+# NQ_TRAIN_NO_SAVE=1 (bench/test-only): no checkpoint is written, so RSS is the steps' peak.
+bench_dp_section() {
+  local reps=${BENCH_REPS_DP:-2} steps=${BENCH_DP_STEPS:-5}
+  echo "== data parallel: medium model (d512 L8 V$V), global batch 4, $steps steps, median of $reps (shared machine: noisy) =="
+  local T; T=$(mktemp -d /tmp/nq-bench-dp.XXXXXX)
+  local SET=(--set run_dir=\"$T\" --set model.dim=512 --set model.n_layers=8 --set model.n_heads=8
+             --set model.n_kv_heads=4 --set model.ffn_dim=1376 --set model.vocab_size=$V
+             --set model.max_seq_len=640 --set train.micro_batch=2 --set train.steps=$steps
+             --set train.valid_every=0 --set train.valid_samples=0 --set train.ckpt_every=0)
+  if ! { build/nq-synth configs/smoke.cfg "${SET[@]}" && build/nq-shard configs/smoke.cfg "${SET[@]}"; } > $T/log 2>&1; then
+    echo "bench_dp failed: $(tail -n 2 $T/log)"; rm -rf "$T"; return 1
+  fi
+  local runs=("1x2|1|2|--set train.accum=2" "2x1|2|1|--set train.accum=1"
+              "2x1 no-overlap|2|1|--set train.accum=1 --set train.overlap_comm=false"
+              "2x1 unsharded|2|1|--set train.accum=1 --set train.shard_optimizer=\"false\"")
+  local -A st=() tk=() cs=() rs=() rat=()
+  local r spec name np thr extra i
+  for r in $(seq 1 $reps); do
+    local base=""
+    for i in "${!runs[@]}"; do
+      IFS='|' read -r name np thr extra <<<"${runs[$i]}"
+      rm -rf "$T/dp$i" $T/rss.*
+      if ! NQ_TRAIN_NO_SAVE=1 mpirun -np $np --oversubscribe sh -c '/usr/bin/time -f %M -o '$T'/rss.$OMPI_COMM_WORLD_RANK "$@"' \
+             sh build/nq-train configs/smoke.cfg "${SET[@]}" --set model.threads=$thr --set train.name=\"dp$i\" $extra \
+             > $T/run$i.log 2>&1; then
+        echo "bench_dp failed ($name): $(tail -n 2 $T/run$i.log)"; rm -rf "$T"; return 1
+      fi
+      local o; o=$($PY -c 'import sys, h5py, numpy as np
+m = h5py.File(sys.argv[1])["metrics"]
+print(np.median(m["step_seconds"][1:]), np.median(m["tokens_per_s"][1:]))' $T/dp$i/metrics.h5)
+      st[$i]+=" ${o% *}"; tk[$i]+=" ${o#* }"
+      cs[$i]+=" $(sed -nE 's/.*communication: .*\(([0-9.]+)%\).*/\1/p' $T/run$i.log | head -n 1)"
+      rs[$i]+=" $(cat $T/rss.* | sort -n | tail -n 1)"
+      [ $i = 0 ] && base=${o#* }
+      rat[$i]+=" $(ratio "${o#* }" "$base")"
+    done
+  done
+  printf '%-16s %5s %9s %9s %8s %13s %7s\n' "ranks x threads" np "step ms" "tok/s" "comm %" "peak RSS MB/rank" "vs 1x2"
+  for i in "${!runs[@]}"; do
+    IFS='|' read -r name np thr extra <<<"${runs[$i]}"
+    local c="-"; [ -n "${cs[$i]// /}" ] && c=$(median <<<"${cs[$i]}")
+    awk -v n="$name" -v np=$np -v s=$(median <<<"${st[$i]}") -v t=$(median <<<"${tk[$i]}") -v c="$c" \
+        -v m=$(median <<<"${rs[$i]}") -v q=$(median <<<"${rat[$i]}") \
+      'BEGIN { printf "%-16s %5d %9.0f %9.0f %8s %13.0f %7.2fx\n", n, np, 1000 * s, t, c, m / 1024, q }'
+  done
+  echo "target: 2x1 (ZeRO-1 + overlap) >= 0.90x the tokens/s of 1x2; RSS is the largest rank's peak"
+  rm -rf "$T"
+}
+
+want dp && bench_dp_section
+
 # ---- what a real model costs on CPU (issue 9) ---------------------------------------------
 # A Qwen2.5-0.5B-shaped model (hidden 896, 24 layers, 14/2 heads, ffn 4864, vocab 151936, tied,
 # q/k/v biases; 494M random fp32 weights): scoring forward of one 128-token sequence, KV-cache
@@ -278,4 +338,28 @@ PYEOF
   rm -rf "$T"
 }
 want lora && bench_lora_section
+
+# ---- section: a Qwen2.5-3B-shaped model (issue 15) -------------------------------------------
+# nq-effect's engine (effect_compute, both passes) on 3.09B random weights in bf16 only (the fp32
+# matrices never exist): 2 samples of 128 (with history) / 64 (without) tokens, 2 threads, one
+# pass (~6 GFLOP per token: minutes here). Needs ~6.5 GB free. Then nq-train --plan at that
+# shape: the memory plan refuses it here and says what a node needs.
+bench_big_section() {
+  echo "== Qwen2.5-3B-shaped model (3.09B params, random weights): nq-effect engine in bf16, training plan =="
+  local avail; avail=$(awk '/MemAvailable/ { print int($2 / 1048576) }' /proc/meminfo)
+  if [ "$avail" -lt 8 ]; then echo "skipped: ${avail} GiB available, needs ~8"; return 0; fi
+  local out; out=$(OPENBLAS_NUM_THREADS=1 build/bench/bench_effect_big 2 2) || { echo "bench_effect_big failed"; return 1; }
+  awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+         printf "effect tok/s (both passes) %s, peak RSS %s MB, init %s s\n", v["effect_tok_s"], v["rss_mb"], v["init_s"] }' <<<"$out"
+  local T; T=$(mktemp -d /tmp/nq-bench-big.XXXXXX)
+  local Q3=(--set run_dir=\"$T\" --set model.dim=2048 --set model.n_layers=36 --set model.n_heads=16
+            --set model.n_kv_heads=2 --set model.ffn_dim=11008 --set model.vocab_size=151936
+            --set model.qkv_bias=true --set model.tie_embeddings=true --set model.max_seq_len=640
+            --set train.objective=\"lm\" --set train.lm_window=128 --set train.micro_batch=1)
+  { build/nq-synth configs/smoke.cfg "${Q3[@]}" && build/nq-shard configs/smoke.cfg "${Q3[@]}"; } > $T/log 2>&1
+  echo "nq-train --plan, 1 rank, lm windows of 128 tokens, micro-batch 1:"
+  build/nq-train configs/smoke.cfg "${Q3[@]}" --plan 2>&1 | sed -n '/memory plan/,$p' | sed 's/^/  /'
+  rm -rf "$T"
+}
+want big && bench_big_section
 exit 0

@@ -29,3 +29,23 @@ elif mode == "weights":
     if ta.keys() != tb.keys(): sys.exit("different tensors")
     for k in ta:
         if not np.array_equal(ta[k], tb[k]): sys.exit(f"{k} differs")
+elif mode in ("close", "close_moments"):
+    # close A.h5 B.h5 atol rtol: every parameter (close_moments: every AdamW moment) within
+    # |a - b| <= atol + rtol |b|; prints the largest difference
+    b, atol, rtol = sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
+    def pick(p):
+        out = {}
+        with h5py.File(p) as f:
+            def take(n, o):
+                if not isinstance(o, h5py.Dataset) or n.startswith("trainer"): return
+                if n.startswith("optimizer") == (mode == "close_moments"): out[n] = o[()]
+            f.visititems(take)
+        return out
+    ta, tb = pick(a), pick(b)
+    if not ta or ta.keys() != tb.keys(): sys.exit(f"different tensors ({len(ta)} vs {len(tb)})")
+    worst = 0.0
+    for k in ta:
+        d = np.abs(ta[k].astype(np.float64) - tb[k])
+        if (d > atol + rtol * np.abs(tb[k])).any(): sys.exit(f"{k} differs by up to {d.max():.3g}")
+        worst = max(worst, float(d.max()))
+    print(f"max abs diff {worst:.3g}")
