@@ -169,41 +169,64 @@ def relerr(c, t):
     return float(np.abs(c - t).max() / scale)
 
 
-def parity(path, tol=1e-4):
-    tag = path.rsplit("/", 1)[-1].replace(".h5", "")
-    fails = 0
+class Checker:
+    """Prints one ok / not ok line per compared quantity and counts the failures."""
 
-    def check(name, err):
-        nonlocal fails
-        if err <= tol:
-            print(f"ok {tag} {name} (rel err {err:.2e})")
+    def __init__(self, tag, tol):
+        self.tag, self.tol, self.fails = tag, tol, 0
+
+    def __call__(self, name, err):
+        if err <= self.tol:
+            print(f"ok {self.tag} {name} (rel err {err:.2e})")
         else:
-            fails += 1
-            print(f"not ok {tag} {name}: rel err {err:.2e} > {tol}")
+            self.fails += 1
+            print(f"not ok {self.tag} {name}: rel err {err:.2e} > {self.tol}")
 
+
+def load_f64(f, frozen=False):
+    """The dumped model in float64 (the reference precision), its parameters from the file."""
+    c = cfg_from_h5(f)
+    m = Decoder(c, torch.float64)
+    with torch.no_grad():
+        for n, p in m.named():
+            p.copy_(torch.from_numpy(f[n][...].astype(np.float64)))
+            if frozen:
+                p.requires_grad_(False)
+    return c, m
+
+
+def read_batch(g, vocab):
+    """The dumped batch and the C side's logits, token losses and loss."""
+    b = dict(tokens=torch.from_numpy(g["tokens"][...].astype(np.int64)),
+             lens=[int(x) for x in g["lens"][...]],
+             targets=torch.from_numpy(g["targets"][...].astype(np.int64)),
+             weights=torch.from_numpy(g["weights"][...].astype(np.float64)))
+    b["c_logits"] = g["logits"][...].reshape(len(b["tokens"]), vocab)
+    b["c_tokloss"], b["c_loss"] = g["token_loss"][...], float(g["loss"][0])
+    return b
+
+
+def check_loss(check, m_logits, ce, loss, b):
+    check("logits", relerr(b["c_logits"], m_logits.detach().numpy()))
+    check("token losses", relerr(b["c_tokloss"], ce.detach().numpy()))
+    check("loss", abs(b["c_loss"] - loss.item()) / abs(loss.item()))
+
+
+def parity(path, tol=1e-4):
+    check = Checker(path.rsplit("/", 1)[-1].replace(".h5", ""), tol)
     torch.set_default_dtype(torch.float64)
     with h5py.File(path, "r") as f:
-        c = cfg_from_h5(f)
-        m = Decoder(c, torch.float64)
-        with torch.no_grad():
-            for n, p in m.named():
-                p.copy_(torch.from_numpy(f[n][...].astype(np.float64)))
+        c, m = load_f64(f)
         g = f["parity"]
-        tokens = torch.from_numpy(g["tokens"][...].astype(np.int64))
-        lens = [int(x) for x in g["lens"][...]]
-        targets = torch.from_numpy(g["targets"][...].astype(np.int64))
-        weights = torch.from_numpy(g["weights"][...].astype(np.float64))
-        c_logits = g["logits"][...].reshape(len(tokens), c.vocab)
-        c_tokloss, c_loss = g["token_loss"][...], float(g["loss"][0])
+        b = read_batch(g, c.vocab)
         c_grads = {n: g["grad"][n][...] for n in m.names}
         c_steps = g["adamw_losses"][...]
         a = dict(g.attrs)
+    tokens, lens, targets, weights = b["tokens"], b["lens"], b["targets"], b["weights"]
     logits = packed_logits(m, tokens, lens)
     loss, ce = weighted_loss(logits, targets, weights)
     loss.backward()
-    check("logits", relerr(c_logits, logits.detach().numpy()))
-    check("token losses", relerr(c_tokloss, ce.detach().numpy()))
-    check("loss", abs(c_loss - loss.item()) / abs(loss.item()))
+    check_loss(check, logits, ce, loss, b)
     worst = max(((relerr(c_grads[n], p.grad.numpy()), n) for n, p in m.named()))
     for n, p in m.named():
         e = relerr(c_grads[n], p.grad.numpy())
@@ -231,39 +254,20 @@ def parity(path, tol=1e-4):
         opt.step()
     check(f"{len(c_steps) - 1} AdamW steps, losses {' '.join(f'{x:.5f}' for x in losses)}",
           relerr(c_steps, losses))
-    return fails
+    return check.fails
 
 
 def parity_lora(path, tol=1e-4):
-    fails = 0
-
-    def check(name, err):
-        nonlocal fails
-        if err <= tol:
-            print(f"ok lora {name} (rel err {err:.2e})")
-        else:
-            fails += 1
-            print(f"not ok lora {name}: rel err {err:.2e} > {tol}")
-
+    check = Checker("lora", tol)
     torch.set_default_dtype(torch.float64)
     with h5py.File(path, "r") as f:
-        c = cfg_from_h5(f)
-        m = Decoder(c, torch.float64)
-        with torch.no_grad():
-            for n, p in m.named():
-                p.copy_(torch.from_numpy(f[n][...].astype(np.float64)))
-                p.requires_grad_(False)   # the base is frozen
+        c, m = load_f64(f, frozen=True)   # the base is frozen
         g = f["parity"]
         s = float(g.attrs["lora_alpha"]) / int(g.attrs["lora_rank"])
         ad = {n: torch.nn.Parameter(torch.from_numpy(g["lora"][n][...].astype(np.float64)))
               for n in g["lora"]}
         c_grads = {n: g["lora_grad"][n][...] for n in g["lora_grad"]}
-        tokens = torch.from_numpy(g["tokens"][...].astype(np.int64))
-        lens = [int(x) for x in g["lens"][...]]
-        targets = torch.from_numpy(g["targets"][...].astype(np.int64))
-        weights = torch.from_numpy(g["weights"][...].astype(np.float64))
-        c_logits = g["logits"][...].reshape(len(tokens), c.vocab)
-        c_tokloss, c_loss = g["token_loss"][...], float(g["loss"][0])
+        b = read_batch(g, c.vocab)
     for n in ad:
         if n.endswith(".lora_A.weight"):
             mod = n[:-len(".lora_A.weight")]
@@ -271,18 +275,16 @@ def parity_lora(path, tol=1e-4):
     if len(m.lora) != 7 * c.layers:
         print(f"not ok lora: {len(m.lora)} adapted projections, want {7 * c.layers}")
         return 1
-    logits = packed_logits(m, tokens, lens)
-    loss, ce = weighted_loss(logits, targets, weights)
+    logits = packed_logits(m, b["tokens"], b["lens"])
+    loss, ce = weighted_loss(logits, b["targets"], b["weights"])
     loss.backward()
-    check("logits", relerr(c_logits, logits.detach().numpy()))
-    check("token losses", relerr(c_tokloss, ce.detach().numpy()))
-    check("loss", abs(c_loss - loss.item()) / abs(loss.item()))
+    check_loss(check, logits, ce, loss, b)
     errs = sorted((relerr(c_grads[n], p.grad.numpy()), n) for n, p in ad.items())
     for e, n in errs:
         if e > tol:
             check("grad " + n, e)
     check(f"all {len(ad)} adapter gradients dL/dA, dL/dB (worst {errs[-1][1]})", errs[-1][0])
-    return fails
+    return check.fails
 
 
 def parity_bf16(path, tol_loss=1e-2, tol_grad=5e-2):
