@@ -35,6 +35,7 @@ static void build_buckets(train_zero *z, const model *m) {
   z->cnt = xcalloc((size_t)nb * z->size, sizeof *z->cnt);
   z->dsp = xcalloc((size_t)nb * z->size, sizeof *z->dsp);
   z->req = xcalloc((size_t)nb, sizeof *z->req);
+  z->st = xcalloc((size_t)nb, sizeof *z->st);
   for (int b = 0; b < nb; b++) z->req[b] = MPI_REQUEST_NULL;   // Testall before all are posted
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
@@ -95,13 +96,13 @@ void train_zero_setup(train_zero *z, model *m, const char *shard, int overlap, i
 
 void train_zero_free(train_zero *z) {
   free(z->b_off), free(z->b_len), free(z->b_tensor), free(z->b_stage), free(z->b_posted), free(z->queue), free(z->own_at);
-  free(z->m), free(z->v), free(z->cnt), free(z->dsp), free(z->req);
+  free(z->m), free(z->v), free(z->cnt), free(z->dsp), free(z->req), free(z->st);
   memset(z, 0, sizeof *z);
 }
 
 static void wait_all(train_zero *z, const char *what) {
   double t0 = wall_seconds();
-  mpicheck(MPI_Waitall(z->n_buckets, z->req, MPI_STATUSES_IGNORE), what);
+  mpicheck(MPI_Waitall(z->n_buckets, z->req, z->st), what);
   z->comm_s += wall_seconds() - t0;
 }
 
@@ -140,7 +141,7 @@ static void on_grads_ready(void *arg, int stage) {
   int flag;
   for (int b = 0; b < z->n_buckets; b++)
     if (z->b_stage[b] == stage && !z->b_posted[b]) post_bucket(z, z->model, b), z->early++;
-  mpicheck(MPI_Testall(z->n_buckets, z->req, &flag, MPI_STATUSES_IGNORE), "testing gradient sums");
+  mpicheck(MPI_Testall(z->n_buckets, z->req, &flag, z->st), "testing gradient sums");
   z->post_s += wall_seconds() - t0 - (z->comm_s - w0);   // waits for the in-flight cap: comm_s
 }
 

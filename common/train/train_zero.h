@@ -32,6 +32,7 @@ typedef struct {
   float *m, *v;            // this rank's AdamW moments (pieces in bucket order)
   int *cnt, *dsp;          // bucket b's piece sizes / offsets per rank: [b * size + r]
   MPI_Request *req;        // one per bucket
+  MPI_Status *st;          // their statuses (MPICH's MPI_STATUSES_IGNORE trips gcc 12's -Wstringop-overflow)
   double comm_s;           // seconds waiting for the parameter-sized collectives (all steps)
   double post_s;           // seconds posting / testing buckets inside the backward (all steps)
   long early, posts;       // buckets posted inside the backward / in all (all steps)
