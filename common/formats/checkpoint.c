@@ -316,7 +316,7 @@ model *checkpoint_load(const char *path, int for_training, ckpt_load_info *info)
 }
 
 model *checkpoint_load_prec(const char *path, int for_training, int precision, ckpt_load_info *info) {
-  if (for_training || precision != MODEL_BF16 || hf_is_model_dir(path)) {
+  if (for_training || precision != MODEL_BF16) {
     model *m = checkpoint_load(path, for_training, info);
     model_set_precision(m, precision);
     return m;
@@ -324,7 +324,7 @@ model *checkpoint_load_prec(const char *path, int for_training, int precision, c
   model_config mc;
   checkpoint_read_config(path, &mc);
   model *m = model_create_prec(&mc, 0, MODEL_BF16);   // bf16 arena only
-  checkpoint_load_into(path, m, info);
+  checkpoint_load_into(path, m, info);                  // HDF5 or HF directory, tensor by tensor
   return m;
 }
 

@@ -145,6 +145,53 @@ static int ends_with(const char *s, const char *suffix) {
   return a >= b && !strcmp(s + a - b, suffix);
 }
 
+enum { CONVERT_CHUNK = 1 << 20 };   // elements converted at a time through a buffer
+
+// t's elements into mt's place in the model: straight into the fp32 arena, or (a forward-only
+// bf16 model, no fp32 arena) through a small fp32 buffer into its bf16 storage, so a bf16
+// model never holds the fp32 weights. The file's pages are dropped after. -1: unknown dtype.
+static int store_tensor(const st_set *s, const st_tensor *t, model *m, const model_tensor *mt) {
+  int rc = 0;
+  if (m->params_mem) {
+    rc = st_to_f32(t, m->params_mem + mt->offset);
+  } else {
+    float *buf = xmalloc(CONVERT_CHUNK * sizeof *buf);
+    for (size_t j = 0; j < t->numel && !rc; j += CONVERT_CHUNK) {
+      size_t n = t->numel - j < CONVERT_CHUNK ? t->numel - j : CONVERT_CHUNK;
+      if (!(rc = st_to_f32_range(t, j, n, buf))) model_tensor_store(m, mt, j, n, buf);
+    }
+    free(buf);
+  }
+  st_release(s, t);
+  return rc;
+}
+
+// Whether a tied model's stored lm_head.weight t equals the embedding already loaded: in fp32,
+// or for a bf16-only model in bf16 (both rounded as they were stored).
+static int head_is_embedding(const st_set *s, const st_tensor *t, const model *m) {
+  const model_tensor *emb = NULL;
+  for (int i = 0; i < m->n_tensors && !emb; i++)
+    if (m->tensors[i].kind == P_EMBED) emb = &m->tensors[i];
+  const float *e32 = model_tensor_f32(m, emb);
+  const bf16 *e16 = model_tensor_bf16(m, emb);
+  float *a = xmalloc(CONVERT_CHUNK * sizeof *a);
+  bf16 *a16 = xmalloc(CONVERT_CHUNK * sizeof *a16);
+  int same = 1;
+  for (size_t j = 0; j < t->numel && same; j += CONVERT_CHUNK) {
+    size_t n = t->numel - j < CONVERT_CHUNK ? t->numel - j : CONVERT_CHUNK;
+    same = !st_to_f32_range(t, j, n, a);
+    if (same && e32) {
+      same = !memcmp(a, e32 + j, n * sizeof *a);
+    } else if (same) {
+      bf16_from_f32(a16, a, n);
+      same = !memcmp(a16, e16 + j, n * sizeof *a16);
+    }
+  }
+  free(a), free(a16);
+  st_release(s, t);
+  return same;
+}
+
 static int load_weights(const st_set *s, const char *wpath, model *m, char *err, size_t errlen) {
   char *used = xcalloc((size_t)s->n + 1, 1);
   int rc = 0;
@@ -162,7 +209,7 @@ static int load_weights(const st_set *s, const char *wpath, model *m, char *err,
         snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", d ? ", " : "[", t->dims[d]);
       rc = err_set(err, errlen, "%s: tensor '%s' has shape %s], config.json implies %s", s->paths[t->file],
                 mt->name, t->ndim ? got : "[", want);
-    } else if (st_to_f32(t, m->params_mem + mt->offset) != 0) {
+    } else if (store_tensor(s, t, m, mt) != 0) {
       rc = err_set(err, errlen, "%s: tensor '%s' has dtype %s (F32, BF16 or F16 supported)", s->paths[t->file],
                 mt->name, t->dtype_name);
     }
@@ -172,11 +219,7 @@ static int load_weights(const st_set *s, const char *wpath, model *m, char *err,
     if (used[j] || ends_with(t->name, "rotary_emb.inv_freq")) continue;
     if (m->cfg.tie_embeddings && !strcmp(t->name, "lm_head.weight") && t->numel == m->sizes[P_EMBED] &&
         t->dtype != ST_OTHER) {   // some tied checkpoints store the head anyway
-      float *h = xmalloc(t->numel * sizeof *h);
-      st_to_f32(t, h);
-      int same = !memcmp(h, m->params.t[P_EMBED], t->numel * sizeof *h);
-      free(h);
-      if (same) continue;
+      if (head_is_embedding(s, t, m)) continue;
       rc = err_set(err, errlen, "%s: tensor 'lm_head.weight' differs from the embedding but config.json has "
                 "tie_word_embeddings=true", s->paths[t->file]);
       break;

@@ -1,6 +1,8 @@
 // Hugging Face model directories (docs/hf.md): LlamaForCausalLM / Qwen2ForCausalLM
 // config.json + model.safetensors (or model.safetensors.index.json + shards) + tokenizer
-// files. Load into our model arena (F32/BF16/F16 converted to fp32) and export our models.
+// files. Load into our model arena (F32/BF16/F16 converted to fp32; a forward-only bf16 model,
+// model_create_prec, is filled tensor by tensor without a fp32 copy) and export our models
+// (also bf16-only ones: their bf16 matrices are written as they are).
 //
 //   model_config mc; hf_read_config(dir, &mc, err, sizeof err);   // architecture only
 //   model *m = model_create(&mc, 0); hf_load_into(dir, m, err, sizeof err);

@@ -147,7 +147,8 @@ int hf_export(const model *m, const char *dir, const hf_export_opts *o, char *er
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *mt = &m->tensors[i];
     t[i].name = mt->name;
-    t[i].data = m->params_mem + mt->offset;
+    t[i].data = model_tensor_f32(m, mt);     // NULL for a bf16-only model's matrices:
+    t[i].data16 = model_tensor_bf16(m, mt);  // their bf16 storage is written (as is in BF16)
     t[i].ndim = mt->ndim;
     for (int d = 0; d < mt->ndim; d++) t[i].dims[d] = mt->dims[d];
   }

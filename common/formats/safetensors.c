@@ -52,16 +52,19 @@ float st_f16_to_f32(uint16_t h) {
   return f;
 }
 
-int st_to_f32(const st_tensor *t, float *out) {
-  const unsigned char *p = t->data;
+int st_to_f32(const st_tensor *t, float *out) { return st_to_f32_range(t, 0, t->numel, out); }
+
+int st_to_f32_range(const st_tensor *t, size_t first, size_t n, float *out) {
+  if (first > t->numel || n > t->numel - first) return -1;
   switch (t->dtype) {
   case ST_F32:
-    memcpy(out, p, t->numel * 4);
+    memcpy(out, t->data + first * 4, n * 4);
     return 0;
   case ST_BF16:
   case ST_F16:
-    for (size_t i = 0; i < t->numel; i++) {
-      uint16_t h = (uint16_t)(p[2 * i] | (p[2 * i + 1] << 8));
+    for (size_t i = 0; i < n; i++) {
+      const unsigned char *p = t->data + 2 * (first + i);
+      uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
       out[i] = t->dtype == ST_BF16 ? st_bf16_to_f32(h) : st_f16_to_f32(h);
     }
     return 0;
@@ -248,8 +251,32 @@ const st_tensor *st_find(const st_set *s, const char *name) {
   return NULL;
 }
 
+void st_release(const st_set *s, const st_tensor *t) {
+  if (!t->nbytes) return;
+  // whole pages around the tensor: the map is read-only and never written, so a page shared
+  // with a neighbour is read again from the file if the neighbour still needs it
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), map = (uintptr_t)s->maps[t->file];
+  uintptr_t a = (uintptr_t)t->data & ~(page - 1), b = (uintptr_t)t->data + t->nbytes;
+  if (a < map) a = map;
+  b = (b + page - 1) & ~(page - 1);
+  (void)madvise((void *)a, b - a, MADV_DONTNEED);   // advice only: on failure the pages just stay
+}
+
 // ---- writing --------------------------------------------------------------------------------
 static int put(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n ? 0 : -1; }
+
+// Elements [j, j + m) of t as dtype, little-endian, through buf (m <= its 32-bit words): fp32
+// rounded to bf16, bf16 as is, or bf16 widened to fp32 (exact).
+static int put_converted(FILE *f, const st_out_tensor *t, size_t j, size_t m, st_dtype dtype, uint32_t *buf) {
+  unsigned char *q = (unsigned char *)buf;
+  size_t es = dtype == ST_F32 ? 4 : 2;
+  for (size_t k = 0; k < m; k++) {
+    uint32_t v = t->data ? st_f32_to_bf16(t->data[j + k]) : t->data16[j + k];
+    if (dtype == ST_F32) v <<= 16;   // only bf16 sources get here for F32
+    for (size_t b = 0; b < es; b++) q[k * es + b] = (unsigned char)(v >> (8 * b));
+  }
+  return put(f, buf, m * es);
+}
 
 int st_write(const char *path, const st_out_tensor *t, int n, st_dtype dtype, char *err, size_t errlen) {
   if (dtype != ST_F32 && dtype != ST_BF16) return err_set(err, errlen, "%s: can only write F32 or BF16", path);
@@ -289,20 +316,14 @@ int st_write(const char *path, const st_out_tensor *t, int n, st_dtype dtype, ch
   int bad = put(f, hl, 8) || put(f, h.data, h.len);
   sb_free(&h);
   enum { CHUNK = 1 << 16 };
-  uint16_t *buf = dtype == ST_BF16 ? xmalloc(CHUNK * sizeof *buf) : NULL;
+  uint32_t *buf = xmalloc(CHUNK * sizeof *buf);
   for (int i = 0; i < n && !bad; i++) {
     size_t numel = 1;
     for (int d = 0; d < t[i].ndim; d++) numel *= t[i].dims[d];
-    if (dtype == ST_F32) { bad = put(f, t[i].data, numel * 4); continue; }
+    if (dtype == ST_F32 && t[i].data) { bad = put(f, t[i].data, numel * 4); continue; }
     for (size_t j = 0; j < numel && !bad; j += CHUNK) {
       size_t m = numel - j < CHUNK ? numel - j : CHUNK;
-      for (size_t k = 0; k < m; k++) {
-        uint16_t b = st_f32_to_bf16(t[i].data[j + k]);
-        unsigned char *q = (unsigned char *)&buf[k];
-        q[0] = (unsigned char)(b & 0xff);
-        q[1] = (unsigned char)(b >> 8);
-      }
-      bad = put(f, buf, m * 2);
+      bad = put_converted(f, &t[i], j, m, dtype, buf);
     }
   }
   free(buf);

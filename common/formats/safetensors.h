@@ -44,17 +44,24 @@ void st_close(st_set *s);
 const st_tensor *st_find(const st_set *s, const char *name);
 // Convert F32/BF16/F16 to fp32 (numel floats). Returns 0, or -1 for another dtype.
 int st_to_f32(const st_tensor *t, float *out);
+// The same for elements [first, first + n) only (loaders that convert through a small buffer).
+int st_to_f32_range(const st_tensor *t, size_t first, size_t n, float *out);
+// Drops t's pages from this process's view of the map (they stay in the page cache, and a
+// later read maps them again): a loader that has converted t calls it so the mapped file does
+// not add up in its resident set next to the copy (peak RSS = the copy, not copy + file).
+void st_release(const st_set *s, const st_tensor *t);
 
 // fp32 <-> bf16 / f16 (round to nearest even, as torch's .to(torch.bfloat16)).
 uint16_t st_f32_to_bf16(float f);
 float st_bf16_to_f32(uint16_t h);
 float st_f16_to_f32(uint16_t h);
 
-// Writing: describe tensors (fp32 data in memory), then write them as F32 or BF16 in the
-// given order, with __metadata__ {"format": "pt"}. Atomic (<path>.tmp then rename).
+// Writing: describe tensors (fp32 or bf16 data in memory), then write them as F32 or BF16 in
+// the given order, with __metadata__ {"format": "pt"}. Atomic (<path>.tmp then rename).
 typedef struct {
   const char *name;
-  const float *data;
+  const float *data;        // fp32 data, or NULL and:
+  const uint16_t *data16;   // bf16 data (a bf16-only model): written as is, or widened for F32
   int ndim;
   size_t dims[ST_MAX_DIMS];
 } st_out_tensor;

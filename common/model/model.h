@@ -163,6 +163,10 @@ model *model_create_prec(const model_config *mc, int for_training, int precision
 // Store elements [first, first + n) of tensor t (HF layout, fp32) in the model's storage: the
 // fp32 arena and/or the bf16 one (checkpoint_load_prec reads a bf16 model this way).
 void model_tensor_store(model *m, const model_tensor *t, size_t first, size_t n, const float *src);
+// Where tensor t's elements are: in fp32 (NULL for a matrix of a forward-only bf16 model) and
+// in bf16 (NULL unless the model is MODEL_BF16). Exporters read a bf16-only model this way.
+const float *model_tensor_f32(const model *m, const model_tensor *t);
+const bf16 *model_tensor_bf16(const model *m, const model_tensor *t);
 // Refresh the bf16 copy from the fp32 master weights (model_forward does it when training).
 void model_sync_bf16(model *m);
 // One line naming the precision and, for bf16, the matmul path taken (for stage logs).

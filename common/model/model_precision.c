@@ -130,3 +130,13 @@ void model_tensor_store(model *m, const model_tensor *t, size_t first, size_t n,
   if (m->params.t[t->kind]) memcpy(m->params.t[t->kind] + at, src, n * sizeof(float));
   if (m->precision == MODEL_BF16) bf16_from_f32(m->params16.t[t->kind] + at, src, n);
 }
+
+const float *model_tensor_f32(const model *m, const model_tensor *t) {
+  const float *base = m->params.t[t->kind];
+  return base ? base + (t->offset - kind_base(m, t->kind)) : NULL;
+}
+
+const bf16 *model_tensor_bf16(const model *m, const model_tensor *t) {
+  const bf16 *base = m->precision == MODEL_BF16 ? m->params16.t[t->kind] : NULL;
+  return base ? base + (t->offset - kind_base(m, t->kind)) : NULL;
+}

@@ -13,27 +13,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "effect/effect_model.h"
-
-// Uniform random weights with std 0.02 (norm weights 1); speed does not depend on them.
-static void fill_random(model *m) {
-  uint64_t s = 0x9e3779b97f4a7c15ULL;
-  const float a = 0.02f * 1.7320508f;
-  enum { CHUNK = 1 << 20 };
-  float *p = xmalloc(CHUNK * sizeof *p);
-  for (int i = 0; i < m->n_tensors; i++) {
-    const model_tensor *t = &m->tensors[i];
-    int norm = t->kind == P_ATTN_NORM || t->kind == P_MLP_NORM || t->kind == P_FINAL_NORM;
-    for (size_t j0 = 0; j0 < t->numel; j0 += CHUNK) {
-      size_t n = t->numel - j0 < CHUNK ? t->numel - j0 : CHUNK;
-      for (size_t j = 0; j < n; j++) {
-        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-        p[j] = norm ? 1.0f : a * (2.0f * (float)(s >> 40) / 16777216.0f - 1.0f);
-      }
-      model_tensor_store(m, t, j0, n, p);
-    }
-  }
-  free(p);
-}
+#include "random_weights.h"
 
 int main(int argc, char **argv) {
   int N = argc > 1 ? atoi(argv[1]) : 2, threads = argc > 2 ? atoi(argv[2]) : 2;
@@ -48,7 +28,7 @@ int main(int argc, char **argv) {
   model_set_threads(threads);
   double t0 = wall_seconds();
   model *m = model_create_prec(&mc, 0, MODEL_BF16);
-  fill_random(m);
+  random_weights_fill(m, 0);
   double init_s = wall_seconds() - t0;
   int32_t *with = xmalloc((size_t)N * (HIST + TGT) * sizeof *with);
   int32_t *without = xmalloc((size_t)N * (BASE + TGT) * sizeof *without);

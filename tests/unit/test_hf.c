@@ -126,6 +126,53 @@ static void test_export_import(void **st) {
   }
 }
 
+static void bf16_storage_equal(const model *a, const model *b) {
+  for (int i = 0; i < a->n_tensors; i++) {
+    const model_tensor *t = &a->tensors[i];
+    const float *fa = model_tensor_f32(a, t), *fb = model_tensor_f32(b, t);
+    assert_true(!fa == !fb);
+    if (fa) assert_memory_equal(fa, fb, t->numel * sizeof *fa);
+    assert_memory_equal(model_tensor_bf16(a, t), model_tensor_bf16(b, t), t->numel * sizeof(bf16));
+  }
+}
+
+static void file_bytes_equal(const char *d1, const char *d2) {
+  char *p1 = path_join(d1, "model.safetensors"), *p2 = path_join(d2, "model.safetensors");
+  size_t n1, n2;
+  char *b1 = read_file(p1, &n1), *b2 = read_file(p2, &n2);
+  assert_int_equal(n1, n2);
+  assert_memory_equal(b1, b2, n1);
+  free(b1), free(b2), free(p1), free(p2);
+}
+
+// A BF16 directory loaded into a forward-only bf16 model goes tensor by tensor into bf16 (no
+// fp32 arena) and ends with the storage the fp32 load + model_set_precision gives; exporting
+// that bf16-only model writes the same file (BF16) or its exact widening (F32).
+static void test_bf16_direct_load(void **st) {
+  (void)st;
+  char err[512];
+  for (int v = 0; v < 2; v++) {
+    model *m = small_model(1, v);
+    char *d = sub("direct"), *d2 = sub("direct_again"), *d3 = sub("direct_f32");
+    assert_int_equal(hf_export(m, d, &(hf_export_opts){.bf16 = 1}, err, sizeof err), 0);
+    model *a = checkpoint_load_prec(d, 0, MODEL_BF16, NULL);
+    assert_null(a->params_mem);                 // the fp32 arena never existed
+    model *b = checkpoint_load(d, 0, NULL);     // the fp32 way, then rounded
+    model_set_precision(b, MODEL_BF16);
+    bf16_storage_equal(a, b);
+    assert_int_equal(hf_export(a, d2, &(hf_export_opts){.bf16 = 1}, err, sizeof err), 0);
+    file_bytes_equal(d, d2);
+    assert_int_equal(hf_export(a, d3, &(hf_export_opts){.bf16 = 0}, err, sizeof err), 0);
+    model *c = checkpoint_load(d3, 0, NULL);
+    for (size_t i = 0; i < m->n_params; i++) {
+      float want = st_bf16_to_f32(st_f32_to_bf16(m->params_mem[i]));
+      if (memcmp(&want, &c->params_mem[i], 4)) fail_msg("tied %d: F32 export of bf16 param %zu differs", v, i);
+    }
+    model_free(c), model_free(b), model_free(a), model_free(m);
+    free(d), free(d2), free(d3);
+  }
+}
+
 static void test_dir_digest(void **st) {
   (void)st;
   char err[512], h1[65], h2[65], h3[65];
@@ -187,6 +234,8 @@ static void test_tied_head_copy(void **st) {
   assert_int_equal(st_write(ms, t, m->n_tensors + 1, ST_F32, err, sizeof err), 0);
   model *r = model_create(&m->cfg, 0);
   assert_int_equal(hf_load_into(d, r, err, sizeof err), 0);
+  model *r16 = model_create_prec(&m->cfg, 0, MODEL_BF16);   // compared in bf16 there
+  assert_int_equal(hf_load_into(d, r16, err, sizeof err), 0);
   float *other = xmalloc(m->sizes[P_EMBED] * sizeof *other);
   memcpy(other, m->params.t[P_EMBED], m->sizes[P_EMBED] * sizeof *other);
   other[3] += 1.0f;
@@ -194,6 +243,11 @@ static void test_tied_head_copy(void **st) {
   assert_int_equal(st_write(ms, t, m->n_tensors + 1, ST_F32, err, sizeof err), 0);
   assert_int_equal(hf_load_into(d, r, err, sizeof err), -1);
   assert_non_null(strstr(err, "lm_head.weight' differs from the embedding"));
+  other[3] = st_bf16_to_f32(st_f32_to_bf16(other[3]));   // a change that survives bf16 rounding
+  assert_int_equal(st_write(ms, t, m->n_tensors + 1, ST_BF16, err, sizeof err), 0);
+  assert_int_equal(hf_load_into(d, r16, err, sizeof err), -1);
+  assert_non_null(strstr(err, "lm_head.weight' differs from the embedding"));
+  model_free(r16);
   free(other);
   free(ms);
   free(t);
@@ -295,6 +349,7 @@ int main(void) {
       cmocka_unit_test(test_export_import),   cmocka_unit_test(test_load_mismatch),
       cmocka_unit_test(test_tied_head_copy),  cmocka_unit_test(test_export_tokenizer),
       cmocka_unit_test(test_model_path_keys), cmocka_unit_test(test_dir_digest),
+      cmocka_unit_test(test_bf16_direct_load),
   };
   return cmocka_run_group_tests(tests, nqtest_dir_setup, nqtest_dir_teardown);
 }

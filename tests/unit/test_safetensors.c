@@ -80,6 +80,28 @@ static void test_roundtrip(void **st) {
     }
     assert_int_equal(st_to_f32(y, got), 0);
     assert_true(got[0] == 7 && got[2] == 9);
+    st_release(&s, x);                                  // dropped pages read back from the file
+    float part[2];
+    assert_int_equal(st_to_f32_range(x, 4, 2, part), 0);
+    float want4 = bf ? st_bf16_to_f32(st_f32_to_bf16(a[4])) : a[4];
+    assert_memory_equal(&part[0], &want4, 4);
+    assert_int_equal(st_to_f32_range(x, 5, 2, part), -1);   // past the end
+    st_close(&s);
+  }
+  // bf16 data (a bf16-only model) written as BF16 as is, or widened exactly to F32
+  uint16_t h[3] = {0x3fc0, 0xc010, 0x0001};                  // 1.5, -2.25, a subnormal
+  st_out_tensor t16 = {.name = "h", .data16 = h, .ndim = 1, .dims = {3}};
+  for (int bf = 0; bf < 2; bf++) {
+    const char *p = tmp_path("from_bf16.safetensors");
+    assert_int_equal(st_write(p, &t16, 1, bf ? ST_BF16 : ST_F32, err, sizeof err), 0);
+    st_set s;
+    assert_int_equal(st_open(&s, p, err, sizeof err), 0);
+    float got[3];
+    assert_int_equal(st_to_f32(st_find(&s, "h"), got), 0);
+    for (int i = 0; i < 3; i++) {
+      float want = st_bf16_to_f32(h[i]);
+      assert_memory_equal(&got[i], &want, 4);
+    }
     st_close(&s);
   }
 }
