@@ -28,6 +28,7 @@ typedef struct {
   double threshold;
   int use_split[3];
   char *cfg_text, *ckpt, *ckpt_digest, *out_dir;
+  double digest_s;      // reading the reference model for its digest (GBs for a big model)
   effect_job *jobs;     // todo list, same order on every rank
   int n_jobs, n_compute, n_kept;
   model *m;             // NULL when no job needs the model
@@ -46,7 +47,9 @@ static void effect_stage_init(effect_stage *r, stage_ctx *s) {
   r->cfg_text = config_text(c, NULL);
   r->ckpt = effect_find_checkpoint(cfg_str(c, "effect.model"), cfg_str(c, "run_dir"),
                                    cfg_str(c, "effect.reference_run"));
+  double t0 = wall_seconds();
   r->ckpt_digest = xstrdup(file_digest(r->ckpt));
+  r->digest_s = wall_seconds() - t0;
   for (int i = 0; i < cfg_list_len(c, "effect.splits"); i++) {
     const char *name = cfg_list_str(c, "effect.splits", i);
     int code = effect_split_code(name);
@@ -74,6 +77,26 @@ static void require_reference_tokenizer(const effect_stage *r, const char *shard
   shard_data_free(&head);
 }
 
+// Tokens (both sequences) of the shard's samples in effect.splits: the ETA's total. With every
+// split that is the header's count; otherwise the per-sample splits and lengths are read (small
+// next to the forward passes over them).
+static double shard_work_tokens(const effect_stage *r, const char *shard) {
+  shard_data d;
+  if (r->use_split[SPLIT_TRAIN] && r->use_split[SPLIT_VALID] && r->use_split[SPLIT_TEST]) {
+    shard_header(shard, &d);
+    double n = (double)d.n_tokens;
+    shard_data_free(&d);
+    return n;
+  }
+  shard_read(shard, &d);
+  double n = 0;
+  for (size_t i = 0; i < d.n_samples; i++)
+    if (d.split[i] >= 0 && d.split[i] < 3 && r->use_split[d.split[i]])
+      n += (double)d.hist_length[i] + (double)d.nohist_length[i];
+  shard_data_free(&d);
+  return n;
+}
+
 // Adds shard -> out to the todo list unless out is current.
 static void plan_shard(effect_stage *r, const char *shard, char *out) {
   const char *why = "--force";
@@ -90,12 +113,7 @@ static void plan_shard(effect_stage *r, const char *shard, char *out) {
   r->jobs[r->n_jobs++] = (effect_job){xstrdup(shard), out, st == EFFECT_OUT_SUMMARIES};
   if (st == EFFECT_OUT_SUMMARIES) return;
   r->n_compute++;
-  if (rank0) {  // both sequences of every sample: the ETA's total
-    shard_data head;
-    shard_header(shard, &head);
-    r->total_tokens += (double)head.n_tokens;
-    shard_data_free(&head);
-  }
+  if (rank0) r->total_tokens += shard_work_tokens(r, shard);
 }
 
 // Every rank makes the same todo list (same files on the shared file system).
@@ -119,8 +137,8 @@ static void plan_jobs(effect_stage *r) {
   int resum = r->n_jobs - r->n_compute;
   char extra[64] = "";
   if (resum) snprintf(extra, sizeof extra, ", %d to re-summarize (effect.threshold changed)", resum);
-  message("effect: reference model %s; %d shards to compute, %d already current%s", r->ckpt,
-          r->n_compute, r->n_kept, extra);
+  message("effect: reference model %s (digest in %.1fs); %d shards to compute, %d already current%s",
+          r->ckpt, r->digest_s, r->n_compute, r->n_kept, extra);
 }
 
 // ---- the reference model ------------------------------------------------------------------
@@ -128,9 +146,12 @@ static void plan_jobs(effect_stage *r) {
 static void reference_model_load(effect_stage *r) {
   if (!r->n_compute) return;
   const config *c = r->s->cfg;
+  double t0 = wall_seconds();   // a 3B model takes a while: say so before the first tick
   r->m = checkpoint_load_prec(r->ckpt, 0, model_precision_read(c), NULL);
   model_set_threads((int)cfg_int(c, "model.threads"));
-  if (r->s->rank == 0) message("effect: %s", model_precision_describe(r->m));
+  if (r->s->rank == 0)
+    message("effect: loaded %zu parameters in %.1fs; %s", r->m->n_params, wall_seconds() - t0,
+            model_precision_describe(r->m));
   effect_model_init(&r->em, r->m);
   r->g = (effect_engine){.model = &r->em, .forward = effect_model_forward, .vocab = r->m->cfg.vocab_size,
                          .micro_batch = (int)cfg_int(c, "effect.micro_batch"),
