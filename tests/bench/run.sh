@@ -360,6 +360,41 @@ bench_big_section() {
   echo "nq-train --plan, 1 rank, lm windows of 128 tokens, micro-batch 1:"
   build/nq-train configs/smoke.cfg "${Q3[@]}" --plan 2>&1 | sed -n '/memory plan/,$p' | sed 's/^/  /'
   rm -rf "$T"
+  bench_big_stage
+}
+
+# The nq-effect STAGE on the same shape: a random-weight HF directory in BF16 (bench_hf_write,
+# 6.2 GB on disk), loaded straight into bf16; 4 test samples of the smoke data with short
+# prompts, 1 rank x 2 threads. Figures: the stage's own tok/s line and /usr/bin/time's peak RSS
+# against the memory plan the stage printed.
+bench_big_stage() {
+  echo "-- nq-effect stage, Qwen2.5-3B shape from a BF16 HF directory, 1 rank x 2 threads --"
+  local avail; avail=$(awk '/MemAvailable/ { print int($2 / 1048576) }' /proc/meminfo)
+  if [ "$avail" -lt 8 ]; then echo "skipped: ${avail} GiB memory available, needs ~8"; return 0; fi
+  local T; T=$(mktemp -d /tmp/nq-bench-stage.XXXXXX)
+  local disk; disk=$(df -k --output=avail "$T" | awk 'NR == 2 { print int($1 / 1048576) }')
+  if [ "$disk" -lt 8 ]; then echo "skipped: ${disk} GiB free disk in /tmp, needs ~8 (the 6.2 GB model)"; rm -rf "$T"; return 0; fi
+  local gen; gen=$(build/bench/bench_hf_write "$T/q3b" 3b) || { echo "bench_hf_write failed"; rm -rf "$T"; return 1; }
+  local S=(--set run_dir=\"$T/run\" --set synth.users=4 --set synth.reviews_min=5 --set synth.reviews_max=5
+           --set data.max_prompt_tokens=96 --set data.max_target_tokens=16 --set data.max_history_items=1
+           --set shard.count=1 --set effect.model=\"$T/q3b\" --set effect.splits=[\"test\"]
+           --set model.precision=\"bf16\" --set model.threads=2 --set effect.max_batch_tokens=256)
+  { build/nq-synth configs/smoke.cfg "${S[@]}" && build/nq-shard configs/smoke.cfg "${S[@]}"; } > "$T/log" 2>&1 ||
+    { echo "smoke data failed (log: $T/log)"; return 1; }
+  if ! OPENBLAS_NUM_THREADS=1 /usr/bin/time -f 'peak_rss_kb=%M' build/nq-effect configs/smoke.cfg "${S[@]}" > "$T/effect.log" 2>&1; then
+    echo "nq-effect failed:"; tail -5 "$T/effect.log"; rm -rf "$T"; return 1
+  fi
+  awk -v gen="$gen" '
+    /total per rank/ { plan = $NF }
+    /digest in/ { match($0, /digest in [0-9.]+s/); digest = substr($0, RSTART + 10, RLENGTH - 11) }
+    /loaded [0-9]+ parameters in/ { match($0, /in [0-9.]+s/); load = substr($0, RSTART + 3, RLENGTH - 4) }
+    /tokens \(both passes\) in/ { match($0, /[0-9]+ tokens \(both passes\) in [0-9.]+s: [0-9.]+ tok\/s/); run = substr($0, RSTART, RLENGTH) }
+    /peak_rss_kb=/ { split($0, kv, "="); rss = kv[2] }
+    END { split(gen, g, /[ =]/); for (i = 1; i < length(g); i += 2) w[g[i]] = g[i + 1]
+          printf "model written: fill %s s + write %s s (peak RSS %s MB)\n", w["fill_s"], w["write_s"], w["rss_mb"]
+          printf "stage: %s; peak RSS %.0f MB; plan %s GiB vs measured %.3f GiB (%+.1f%%); digest %s s, load %s s\n",
+                 run, rss / 1024, plan, rss / 1048576, 100 * (plan - rss / 1048576) / (rss / 1048576), digest, load }' "$T/effect.log"
+  rm -rf "$T"
 }
 want big && bench_big_section
 exit 0
