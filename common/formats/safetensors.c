@@ -265,6 +265,11 @@ void st_release(const st_set *s, const st_tensor *t) {
 // ---- writing --------------------------------------------------------------------------------
 static int put(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n ? 0 : -1; }
 
+static int little_endian(void) {
+  const uint16_t one = 1;
+  return *(const unsigned char *)&one == 1;
+}
+
 // Elements [j, j + m) of t as dtype, little-endian, through buf (m <= its 32-bit words): fp32
 // rounded to bf16, bf16 as is, or bf16 widened to fp32 (exact).
 static int put_converted(FILE *f, const st_out_tensor *t, size_t j, size_t m, st_dtype dtype, uint32_t *buf) {
@@ -321,6 +326,7 @@ int st_write(const char *path, const st_out_tensor *t, int n, st_dtype dtype, ch
     size_t numel = 1;
     for (int d = 0; d < t[i].ndim; d++) numel *= t[i].dims[d];
     if (dtype == ST_F32 && t[i].data) { bad = put(f, t[i].data, numel * 4); continue; }
+    if (dtype == ST_BF16 && !t[i].data && little_endian()) { bad = put(f, t[i].data16, numel * 2); continue; }
     for (size_t j = 0; j < numel && !bad; j += CHUNK) {
       size_t m = numel - j < CHUNK ? numel - j : CHUNK;
       bad = put_converted(f, &t[i], j, m, dtype, buf);
