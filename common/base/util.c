@@ -199,3 +199,21 @@ void fault_point(const char *name, long n) {
   fflush(stderr);
   raise(SIGKILL);
 }
+
+// kB of the /proc/self/status line starting with `key` ("VmRSS:"), or -1.
+static long status_kb(const char *status, const char *key) {
+  const char *at = strstr(status, key);
+  return at ? strtol(at + strlen(key), NULL, 10) : -1;
+}
+
+void mem_trace(const char *where) {
+  const char *e = getenv("NQ_MEM_TRACE");
+  if (!e || strcmp(e, "1")) return;
+  char buf[4096];
+  FILE *f = fopen("/proc/self/status", "r");
+  size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+  if (f) fclose(f);
+  buf[n] = 0;
+  log_message("mem: %s: rss %.0f MB, peak %.0f MB", where, status_kb(buf, "VmRSS:") / 1024.0,
+              status_kb(buf, "VmHWM:") / 1024.0);
+}

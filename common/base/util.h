@@ -36,6 +36,10 @@ int file_exists(const char *path);
 // the process kill itself (SIGKILL, as the OOM killer or a node failure would) when it reaches
 // fault_point(NAME, N). Unset, it costs one getenv per call.
 void fault_point(const char *name, long n);
+// Memory trace (make bench, docs/training.md): with NQ_MEM_TRACE=1 in the environment, one
+// line "mem: <where>: rss <MB>, peak <MB>" from /proc/self/status (VmRSS, VmHWM). Unset, it
+// costs one getenv per call.
+void mem_trace(const char *where);
 // mkdir -p; stops on failure.
 void make_dirs(const char *path);
 // path join into a new string

@@ -149,14 +149,30 @@ static void write_moments(hid_t file, int row, const model *m, const float *aren
   h5_group_close(g);
 }
 
+// A buffer for the largest tensor of m.
+static float *tensor_buffer(const model *m) {
+  size_t most = 0;
+  for (int i = 0; i < m->n_tensors; i++) most = m->tensors[i].numel > most ? m->tensors[i].numel : most;
+  return xmalloc((most ? most : 1) * sizeof(float));
+}
+
+// Weights from the caller's hook (ckpt_save_info.weights), through one tensor-sized buffer.
+static void write_weights_hook(hid_t loc, const model *m, const ckpt_save_info *info) {
+  float *buf = tensor_buffer(m);
+  for (int i = 0; i < m->n_tensors; i++) {
+    const model_tensor *t = &m->tensors[i];
+    info->weights(info->weights_arg, t, buf);
+    h5_write_f32_nd(loc, t->name, buf, t->ndim, t->dims);
+  }
+  free(buf);
+}
+
 // Moments from the sharded optimizer's hook, through one tensor-sized buffer.
 static void write_moments_hook(hid_t file, int row, const model *m, const ckpt_save_info *info) {
   char name[32];
   moment_group(row, name);
   hid_t g = h5_group_create(file, name);
-  size_t most = 0;
-  for (int i = 0; i < m->n_tensors; i++) most = m->tensors[i].numel > most ? m->tensors[i].numel : most;
-  float *buf = xmalloc((most ? most : 1) * sizeof(float));
+  float *buf = tensor_buffer(m);
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
     info->moments(info->moments_arg, row == CK_MOMENT_V, t, buf);
@@ -177,7 +193,9 @@ void checkpoint_save(const char *path, const model *m, const ckpt_save_info *inf
     if (info->rng && info->rng_len) h.rng_state = (uint8_t *)info->rng, h.count[0] = info->rng_len;
   }
   h5_layout_write(o.file, &checkpoint_layout, &h, h.count);
-  write_tensors(o.file, m, m->params_mem);
+  if (info && info->weights) write_weights_hook(o.file, m, info);
+  else if (!m->params_mem) error("checkpoint_save %s: the model holds its weights in bf16 only", path);
+  else write_tensors(o.file, m, m->params_mem);
   if (info && info->with_optimizer && info->moments) {
     write_moments_hook(o.file, CK_MOMENT_M, m, info);
     write_moments_hook(o.file, CK_MOMENT_V, m, info);

@@ -27,6 +27,11 @@ typedef struct {
   // all of m then all of v, instead of being read from m->m_mem / m->v_mem.
   void (*moments)(void *arg, int which, const model_tensor *t, float *dst);
   void *moments_arg;
+  // Weights from elsewhere (nq-train's merged LoRA model.h5): each tensor's values are filled
+  // into dst (t->numel floats) by this hook, in tensor order, instead of read from
+  // m->params_mem, which may then be NULL (a base held in bf16 only).
+  void (*weights)(void *arg, const model_tensor *t, float *dst);
+  void *weights_arg;
   // Optional hook to add the trainer's own datasets/attributes before commit.
   void (*extra)(hid_t file, void *arg);
   void *extra_arg;

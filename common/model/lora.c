@@ -162,18 +162,24 @@ const model_tensor *lora_find(const lora *lo, const char *name) {
   return NULL;
 }
 
+void lora_merge_tensor(const lora *lo, const model_tensor *t, float *w, float sign) {
+  int k = t->kind, l = t->layer;
+  if (!is_target(lo, k) || l < 0) return;   // (biases are kinds of their own: P_BQ ...)
+  size_t r = (size_t)lo->cfg.rank, in = lo->in[k], out = lo->out[k];
+  if (t->ndim != 2 || t->dims[0] != out || t->dims[1] != in || l >= lo->n_layers)
+    fatal("lora_merge: tensor %s is not the (%zu, %zu) matrix the adapter was made for", t->name, out, in);
+  const float *A = lo->params_mem + lo->a_off[k] + l * r * in, *B = lo->params_mem + lo->b_off[k] + l * out * r;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)in, (int)r, sign * lo->scale, B, (int)r,
+              A, (int)in, 1.0f, w, (int)in);
+}
+
 void lora_merge(const lora *lo, model *m, float sign) {
   if (lo->n_layers != m->cfg.n_layers) fatal("lora_merge: adapter has %d layers, model %d", lo->n_layers, m->cfg.n_layers);
-  size_t r = (size_t)lo->cfg.rank;
-  for (int k = 0; k < P_COUNT; k++) {
-    if (!is_target(lo, k)) continue;
-    if (!m->params.t[k]) fatal("lora_merge: the model holds its weights in bf16 only; load it in fp32");
-    size_t in = lo->in[k], out = lo->out[k];
-    for (int l = 0; l < lo->n_layers; l++) {
-      const float *A = lo->params_mem + lo->a_off[k] + l * r * in, *B = lo->params_mem + lo->b_off[k] + l * out * r;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)out, (int)in, (int)r, sign * lo->scale, B,
-                  (int)r, A, (int)in, 1.0f, m->params.t[k] + l * out * in, (int)in);
-    }
+  for (int i = 0; i < m->n_tensors; i++) {
+    const model_tensor *t = &m->tensors[i];
+    if (!is_target(lo, t->kind) || t->layer < 0) continue;
+    if (!m->params.t[t->kind]) fatal("lora_merge: the model holds its weights in bf16 only; load it in fp32");
+    lora_merge_tensor(lo, t, m->params_mem + t->offset, sign);
   }
   if (m->precision == MODEL_BF16 && m->w16_mem) model_sync_bf16(m);
 }

@@ -70,6 +70,9 @@ void lora_adamw_step(lora *lo, const adamw_config *c, float lr, long t);
 // W += sign * scale * B A for every target, in the model's fp32 weights (stops when the model
 // holds them in bf16 only); sign -1 undoes a merge up to rounding.
 void lora_merge(const lora *lo, model *m, float sign);
+// The same on one model tensor's values w (t->numel floats, HF layout): nothing unless t is a
+// target projection's weight. nq-train writes the merged model.h5 a tensor at a time this way.
+void lora_merge_tensor(const lora *lo, const model_tensor *t, float *w, float sign);
 // The tensor called `name` ("model.layers.0.self_attn.q_proj.lora_A.weight"), or NULL.
 const model_tensor *lora_find(const lora *lo, const char *name);
 

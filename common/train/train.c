@@ -48,6 +48,7 @@ int train_run(stage_ctx *s) {
   long done = t.step0;
   for (long step = t.step0; step < t.o.steps && !t.o.per_user; step++) {
     train_step(&t, step);
+    if (step == t.step0) mem_trace("train: first step done");
     done = step + 1;
     int last = done == t.o.steps;
     if (every(t.o.valid_every, done) || last) train_validate(&t, done);
@@ -59,6 +60,7 @@ int train_run(stage_ctx *s) {
     }
   }
   if (t.o.per_user) rc = train_users_run(&t);   // one adapter per user (train_users.c)
+  mem_trace("train: finished");
   char fin[96];
   snprintf(fin, sizeof fin, "%ld steps in %.1f s", done - t.step0, wall_seconds() - t.t_start);
   progress_finish(&t.progress, fin);

@@ -115,19 +115,20 @@ void train_checkpoint(trainer *t, long done, int last) {
     mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the metrics");
     return;
   }
+  if (t->s->rank == 0) {
+    // metrics first: a kill between the two files leaves rows past the newest checkpoint
+    // (dropped on resume and computed again), never a checkpoint whose rows are missing
+    train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
+    fault_point("between-metrics-and-checkpoint", done);
+  }
   if (t->s->rank == 0 && t->m->lora) {
     train_lora_checkpoint(t, done, last);   // adapters (train_lora.c); moments never sharded
-    train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
     rotate(t->out_dir, t->o.keep);
   } else if (t->s->rank == 0) {
     train_resume_state rs = {t->o.seed, done, t->global_batch, t->data.n_train};
     ckpt_save_info info = {.step = done, .rng = (const uint8_t *)&rs, .rng_len = sizeof rs,
                            .with_optimizer = 1, .prov = &t->prov,
                            .tokenizer_digest = t->data.sh[0].tokenizer_digest};
-    // metrics first: a kill between the two files leaves rows past the newest checkpoint
-    // (dropped on resume and computed again), never a checkpoint whose rows are missing
-    train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
-    fault_point("between-metrics-and-checkpoint", done);
     if (t->zero.on) info.moments = train_zero_moments, info.moments_arg = &t->zero;   // gathered
     char *p = train_ckpt_path(t->out_dir, done);
     checkpoint_save(p, t->m, &info);
@@ -142,5 +143,6 @@ void train_checkpoint(trainer *t, long done, int last) {
   } else if (t->zero.on && !t->m->lora) {
     train_zero_moments_serve(&t->zero, t->m);   // the gathers of rank 0's checkpoint_save
   }
+  mem_trace(last ? "train: last checkpoint and model.h5 written" : "train: checkpoint written");
   mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the checkpoint");
 }

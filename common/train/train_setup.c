@@ -188,6 +188,7 @@ void trainer_setup(trainer *t, const stage_ctx *s) {
   t->ref = load_reference(o, t->m);
   train_work_create(&t->work, t->m, t->ref, o, o->micro_batch, t->data.max_len);
   train_batch_create(&t->batch, o->micro_batch, t->data.n_train);
+  mem_trace("train: activation buffers created");
   provenance_init(t);
   t->adamw = (adamw_config){(float)o->beta1, (float)o->beta2, (float)o->eps, (float)o->weight_decay};
   t->schedule = (lr_schedule_config){o->lr, o->min_lr, o->warmup, o->steps};

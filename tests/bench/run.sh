@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench` driver: a sequence of sections, each printing a readable table.
 # Add a section by appending a function and a call at the bottom. BENCH_ONLY="effect decode"
-# runs just those sections (model, effect, decode, train, dp, hf, lora, big).
+# runs just those sections (model, effect, decode, train, dp, hf, lora, users, big).
 # Timings are noisy on the shared 2-core machine (+-10-20%).
 set -u
 cd "$(dirname "$0")/../.."
@@ -306,7 +306,10 @@ want hf && bench_hf_section
 # heads, ffn 4864, vocab 151936, tied; random init): full fine-tuning (its model.h5 is then
 # the frozen base) vs LoRA r = 16, alpha = 32 on all seven projections; 1 rank, micro_batch 1,
 # BENCH_LORA_STEPS steps (default 4): median step time (first step excluded) and peak RSS
-# (VmHWM, /usr/bin/time %M). Targets: LoRA <= ~40% of full's peak RSS, step no slower.
+# (VmHWM, /usr/bin/time %M). Targets: LoRA <= ~40% of full's peak RSS, step no slower. A third
+# run holds the base in bf16 only (model.precision = "bf16"; adapters and their state fp32).
+# Each run writes its final files (LoRA: model.h5 merged a tensor at a time), all in the peak.
+# NQ_MEM_TRACE=1 prints nq-train's RSS at its stages (after load, buffers, first step, end).
 bench_lora_section() {
   local steps=${BENCH_LORA_STEPS:-4} T; T=$(mktemp -d /tmp/nq-bench-lora.XXXXXX)
   echo "== LoRA r=16 (all projections) vs full fine-tuning, Qwen2.5-0.5B shape, 1 rank, 2 threads, $steps steps =="
@@ -315,29 +318,77 @@ bench_lora_section() {
              --set model.tie_embeddings=true --set model.qkv_bias=true --set model.max_seq_len=640 --set model.threads=2
              --set train.micro_batch=1 --set train.accum=1 --set train.steps=$steps --set train.warmup=0
              --set train.valid_every=0 --set train.valid_samples=0 --set train.ckpt_every=0)
+  local LORA=(--set train.adapter=\"lora\" --set train.init=\"full/model.h5\" --set train.lora_rank=16
+              --set train.lora_alpha=32)
   if ! { build/nq-synth configs/smoke.cfg "${SET[@]}" && build/nq-shard configs/smoke.cfg "${SET[@]}" &&
          /usr/bin/time -f %M -o $T/rss.full build/nq-train configs/smoke.cfg "${SET[@]}" --set train.name=\"full\" &&
-         /usr/bin/time -f %M -o $T/rss.lora build/nq-train configs/smoke.cfg "${SET[@]}" --set train.name=\"lora\" \
-           --set train.adapter=\"lora\" --set train.init=\"full/model.h5\" --set train.lora_rank=16 \
-           --set train.lora_alpha=32; } > $T/log 2>&1; then
+         /usr/bin/time -f %M -o $T/rss.lora build/nq-train configs/smoke.cfg "${SET[@]}" "${LORA[@]}" \
+           --set train.name=\"lora\" &&
+         /usr/bin/time -f %M -o $T/rss.lora-bf16 build/nq-train configs/smoke.cfg "${SET[@]}" "${LORA[@]}" \
+           --set train.name=\"lora-bf16\" --set model.precision=\"bf16\"; } > $T/log 2>&1; then
     echo "bench_lora failed: $(tail -n 2 $T/log)"; rm -rf "$T"; return 1
   fi
   $PY - "$T" <<'PYEOF'
 import sys, h5py, numpy as np
 T = sys.argv[1]
 r = {}
-for n in ("full", "lora"):
+runs = ("full", "lora", "lora-bf16")
+for n in runs:
     m = h5py.File(f"{T}/{n}/metrics.h5")["metrics"]
     r[n] = (float(np.median(m["step_seconds"][1:])), int(open(f"{T}/rss.{n}").read().split()[-1]) / 1024)
-print(f"{'run':<6} {'step s':>8} {'peak RSS MB':>12}")
-for n in ("full", "lora"):
-    print(f"{n:<6} {r[n][0]:8.2f} {r[n][1]:12.0f}")
+print(f"{'run':<22} {'step s':>8} {'peak RSS MB':>12} {'RSS / full':>11}")
+names = {"full": "full fp32", "lora": "LoRA, fp32 base", "lora-bf16": "LoRA, bf16 base"}
+for n in runs:
+    print(f"{names[n]:<22} {r[n][0]:8.2f} {r[n][1]:12.0f} {r[n][1] / r['full'][1]:10.2f}x")
 print(f"lora / full: step time {r['lora'][0] / r['full'][0]:.2f}x (target <= 1), "
-      f"peak RSS {r['lora'][1] / r['full'][1]:.2f}x (target <= ~0.40)")
+      f"peak RSS {r['lora'][1] / r['full'][1]:.2f}x (target <= ~0.40); bf16 base: "
+      f"{r['lora-bf16'][1] / r['full'][1]:.2f}x")
 PYEOF
   rm -rf "$T"
 }
 want lora && bench_lora_section
+
+# ---- per-user adapters: 1 rank vs 2 ranks (issue 20) -----------------------------------------
+# The same per-user run (train.per_user: one LoRA adapter per train-split user of the smoke data,
+# r = 8 on all projections, BENCH_USERS_STEPS steps each, micro-batch 1) on a d128 L4 model
+# (a context_sft base trained first), at mpirun -np 1 and -np 2, 1 thread per rank: ranks take
+# whole groups of users (train.user_groups = 32) and never communicate until the end. Paired:
+# a repetition runs np 1 then np 2 back to back; wall seconds of the whole nq-train (start-up,
+# data and the group files included); "np2 / np1" is the median of the per-repetition ratios
+# (target ~0.5; the users per rank, from the log, bound it: hashing need not split them evenly).
+bench_users_section() {
+  local reps=${BENCH_REPS_USERS:-3} steps=${BENCH_USERS_STEPS:-4} T; T=$(mktemp -d /tmp/nq-bench-users.XXXXXX)
+  echo "== per-user adapters: the same users at -np 1 vs -np 2 (1 thread each), $steps steps per user, median of $reps (shared machine: noisy) =="
+  local SET=(--set run_dir=\"$T\" --set model.dim=128 --set model.n_layers=4 --set model.n_heads=4
+             --set model.n_kv_heads=2 --set model.ffn_dim=344 --set model.threads=1 --set train.micro_batch=1
+             --set train.accum=1 --set train.valid_every=0 --set train.valid_samples=0 --set train.ckpt_every=0)
+  local PU=(--set train.adapter=\"lora\" --set train.init=\"base/model.h5\" --set train.per_user=true
+            --set train.user_groups=32 --set train.steps=$steps --set train.lora_rank=8 --set train.lora_alpha=16)
+  if ! { build/nq-synth configs/smoke.cfg "${SET[@]}" && build/nq-shard configs/smoke.cfg "${SET[@]}" &&
+         build/nq-train configs/smoke.cfg "${SET[@]}" --set train.name=\"base\" --set train.steps=2; } > $T/log 2>&1; then
+    echo "bench_users failed: $(tail -n 2 $T/log)"; rm -rf "$T"; return 1
+  fi
+  local -A sec=() rat=()
+  local r np t0 users=""
+  for r in $(seq 1 $reps); do
+    for np in 1 2; do
+      rm -rf "$T/pu$np"
+      t0=$(date +%s.%N)
+      if ! mpirun -np $np --oversubscribe build/nq-train configs/smoke.cfg "${SET[@]}" "${PU[@]}" \
+             --set train.name=\"pu$np\" > $T/pu$np.log 2>&1; then
+        echo "bench_users failed (np $np): $(tail -n 2 $T/pu$np.log)"; rm -rf "$T"; return 1
+      fi
+      sec[$np]+=" $(awk -v a=$t0 -v b=$(date +%s.%N) 'BEGIN { print b - a }')"
+    done
+    rat[2]+=" $(awk -v a="${sec[2]##* }" -v b="${sec[1]##* }" 'BEGIN { print a / b }')"
+  done
+  users=$(sed -nE 's/.*this rank: ([0-9]+) users.*/\1/p' $T/pu2.log | tr '\n' ' ')
+  printf '%-5s %10s\n' ranks "wall s"
+  printf '%-5s %10.1f\n' 1 "$(median <<<"${sec[1]}")" 2 "$(median <<<"${sec[2]}")"
+  echo "np2 / np1: $(median <<<"${rat[2]}" | awk '{ printf "%.2f", $1 }')x (target ~0.5); users per rank at np 2: $users"
+  rm -rf "$T"
+}
+want users && bench_users_section
 
 # ---- section: a Qwen2.5-3B-shaped model (issue 15) -------------------------------------------
 # nq-effect's engine (effect_compute, both passes) on 3.09B random weights in bf16 only (the fp32

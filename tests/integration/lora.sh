@@ -59,6 +59,17 @@ mkdir -p $R/res && cp $R/full/ckpt-000003.h5 $R/full/metrics.h5 $R/res/
 train --set train.name=\"res\" "${RS[@]}" --resume > $T/res.log 2>&1
 $PY -c "import h5py,numpy as np,sys; a,b=(h5py.File('$R/%s/adapter.h5'%n)['lora/params'][()] for n in ('full','res')); sys.exit(not np.array_equal(a,b))" \
   && ok lora_resume_equal || bad lora_resume_equal "$(tail -n 2 $T/res.log)"
+# killed between the metrics write and the adapter checkpoint of step 6 (the last): the resumed
+# run (from step 3) ends with every metrics row of the uninterrupted run (the order of
+# train_checkpoint: metrics first, then the checkpoint)
+NQ_FAULT_KILL=between-metrics-and-checkpoint:6 train --set train.name=\"kwin\" "${RS[@]}" > $T/kwin.log 2>&1
+if ! grep -q "NQ_FAULT_KILL: killing" $T/kwin.log; then bad lora_kill_window_hit "not reached: $(tail -n 1 $T/kwin.log)"
+elif [ -e $R/kwin/ckpt-000006.h5 ]; then bad lora_kill_window_order "the checkpoint of step 6 was written before the metrics"
+else
+  train --set train.name=\"kwin\" "${RS[@]}" --resume > $T/kwin2.log 2>&1
+  out=$($PY tests/integration/train/cmp.py losses $R/full/metrics.h5 $R/kwin/metrics.h5 0 2>&1) \
+    && ok "lora_kill_window_metrics_whole" || bad lora_kill_window_metrics_whole "$out $(tail -n 1 $T/kwin2.log)"
+fi
 mkdir -p $R/wrong && cp $R/full/ckpt-000003.h5 $R/wrong/
 if train --set train.name=\"wrong\" "${RS[@]}" --set train.init=\"other/model.h5\" --resume > $T/wrong.log 2>&1; then
   bad lora_refuses_other_base "resumed"
