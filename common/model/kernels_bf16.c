@@ -3,6 +3,9 @@
 #include "model/kernels_bf16.h"
 
 #include <omp.h>
+#include <stdlib.h>
+
+#include "base/util.h"
 
 #include "model/kernels.h"
 
@@ -28,25 +31,34 @@ void linear_rows_bf16(float *out, const bf16 *inp, const bf16 *w, const float *b
   add_bias(out, bias, n, OC, 0, OC);
 }
 
-void linear_dinp_rows_bf16(float *dinp, const float *dout, const bf16 *w, int n, int C, int OC) {
+void linear_dinp_rows_bf16(float *dinp, const bf16 *dout16, const bf16 *w, int n, int C, int OC) {
   if (n <= 0) return;
-  bf16 *d16 = bf16_scratch(0, (size_t)n * OC);
-  bf16_from_f32(d16, dout, (size_t)n * OC);
-  gemm_bf16(n, C, OC, d16, OC, 1, w, C, 1, dinp, C, 1);
+  gemm_bf16(n, C, OC, dout16, OC, 1, w, C, 1, dinp, C, 1);
 }
 
-void linear_dw_part_bf16(float *dw, float *dbias, const float *dout, const bf16 *inp, int N, int C, int OC,
-                         int a, int b) {
+void linear_dw_part_bf16(float *dw, const bf16 *dout16, const bf16 *inp, int N, int C, int OC, int a, int b) {
   if (b <= a || N <= 0) return;
-  int w = b - a;
-  if (dw) {   // A = dout[:, a:b]^T (w, N), kept as (N, w) row-major: element (o, n) at n * w + o
-    bf16 *d16 = bf16_scratch(1, (size_t)N * w);
-    bf16_from_f32_2d(d16, dout + a, N, w, (size_t)OC);
-    gemm_bf16(w, C, N, d16, 1, w, inp, C, 1, dw + (size_t)a * C, C, 1);
+  // A = dout16[:, a:b]^T (b - a, N): element (o, n) at dout16[n * OC + a + o]
+  gemm_bf16(b - a, C, N, dout16 + a, 1, OC, inp, C, 1, dw + (size_t)a * C, C, 1);
+}
+
+static void dbias_part(float *dbias, const float *dout, int N, int OC, int a, int b) {
+  if (!dbias) return;
+  for (int n = 0; n < N; n++)
+    for (int o = a; o < b; o++) dbias[o] += dout[(size_t)n * OC + o];
+}
+
+// The rounded output gradient: one buffer per calling thread (the team only reads it).
+static _Thread_local bf16 *g_dout16;
+static _Thread_local size_t g_dout16_n;
+
+static bf16 *dout16_buffer(size_t n) {
+  if (g_dout16_n < n) {
+    free(g_dout16);
+    g_dout16 = xmalloc(n * sizeof(bf16));
+    g_dout16_n = n;
   }
-  if (dbias)
-    for (int n = 0; n < N; n++)
-      for (int o = a; o < b; o++) dbias[o] += dout[(size_t)n * OC + o];
+  return g_dout16;
 }
 
 void matmul_forward_bf16(float *out, const bf16 *inp, const bf16 *w, const float *bias, int N, int C, int OC,
@@ -72,14 +84,23 @@ void matmul_forward_bf16(float *out, const bf16 *inp, const bf16 *w, const float
 void matmul_backward_bf16(float *dinp, float *dw, float *dbias, const float *dout, const bf16 *inp,
                           const bf16 *w, int N, int C, int OC) {
   int nt = kernels_threads();
+  bf16 *d16 = dinp || dw ? dout16_buffer((size_t)N * OC) : NULL;
 #pragma omp parallel num_threads(nt)
   {
+    if (d16) {   // round once (the same rows as the dinp split); the loop's barrier ends it
+#pragma omp for schedule(static)
+      for (int ch = 0; ch < nt; ch++) {
+        int a, b;
+        split16(N, nt, ch, &a, &b);
+        if (b > a) bf16_from_f32(d16 + (size_t)a * OC, dout + (size_t)a * OC, (size_t)(b - a) * OC);
+      }
+    }
     if (dinp) {
 #pragma omp for schedule(dynamic, 1) nowait
       for (int ch = 0; ch < nt; ch++) {
         int a, b;
         split16(N, nt, ch, &a, &b);
-        linear_dinp_rows_bf16(dinp + (size_t)a * C, dout + (size_t)a * OC, w, b - a, C, OC);
+        linear_dinp_rows_bf16(dinp + (size_t)a * C, d16 + (size_t)a * OC, w, b - a, C, OC);
       }
     }
     if (dw || dbias) {
@@ -87,7 +108,8 @@ void matmul_backward_bf16(float *dinp, float *dw, float *dbias, const float *dou
       for (int ch = 0; ch < nt; ch++) {
         int a, b;
         split16(OC, nt, ch, &a, &b);
-        linear_dw_part_bf16(dw, dbias, dout, inp, N, C, OC, a, b);
+        if (dw) linear_dw_part_bf16(dw, d16, inp, N, C, OC, a, b);
+        dbias_part(dbias, dout, N, OC, a, b);
       }
     }
   }

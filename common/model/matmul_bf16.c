@@ -23,8 +23,37 @@ static inline bf16 round_bf16(float f) {
   return (bf16)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
 }
 
-__attribute__((target_clones("arch=x86-64-v4", "default")))
+// The same rounding, 16 floats per step with AVX-512 integer ops (bit-identical to round_bf16;
+// not vcvtneps2bf16, which flushes denormals). The compiler does not vectorize the scalar
+// loop well (the NaN branch), and every bf16 activation and gradient passes through here.
+__attribute__((target("avx512f"))) static void from_f32_avx512(bf16 *dst, const float *src, size_t n) {
+  const __m512i lsb = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff);
+  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+  const __m512i quiet = _mm512_set1_epi32(0x40);
+  size_t i = 0;
+  for (; i < n; i += 16) {
+    __mmask16 mk = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+    __m512i u = _mm512_maskz_loadu_epi32(mk, src + i);
+    __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), lsb);
+    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(bias, odd)), 16);
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs_mask), inf);
+    r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), quiet);
+    _mm512_mask_cvtepi32_storeu_epi16(dst + i, mk, r);
+  }
+}
+
 void bf16_from_f32(bf16 *dst, const float *src, size_t n) {
+  static int avx512 = -1;   // probed once; every thread stores the same value
+  int have = __atomic_load_n(&avx512, __ATOMIC_RELAXED);
+  if (have < 0) {
+    __builtin_cpu_init();
+    have = __builtin_cpu_supports("avx512f");
+    __atomic_store_n(&avx512, have, __ATOMIC_RELAXED);
+  }
+  if (have) {
+    from_f32_avx512(dst, src, n);
+    return;
+  }
   for (size_t i = 0; i < n; i++) dst[i] = round_bf16(src[i]);
 }
 
@@ -167,7 +196,10 @@ static prim_entry lookup(const long *k) {
         g_cache_cap = g_cache_cap ? 2 * g_cache_cap : 64;
         g_cache = xrealloc(g_cache, g_cache_cap * sizeof *g_cache);
       }
+      int was = omp_get_max_threads();   // configured for the one thread it runs on
+      omp_set_num_threads(1);
       create_entry(&g_cache[g_cache_n++], k);
+      omp_set_num_threads(was);
     }
     out = g_cache[i];
   }
@@ -192,8 +224,14 @@ static void gemm_onednn(int M, int N, int K, const bf16 *A, long sa0, long sa1, 
     DNNL_CHECK(dnnl_memory_create(&ms, &e.s, g_engine, scratch_bytes(2, e.scratch)), "memory");
     args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, ms};
   }
+  // Outside an active parallel region (model.threads = 1: a team of one is inactive) oneDNN
+  // would start its own team of omp_get_max_threads() threads, i.e. every core, under every
+  // MPI rank. One call is single-threaded: this task's thread count is 1 while it runs.
+  int solo = !omp_in_parallel(), was = omp_get_max_threads();
+  if (solo) omp_set_num_threads(1);
   DNNL_CHECK(dnnl_primitive_execute(e.prim, g_stream[t], nargs, args), "matmul execute");
   DNNL_CHECK(dnnl_stream_wait(g_stream[t]), "stream wait");
+  if (solo) omp_set_num_threads(was);
   dnnl_memory_destroy(ma);
   dnnl_memory_destroy(mb);
   dnnl_memory_destroy(mc);

@@ -188,6 +188,7 @@ void model_free(model *m) {
   free(m->rope_cos);
   free(m->rope_sin);
   free(m->scratch);
+  free(m->scratch16);
   free(m->w16_mem);
   free(m->small_mem);
   lora_free(m->lora);
@@ -240,9 +241,12 @@ size_t model_acts_bytes(const model_config *c, int precision, int max_tokens, in
   return f32 * 4 + b16 * 2 + N * 3 * sizeof(int);
 }
 
-size_t model_backward_scratch_bytes(const model_config *c, int threads, int max_tokens, int max_seq) {
-  size_t D = c->dim, F = c->ffn_dim, qd = D, kd = c->n_kv_heads * (D / c->n_heads);
-  return 4 * ((size_t)max_tokens * (2 * D + 3 * F + 2 * qd + 2 * kd) + (size_t)threads * max_seq * max_seq);
+size_t model_backward_scratch_bytes(const model_config *c, int precision, int threads, int max_tokens,
+                                    int max_seq) {
+  size_t D = c->dim, F = c->ffn_dim, qd = D, kd = c->n_kv_heads * (D / c->n_heads), V = c->vocab_size;
+  size_t per16 = 2 * D + 2 * F + qd + 2 * kd;   // bf16: the rounded output gradients (grads16)
+  size_t b16 = precision == MODEL_BF16 ? 2 * (size_t)max_tokens * (per16 > V ? per16 : V) : 0;
+  return 4 * ((size_t)max_tokens * (2 * D + 3 * F + 2 * qd + 2 * kd) + (size_t)threads * max_seq * max_seq) + b16;
 }
 
 model_acts *model_acts_create(const model *m, int max_tokens, int max_seq) {
@@ -496,11 +500,11 @@ void model_forward(model *m, model_acts *a, const int32_t *tokens, const int *le
 
 // ---- backward -----------------------------------------------------------------------------------
 // dinp (n, C) += dout (n, OC) W, this thread's rows; W = parameter `kind` at offset `off`,
-// in the model's precision
-static void rows_dinp(const model *m, float *dinp, const float *dout, int kind, size_t off, int n, int C,
-                      int OC) {
+// in the model's precision (bf16: dout16, the rows of dout rounded)
+static void rows_dinp(const model *m, float *dinp, const float *dout, const bf16 *dout16, int kind, size_t off,
+                      int n, int C, int OC) {
   if (m->precision == MODEL_BF16) {
-    linear_dinp_rows_bf16(dinp, dout, m->params16.t[kind] + off, n, C, OC);
+    linear_dinp_rows_bf16(dinp, dout16, m->params16.t[kind] + off, n, C, OC);
     return;
   }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, C, OC, 1.0f, dout, OC, m->params.t[kind] + off, C,
@@ -508,16 +512,14 @@ static void rows_dinp(const model *m, float *dinp, const float *dout, int kind, 
 }
 
 // dw (OC, C) += dout^T inp, dbias += column sums: thread t's block of output rows, cut as
-// matmul_backward cuts them
-static void part_dw(const model *m, float *dw, float *dbias, const float *dout, const float *inp,
-                    const bf16 *inp16, int N, int C, int OC, int t, int nt) {
+// matmul_backward cuts them; bf16: from dout16 (all of dout rounded) and inp16
+static void part_dw(const model *m, float *dw, float *dbias, const float *dout, const bf16 *dout16,
+                    const float *inp, const bf16 *inp16, int N, int C, int OC, int t, int nt) {
   int a, b;
   rows_split(OC, nt, t, &a, &b);
-  if (m->precision == MODEL_BF16) {
-    linear_dw_part_bf16(dw, dbias, dout, inp16, N, C, OC, a, b);
-    return;
-  }
-  if (b > a)
+  if (m->precision == MODEL_BF16)
+    linear_dw_part_bf16(dw, dout16, inp16, N, C, OC, a, b);
+  else if (b > a)
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b - a, C, N, 1.0f, dout + a, OC, inp, C, 1.0f,
                 dw + (size_t)a * C, C);
   if (dbias)
@@ -534,25 +536,61 @@ static void mm_backward(const model *m, float *dinp, float *dw, float *dbias, co
     matmul_backward(dinp, dw, dbias, dout, inp, m->params.t[kind] + off, N, C, OC);
 }
 
+// Gradients of `stage` are final (model.h: grads_ready).
+static void ready(model *m, int stage) {
+  if (m->grads_ready) m->grads_ready(m->grads_ready_arg, stage);
+}
+
+// bf16: the output gradients rounded once, written row by row by the thread that owns the
+// rows (and read by its input-gradient products) and read whole by the weight-gradient
+// products after the next barrier. All NULL in fp32. The LM head's (N, V) rows share the
+// memory with the layers' ones: they are dead before the first layer starts.
+typedef struct {
+  bf16 *logits, *res, *res2, *gate, *up, *q, *k, *v;
+} grads16;
+
+static grads16 grads16_carve(bf16 *mem, size_t N, int D, int F, int qd, int kd) {
+  grads16 g = {0};
+  if (!mem) return g;
+  g.logits = mem;
+  g.res = mem, g.res2 = g.res + N * D, g.gate = g.res2 + N * D, g.up = g.gate + N * F;
+  g.q = g.up + N * F, g.k = g.q + N * qd, g.v = g.k + N * kd;
+  return g;
+}
+
+// The LM head and the final norm (fused region, thread t of T; rows [o, o + n)).
+static void backward_head(model *m, model_acts *a, const float *dlogits, const grads16 *g16, float *dres,
+                          float *dln, int t, int T, size_t o, size_t n, int c0, int c1) {
+  const model_config *c = &m->cfg;
+  int D = c->dim, V = c->vocab_size, N = a->n_tokens;
+  const float *xL = a->x + c->n_layers * (size_t)a->max_tokens * D;
+  if (n) {
+    keep16(at16(g16->logits, o * V), dlogits + o * V, n * V);
+    memset(dln + o * D, 0, n * D * sizeof(float));
+    rows_dinp(m, dln + o * D, dlogits + o * V, at16(g16->logits, o * V), P_LM_HEAD, 0, (int)n, D, V);
+    memset(dres + o * D, 0, n * D * sizeof(float));
+    rmsnorm_backward_dx(dres + o * D, dln + o * D, xL + o * D, m->params.t[P_FINAL_NORM], a->rstdf + o, (int)n, D);
+  }
+#pragma omp barrier
+  part_dw(m, m->grads.t[P_LM_HEAD], NULL, dlogits, g16->logits, a->lnf, a->lnf16, N, D, V, t, T);
+  rmsnorm_backward_dw(m->grads.t[P_FINAL_NORM], dln, xL, a->rstdf, N, D, c0, c1);
+#pragma omp barrier
+}
+
 // The backward in one parallel region (see forward_fused): row-local work on the thread's
 // rows, weight gradients on its block of output rows, norm weights on its block of columns,
 // attention by (sequence, kv group) tasks; six barriers per layer. The same splits as the
 // per-kernel path, so the same values.
 // Gradients of `stage` are final (model.h: grads_ready). Thread 0 of the fused region is the
 // thread that called model_backward (the MPI-calling thread).
-static void ready(model *m, int stage) {
-  if (m->grads_ready) m->grads_ready(m->grads_ready_arg, stage);
-}
-
-static void backward_fused(model *m, model_acts *a, const float *dlogits, float *dres, float *dln,
-                           float *dh, float *dgate, float *dup, float *datty, float *dq, float *dk,
+static void backward_fused(model *m, model_acts *a, const float *dlogits, const grads16 *g16, float *dres,
+                           float *dln, float *dh, float *dgate, float *dup, float *datty, float *dq, float *dk,
                            float *dv, float *attscr, int nt) {
   const model_config *c = &m->cfg;
-  int D = c->dim, F = c->ffn_dim, H = c->n_heads, KV = c->n_kv_heads, hd = D / H, V = c->vocab_size;
-  int qd = H * hd, kd = KV * hd, N = a->n_tokens, B = a->n_seqs;
+  int D = c->dim, F = c->ffn_dim, H = c->n_heads, KV = c->n_kv_heads, hd = D / H;
+  int qd = H * hd, kd = KV * hd, N = a->n_tokens, B = a->n_seqs, bf = m->precision == MODEL_BF16;
   size_t MN = a->max_tokens, fl = sizeof(float);
   const model_params *p = &m->params, *g = &m->grads;
-  const float *xL = a->x + c->n_layers * MN * D;
 #pragma omp parallel num_threads(nt)
   {
     int t = omp_get_thread_num(), T = omp_get_num_threads(), r0, r1, c0, c1;
@@ -560,59 +598,53 @@ static void backward_fused(model *m, model_acts *a, const float *dlogits, float 
     rows_split(D, T, t, &c0, &c1);
     size_t n = (size_t)(r1 - r0), o = (size_t)r0;
     float *dP = attscr + (size_t)t * a->max_seq * a->max_seq;
-    // LM head and final norm
-    if (n) {
-      memset(dln + o * D, 0, n * D * fl);
-      rows_dinp(m, dln + o * D, dlogits + o * V, P_LM_HEAD, 0, (int)n, D, V);
-    }
-    part_dw(m, g->t[P_LM_HEAD], NULL, dlogits, a->lnf, a->lnf16, N, D, V, t, T);
-    if (n) {
-      memset(dres + o * D, 0, n * D * fl);
-      rmsnorm_backward_dx(dres + o * D, dln + o * D, xL + o * D, p->t[P_FINAL_NORM], a->rstdf + o, (int)n, D);
-    }
-#pragma omp barrier
-    rmsnorm_backward_dw(g->t[P_FINAL_NORM], dln, xL, a->rstdf, N, D, c0, c1);
-#pragma omp barrier
+    backward_head(m, a, dlogits, g16, dres, dln, t, T, o, n, c0, c1);
     if (t == 0) ready(m, c->n_layers);   // the others go on with the top layer meanwhile
     for (int l = c->n_layers - 1; l >= 0; l--) {
       float *l_x = a->x + l * MN * D, *l_ln1 = a->ln1 + l * MN * D, *l_rstd1 = a->rstd1 + l * MN;
       float *l_q = a->q + l * MN * qd, *l_k = a->k + l * MN * kd, *l_v = a->v + l * MN * kd;
       float *l_att = a->att + l * (size_t)H * MN * a->max_seq, *l_atty = a->atty + l * MN * qd;
-      float *l_x2 = a->x2 + l * MN * D, *l_ln2 = a->ln2 + l * MN * D, *l_rstd2 = a->rstd2 + l * MN;
+      float *l_x2 = a->x2 + l * MN * D, *l_rstd2 = a->rstd2 + l * MN;
       float *l_gate = a->gate + l * MN * F, *l_up = a->up + l * MN * F, *l_h = a->hmlp + l * MN * F;
       size_t oq = (size_t)l * qd * D, ok = (size_t)l * kd * D, of = (size_t)l * F * D, ol = (size_t)l * D;
       bf16 *h_ln1 = at16(a->ln1_16, l * MN * D), *h_atty = at16(a->atty16, l * MN * qd);
       bf16 *h_ln2 = at16(a->ln2_16, l * MN * D), *h_h = at16(a->h16, l * MN * F);
       // MLP: dres holds d x_out (all rows)
       if (n) {
+        keep16(at16(g16->res, o * D), dres + o * D, n * D);
         memset(dh + o * F, 0, n * F * fl);
-        rows_dinp(m, dh + o * F, dres + o * D, P_WDOWN, of, (int)n, F, D);
+        rows_dinp(m, dh + o * F, dres + o * D, at16(g16->res, o * D), P_WDOWN, of, (int)n, F, D);
       }
-      part_dw(m, g->t[P_WDOWN] + of, NULL, dres, l_h, h_h, N, F, D, t, T);
+      // fp32 reads dres itself, rewritten after the barrier; bf16 needs all rows of its copy
+      if (!bf) part_dw(m, g->t[P_WDOWN] + of, NULL, dres, NULL, l_h, h_h, N, F, D, t, T);
       if (n) {
         memset(dgate + o * F, 0, n * F * fl);
         memset(dup + o * F, 0, n * F * fl);
         swiglu_backward(dgate + o * F, dup + o * F, dh + o * F, l_gate + o * F, l_up + o * F, n * F);
+        keep16(at16(g16->gate, o * F), dgate + o * F, n * F);
+        keep16(at16(g16->up, o * F), dup + o * F, n * F);
         memset(dln + o * D, 0, n * D * fl);
-        rows_dinp(m, dln + o * D, dgate + o * F, P_WGATE, of, (int)n, D, F);
-        rows_dinp(m, dln + o * D, dup + o * F, P_WUP, of, (int)n, D, F);
+        rows_dinp(m, dln + o * D, dgate + o * F, at16(g16->gate, o * F), P_WGATE, of, (int)n, D, F);
+        rows_dinp(m, dln + o * D, dup + o * F, at16(g16->up, o * F), P_WUP, of, (int)n, D, F);
       }
 #pragma omp barrier
-      part_dw(m, g->t[P_WGATE] + of, NULL, dgate, l_ln2, h_ln2, N, D, F, t, T);
-      part_dw(m, g->t[P_WUP] + of, NULL, dup, l_ln2, h_ln2, N, D, F, t, T);
+      if (bf) part_dw(m, g->t[P_WDOWN] + of, NULL, dres, g16->res, l_h, h_h, N, F, D, t, T);
+      part_dw(m, g->t[P_WGATE] + of, NULL, dgate, g16->gate, a->ln2 + l * MN * D, h_ln2, N, D, F, t, T);
+      part_dw(m, g->t[P_WUP] + of, NULL, dup, g16->up, a->ln2 + l * MN * D, h_ln2, N, D, F, t, T);
       rmsnorm_backward_dw(g->t[P_MLP_NORM] + ol, dln, l_x2, l_rstd2, N, D, c0, c1);
       if (n) {   // dres becomes d x2
         rmsnorm_backward_dx(dres + o * D, dln + o * D, l_x2 + o * D, p->t[P_MLP_NORM] + ol, l_rstd2 + o,
                             (int)n, D);
+        keep16(at16(g16->res2, o * D), dres + o * D, n * D);
         memset(datty + o * qd, 0, n * qd * fl);
-        rows_dinp(m, datty + o * qd, dres + o * D, P_WO, oq, (int)n, qd, D);
+        rows_dinp(m, datty + o * qd, dres + o * D, at16(g16->res2, o * D), P_WO, oq, (int)n, qd, D);
         memset(dq + o * qd, 0, n * qd * fl);
         memset(dk + o * kd, 0, n * kd * fl);
         memset(dv + o * kd, 0, n * kd * fl);
       }
 #pragma omp barrier
       // attention
-      part_dw(m, g->t[P_WO] + oq, NULL, dres, l_atty, h_atty, N, qd, D, t, T);
+      part_dw(m, g->t[P_WO] + oq, NULL, dres, g16->res2, l_atty, h_atty, N, qd, D, t, T);
 #pragma omp for schedule(dynamic, 1)
       for (int task = 0; task < B * KV; task++)
         attention_backward_task(task, dq, dk, dv, dP, datty, l_q, l_k, l_v, l_att, a->seq_off, H, KV, hd,
@@ -620,16 +652,19 @@ static void backward_fused(model *m, model_acts *a, const float *dlogits, float 
       if (n) {
         rope_backward(dq + o * qd, a->pos + o, m->rope_cos, m->rope_sin, (int)n, H, hd);
         rope_backward(dk + o * kd, a->pos + o, m->rope_cos, m->rope_sin, (int)n, KV, hd);
+        keep16(at16(g16->q, o * qd), dq + o * qd, n * qd);
+        keep16(at16(g16->k, o * kd), dk + o * kd, n * kd);
+        keep16(at16(g16->v, o * kd), dv + o * kd, n * kd);
       }
 #pragma omp barrier
-      part_dw(m, g->t[P_WQ] + oq, c->qkv_bias ? g->t[P_BQ] + (size_t)l * qd : NULL, dq, l_ln1, h_ln1, N, D, qd, t, T);
-      part_dw(m, g->t[P_WK] + ok, c->qkv_bias ? g->t[P_BK] + (size_t)l * kd : NULL, dk, l_ln1, h_ln1, N, D, kd, t, T);
-      part_dw(m, g->t[P_WV] + ok, c->qkv_bias ? g->t[P_BV] + (size_t)l * kd : NULL, dv, l_ln1, h_ln1, N, D, kd, t, T);
+      part_dw(m, g->t[P_WQ] + oq, c->qkv_bias ? g->t[P_BQ] + (size_t)l * qd : NULL, dq, g16->q, l_ln1, h_ln1, N, D, qd, t, T);
+      part_dw(m, g->t[P_WK] + ok, c->qkv_bias ? g->t[P_BK] + (size_t)l * kd : NULL, dk, g16->k, l_ln1, h_ln1, N, D, kd, t, T);
+      part_dw(m, g->t[P_WV] + ok, c->qkv_bias ? g->t[P_BV] + (size_t)l * kd : NULL, dv, g16->v, l_ln1, h_ln1, N, D, kd, t, T);
       if (n) {   // dres becomes d x (layer input)
         memset(dln + o * D, 0, n * D * fl);
-        rows_dinp(m, dln + o * D, dq + o * qd, P_WQ, oq, (int)n, D, qd);
-        rows_dinp(m, dln + o * D, dk + o * kd, P_WK, ok, (int)n, D, kd);
-        rows_dinp(m, dln + o * D, dv + o * kd, P_WV, ok, (int)n, D, kd);
+        rows_dinp(m, dln + o * D, dq + o * qd, at16(g16->q, o * qd), P_WQ, oq, (int)n, D, qd);
+        rows_dinp(m, dln + o * D, dk + o * kd, at16(g16->k, o * kd), P_WK, ok, (int)n, D, kd);
+        rows_dinp(m, dln + o * D, dv + o * kd, at16(g16->v, o * kd), P_WV, ok, (int)n, D, kd);
         rmsnorm_backward_dx(dres + o * D, dln + o * D, l_x + o * D, p->t[P_ATTN_NORM] + ol, l_rstd1 + o,
                             (int)n, D);
       }
@@ -675,7 +710,18 @@ void model_backward(model *m, model_acts *a, const float *dlogits) {
   const model_params *g = &m->grads;
   size_t fD = nN * D * sizeof(float);
   if (nt > 1 && N >= 64 * nt && !m->lora) {
-    backward_fused(m, a, dlogits, dres, dln, dh, dgate, dup, datty, dq, dk, dv, attscr, nt);
+    bf16 *mem16 = NULL;
+    if (m->precision == MODEL_BF16) {
+      size_t per = 2 * (size_t)D + 2 * (size_t)F + qd + 2 * (size_t)kd, n16 = nN * (per > (size_t)V ? per : (size_t)V);
+      if (n16 > m->scratch16_n) {
+        free(m->scratch16);
+        m->scratch16 = xmalloc(n16 * sizeof(bf16));
+        m->scratch16_n = n16;
+      }
+      mem16 = m->scratch16;
+    }
+    grads16 g16 = grads16_carve(mem16, nN, D, F, qd, kd);
+    backward_fused(m, a, dlogits, &g16, dres, dln, dh, dgate, dup, datty, dq, dk, dv, attscr, nt);
     return;
   }
 

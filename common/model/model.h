@@ -105,6 +105,8 @@ typedef struct model {
   float *rope_cos, *rope_sin; // (max_seq_len, hd/2)
   float *scratch;             // backward scratch (grows with the largest activation arena)
   size_t scratch_floats;
+  bf16 *scratch16;            // bf16 backward: the output gradients rounded (model.c, grads16)
+  size_t scratch16_n;
   int precision;              // MODEL_FP32 / MODEL_BF16 (model_set_precision)
   bf16 *w16_mem;              // bf16 parameter arena (MODEL_BF16), matrices used by the matmuls
   model_params16 params16;
@@ -145,7 +147,8 @@ int model_threads(void);
 // Bytes model_acts_create allocates for (max_tokens, max_seq) at `precision`.
 size_t model_acts_bytes(const model_config *c, int precision, int max_tokens, int max_seq);
 // Bytes of model_backward's scratch for a pass of max_tokens tokens with `threads` threads.
-size_t model_backward_scratch_bytes(const model_config *c, int threads, int max_tokens, int max_seq);
+size_t model_backward_scratch_bytes(const model_config *c, int precision, int threads, int max_tokens,
+                                    int max_seq);
 
 // ---- precision -------------------------------------------------------------------------
 // cfg model.precision ("fp32" | "bf16") -> MODEL_FP32 / MODEL_BF16.

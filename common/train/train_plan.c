@@ -60,7 +60,7 @@ int train_plan(trainer *t, const stage_ctx *s) {
   }
   mem_plan_add(&p, passes == 2 ? "activations (2 passes)" : "activations",
                passes * ((double)model_acts_bytes(&mc, prec, N, len) + 4.0 * N * mc.vocab_size) +
-                   (double)model_backward_scratch_bytes(&mc, threads, N, len));
+                   (double)model_backward_scratch_bytes(&mc, prec, threads, N, len));
   if (ref) mem_plan_add(&p, "reference model + 2 passes", (prec == MODEL_BF16 ? 2 : 4) * P +
                                                          2.0 * model_acts_bytes(&mc, prec, N, len));
   snprintf(p.note, sizeof p.note, "%.0f parameters, %d x %d tokens per micro-batch, %s, optimizer %s",

@@ -21,6 +21,36 @@ static float frand(uint64_t *s) {
   return (float)((*s >> 40) / 16777216.0) * 2.0f - 1.0f;
 }
 
+// The vectorized rounding against the scalar rule, bit for bit: random bit patterns (NaNs,
+// infinities, denormals, halfway cases) and every tail length of the 16-float blocks.
+static void test_rounding_bits(void **state) {
+  (void)state;
+  enum { NB = 4099 };
+  static float in[NB];
+  static bf16 out[NB];
+  uint64_t s = 7;
+  for (int i = 0; i < NB; i++) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    uint32_t u = (uint32_t)(s >> 32);
+    if (i % 5 == 1) u = (u & 0xffff0000u) | 0x8000u;   // exactly halfway
+    if (i % 7 == 2) u &= 0x807fffffu;                   // denormal
+    memcpy(&in[i], &u, 4);
+  }
+  for (int len = 0; len <= 40; len++) {
+    memset(out, 0xab, sizeof out);
+    bf16_from_f32(out, in + len, (size_t)(len < 40 ? len : NB - 40));
+    int n = len < 40 ? len : NB - 40;
+    for (int i = 0; i < n; i++) {
+      uint32_t u;
+      memcpy(&u, &in[len + i], 4);
+      uint16_t want = (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40)
+                                                      : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+      assert_int_equal(out[i], want);
+    }
+    if (n < NB) assert_int_equal(out[n], 0xabab);   // nothing written past the end
+  }
+}
+
 static void test_rounding(void **state) {
   (void)state;
   float in[] = {1.0f, 1.00390625f, 1.01171875f, -2.5f, 3.0e38f, 1e-40f, INFINITY};
@@ -284,7 +314,7 @@ static void test_load_bf16(void **state) {
 int main(void) {
   log_set_quiet(1);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_rounding),      cmocka_unit_test(test_gemm),
+      cmocka_unit_test(test_rounding),      cmocka_unit_test(test_rounding_bits),      cmocka_unit_test(test_gemm),
       cmocka_unit_test(test_gemm_fallback), cmocka_unit_test(test_linear),
       cmocka_unit_test(test_model_bf16),    cmocka_unit_test(test_model_fallback),
       cmocka_unit_test(test_load_bf16),
