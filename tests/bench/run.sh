@@ -357,7 +357,7 @@ want lora && bench_lora_section
 # data and the group files included); "np2 / np1" is the median of the per-repetition ratios
 # (target ~0.5; the users per rank, from the log, bound it: hashing need not split them evenly).
 bench_users_section() {
-  local reps=${BENCH_REPS_USERS:-3} steps=${BENCH_USERS_STEPS:-4} T; T=$(mktemp -d /tmp/nq-bench-users.XXXXXX)
+  local reps=${BENCH_REPS_USERS:-3} steps=${BENCH_USERS_STEPS:-24} T; T=$(mktemp -d /tmp/nq-bench-users.XXXXXX)
   echo "== per-user adapters: the same users at -np 1 vs -np 2 (1 thread each), $steps steps per user, median of $reps (shared machine: noisy) =="
   local SET=(--set run_dir=\"$T\" --set model.dim=128 --set model.n_layers=4 --set model.n_heads=4
              --set model.n_kv_heads=2 --set model.ffn_dim=344 --set model.threads=1 --set train.micro_batch=1
