@@ -222,15 +222,25 @@ void checkpoint_read_config(const char *path, model_config *mc) {
   model_config_check(mc);
 }
 
+// Stops unless loc holds tensor t with t's shape.
+static void require_tensor(hid_t loc, const char *path, const char *where, const model_tensor *t) {
+  if (!h5_exists(loc, t->name)) fatal("%s: tensor '%s%s' is missing", path, where, t->name);
+  size_t dims[8];
+  int nd = h5_dataset_shape(loc, t->name, dims);
+  int ok = nd == t->ndim;
+  for (int d = 0; ok && d < nd; d++) ok = dims[d] == t->dims[d];
+  if (!ok) fatal("%s: tensor '%s%s' has the wrong shape for this architecture", path, where, t->name);
+}
+
+void checkpoint_read_weight(hid_t file, const char *path, const model_tensor *t, float *dst) {
+  require_tensor(file, path, "", t);
+  h5_read_f32_into(file, t->name, dst, t->numel);
+}
+
 static void read_tensors(hid_t loc, const char *path, const char *where, const model *m, float *arena) {
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
-    if (!h5_exists(loc, t->name)) fatal("%s: tensor '%s%s' is missing", path, where, t->name);
-    size_t dims[8];
-    int nd = h5_dataset_shape(loc, t->name, dims);
-    int ok = nd == t->ndim;
-    for (int d = 0; ok && d < nd; d++) ok = dims[d] == t->dims[d];
-    if (!ok) fatal("%s: tensor '%s%s' has the wrong shape for this architecture", path, where, t->name);
+    require_tensor(loc, path, where, t);
     if (arena) {
       h5_read_f32_into(loc, t->name, arena + t->offset, t->numel);
       continue;
@@ -294,9 +304,7 @@ int checkpoint_read_moments(const char *path, const model *m,
     h5_close(f);
     return 0;
   }
-  size_t most = 0;
-  for (int i = 0; i < m->n_tensors; i++) most = m->tensors[i].numel > most ? m->tensors[i].numel : most;
-  float *buf = xmalloc((most ? most : 1) * sizeof(float));
+  float *buf = tensor_buffer(m);
   for (int which = 0; which < 2; which++) {
     char name[32];
     moment_group(which ? CK_MOMENT_V : CK_MOMENT_M, name);

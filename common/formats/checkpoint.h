@@ -64,6 +64,9 @@ model *checkpoint_load_prec(const char *path, int for_training, int precision, c
 int checkpoint_read_moments(const char *path, const model *m,
                             void (*take)(void *arg, int which, const model_tensor *t, const float *src),
                             void *arg);
+// One weight tensor t of the checkpoint `path`, open as `file` (h5_open_read), into dst (t->numel
+// floats); stops when it is missing or has another shape. For streaming a checkpoint's weights.
+void checkpoint_read_weight(hid_t file, const char *path, const model_tensor *t, float *dst);
 // Load weights into an existing model of the same architecture (stops on any mismatch).
 void checkpoint_load_into(const char *path, model *m, ckpt_load_info *info);
 // The `tokenizer_digest` attribute nq-train records (the shards' tokenizer), or NULL when the

@@ -127,12 +127,13 @@ void train_lora_fill(adapter_file *f, const lora *lo, const char *base_path, con
 // the base added the whole model (2 GB at the Qwen2.5-0.5B shape, the peak of the run).
 typedef struct {
   hid_t file;
+  const char *path;
   const lora *lo;
 } merge_source;
 
 static void merged_tensor(void *arg, const model_tensor *t, float *dst) {
   const merge_source *src = arg;
-  h5_read_f32_into(src->file, t->name, dst, t->numel);
+  checkpoint_read_weight(src->file, src->path, t, dst);
   lora_merge_tensor(src->lo, t, dst, 1.0f);
 }
 
@@ -147,7 +148,7 @@ static void write_merged(trainer *t, long done) {
     checkpoint_save(fp, full, &info);
     model_free(full);
   } else {
-    merge_source src = {h5_open_read(t->o.init), t->m->lora};
+    merge_source src = {h5_open_read(t->o.init), t->o.init, t->m->lora};
     info.weights = merged_tensor;
     info.weights_arg = &src;
     checkpoint_save(fp, t->m, &info);
