@@ -2,8 +2,9 @@
 # Callers set NQ_CONFIG (the config file), NQ_SETS (array of user key=value overrides) and
 # NQ_BIN (directory of the nq-* executables). The graph is declared once, in C
 # (common/pipeline/steps.c): each step's stage, the paths it reads and writes, hence the steps
-# it waits for, and its stamp (a digest of its config sections and of the stamps of the steps
-# it waits for). `nq-config CONFIG --steps` prints it; nq_graph_load reads it here.
+# it waits for; and whether its output is current is the stamps' answer (one rule, in C:
+# common/pipeline/freshness.c; each stage records its stamp when it succeeds).
+# `nq-config CONFIG --steps` prints both; nq_graph_load reads them here.
 
 nq_cfg() {  # nq_cfg ARGS... : nq-config on the experiment config with the user's overrides
   local sets=() s
@@ -13,19 +14,21 @@ nq_cfg() {  # nq_cfg ARGS... : nq-config on the experiment config with the user'
 
 # nq_graph_load [--set-after key=value]... : fills NQ_STEPS (names in an order where each step
 # follows those it waits for) and, per step, NQ_STAGE, NQ_AFTER (space separated), NQ_STAMP,
-# NQ_RUN_SETS (the run's overrides, space separated) and NQ_WRITES (paths under run_dir).
-declare -gA NQ_STAGE NQ_AFTER NQ_STAMP NQ_RUN_SETS NQ_WRITES
+# NQ_RUN_SETS (the run's overrides, space separated), NQ_WRITES (paths under run_dir) and
+# NQ_STATE ("current", "not run" or "stale: <why>").
+declare -gA NQ_STAGE NQ_AFTER NQ_STAMP NQ_RUN_SETS NQ_WRITES NQ_STATE
 nq_graph_load() {
-  local out name stage after stamp sets writes
+  local out name stage after stamp sets writes state
   out=$(nq_cfg "$@" --steps) || return 1
   NQ_STEPS=()
-  while IFS=$'\t' read -r name stage after stamp sets writes; do
+  while IFS=$'\t' read -r name stage after stamp sets writes state; do
     NQ_STEPS+=("$name")
     NQ_STAGE[$name]=nq-$stage
     [ "$after" = - ] && after=""; NQ_AFTER[$name]=${after//,/ }
     NQ_STAMP[$name]=$stamp
     [ "$sets" = - ] && sets=""; NQ_RUN_SETS[$name]=$sets
     [ "$writes" = - ] && writes=""; NQ_WRITES[$name]=$writes
+    NQ_STATE[$name]=$state
   done <<<"$out"
 }
 
@@ -63,10 +66,10 @@ nq_seed_dirs() {
 # nq_seeds_summary : after every seed's run, the summary across seeds of each nq-eval step
 # (its output directory, relative to the run directory) with build/nq-seeds.
 nq_seeds_summary() {
-  local out name stage after stamp sets writes dirs labels i base
+  local out name stage after stamp sets writes state dirs labels i base
   base=$(nq_cfg --get eval.baseline) || return 1
   out=$(nq_cfg --set "run_dir=${NQ_SEED_DIRS[0]}" --steps) || return 1
-  while IFS=$'\t' read -r name stage after stamp sets writes; do
+  while IFS=$'\t' read -r name stage after stamp sets writes state; do
     [ "$stage" = eval ] || continue
     dirs=(); labels=()
     for i in "${!NQ_SEED_DIRS[@]}"; do

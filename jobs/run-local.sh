@@ -2,8 +2,9 @@
 # Runs an experiment end to end on this machine with mpirun (what `make run` does):
 #   jobs/run-local.sh CONFIG [--from STEP] [--only STEP] [--set key=value]... [--np N] [--seeds N]
 # Steps: the graph of `nq-config CONFIG --steps` (jobs/pipeline.sh), run one at a time in its
-# order. A step whose stamp (<run_dir>/stamps/<step>) matches its current config and inputs is
-# skipped; --from STEP reruns STEP and every step that reads its outputs (directly or not);
+# order. A step whose output is current (its stamp record matches its config and inputs: the
+# state column of nq-config --steps) is skipped; --from STEP reruns STEP and every step that
+# reads its outputs (directly or not);
 # --only STEP reruns just STEP. Per-step logs: <run_dir>/logs/<step>.log. Ends with nq-report's
 # page (<run_dir>/report/index.html). --seeds N: the whole experiment once per seed (seed,
 # seed+1, ...) in <run_dir>/seed-<s>/, one after another, then build/nq-seeds writes the summary
@@ -56,7 +57,7 @@ for s in $FROM $ONLY; do
 done
 run_dir=$(nq_cfg --get run_dir)
 [ -n "$NP" ] || NP=$(nq_cfg --get pipeline.ranks)
-mkdir -p "$run_dir/stamps" "$run_dir/logs"
+mkdir -p "$run_dir/logs"
 MPI=(mpirun -np "$NP")
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # (Open MPI's flag; MPICH's mpiexec places more ranks than cores without being asked)
@@ -66,20 +67,17 @@ MPI=(mpirun -np "$NP")
 t_all=$(date +%s)
 declare -A RERUN   # steps run here: the steps that read their outputs run too
 for step in $steps; do
-  stamp=${NQ_STAMP[$step]}
   forced=0
   [ "$step" = "$FROM" ] && forced=1
   for d in ${NQ_AFTER[$step]}; do [ -z "${RERUN[$d]:-}" ] || forced=1; done
   if [ -n "$ONLY" ] && [ "$step" != "$ONLY" ]; then continue; fi
-  if [ $forced = 0 ] && [ -z "$ONLY" ] && [ -f "$run_dir/stamps/$step" ] &&
-     [ "$(cat "$run_dir/stamps/$step")" = "$stamp" ]; then
+  if [ $forced = 0 ] && [ -z "$ONLY" ] && [ "${NQ_STATE[$step]}" = current ]; then
     echo "== $step: up to date, skipped"; continue
   fi
   sets=()
   while IFS= read -r s; do sets+=(--set "$s"); done < <(nq_step_sets "$step")
   cmd=("${MPI[@]}" "$NQ_BIN/$(nq_step_stage "$step")" "$NQ_CONFIG" "${sets[@]}" --force)
   echo "== $step: ${cmd[*]}"
-  rm -f "$run_dir/stamps/$step"
   t0=$(date +%s)
   if ! "${cmd[@]}" 2>&1 | tee "$run_dir/logs/$step.log"; then
     # mpirun that got the SIGTERM itself exits 1 although nq-train checkpointed and exited 75:
@@ -91,7 +89,6 @@ for step in $steps; do
     echo "run-local.sh: step '$step' failed (log: $run_dir/logs/$step.log); rerun with --from $step" >&2
     exit 1
   fi
-  echo "$stamp" > "$run_dir/stamps/$step.tmp" && mv "$run_dir/stamps/$step.tmp" "$run_dir/stamps/$step"
   echo "== $step: done in $(( $(date +%s) - t0 )) s"
   RERUN[$step]=1  # its outputs are new: the steps reading them rerun too
 done

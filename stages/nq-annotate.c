@@ -6,5 +6,5 @@
 int main(int argc, char **argv) {
   stage_ctx s;
   stage_begin(&s, "annotate", argc, argv);
-  return stage_end(&s, annotate_run(&s));
+  return stage_end(&s, annotate_run(s.set, &s.a));
 }

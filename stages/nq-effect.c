@@ -7,5 +7,5 @@
 int main(int argc, char **argv) {
   stage_ctx s;
   stage_begin_with(&s, "effect", argc, argv, mem_plan_options);
-  return stage_end(&s, effect_run(&s));
+  return stage_end(&s, effect_run(s.set, &s.a));
 }

@@ -7,5 +7,5 @@
 int main(int argc, char **argv) {
   stage_ctx s;
   stage_begin_with(&s, "report", argc, argv, report_options);
-  return stage_end(&s, report_run(&s));
+  return stage_end(&s, report_run(s.set, &s.a));
 }

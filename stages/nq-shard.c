@@ -6,5 +6,5 @@
 int main(int argc, char **argv) {
   stage_ctx s;
   stage_begin(&s, "shard", argc, argv);
-  return stage_end(&s, shard_run(&s));
+  return stage_end(&s, shard_run(s.set, &s.a));
 }

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { AR_THRESHOLD, AR_LOG_RATIO, AR_TOP_FRACTION, AR_JS } annot_rule_kind;
+#include "settings/annotate_settings.h"   // annot_rule_kind (annotate.rule)
 
 typedef struct {
   annot_rule_kind kind;

@@ -9,37 +9,29 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/util.h"
-#include "formats/annotations_file.h"
-#include "formats/effects_file.h"
-#include "formats/h5io.h"
-#include "formats/provenance.h"
-#include "formats/shards_file.h"
+#include "files/annotations_file.h"
+#include "files/effects_file.h"
+#include "h5/h5io.h"
+#include "h5/provenance.h"
+#include "files/shards_file.h"
+#include "pipeline/run_layout.h"
 
 // ---- options -----------------------------------------------------------------------------
-annot_rule annotate_rule_from_config(const config *c) {
-  annot_rule r;
-  const char *name = cfg_str(c, "annotate.rule");
-  int k = annot_rule_kind_parse(name);
-  if (k < 0) fatal("annotate.rule: unknown rule '%s'", name);  // the schema's choices catch it first
-  r.kind = (annot_rule_kind)k;
-  r.threshold = cfg_float(c, "annotate.threshold");
-  r.log_ratio = cfg_float(c, "annotate.log_ratio");
-  r.top_fraction = cfg_float(c, "annotate.top_fraction");
-  r.js_threshold = cfg_float(c, "annotate.js_threshold");
-  r.hi = cfg_float(c, "annotate.hi");
-  r.lo = cfg_float(c, "annotate.lo");
-  return r;
+annot_rule annotate_rule_from_settings(const annotate_settings *a) {
+  return (annot_rule){.kind = (annot_rule_kind)a->rule, .threshold = a->threshold, .log_ratio = a->log_ratio,
+                      .top_fraction = a->top_fraction, .js_threshold = a->js_threshold, .hi = a->hi, .lo = a->lo};
 }
 
-static void opts_from_stage(annotate_opts *o, const stage_ctx *s) {
+static void opts_from_stage(annotate_opts *o, const settings *set, const stage_args *a) {
   memset(o, 0, sizeof *o);
-  o->effects_dir = stage_path(s, cfg_str(s->cfg, "annotate.effects"));
-  o->shards_dir = stage_path(s, "shards");
-  o->out_dir = stage_path(s, cfg_str(s->cfg, "annotate.output"));
-  o->rule = annotate_rule_from_config(s->cfg);
-  o->hist_bins = (int)cfg_int(s->cfg, "annotate.hist_bins");
-  o->config_text = config_text(s->cfg, NULL);
-  o->mpi_size = s->size;
+  o->effects_dir = run_path(set, RUN_EFFECTS_READ);
+  o->shards_dir = run_path(set, RUN_SHARDS);
+  o->out_dir = run_path(set, RUN_ANNOTATIONS);
+  o->rule = annotate_rule_from_settings(&set->annotate);
+  o->hist_bins = (int)set->annotate.hist_bins;
+  o->config_text = settings_text(set, NULL);
+  o->mpi_size = a->size;
+  o->stamp = a->stamp;
 }
 
 static void opts_free(annotate_opts *o) {
@@ -97,7 +89,7 @@ static void effects_read_checked(const annotate_opts *o, const char *epath, effe
 // The effect files must be those of the shards: one per shard, no other.
 static void require_effects_of_shards(const annotate_opts *o, char **names, size_t nf) {
   int ns;
-  char **shards = shard_list_complete(o->shards_dir, &ns);
+  char **shards = run_shard_files(o->shards_dir, &ns, 1);
   for (int i = 0; i < ns; i++) {
     const char *base = strrchr(shards[i], '/') + 1;
     if ((size_t)i >= nf || strcmp(names[i], base))
@@ -137,7 +129,7 @@ static void annotations_write(const annotate_opts *o, const char *apath, const a
   h5_out_create(&out, apath);
   annotations_file_write(out.file, a);
   const char *inputs[2] = {a->effects, shard};
-  h5_provenance pv = {"annotate", o->config_text, o->mpi_size, 2, inputs, NULL};
+  h5_provenance pv = {"annotate", o->config_text, o->mpi_size, 2, inputs, NULL, o->stamp};
   h5_write_provenance(out.file, &pv);
   h5_out_commit(&out);
 }
@@ -166,7 +158,7 @@ void annotate_effects(const annotate_opts *o) {
   annotate_totals *t = annotate_totals_create(o->hist_bins);
   double t0 = wall_seconds();
   for (size_t f = 0; f < nf; f++) annotate_file(o, names[f], t);
-  char *spath = path_join(o->out_dir, "summary.json");
+  char *spath = run_file(o->out_dir, RUN_SUMMARY_JSON, 0);
   annotate_totals_write(t, &o->rule, nf, wall_seconds() - t0, spath);
   message("annotate: wrote %s/ (%zu files) and %s", o->out_dir, nf, spath);
   free(spath);
@@ -175,10 +167,10 @@ void annotate_effects(const annotate_opts *o) {
   free(names);
 }
 
-int annotate_run(stage_ctx *s) {
-  if (s->rank == 0) {  // seconds of work: one rank does it, the others wait
+int annotate_run(const settings *set, const stage_args *a) {
+  if (a->rank == 0) {  // seconds of work: one rank does it, the others wait
     annotate_opts o;
-    opts_from_stage(&o, s);
+    opts_from_stage(&o, set, a);
     size_t nf;
     char **names = list_h5(o.effects_dir, &nf);
     require_effects_of_shards(&o, names, nf);

@@ -3,7 +3,7 @@
 // annotations/summary.json. Never touches the model, so trying another rule or threshold
 // (--set annotate.threshold=0.1) takes seconds.
 //
-// defines: annotate_opts, annotate_effects, annotate_run, annotate_rule_from_config
+// defines: annotate_opts, annotate_effects, annotate_run, annotate_rule_from_settings
 #ifndef NQ_ANNOTATE_RUN_H
 #define NQ_ANNOTATE_RUN_H
 
@@ -18,6 +18,7 @@ typedef struct {
   int hist_bins;             // GSL histogram of effects over [-1, 1]
   const char *config_text;   // provenance
   int mpi_size;
+  const char *stamp;         // the invocation's stamp (pipeline/freshness.h), or NULL
 } annotate_opts;
 
 // The work, callable without MPI. Stops with a message naming the stage to rerun when an
@@ -25,9 +26,9 @@ typedef struct {
 void annotate_effects(const annotate_opts *o);
 
 // The stage: rank 0 annotates (seconds of work), the others wait. Returns 0.
-int annotate_run(stage_ctx *s);
+int annotate_run(const settings *set, const stage_args *a);
 
-// Rule from the `annotate` config section.
-annot_rule annotate_rule_from_config(const config *c);
+// The rule of the `annotate` section.
+annot_rule annotate_rule_from_settings(const annotate_settings *a);
 
 #endif

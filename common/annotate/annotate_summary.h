@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "annotate/annotate.h"
-#include "formats/effects_file.h"
+#include "files/effects_file.h"
 
 typedef struct annotate_totals annotate_totals;
 

@@ -144,6 +144,11 @@ int file_exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
+int dir_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 void make_dirs(const char *path) {
   char *p = xstrdup(path);
   for (char *s = p + 1; *s; s++) {

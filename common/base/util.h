@@ -32,6 +32,7 @@ int skip_utf8_bom(FILE *f);
 // Write all bytes or stop with a message naming the path.
 void write_file_atomic(const char *path, const void *data, size_t len);
 int file_exists(const char *path);
+int dir_exists(const char *path);
 // Fault injection for the tests (tests/integration/faults.sh): NQ_FAULT_KILL="NAME:N" makes
 // the process kill itself (SIGKILL, as the OOM killer or a node failure would) when it reaches
 // fault_point(NAME, N). Unset, it costs one getenv per call.

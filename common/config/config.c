@@ -18,6 +18,8 @@ struct config {
   int n_overrides;
   char **override_keys;   // keys given with --set, so errors can name the argument
   char **override_args;
+  void **owned;           // the arrays config_fill made (cfg_list, cfg_map members)
+  int n_owned;
 };
 
 // ---- schema ------------------------------------------------------------------------
@@ -65,11 +67,23 @@ static const char *type_name(cfg_type t) {
     case CFG_INT: return "an integer";
     case CFG_FLOAT: return "a number";
     case CFG_BOOL: return "a boolean (true/false)";
-    case CFG_STRING: return "a string";
+    case CFG_STRING: case CFG_CHOICE: return "a string";
     case CFG_STRING_LIST: return "a list of strings";
     case CFG_STRING_MAP: return "a group of strings";
   }
   return "?";
+}
+
+// Index of `v` in "a|b|c", or -1.
+static int choice_index(const char *choices, const char *v) {
+  size_t lv = strlen(v);
+  int i = 0;
+  for (const char *p = choices; *p; i++) {
+    size_t len = strcspn(p, "|");
+    if (len == lv && !strncmp(p, v, len)) return i;
+    p += len + (p[len] == '|');
+  }
+  return -1;
 }
 
 // ---- setting paths and copying ----------------------------------------------------------
@@ -203,7 +217,7 @@ static void validate_leaf(config *c, config_setting_t *s, const char *key, const
     case CFG_INT: ok = t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64; break;
     case CFG_FLOAT: ok = t == CONFIG_TYPE_FLOAT || t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64; break;
     case CFG_BOOL: ok = t == CONFIG_TYPE_BOOL; break;
-    case CFG_STRING: ok = t == CONFIG_TYPE_STRING; break;
+    case CFG_STRING: case CFG_CHOICE: ok = t == CONFIG_TYPE_STRING; break;
     case CFG_STRING_LIST: ok = is_string_array(s); break;
     case CFG_STRING_MAP: {
       ok = config_setting_is_group(s);
@@ -219,18 +233,9 @@ static void validate_leaf(config *c, config_setting_t *s, const char *key, const
       fatal("%s: key '%s' = %g is out of range [%g, %g]", at, key, v, k->min, k->max);
   }
   if (k->type == CFG_FLOAT && t != CONFIG_TYPE_FLOAT) int_to_float(s, key);
-  if (k->type == CFG_STRING && k->choices) {
+  if ((k->type == CFG_STRING || k->type == CFG_CHOICE) && k->choices) {
     const char *v = config_setting_get_string(s);
-    size_t lv = strlen(v);
-    const char *p = k->choices;
-    int found = 0;
-    while (*p) {
-      const char *bar = strchr(p, '|');
-      size_t len = bar ? (size_t)(bar - p) : strlen(p);
-      if (len == lv && strncmp(p, v, len) == 0) found = 1;
-      p += len + (bar ? 1 : 0);
-    }
-    if (!found) fatal("%s: key '%s' = \"%s\" is not one of %s", at, key, v, k->choices);
+    if (choice_index(k->choices, v) < 0) fatal("%s: key '%s' = \"%s\" is not one of %s", at, key, v, k->choices);
   }
 }
 
@@ -266,7 +271,7 @@ static void apply_override(config *c, const char *arg) {
   const cfg_key *k = schema_find(key);
   if (!k) fatal("--set %s: unknown key '%s'%s", arg, key, schema_is_group(key) ? " (a section, not a value)" : "");
   config_t *t = NULL;
-  if (k->type == CFG_STRING && val[0] != '"') {
+  if ((k->type == CFG_STRING || k->type == CFG_CHOICE) && val[0] != '"') {
     // plain strings need no quotes on the command line: --set run_dir=/scratch/x
     strbuf b;
     sb_init(&b);
@@ -365,6 +370,8 @@ void config_free(config *c) {
   }
   free(c->override_keys);
   free(c->override_args);
+  for (int i = 0; i < c->n_owned; i++) free(c->owned[i]);
+  free(c->owned);
   free(c->path);
   free(c);
 }
@@ -376,7 +383,8 @@ const char *config_path(const config *c) { return c->path; }
 static const config_setting_t *get(const config *c, const char *key, cfg_type want) {
   const cfg_key *k = schema_find(key);
   if (!k) error("config key '%s' is not in the schema (programming error)", key);
-  if (k->type != want) error("config key '%s' is %s, read as %s", key, type_name(k->type), type_name(want));
+  if (k->type != want && !(k->type == CFG_CHOICE && want == CFG_STRING))
+    error("config key '%s' is %s, read as %s", key, type_name(k->type), type_name(want));
   const config_setting_t *s = config_lookup(&c->lc, key);
   if (!s) fatal("%s: missing required key '%s' (%s)", c->path, key, k->help ? k->help : "no default");
   return s;
@@ -396,6 +404,82 @@ const char *cfg_map_name(const config *c, const char *key, int i) {
 }
 const char *cfg_map_value(const config *c, const char *key, int i) {
   return config_setting_get_string(config_setting_get_elem(get(c, key, CFG_STRING_MAP), (unsigned)i));
+}
+
+int config_print_value(const config *c, const char *key, FILE *out) {
+  const cfg_key *k = schema_find(key);
+  if (!k) return -1;
+  switch (k->type) {
+    case CFG_INT: fprintf(out, "%ld\n", cfg_int(c, key)); break;
+    case CFG_FLOAT: fprintf(out, "%.17g\n", cfg_float(c, key)); break;
+    case CFG_BOOL: fprintf(out, "%s\n", cfg_bool(c, key) ? "true" : "false"); break;
+    case CFG_STRING: case CFG_CHOICE: fprintf(out, "%s\n", cfg_str(c, key)); break;
+    case CFG_STRING_LIST:
+      for (int i = 0; i < cfg_list_len(c, key); i++) fprintf(out, "%s\n", cfg_list_str(c, key, i));
+      break;
+    case CFG_STRING_MAP:
+      for (int i = 0; i < cfg_map_len(c, key); i++) fprintf(out, "%s\t%s\n", cfg_map_name(c, key, i), cfg_map_value(c, key, i));
+      break;
+  }
+  return 0;
+}
+
+// ---- filling a section's struct ----------------------------------------------------------
+
+static void *owned_array(config *c, size_t n, size_t size) {
+  void *p = xcalloc(n ? n : 1, size);
+  c->owned = xrealloc(c->owned, sizeof *c->owned * (size_t)(c->n_owned + 1));
+  c->owned[c->n_owned++] = p;
+  return p;
+}
+
+const char *config_choice_name(const char *choices, int i) {
+  static struct { const char *choices; int i; char *name; } seen[64];   // names, kept for the program
+  static int n_seen;
+  for (int k = 0; k < n_seen; k++)
+    if (seen[k].choices == choices && seen[k].i == i) return seen[k].name;
+  const char *p = choices;
+  for (int k = 0; k < i && *p; k++) p += strcspn(p, "|") + (p[strcspn(p, "|")] == '|');
+  if (!*p || i < 0) error("config: choice %d of '%s' does not exist", i, choices);
+  char *name = strndup(p, strcspn(p, "|"));
+  if (!name) error("out of memory");
+  if (n_seen == (int)(sizeof seen / sizeof *seen)) return name;   // (never: a handful of keys)
+  seen[n_seen].choices = choices, seen[n_seen].i = i, seen[n_seen].name = name;
+  return seen[n_seen++].name;
+}
+
+static void fill_one(config *c, const cfg_key *k, char *at) {
+  switch (k->type) {
+    case CFG_INT: *(long *)at = cfg_int(c, k->path); break;
+    case CFG_FLOAT: *(double *)at = cfg_float(c, k->path); break;
+    case CFG_BOOL: *(int *)at = cfg_bool(c, k->path); break;
+    case CFG_STRING: *(const char **)at = cfg_str(c, k->path); break;
+    case CFG_CHOICE: {
+      int i = choice_index(k->choices, cfg_str(c, k->path));
+      if (i < 0) error("config key '%s': value outside its choices after validation", k->path);
+      *(int *)at = i;
+      break;
+    }
+    case CFG_STRING_LIST: {
+      cfg_list *l = (cfg_list *)at;
+      l->n = cfg_list_len(c, k->path);
+      l->v = owned_array(c, (size_t)l->n, sizeof *l->v);
+      for (int i = 0; i < l->n; i++) l->v[i] = cfg_list_str(c, k->path, i);
+      break;
+    }
+    case CFG_STRING_MAP: {
+      cfg_map *m = (cfg_map *)at;
+      m->n = cfg_map_len(c, k->path);
+      m->name = owned_array(c, (size_t)m->n, sizeof *m->name);
+      m->value = owned_array(c, (size_t)m->n, sizeof *m->value);
+      for (int i = 0; i < m->n; i++) m->name[i] = cfg_map_name(c, k->path, i), m->value[i] = cfg_map_value(c, k->path, i);
+      break;
+    }
+  }
+}
+
+void config_fill(config *c, const cfg_key *table, void *section) {
+  for (const cfg_key *k = table; k->path; k++) fill_one(c, k, (char *)section + k->field);
 }
 
 // ---- canonical text -----------------------------------------------------------------
@@ -543,7 +627,8 @@ void config_print_help(const char *sections) {
     if (!in_sections(s[i].path, sections)) continue;
     printf("  %-34s %-8s", s[i].path,
            s[i].type == CFG_INT ? "int" : s[i].type == CFG_FLOAT ? "float" : s[i].type == CFG_BOOL ? "bool"
-           : s[i].type == CFG_STRING ? "string" : s[i].type == CFG_STRING_LIST ? "[string]" : "{name=str}");
+           : s[i].type == CFG_STRING || s[i].type == CFG_CHOICE ? "string"
+           : s[i].type == CFG_STRING_LIST ? "[string]" : "{name=str}");
     printf(" %s", s[i].help ? s[i].help : "");
     if (s[i].def) printf(" (default %s)", s[i].def);
     else printf(" (required)");

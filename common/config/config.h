@@ -2,14 +2,15 @@
 // against a schema that lists every key once. Unknown keys, wrong types and values out of
 // range are errors naming file:line and key; `--set a.b=v` goes through the same checks.
 //
-// Each module declares the keys of its section in a `cfg_key[]` table beside the code that
-// reads them; the program installs the union (pipeline/schema.c) with config_set_schema
-// before loading, so any stage can read any section, and a typo anywhere is caught by
-// whichever stage runs first.
+// The loader knows no section: common/settings/ declares each section once, as a `cfg_key[]`
+// table whose rows also say where each value lands in the section's struct (`field`), and
+// installs the union with config_set_schema before loading, so a typo in any section is
+// caught by whichever stage runs first. config_fill then copies a section into its struct.
 #ifndef NQ_CONFIG_H
 #define NQ_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef enum {
   CFG_INT,          // libconfig int / int64
@@ -18,7 +19,14 @@ typedef enum {
   CFG_STRING,       // `choices` = "a|b|c" restricts the value when non-NULL
   CFG_STRING_LIST,  // ["a", "b"]
   CFG_STRING_MAP,   // a group whose children are all strings, any names: { base = "x"; }
+  CFG_CHOICE,       // a string that must be one of `choices`; its field holds the index
 } cfg_type;
+
+// What config_fill writes at a row's `field`, by type: CFG_INT long, CFG_FLOAT double,
+// CFG_BOOL int, CFG_STRING const char *, CFG_CHOICE int (index into choices), CFG_STRING_LIST
+// cfg_list, CFG_STRING_MAP cfg_map. Strings and arrays belong to the config (config_free).
+typedef struct { int n; const char **v; } cfg_list;
+typedef struct { int n; const char **name, **value; } cfg_map;
 
 typedef struct {
   const char *path;     // dotted: "data.max_history_items"
@@ -26,8 +34,9 @@ typedef struct {
   const char *def;      // default in libconfig syntax ("8", "0.05", "\"fail\"", "[]");
                         // NULL means required
   double min, max;      // numeric range, inclusive; ignored when min > max
-  const char *choices;  // for CFG_STRING
+  const char *choices;  // for CFG_STRING (optional) and CFG_CHOICE: "a|b|c"
   const char *help;     // one line, shown by --help and in docs
+  size_t field;         // offsetof(the section's struct, the member the value lands in)
 } cfg_key;
 
 #define CFG_NO_RANGE 1.0, 0.0
@@ -39,7 +48,13 @@ typedef struct config config;
 config *config_load(const char *path, const char *const *overrides, int n_overrides);
 void config_free(config *c);
 
-// Typed accessors; the key must be in the schema (a typo in code is an error()).
+// Copies every key of `table` (NULL-path terminated) into `section` at each row's field.
+void config_fill(config *c, const cfg_key *table, void *section);
+// The name of choice i of "a|b|c" (the value a CFG_CHOICE field's index stands for).
+const char *config_choice_name(const char *choices, int i);
+
+// Typed accessors (tests and nq-config; code below the stages takes settings structs); the
+// key must be in the schema (a typo in code is an error()). cfg_str reads CFG_CHOICE too.
 long cfg_int(const config *c, const char *key);
 double cfg_float(const config *c, const char *key);
 int cfg_bool(const config *c, const char *key);
@@ -50,6 +65,10 @@ const char *cfg_list_str(const config *c, const char *key, int i);
 int cfg_map_len(const config *c, const char *key);
 const char *cfg_map_name(const config *c, const char *key, int i);
 const char *cfg_map_value(const config *c, const char *key, int i);
+
+// Prints the value of `key` (scalar: the value; list: one item per line; map: "name<TAB>value"
+// lines) to `out`; -1 when the key is not in the schema.
+int config_print_value(const config *c, const char *key, FILE *out);
 
 // Effective configuration (file + overrides + defaults) as canonical libconfig text:
 // the whole file, or only the listed top-level sections/keys (comma separated,

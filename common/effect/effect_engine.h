@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats/effects_file.h"
+#include "files/effects_file.h"
 
 // One sample: the two full sequences (prompt + target tokens); the target tokens are the
 // last n_target tokens of both (the targets are identical, only the prompts differ).

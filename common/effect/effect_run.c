@@ -13,18 +13,19 @@
 #include "effect/effect_files.h"
 #include "effect/effect_model.h"
 #include "effect/effect_shard.h"
-#include "formats/checkpoint.h"
-#include "formats/h5io.h"
-#include "formats/provenance.h"
+#include "files/checkpoint.h"
+#include "h5/h5io.h"
+#include "h5/provenance.h"
+#include "pipeline/run_layout.h"
 
 // ---- working state ----------------------------------------------------------------------
 typedef struct {
   char *shard, *out;    // shard path and matching effects/<name>.h5
-  int summaries_only;   // only effect.threshold changed: rewrite the summaries, no model
 } effect_job;
 
 typedef struct {
-  stage_ctx *s;
+  const settings *set;
+  const stage_args *s;
   double threshold;
   int use_split[3];
   char *cfg_text, *ckpt, *ckpt_digest, *out_dir;
@@ -39,19 +40,19 @@ typedef struct {
   double total_tokens;  // both passes over the shards to compute, for the ETA
 } effect_stage;
 
-static void effect_stage_init(effect_stage *r, stage_ctx *s) {
+static void effect_stage_init(effect_stage *r, const settings *set, const stage_args *a) {
   memset(r, 0, sizeof *r);
-  const config *c = s->cfg;
-  r->s = s;
-  r->threshold = cfg_float(c, "effect.threshold");
-  r->cfg_text = config_text(c, NULL);
-  r->ckpt = effect_find_checkpoint(cfg_str(c, "effect.model"), cfg_str(c, "run_dir"),
-                                   cfg_str(c, "effect.reference_run"));
+  const effect_settings *e = &set->effect;
+  r->set = set;
+  r->s = a;
+  r->threshold = e->threshold;
+  r->cfg_text = settings_text(set, NULL);
+  r->ckpt = effect_find_checkpoint(set);
   double t0 = wall_seconds();
   r->ckpt_digest = xstrdup(file_digest(r->ckpt));
   r->digest_s = wall_seconds() - t0;
-  for (int i = 0; i < cfg_list_len(c, "effect.splits"); i++) {
-    const char *name = cfg_list_str(c, "effect.splits", i);
+  for (int i = 0; i < e->splits.n; i++) {
+    const char *name = e->splits.v[i];
     int code = effect_split_code(name);
     if (code < 0) fatal("effect.splits: unknown split '%s' (train, valid or test)", name);
     r->use_split[code] = 1;
@@ -97,65 +98,59 @@ static double shard_work_tokens(const effect_stage *r, const char *shard) {
   return n;
 }
 
-// Adds shard -> out to the todo list unless out is current.
+// Adds shard -> out to the todo list unless out is current: written under this invocation's
+// stamp (an interrupted run keeps the files it finished; pipeline/freshness.h).
 static void plan_shard(effect_stage *r, const char *shard, char *out) {
-  const char *why = "--force";
-  effect_out_state st = r->s->force ? EFFECT_OUT_STALE
-                                    : effect_output_state(out, file_digest(shard), r->ckpt_digest, r->threshold, &why);
-  if (st == EFFECT_OUT_CURRENT) {
+  const char *why = r->s->force ? "--force" : effect_output_stale(out, r->s->stamp);
+  if (!why) {
     r->n_kept++;
     free(out);
     return;
   }
   int rank0 = r->s->rank == 0;
-  if (rank0 && st == EFFECT_OUT_SUMMARIES) message("effect: rewriting the summaries of %s (%s)", out, why);
-  else if (rank0 && strcmp(why, "missing")) message("effect: recomputing %s (%s)", out, why);
-  r->jobs[r->n_jobs++] = (effect_job){xstrdup(shard), out, st == EFFECT_OUT_SUMMARIES};
-  if (st == EFFECT_OUT_SUMMARIES) return;
+  if (rank0 && strcmp(why, "missing")) message("effect: recomputing %s (%s)", out, why);
+  r->jobs[r->n_jobs++] = (effect_job){xstrdup(shard), out};
   r->n_compute++;
   if (rank0) r->total_tokens += shard_work_tokens(r, shard);
 }
 
 // Every rank makes the same todo list (same files on the shared file system).
 static void plan_jobs(effect_stage *r) {
-  char *shard_dir = stage_path(r->s, "shards");
+  char *shard_dir = run_path(r->set, RUN_SHARDS);
   int n_all;
-  char **all = shard_list_complete(shard_dir, &n_all);
+  char **all = run_shard_files(shard_dir, &n_all, 1);
   if (!n_all) fatal("%s: no shards (shard-*.h5); run nq-shard first", shard_dir);
   require_reference_tokenizer(r, all[0]);
   free(shard_dir);
-  r->out_dir = stage_path(r->s, cfg_str(r->s->cfg, "effect.output"));
+  r->out_dir = run_path(r->set, RUN_EFFECTS);
   if (r->s->rank == 0) make_dirs(r->out_dir);
   r->jobs = xcalloc((size_t)n_all + 1, sizeof *r->jobs);
   for (int i = 0; i < n_all; i++) {
     const char *base = strrchr(all[i], '/');
-    plan_shard(r, all[i], path_join(r->out_dir, base ? base + 1 : all[i]));
+    plan_shard(r, all[i], path_join(r->out_dir, base ? base + 1 : all[i]));   // the shard's name
     free(all[i]);
   }
   free(all);
   if (r->s->rank != 0) return;
-  int resum = r->n_jobs - r->n_compute;
-  char extra[64] = "";
-  if (resum) snprintf(extra, sizeof extra, ", %d to re-summarize (effect.threshold changed)", resum);
-  message("effect: reference model %s (digest in %.1fs); %d shards to compute, %d already current%s",
-          r->ckpt, r->digest_s, r->n_compute, r->n_kept, extra);
+  message("effect: reference model %s (digest in %.1fs); %d shards to compute, %d already current",
+          r->ckpt, r->digest_s, r->n_compute, r->n_kept);
 }
 
 // ---- the reference model ------------------------------------------------------------------
-// Loaded only when a shard is to be computed: rewriting summaries needs no model.
+// Loaded only when a shard is to be computed.
 static void reference_model_load(effect_stage *r) {
   if (!r->n_compute) return;
-  const config *c = r->s->cfg;
+  const settings *set = r->set;
   double t0 = wall_seconds();   // a 3B model takes a while: say so before the first tick
-  r->m = checkpoint_load_prec(r->ckpt, 0, model_precision_read(c), NULL);
-  model_set_threads((int)cfg_int(c, "model.threads"));
+  r->m = checkpoint_load_prec(r->ckpt, 0, set->model.precision, NULL);
+  model_set_threads((int)set->model.threads);
   if (r->s->rank == 0)
     message("effect: loaded %zu parameters in %.1fs; %s", r->m->n_params, wall_seconds() - t0,
             model_precision_describe(r->m));
   effect_model_init(&r->em, r->m);
   r->g = (effect_engine){.model = &r->em, .forward = effect_model_forward, .vocab = r->m->cfg.vocab_size,
-                         .micro_batch = (int)cfg_int(c, "effect.micro_batch"),
-                         .max_tokens = (int)cfg_int(c, "effect.max_batch_tokens")};
+                         .micro_batch = (int)set->effect.micro_batch,
+                         .max_tokens = (int)set->effect.max_batch_tokens};
 }
 
 // ---- one job ------------------------------------------------------------------------------
@@ -177,7 +172,9 @@ static void compute_effects(effect_stage *r, const char *shard_path, effect_file
   effect_file_alloc(e, sh.d.n_targets, sh.d.n_samples, sh.d.truth != NULL, sh.d.truth_rare != NULL);
   if (sh.d.truth_decisive) e->truth_decisive = xcalloc(sh.d.n_targets + 1, 1);
   const char *base = strrchr(shard_path, '/');
-  e->shard = path_join("shards", base ? base + 1 : shard_path);   // relative to run_dir: a moved run works
+  char *dir = run_dir_name(r->set, RUN_SHARDS);   // relative to run_dir: a moved run works
+  e->shard = path_join(dir, base ? base + 1 : shard_path);
+  free(dir);
   e->shard_digest = xstrdup(file_digest(shard_path));
   e->checkpoint = xstrdup(r->ckpt);
   e->checkpoint_digest = xstrdup(r->ckpt_digest);
@@ -190,12 +187,7 @@ static long long work(int job, void *arg) {
   effect_stage *r = arg;
   const effect_job *j = &r->jobs[job];
   const char *inputs[2] = {j->shard, r->ckpt};
-  h5_provenance pv = {"effect", r->cfg_text, r->s->size, 2, inputs, NULL};
-  if (j->summaries_only) {
-    effect_output_resummarize(j->out, r->threshold, &pv);
-    effect_dispatch_poll();
-    return 0;
-  }
+  h5_provenance pv = {"effect", r->cfg_text, r->s->size, 2, inputs, NULL, r->s->stamp};
   long before = r->em.forward_tokens;
   effect_file e;
   compute_effects(r, j->shard, &e);
@@ -214,32 +206,29 @@ static void report(effect_stage *r, double dt) {
   snprintf(extra, sizeof extra, "%lld tokens (both passes) in %.1fs: %.0f tok/s over %d ranks",
            total, dt, dt > 0 ? (double)total / dt : 0.0, r->s->size);
   progress_finish(&r->prog, extra);
-  int resum = r->n_jobs - r->n_compute;
-  char more[48] = "";
-  if (resum) snprintf(more, sizeof more, ", %d re-summarized", resum);
-  message("effect: wrote %s/ (%d new, %d kept%s)", r->out_dir, r->n_compute, r->n_kept, more);
+  message("effect: wrote %s/ (%d new, %d kept)", r->out_dir, r->n_compute, r->n_kept);
 }
 
 // The memory plan of the reference model's passes (mem_plan.h); 1 for --plan.
 static int effect_plan(const effect_stage *r) {
-  const config *c = r->s->cfg;
-  int mb = (int)cfg_int(c, "effect.micro_batch"), cap = (int)cfg_int(c, "effect.max_batch_tokens");
+  const effect_settings *e = &r->set->effect;
+  int mb = (int)e->micro_batch, cap = (int)e->max_batch_tokens;
   model_config mc;
   checkpoint_read_config(r->ckpt, &mc);
   int N = cap > 0 ? cap : mb * 2 * mc.max_seq_len;   // both sequences of micro_batch samples
   mem_plan p = {0};
-  mem_plan_add_forward(&p, r->ckpt, model_precision_read(c), N, NULL);
+  mem_plan_add_forward(&p, r->ckpt, r->set->model.precision, N, NULL);
   mem_plan_add(&p, "target logits (upper bound)", 4.0 * N / 2 * mc.vocab_size);
   snprintf(p.note, sizeof p.note, "%d tokens per forward (%s)", N,
            cap > 0 ? "effect.max_batch_tokens" : "micro_batch x 2 x max_seq_len");
-  return mem_plan_check(r->s, &p);
+  return mem_plan_check(r->set, r->s, &p);
 }
 
-int effect_run(stage_ctx *s) {
+int effect_run(const settings *set, const stage_args *a) {
   effect_stage r;
-  effect_stage_init(&r, s);
+  effect_stage_init(&r, set, a);
   plan_jobs(&r);
-  if ((r.n_compute || stage_option_value(s, "--plan")) && effect_plan(&r)) {
+  if ((r.n_compute || stage_option_value(a, "--plan")) && effect_plan(&r)) {
     effect_stage_free(&r);
     return 0;
   }

@@ -3,9 +3,8 @@
 // effects/<shard>.h5 stores per target token logp_with, logp_without, effect = p_with -
 // p_without, JS divergence and ranks (docs/hdf5-layout.md, "effects"). Rank 0 hands out
 // shards one at a time (effect_dispatch.h); each file is written by exactly one rank, so
-// outputs do not depend on the rank count. Existing current outputs are kept, so an
-// interrupted run redoes only the missing shards; a changed effect.threshold only rewrites
-// the summaries (effect_files.h).
+// outputs do not depend on the rank count. A file written under this invocation's stamp is
+// kept, so an interrupted run redoes only the missing shards (effect_files.h).
 //
 // defines: effect_run
 #ifndef NQ_EFFECT_RUN_H
@@ -14,6 +13,6 @@
 #include "pipeline/stage.h"
 
 // Returns 0 (stops on any error).
-int effect_run(stage_ctx *s);
+int effect_run(const settings *set, const stage_args *a);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "effect/effect_engine.h"
-#include "formats/shards_file.h"
+#include "files/shards_file.h"
 
 typedef struct {
   shard_data d;             // the whole shard (shard.h)

@@ -7,7 +7,7 @@
 #ifndef NQ_EFFECT_SUMMARY_H
 #define NQ_EFFECT_SUMMARY_H
 
-#include "formats/effects_file.h"
+#include "files/effects_file.h"
 
 // Sets e->threshold and fills e's per-sample summaries (allocating them if NULL) and its
 // users arrays (replacing any there), from e's effect, offsets, users and computed flags.

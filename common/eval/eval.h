@@ -9,7 +9,7 @@
 //     eval_generate_rank  each rank's samples: prefill, NLL, generation -> records
 //     eval_records     the (sample, row) records sent to rank 0: format, gather, index
 //     eval_samples     the evaluated samples (shards, split, id order, prompts)
-//     eval_opts        rows and settings from the config
+//     eval_opts        rows and options from the settings
 #ifndef NQ_EVAL_H
 #define NQ_EVAL_H
 
@@ -17,14 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats/eval_outputs.h"
+#include "files/eval_outputs.h"
 #include "metrics/metrics.h"
 #include "model/model.h"
 #include "pipeline/stage.h"
+#include "settings/eval_settings.h"
 #include "base/util.h"
 
 // ---- decoding (eval_decode.c) -----------------------------------------------------------
-enum { DECODE_GREEDY = 0, DECODE_SAMPLE = 1 };
+// DECODE_GREEDY / DECODE_SAMPLE: eval.decoding (settings/eval_settings.h)
 
 typedef struct {
   int decoding;            // DECODE_*
@@ -133,6 +134,6 @@ void eval_table_csv(strbuf *b, const char *const *names, const eval_row_summary 
                     size_t n_samples);
 
 // ---- the stage (eval_run.c) -------------------------------------------------------------
-int eval_run(stage_ctx *s);
+int eval_run(const settings *set, const stage_args *a);
 
 #endif

@@ -26,7 +26,7 @@ static long record_sample(const char *id, const size_t *ord, const eval_samples 
 }
 
 // The record's planted phrases (and their kinds, to skip some) into e; 1 when it has the field.
-static int record_phrases(const json_t *rec, const config *c, const eval_opts *o, eval_corpus_entry *e,
+static int record_phrases(const json_t *rec, const eval_opts *o, eval_corpus_entry *e,
                           const char *where) {
   const json_t *ph = o->phrases_field[0] ? json_path_get(rec, o->phrases_field) : NULL;
   if (!ph) return 0;
@@ -38,7 +38,7 @@ static int record_phrases(const json_t *rec, const config *c, const eval_opts *o
     const json_t *p = json_array_get(ph, j);
     if (!json_is_string(p)) fatal("%s: field '%s': expected a list of strings", where, o->phrases_field);
     const json_t *kind = kinds ? json_array_get(kinds, j) : NULL;
-    if (eval_in_list(c, "eval.skip_kinds", json_is_string(kind) ? json_string_value(kind) : "")) continue;
+    if (eval_in_list(&o->set->eval.skip_kinds, json_is_string(kind) ? json_string_value(kind) : "")) continue;
     e->phrases = xrealloc(e->phrases, (size_t)(e->n_phrases + 1) * sizeof *e->phrases);
     e->phrases[e->n_phrases++] = xstrdup(json_string_value(p));
   }
@@ -47,15 +47,16 @@ static int record_phrases(const json_t *rec, const config *c, const eval_opts *o
 
 // One input file: reference text (the record's target, or its joined targets record's) and
 // phrases of every record that is an evaluated sample.
-static void file_read(eval_corpus *cp, const char *path, const config *c, const eval_opts *o,
-                      const eval_samples *d, const size_t *ord, const corpus_targets *tg) {
-  const char *fid = cfg_str(c, "data.fields.id");
-  const char *ftarget = cfg_str(c, tg->by_id ? "data.targets.target" : "data.fields.target");
+static void file_read(eval_corpus *cp, const char *path, const eval_opts *o, const eval_samples *d,
+                      const size_t *ord, const corpus_targets *tg) {
+  const data_settings *ds = &o->set->data;
+  const char *fid = ds->fields.id;
+  const char *ftarget = tg->by_id ? ds->targets.target : ds->fields.target;
   rec_reader r;
   json_t *rec;
   char err[1024], where[600];
   int st;
-  if (corpus_open(&r, c, path, 0, 1, err, sizeof err)) fatal("%s", err);
+  if (corpus_open(&r, ds, path, 0, 1, err, sizeof err)) fatal("%s", err);
   while ((st = rec_next(&r, &rec, err, sizeof err)) != 0) {
     if (st < 0) fatal("%s", err);
     char *id = NULL;
@@ -68,7 +69,7 @@ static void file_read(eval_corpus *cp, const char *path, const config *c, const 
       const json_t *text = src ? json_path_get(src, ftarget) : NULL;
       if (json_is_string(text) && !e->reference) e->reference = xstrdup(json_string_value(text));
       rec_where(&r, where, sizeof where);
-      cp->any_phrases |= record_phrases(rec, c, o, e, where);
+      cp->any_phrases |= record_phrases(rec, o, e, where);
     }
     free(id);
     json_decref(rec);
@@ -76,17 +77,17 @@ static void file_read(eval_corpus *cp, const char *path, const config *c, const 
   rec_close(&r);
 }
 
-void eval_corpus_load(eval_corpus *cp, const config *c, const eval_opts *o, const eval_samples *d) {
+void eval_corpus_load(eval_corpus *cp, const eval_opts *o, const eval_samples *d) {
   cp->n = d->n;
   cp->e = xcalloc(d->n, sizeof *cp->e);
   cp->any_phrases = 0;
   size_t *ord = xmalloc(d->n * sizeof *ord);  // evaluated samples are sorted by id already
   for (size_t k = 0; k < d->n; k++) ord[k] = k;
   int n_files;
-  corpus_file *files = corpus_files(c, &n_files);
+  corpus_file *files = corpus_files(o->set, &n_files);
   corpus_targets tg;
-  corpus_targets_load(&tg, c);
-  for (int fi = 0; fi < n_files; fi++) file_read(cp, files[fi].path, c, o, d, ord, &tg);
+  corpus_targets_load(&tg, o->set);
+  for (int fi = 0; fi < n_files; fi++) file_read(cp, files[fi].path, o, d, ord, &tg);
   corpus_targets_free(&tg);
   corpus_files_free(files, n_files);
   free(ord);

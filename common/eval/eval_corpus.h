@@ -7,7 +7,6 @@
 
 #include <stddef.h>
 
-#include "config/config.h"
 #include "eval/eval_opts.h"
 #include "eval/eval_samples.h"
 
@@ -23,7 +22,7 @@ typedef struct {
   int any_phrases;        // some evaluated record carried eval.phrases_field
 } eval_corpus;
 
-void eval_corpus_load(eval_corpus *cp, const config *c, const eval_opts *o, const eval_samples *d);
+void eval_corpus_load(eval_corpus *cp, const eval_opts *o, const eval_samples *d);
 void eval_corpus_free(eval_corpus *cp);
 
 #endif

@@ -21,7 +21,7 @@ typedef struct {
   size_t mine;        // samples of this rank
 } gen_state;
 
-static void gen_state_create(gen_state *g, const stage_ctx *s, const eval_opts *o, const eval_samples *d, int V) {
+static void gen_state_create(gen_state *g, const stage_args *s, const eval_opts *o, const eval_samples *d, int V) {
   g->V = V;
   eval_work_init(&g->w, V);
   g->gen = xmalloc((size_t)o->dec.max_new * sizeof(int32_t));
@@ -134,7 +134,7 @@ static void sample_generate(gen_state *g, const model_pass *p, const eval_opts *
     if (o->rows[r].model == p->mi) row_generate(g, p, o, d, k, r, out);
 }
 
-void eval_generate_rank(const stage_ctx *s, const eval_opts *o, const eval_samples *d, model **ms,
+void eval_generate_rank(const stage_args *s, const eval_opts *o, const eval_samples *d, model **ms,
                         strbuf *out) {
   gen_state g;
   gen_state_create(&g, s, o, d, ms[0]->cfg.vocab_size);

@@ -12,7 +12,7 @@
 #include "pipeline/stage.h"
 
 // Appends this rank's records to out; ms: the loaded models of o->mpath (same order).
-void eval_generate_rank(const stage_ctx *s, const eval_opts *o, const eval_samples *d, model **ms,
+void eval_generate_rank(const stage_args *s, const eval_opts *o, const eval_samples *d, model **ms,
                         strbuf *out);
 
 #endif

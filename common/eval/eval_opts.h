@@ -1,4 +1,4 @@
-// nq-eval's settings from the config (docs/eval.md "Rows" and "Keys"): the rows (a model and
+// nq-eval's options from the settings (docs/eval.md "Rows" and "Keys"): the rows (a model and
 // how it is prompted), decoding options, the split, bootstrap and the corpus fields.
 // defines: ROW_*, eval_row, eval_opts, eval_opts_read, eval_opts_free, eval_in_list
 #ifndef NQ_EVAL_OPTS_H
@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-#include "config/config.h"
 #include "eval/eval.h"
+#include "settings/settings.h"
 
 enum { ROW_HIST, ROW_NOHIST, ROW_COS };
 
@@ -18,8 +18,9 @@ typedef struct {
 } eval_row;
 
 typedef struct {
+  const settings *set;  // everything else the stage reads (data fields, model, run layout)
   int n_models;
-  const char **mname;   // eval.models names (owned by the config)
+  const char **mname;   // eval.models names (owned by the settings)
   char **mpath;         // their checkpoint paths
   char **udir;          // per-user adapters (eval.user_adapters: users/ directory) or NULL
   int n_rows;
@@ -30,9 +31,9 @@ typedef struct {
   const char *baseline, *phrases_field, *kinds_field, *wordnet_dir;
 } eval_opts;
 
-void eval_opts_read(eval_opts *o, const config *c);
+void eval_opts_read(eval_opts *o, const settings *set);
 void eval_opts_free(eval_opts *o);
-// Whether the string list `key` of the config holds `name`.
-int eval_in_list(const config *c, const char *key, const char *name);
+// Whether the list `l` holds `name`.
+int eval_in_list(const cfg_list *l, const char *name);
 
 #endif

@@ -16,7 +16,7 @@ void eval_record_append(strbuf *out, const eval_record *h, const int32_t *ids) {
   if (h->n % 2) sb_append(out, "\0\0\0\0", 4);  // keep the next header 8-byte aligned
 }
 
-char *eval_records_gather(const stage_ctx *s, const strbuf *mine, size_t *total) {
+char *eval_records_gather(const stage_args *s, const strbuf *mine, size_t *total) {
   if (mine->len > (size_t)1 << 30) error("eval: %zu bytes of results on one rank", mine->len);
   int len = (int)mine->len, *lens = NULL, *offs = NULL;
   if (s->rank == 0) {

@@ -22,7 +22,7 @@ void eval_record_append(strbuf *out, const eval_record *h, const int32_t *ids);
 static inline const int32_t *eval_record_ids(const eval_record *h) { return (const int32_t *)(h + 1); }
 
 // Every rank's records to rank 0 (NULL elsewhere), in rank order; *total = bytes.
-char *eval_records_gather(const stage_ctx *s, const strbuf *mine, size_t *total);
+char *eval_records_gather(const stage_args *s, const strbuf *mine, size_t *total);
 // Rank 0: the record of (row r, sample k) at [r * n + k], pointing into buf (n_rows * n,
 // caller frees the array); stops on a malformed buffer or a missing (row, sample).
 const eval_record **eval_records_index(const char *buf, size_t len, size_t n, int n_rows);

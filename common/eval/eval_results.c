@@ -8,6 +8,7 @@
 #include "base/jsonl.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "pipeline/run_layout.h"
 #include "eval/eval_corpus.h"
 #include "text/tokenizer.h"
 
@@ -30,8 +31,8 @@ static char *utf8_clean(const char *s, size_t n) {
 }
 
 // The run's tokenizer, refused unless it is the one the shards were made with.
-static tokenizer *tokenizer_load_checked(const stage_ctx *s, const eval_samples *d) {
-  char *path = stage_path(s, "tokenizer.json");
+static tokenizer *tokenizer_load_checked(const eval_opts *o, const eval_samples *d) {
+  char *path = run_path(o->set, RUN_TOKENIZER);
   char err[512];
   tokenizer *tok = tok_load_json(path, err, sizeof err);
   if (!tok) fatal("%s", err);
@@ -99,16 +100,16 @@ static void rows_summarize(eval_results *r, const eval_opts *o) {
   }
 }
 
-void eval_results_create(eval_results *r, const stage_ctx *s, const eval_opts *o, const eval_samples *d,
+void eval_results_create(eval_results *r, const eval_opts *o, const eval_samples *d,
                          const char *buf, size_t len) {
   memset(r, 0, sizeof *r);
   r->n = d->n;
   r->n_rows = o->n_rows;
   size_t cells = (size_t)r->n_rows * r->n;
   r->rec = eval_records_index(buf, len, r->n, r->n_rows);
-  tokenizer *tok = tokenizer_load_checked(s, d);
+  tokenizer *tok = tokenizer_load_checked(o, d);
   eval_corpus cp;
-  eval_corpus_load(&cp, s->cfg, o, d);
+  eval_corpus_load(&cp, o, d);
   r->have_phrases = cp.any_phrases;
   if (o->phrases_field[0] && !r->have_phrases)
     warning("no evaluated record has the field '%s': phrase recall is not reported", o->phrases_field);

@@ -26,7 +26,7 @@ typedef struct {
 } eval_results;
 
 // From the gathered records buf (len bytes, kept alive by the caller while r is used).
-void eval_results_create(eval_results *r, const stage_ctx *s, const eval_opts *o, const eval_samples *d,
+void eval_results_create(eval_results *r, const eval_opts *o, const eval_samples *d,
                          const char *buf, size_t len);
 void eval_results_free(eval_results *r);
 

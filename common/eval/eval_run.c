@@ -13,9 +13,9 @@
 #include "eval/eval_results.h"
 #include "eval/eval_samples.h"
 #include "eval/eval_write.h"
-#include "formats/checkpoint.h"
-#include "formats/h5io.h"
-#include "formats/hf.h"
+#include "files/checkpoint.h"
+#include "h5/h5io.h"
+#include "hf/hf.h"
 
 // Refuse a file that is not one of our checkpoints, or one trained on shards other than ours
 // or from a base model changed since (when its provenance lists them).
@@ -51,16 +51,16 @@ static void models_free(model **ms, int n) {
 }
 
 // Rank 0: decode, score, summarize, write.
-static void score_and_write(const stage_ctx *s, const eval_opts *o, const eval_samples *d, const char *all,
+static void score_and_write(const stage_args *s, const eval_opts *o, const eval_samples *d, const char *all,
                             size_t total) {
   eval_results r;
-  eval_results_create(&r, s, o, d, all, total);
+  eval_results_create(&r, o, d, all, total);
   eval_write(s, o, d, &r);
   eval_results_free(&r);
 }
 
 // The memory plan of every model's passes and KV caches (mem_plan.h); 1 for --plan.
-static int eval_plan(const stage_ctx *s, const eval_opts *o, int precision) {
+static int eval_plan(const stage_args *s, const eval_opts *o, int precision) {
   mem_plan p = {0};
   model_config mc = {0};
   double acts = 0, kv = 0;   // the passes run one model at a time: the largest one's activations
@@ -77,24 +77,24 @@ static int eval_plan(const stage_ctx *s, const eval_opts *o, int precision) {
     mem_plan_add(&p, "KV caches (2 per model)", kv);
   }
   snprintf(p.note, sizeof p.note, "%d model(s), passes of up to max_seq_len %d tokens", o->n_models, mc.max_seq_len);
-  return mem_plan_check(s, &p);
+  return mem_plan_check(o->set, s, &p);
 }
 
-int eval_run(stage_ctx *s) {
+int eval_run(const settings *set, const stage_args *s) {
   double t0 = wall_seconds();
   eval_opts o;
-  eval_opts_read(&o, s->cfg);
+  eval_opts_read(&o, set);
   eval_samples d;
-  eval_samples_load(&d, s, &o);
+  eval_samples_load(&d, &o);
   o.dec.eos = d.sh[0].eos_id;
   o.dec.vocab_limit = (int)d.sh[0].vocab_size;
-  model_set_threads((int)cfg_int(s->cfg, "model.threads"));
-  if (eval_plan(s, &o, model_precision_read(s->cfg))) {
+  model_set_threads((int)set->model.threads);
+  if (eval_plan(s, &o, set->model.precision)) {
     eval_samples_free(&d);
     eval_opts_free(&o);
     return 0;
   }
-  model **ms = models_load(&o, &d, model_precision_read(s->cfg));
+  model **ms = models_load(&o, &d, set->model.precision);
   if (s->rank == 0) message("eval: %s", model_precision_describe(ms[0]));
   if (s->rank == 0)
     message("eval: %zu %s samples x %d rows (%s decoding, max %d new tokens), %d rank(s)", d.n,

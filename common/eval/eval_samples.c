@@ -7,10 +7,11 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "pipeline/run_layout.h"
 
-static void shards_read(eval_samples *d, const stage_ctx *s) {
-  char *dir = stage_path(s, "shards");
-  d->paths = shard_list_complete(dir, &d->n_shards);
+static void shards_read(eval_samples *d, const eval_opts *o) {
+  char *dir = run_path(o->set, RUN_SHARDS);
+  d->paths = run_shard_files(dir, &d->n_shards, 1);
   if (d->n_shards == 0) fatal("%s: no shard files; run nq-shard first", dir);
   free(dir);
   d->sh = xcalloc((size_t)d->n_shards, sizeof *d->sh);
@@ -67,9 +68,9 @@ static void sort_and_thin(eval_samples *d, int max_samples) {
   d->n = keep;
 }
 
-void eval_samples_load(eval_samples *d, const stage_ctx *s, const eval_opts *o) {
+void eval_samples_load(eval_samples *d, const eval_opts *o) {
   memset(d, 0, sizeof *d);
-  shards_read(d, s);
+  shards_read(d, o);
   split_select(d, o->split);
   sort_and_thin(d, o->max_samples);
 }

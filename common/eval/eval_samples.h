@@ -9,8 +9,7 @@
 #include <stdint.h>
 
 #include "eval/eval_opts.h"
-#include "pipeline/stage.h"
-#include "formats/shards_file.h"
+#include "files/shards_file.h"
 
 typedef struct {
   int n_shards;
@@ -20,7 +19,7 @@ typedef struct {
   int *sf, *si;          // (shard, index) of each
 } eval_samples;
 
-void eval_samples_load(eval_samples *d, const stage_ctx *s, const eval_opts *o);
+void eval_samples_load(eval_samples *d, const eval_opts *o);
 void eval_samples_free(eval_samples *d);
 
 // Shard and index within it of evaluated sample k.

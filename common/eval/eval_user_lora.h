@@ -4,7 +4,7 @@
 #ifndef NQ_EVAL_USER_LORA_H
 #define NQ_EVAL_USER_LORA_H
 
-#include "formats/adapter_file.h"
+#include "files/adapter_file.h"
 #include "model/model.h"
 
 typedef struct {

@@ -12,8 +12,9 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/util.h"
-#include "formats/eval_outputs.h"
-#include "formats/provenance.h"
+#include "files/eval_outputs.h"
+#include "h5/provenance.h"
+#include "pipeline/run_layout.h"
 
 static const char *const row_prompt[] = {"history", "no history", "history + no history (CoS)"};
 
@@ -26,12 +27,13 @@ static void write_json(const char *path, json_t *j) {
 }
 
 // metrics.json "provenance": version, effective config, tokenizer, and every input's digest.
-static json_t *provenance_json(const stage_ctx *s, const eval_opts *o, const eval_samples *d) {
+static json_t *provenance_json(const stage_args *s, const eval_opts *o, const eval_samples *d) {
   json_t *p = json_object();
   jset(p, "nq_version", json_string(nq_version()));
-  char *ct = config_text(s->cfg, NULL);
+  char *ct = settings_text(o->set, NULL);
   jset(p, "config", json_string(ct));
   free(ct);
+  if (s->stamp[0]) jset(p, "stamp", json_string(s->stamp));
   jset(p, "tokenizer_digest", json_string(d->sh[0].tokenizer_digest));
   json_t *sh = json_array(), *ck = json_object();
   for (int f = 0; f < d->n_shards; f++) {
@@ -88,7 +90,7 @@ static void predictions_write(const char *rdir, const eval_opts *o, const eval_s
   strbuf pj;
   sb_init(&pj);
   for (size_t k = 0; k < r->n; k++) prediction_line(&pj, o, d, r, row, k);
-  char *path = path_join(rdir, "predictions.jsonl");
+  char *path = run_file(rdir, RUN_PREDICTIONS, 0);
   write_file_atomic(path, pj.data ? pj.data : "", pj.len);
   free(path);
   sb_free(&pj);
@@ -105,7 +107,7 @@ static json_t *metrics_json(const eval_row_summary *sum) {
 }
 
 static json_t *settings_json(const eval_opts *o) {
-  eval_settings st = {.decoding = o->dec.decoding == DECODE_SAMPLE ? "sample" : "greedy",
+  eval_run_settings st = {.decoding = o->dec.decoding == DECODE_SAMPLE ? "sample" : "greedy",
                       .max_new_tokens = o->dec.max_new, .repetition_penalty = o->dec.penalty,
                       .penalize_prompt = o->dec.penalize_prompt, .temperature = o->dec.temperature,
                       .top_p = o->dec.top_p, .seed = (int64_t)o->seed, .rouge_stemming = o->stem,
@@ -129,7 +131,7 @@ static void metrics_write(const char *rdir, const eval_opts *o, const eval_resul
   json_t *mj = eval_out_object(eval_row_metrics_fields, &rm, er->mode == ROW_COS ? EO_COS_ROW : 0);
   json_decref(rm.metrics);
   json_decref(rm.settings);
-  char *path = path_join(rdir, "metrics.json");
+  char *path = run_file(rdir, RUN_EVAL_METRICS, 0);
   write_json(path, mj);
   free(path);
   json_decref(mj);
@@ -144,7 +146,7 @@ static void summary_write(const char *dir, const eval_opts *o, const eval_result
   sb_init(&csv);
   eval_table_md(&md, names, r->sum, r->n_rows, r->n, r->baseline >= 0 ? o->baseline : "");
   eval_table_csv(&csv, names, r->sum, r->n_rows, r->n);
-  char *p1 = path_join(dir, "summary.md"), *p2 = path_join(dir, "summary.csv");
+  char *p1 = run_file(dir, RUN_SUMMARY_MD, 0), *p2 = run_file(dir, RUN_SUMMARY_CSV, 0);
   write_file_atomic(p1, md.data, strlen(md.data));
   write_file_atomic(p2, csv.data, strlen(csv.data));
   printf("\n%s\n", md.data);
@@ -157,8 +159,8 @@ static void summary_write(const char *dir, const eval_opts *o, const eval_result
   free(names);
 }
 
-void eval_write(const stage_ctx *s, const eval_opts *o, const eval_samples *d, const eval_results *r) {
-  char *dir = stage_path(s, cfg_str(s->cfg, "eval.output"));
+void eval_write(const stage_args *s, const eval_opts *o, const eval_samples *d, const eval_results *r) {
+  char *dir = run_path(o->set, RUN_EVAL);
   make_dirs(dir);
   json_t *prov = provenance_json(s, o, d);
   for (int row = 0; row < r->n_rows; row++) {

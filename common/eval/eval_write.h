@@ -10,6 +10,6 @@
 #include "eval/eval_samples.h"
 #include "pipeline/stage.h"
 
-void eval_write(const stage_ctx *s, const eval_opts *o, const eval_samples *d, const eval_results *r);
+void eval_write(const stage_args *s, const eval_opts *o, const eval_samples *d, const eval_results *r);
 
 #endif

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
 #include "model/kernels.h"
 #include "model/kernels_bf16.h"
 #include "model/lora.h"
@@ -34,24 +33,23 @@ void model_config_check(const model_config *mc) {
     fatal("model: fields 'norm_eps' and 'rope_theta' must be positive");
 }
 
-void model_config_read(model_config *mc, const config *c, int tokenizer_vocab) {
+void model_config_from_settings(model_config *mc, const model_settings *s, int tokenizer_vocab) {
   memset(mc, 0, sizeof *mc);
-  long v = cfg_int(c, "model.vocab_size");
+  long v = s->vocab_size;
   mc->vocab_size = v > 0 ? (int)v : tokenizer_vocab;
   if (v > 0 && tokenizer_vocab > 0 && v < tokenizer_vocab)
-    fatal("%s: field 'model.vocab_size': %ld is smaller than the tokenizer's %d", config_path(c),
-          v, tokenizer_vocab);
-  mc->dim = (int)cfg_int(c, "model.dim");
-  mc->n_layers = (int)cfg_int(c, "model.n_layers");
-  mc->n_heads = (int)cfg_int(c, "model.n_heads");
-  mc->n_kv_heads = (int)cfg_int(c, "model.n_kv_heads");
-  mc->ffn_dim = (int)cfg_int(c, "model.ffn_dim");
-  mc->max_seq_len = (int)cfg_int(c, "model.max_seq_len");
-  mc->qkv_bias = cfg_bool(c, "model.qkv_bias");
-  mc->tie_embeddings = cfg_bool(c, "model.tie_embeddings");
-  mc->rope_theta = (float)cfg_float(c, "model.rope_theta");
-  mc->norm_eps = (float)cfg_float(c, "model.norm_eps");
-  mc->init_std = (float)cfg_float(c, "model.init_std");
+    fatal("field 'model.vocab_size': %ld is smaller than the tokenizer's %d", v, tokenizer_vocab);
+  mc->dim = (int)s->dim;
+  mc->n_layers = (int)s->n_layers;
+  mc->n_heads = (int)s->n_heads;
+  mc->n_kv_heads = (int)s->n_kv_heads;
+  mc->ffn_dim = (int)s->ffn_dim;
+  mc->max_seq_len = (int)s->max_seq_len;
+  mc->qkv_bias = s->qkv_bias;
+  mc->tie_embeddings = s->tie_embeddings;
+  mc->rope_theta = (float)s->rope_theta;
+  mc->norm_eps = (float)s->norm_eps;
+  mc->init_std = (float)s->init_std;
   model_config_check(mc);
 }
 

@@ -4,7 +4,7 @@
 // checkpoints in checkpoint.h, equations and tensor layout in docs/model.md.
 //
 // ---- API summary ------------------------------------------------------------------------
-//   model_config mc; model_config_read(&mc, cfg, tok_vocab_size(tok));   // `model` section
+//   model_config mc; model_config_from_settings(&mc, &set->model, tok_vocab_size(tok));
 //   (init seed: cfg model.init_seed, -1 = top-level seed; threads: cfg model.threads)
 //   model *m = model_create(&mc, 1);            // 1 = allocate grads + AdamW moments too
 //   model_init(m, seed);                        // N(0, init_std) weights, norms = 1, biases = 0
@@ -30,8 +30,8 @@
 #include <stdint.h>
 
 #include "model/matmul_bf16.h"
+#include "settings/model_settings.h"
 
-struct config;
 
 typedef struct {
   int vocab_size;      // V
@@ -77,8 +77,8 @@ typedef struct {
   bf16 *t[P_COUNT];    // the same layout in bf16 (model.precision = "bf16")
 } model_params16;
 
-// model.precision: which type the matmuls of forward and backward take (docs/model.md).
-enum { MODEL_FP32 = 0, MODEL_BF16 = 1 };
+// model.precision (MODEL_FP32 / MODEL_BF16, settings/model_settings.h): which type the
+// matmuls of forward and backward take (docs/model.md).
 
 // One named tensor (a per-layer slice for stacked kinds), for checkpoints and AdamW groups.
 typedef struct {
@@ -123,9 +123,9 @@ typedef struct model {
 } model;
 
 // ---- configuration -------------------------------------------------------------------
-// Fill from the `model` section (schema_model.c); vocab_size = model.vocab_size, or
+// Fill from the `model` section (settings/model_settings.c); vocab_size = model.vocab_size, or
 // `tokenizer_vocab` when that key is 0. Stops with a clear line on an inconsistent config.
-void model_config_read(model_config *mc, const struct config *c, int tokenizer_vocab);
+void model_config_from_settings(model_config *mc, const model_settings *s, int tokenizer_vocab);
 // Checks (H % KV, D % H, even head_dim, ...); fatal() naming the field on error.
 void model_config_check(const model_config *mc);
 // Floats per parameter kind: the one function listing every tensor.
@@ -151,8 +151,6 @@ size_t model_backward_scratch_bytes(const model_config *c, int precision, int th
                                     int max_seq);
 
 // ---- precision -------------------------------------------------------------------------
-// cfg model.precision ("fp32" | "bf16") -> MODEL_FP32 / MODEL_BF16.
-int model_precision_read(const struct config *c);
 const char *model_precision_name(int precision);
 // Call after the weights are in place (init / checkpoint load), before model_acts_create.
 // MODEL_BF16 with gradients (training): fp32 master weights stay, a bf16 copy is refreshed at

@@ -6,17 +6,9 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "config/config.h"
 #include "model/kernels.h"
 #include "model/kernels_bf16.h"
 #include "model/model.h"
-
-int model_precision_read(const config *c) {
-  const char *s = cfg_str(c, "model.precision");
-  if (!strcmp(s, "fp32")) return MODEL_FP32;
-  if (!strcmp(s, "bf16")) return MODEL_BF16;
-  fatal("%s: field 'model.precision': \"%s\", expected \"fp32\" or \"bf16\"", config_path(c), s);
-}
 
 const char *model_precision_name(int precision) { return precision == MODEL_BF16 ? "bf16" : "fp32"; }
 

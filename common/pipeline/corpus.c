@@ -7,36 +7,40 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "pipeline/run_paths.h"
+#include "pipeline/run_layout.h"
 
 // ---- input files -------------------------------------------------------------------------
-static void add_file(corpus_file **f, int *n, const config *c, char *path, int split) {
+static void add_file(corpus_file **f, int *n, const settings *set, char *path, int split) {
   for (int i = 0; i < *n; i++)
-    if (!strcmp((*f)[i].path, path)) fatal("%s: data: input file %s is named twice (data.files / data.split_files)", config_path(c), path);
+    if (!strcmp((*f)[i].path, path))
+      fatal("%s: data: input file %s is named twice (data.files / data.split_files)", settings_file(set), path);
   *f = xrealloc(*f, (size_t)(*n + 1) * sizeof **f);
   (*f)[(*n)++] = (corpus_file){path, split};
 }
 
-static void add_glob(corpus_file **f, int *n, const config *c, const char *key, int i, int split) {
-  char *pattern = run_path_expand(c, cfg_list_str(c, key, i));
+static void add_glob(corpus_file **f, int *n, const settings *set, const char *key, const cfg_list *l, int i,
+                     int split) {
+  char *pattern = run_data_path(set, l->v[i]);
   glob_t g;
   int rc = glob(pattern, GLOB_ERR, NULL, &g);
-  if (rc == GLOB_NOMATCH) fatal("%s: %s[%d]: no file matches '%s'", config_path(c), key, i, pattern);
-  if (rc != 0) fatal("%s: %s[%d]: cannot expand '%s'", config_path(c), key, i, pattern);
-  for (size_t k = 0; k < g.gl_pathc; k++) add_file(f, n, c, xstrdup(g.gl_pathv[k]), split);   // glob sorts
+  if (rc == GLOB_NOMATCH) fatal("%s: %s[%d]: no file matches '%s'", settings_file(set), key, i, pattern);
+  if (rc != 0) fatal("%s: %s[%d]: cannot expand '%s'", settings_file(set), key, i, pattern);
+  for (size_t k = 0; k < g.gl_pathc; k++) add_file(f, n, set, xstrdup(g.gl_pathv[k]), split);   // glob sorts
   globfree(&g);
   free(pattern);
 }
 
-corpus_file *corpus_files(const config *c, int *n) {
+corpus_file *corpus_files(const settings *set, int *n) {
   static const char *const keys[3] = {"data.split_files.train", "data.split_files.valid", "data.split_files.test"};
   static const int splits[3] = {SPLIT_TRAIN, SPLIT_VALID, SPLIT_TEST};
+  const data_settings *d = &set->data;
+  const cfg_list *lists[3] = {&d->split_files.train, &d->split_files.valid, &d->split_files.test};
   corpus_file *f = NULL;
   *n = 0;
-  for (int i = 0; i < cfg_list_len(c, "data.files"); i++) add_file(&f, n, c, data_file_path(c, i), -1);
+  for (int i = 0; i < d->files.n; i++) add_file(&f, n, set, run_data_path(set, d->files.v[i]), -1);
   for (int s = 0; s < 3; s++)
-    for (int i = 0; i < cfg_list_len(c, keys[s]); i++) add_glob(&f, n, c, keys[s], i, splits[s]);
-  if (*n == 0) fatal("%s: no input files: data.files and data.split_files are empty", config_path(c));
+    for (int i = 0; i < lists[s]->n; i++) add_glob(&f, n, set, keys[s], lists[s], i, splits[s]);
+  if (*n == 0) fatal("%s: no input files: data.files and data.split_files are empty", settings_file(set));
   return f;
 }
 
@@ -45,10 +49,8 @@ void corpus_files_free(corpus_file *f, int n) {
   free(f);
 }
 
-int corpus_open(rec_reader *r, const config *c, const char *path, int rank, int size, char *err, size_t errlen) {
-  int format = rec_format_parse(cfg_str(c, "data.format"));
-  if (format < 0) fatal("%s: data.format must be auto, jsonl or json", config_path(c));
-  return rec_open(r, path, (rec_format)format, cfg_str(c, "data.records"), rank, size, err, errlen);
+int corpus_open(rec_reader *r, const data_settings *d, const char *path, int rank, int size, char *err, size_t errlen) {
+  return rec_open(r, path, (rec_format)d->format, d->records, rank, size, err, errlen);
 }
 
 // ---- keys ----------------------------------------------------------------------------------
@@ -82,11 +84,11 @@ static void target_where(const corpus_targets *t, const json_t *entry, char *buf
   snprintf(buf, n, json ? "%s[%ld]" : "%s:%ld", t->files[fi], num);
 }
 
-static void load_file(corpus_targets *t, const config *c, int fi) {
-  const char *fid = cfg_str(c, "data.targets.id");
+static void load_file(corpus_targets *t, const data_settings *d, int fi) {
+  const char *fid = d->targets.id;
   rec_reader r;
   char err[1024], where[600], other[600];
-  if (rec_open(&r, t->files[fi], REC_AUTO, cfg_str(c, "data.targets.records"), 0, 1, err, sizeof err)) fatal("%s", err);
+  if (rec_open(&r, t->files[fi], REC_AUTO, d->targets.records, 0, 1, err, sizeof err)) fatal("%s", err);
   json_t *rec;
   int rc;
   while ((rc = rec_next(&r, &rec, err, sizeof err)) != 0) {
@@ -105,20 +107,21 @@ static void load_file(corpus_targets *t, const config *c, int fi) {
   rec_close(&r);
 }
 
-void corpus_targets_load(corpus_targets *t, const config *c) {
+void corpus_targets_load(corpus_targets *t, const settings *set) {
+  const cfg_list *files = &set->data.targets.files;
   memset(t, 0, sizeof *t);
-  t->n_files = cfg_list_len(c, "data.targets.files");
+  t->n_files = files->n;
   if (t->n_files == 0) return;
   t->by_id = json_object();
   t->files = xcalloc((size_t)t->n_files, sizeof *t->files);
   strbuf names;
   sb_init(&names);
   for (int i = 0; i < t->n_files; i++) {
-    t->files[i] = run_path_expand(c, cfg_list_str(c, "data.targets.files", i));
+    t->files[i] = run_data_path(set, files->v[i]);
     sb_printf(&names, "%s%s", i ? ", " : "", t->files[i]);
   }
   t->names = sb_detach(&names);
-  for (int i = 0; i < t->n_files; i++) load_file(t, c, i);
+  for (int i = 0; i < t->n_files; i++) load_file(t, &set->data, i);
 }
 
 const json_t *corpus_target(const corpus_targets *t, const char *id, char *err, size_t errlen) {

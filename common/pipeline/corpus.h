@@ -8,8 +8,8 @@
 #include <jansson.h>
 
 #include "base/records.h"
-#include "config/config.h"
-#include "formats/shards_file.h"
+#include "files/shards_file.h"
+#include "settings/settings.h"
 
 // One input file. `split` is SPLIT_* (formats/shards_file.h) from data.split_files, or -1.
 typedef struct {
@@ -19,11 +19,11 @@ typedef struct {
 
 // data.files, then the files matching each data.split_files.{train,valid,test} glob (sorted),
 // "{run_dir}" expanded. Fatal when there is none, a glob matches nothing or a file is named twice.
-corpus_file *corpus_files(const config *c, int *n);
+corpus_file *corpus_files(const settings *set, int *n);
 void corpus_files_free(corpus_file *f, int n);
 
 // Opens the part of an input file rank `rank` of `size` reads, in data.format with data.records.
-int corpus_open(rec_reader *r, const config *c, const char *path, int rank, int size, char *err, size_t errlen);
+int corpus_open(rec_reader *r, const data_settings *d, const char *path, int rank, int size, char *err, size_t errlen);
 
 // data.targets: every record of every targets file by its id (data.targets.id).
 typedef struct {
@@ -35,7 +35,7 @@ typedef struct {
 
 // Loads data.targets.files (nothing when the list is empty). Fatal on a duplicate id, naming
 // both places (file and record), or on a malformed targets file.
-void corpus_targets_load(corpus_targets *t, const config *c);
+void corpus_targets_load(corpus_targets *t, const settings *set);
 // The targets record of sample `id`, or NULL with `err` = "id 'x' ... not in <files>".
 const json_t *corpus_target(const corpus_targets *t, const char *id, char *err, size_t errlen);
 void corpus_targets_free(corpus_targets *t);

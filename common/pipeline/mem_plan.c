@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "formats/checkpoint.h"
+#include "files/checkpoint.h"
 
 const stage_option mem_plan_options[] = {
     {"--plan", NULL, "print the per-rank memory plan and exit (before sbatch)"},
@@ -76,8 +76,8 @@ static double detect_limit(const char **src) {
   return kb * 1024;
 }
 
-double mem_plan_limit(const stage_ctx *s, const char **src) {
-  const char *v = cfg_str(s->cfg, "memory_limit");
+double mem_plan_limit(const settings *set, const char **src) {
+  const char *v = set->memory_limit;
   *src = "memory_limit";
   if (!strcmp(v, "none")) return 0;
   if (!strcmp(v, "auto")) return detect_limit(src);
@@ -98,10 +98,10 @@ static int node_ranks(void) {
 
 static double gib(double b) { return b / (1024.0 * 1024 * 1024); }
 
-int mem_plan_check(const stage_ctx *s, const mem_plan *p) {
+int mem_plan_check(const settings *set, const stage_args *s, const mem_plan *p) {
   int plan_only = stage_option_value(s, "--plan") != NULL, local = node_ranks();
   const char *src;
-  double total = mem_plan_total(p), node = total * local, limit = mem_plan_limit(s, &src);
+  double total = mem_plan_total(p), node = total * local, limit = mem_plan_limit(set, &src);
   if (s->rank == 0) {
     message("%s: memory plan per rank (GiB):", s->info->name);
     for (int i = 0; i < p->n; i++) message("  %-34s %9.3f", p->what[i], gib(p->bytes[i]));

@@ -31,9 +31,9 @@ void mem_plan_add_forward(mem_plan *p, const char *path, int precision, int max_
                           model_config *mc_out);
 double mem_plan_total(const mem_plan *p);
 // The limit in bytes for the node (memory_limit, or detected), 0 = none; *src says where from.
-double mem_plan_limit(const stage_ctx *s, const char **src);
+double mem_plan_limit(const settings *set, const char **src);
 // Prints the plan (rank 0) and checks it; stops (exit 1) when over the limit. Returns 1 when
 // --plan was given (the stage then returns 0 at once), else 0.
-int mem_plan_check(const stage_ctx *s, const mem_plan *p);
+int mem_plan_check(const settings *set, const stage_args *s, const mem_plan *p);
 
 #endif

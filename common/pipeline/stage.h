@@ -5,8 +5,9 @@
 #define NQ_STAGE_H
 
 #include <mpi.h>
-#include "config/config.h"
+#include "pipeline/freshness.h"
 #include "pipeline/stages.h"
+#include "settings/settings.h"
 
 // An option of one stage's own (nq-report's --user ID): it takes one value, or none (--plan).
 typedef struct {
@@ -15,38 +16,50 @@ typedef struct {
   const char *help;       // one line for --help
 } stage_option;
 
+// This invocation: which stage, where it sits in the MPI job, and its command-line flags.
+// With the settings it is all a stage's code below its driver needs (no config file).
 typedef struct {
   const stage_info *info;
-  config *cfg;
   int rank, size;
   int force;              // --force: overwrite outputs made with another config
   int resume;             // --resume (training)
   long preview;           // --preview N (nq-shard): print N samples' prompts, write nothing; 0 = off
   const char *preview_id; // --preview-id ID: the sample to print (implies --preview 1)
-  const char **sets;      // the --set overrides given, in order (n_sets)
-  int n_sets;
   const stage_option *options;   // the stage's own options (NULL-name terminated) or NULL
   const char **option_value;     // option_value[i]: the value given for options[i], or NULL
+  char stamp[65];         // this invocation's stamp (pipeline/freshness.h); "" when it has none
+  const char *cfg_path;   // the config file and the --set overrides given, in order (n_sets):
+  const char **sets;      // what the pipeline graph of this run is built from (nq-report)
+  int n_sets;
+} stage_args;
+
+// A stage's start-up state: its arguments, the settings read once, and what they came from.
+typedef struct {
+  stage_args a;
+  settings *set;
+  int records;            // rank 0 writes the stamp record when the stage succeeds
+  fresh_invocation fresh; // (rank 0) its stamp, state and record
 } stage_ctx;
 
-// MPI_Init, argument parsing (usage on anything unknown, exit 2), config loading with
-// overrides, log rank prefix, for the stage called `name` (pipeline/stages.c). Every rank
-// loads the config (shared file system).
+// MPI_Init, argument parsing (usage on anything unknown, exit 2), settings loaded with the
+// overrides and checked for the sections the stage reads, log rank prefix, the stage's lock,
+// for the stage called `name` (pipeline/stages.c). Every rank loads the config (shared file
+// system). Then the freshness rule (pipeline/freshness.h), --force aside: a current output
+// ends the stage here (exit 0, "up to date"), and a stage that refuses stale outputs
+// (stages.c) stops naming why its output is not current.
 void stage_begin(stage_ctx *s, const char *name, int argc, char **argv);
 // The same for a stage with options of its own (`options`, terminated by a NULL name).
 void stage_begin_with(stage_ctx *s, const char *name, int argc, char **argv,
                       const stage_option *options);
 // The value given for the stage's option `name` ("--user"), or NULL when it was not given.
-const char *stage_option_value(const stage_ctx *s, const char *name);
-// config_free and MPI_Finalize; returns `rc`, the stage's exit code, so a stage's main
-// ends `return stage_end(&s, <stage>_run(&s));`.
+const char *stage_option_value(const stage_args *a, const char *name);
+// On success (rc 0) the stamp record of the output; settings_free and MPI_Finalize; returns
+// `rc`, the stage's exit code, so a stage's main ends
+// `return stage_end(&s, <stage>_run(s.set, &s.a));`.
 int stage_end(stage_ctx *s, int rc);
 
 // Check an MPI return code; stops naming the call site and what was being done.
 void mpi_check_at(int rc, const char *what, const char *file, int line);
 #define mpicheck(call, what) mpi_check_at((call), (what), __FILE__, __LINE__)
-
-// <run_dir>/<sub> as a new string (run_dir from the config, created if missing).
-char *stage_path(const stage_ctx *s, const char *sub);
 
 #endif

@@ -12,21 +12,17 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "pipeline/run_layout.h"
 
-// Stages of which several runs may share a run_dir, and the key that tells them apart.
-static const struct { const char *stage, *key; } lock_by[] = {
-    {"train", "train.name"},
-};
-
-static char *lock_path(const stage_ctx *s, const char *run_dir) {
-  const char *name = s->info->name, *sub = NULL;
-  for (size_t i = 0; i < sizeof lock_by / sizeof *lock_by; i++)
-    if (!strcmp(lock_by[i].stage, name)) sub = cfg_str(s->cfg, lock_by[i].key);
+// The lock of this stage: nq-train's runs may share a run_dir, so each run (train.name) has
+// its own.
+static char *lock_path(const settings *set, const stage_args *a, const char *dir) {
+  const char *name = a->info->name, *sub = !strcmp(name, "train") ? set->train.name : NULL;
   char file[512];
-  snprintf(file, sizeof file, "locks/%s%s%s.lock", name, sub ? "." : "", sub ? sub : "");
-  for (char *p = file + 6; *p; p++)
+  snprintf(file, sizeof file, "%s%s%s", name, sub ? "." : "", sub ? sub : "");
+  for (char *p = file; *p; p++)
     if (*p == '/') *p = '_';   // a run name with a slash stays one file
-  return path_join(run_dir, file);
+  return run_file_in(dir, RUN_LOCK, file);
 }
 
 // "pid 123 on host h since 2026-12-01 10:00:00" (what the holder wrote), or a fallback.
@@ -51,21 +47,20 @@ static void write_holder(int fd, const char *path) {
     error("%s: cannot write the lock holder: %s", path, strerror(errno));
 }
 
-void stage_lock(const stage_ctx *s) {
-  const char *run_dir = cfg_str(s->cfg, "run_dir");
-  if (!*run_dir)
+void stage_lock(const settings *set, const stage_args *a) {
+  if (!*set->run_dir)
     fatal("run_dir is empty: set run_dir (in the config or with --set run_dir=DIR) to the run's directory");
-  if (s->rank != 0) return;
-  char *dir = path_join(run_dir, "locks");
+  if (a->rank != 0) return;
+  char *dir = run_path(set, RUN_LOCKS);
   make_dirs(dir);
+  char *path = lock_path(set, a, dir);
   free(dir);
-  char *path = lock_path(s, run_dir);
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (fd < 0) fatal("%s: cannot open the lock file: %s", path, strerror(errno));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) {   // e.g. a parallel file system mounted without flock
       warning("%s: cannot lock (%s); nothing stops a second nq-%s on this run_dir", path, strerror(errno),
-              s->info->name);
+              a->info->name);
       close(fd);
       free(path);
       return;
@@ -73,7 +68,7 @@ void stage_lock(const stage_ctx *s) {
     char holder[512];
     read_holder(fd, holder, sizeof holder);
     fatal("%s: another nq-%s is running on this run_dir (%s); wait for it to end or stop it", path,
-          s->info->name, holder);
+          a->info->name, holder);
   }
   write_holder(fd, path);   // fd stays open: the lock lasts as long as the process
   free(path);

@@ -10,6 +10,6 @@
 
 // Takes the stage's lock (rank 0; a no-op on the other ranks). Stops when run_dir is empty
 // or another process holds the lock. A file system without flock gets a warning, no lock.
-void stage_lock(const stage_ctx *s);
+void stage_lock(const settings *set, const stage_args *a);
 
 #endif

@@ -3,17 +3,18 @@
 #include <string.h>
 
 const stage_info stage_table[] = {
+    // version 3: synth's pref_decisive field
     {"synth", "Generate the synthetic review benchmark with planted preference spans (JSONL).",
-     "seed,synth", 0, 0},
+     "seed,synth", 0, 0, 1, 3},
     {"shard", "Tokenize the corpus (with- and without-history prompts) into balanced HDF5 shards.",
-     "seed,data,tokenizer,shard", 0, 1},
-    {"effect", "per-token counterfactual effects of the user history", "effect,model", 0, 0},
-    {"annotate", "turn effects into token weights and a preference mask", "annotate", 0, 0},
-    {"train", "train a model (lm / sft / context_sft / nextquill)", "seed,model,train", 1, 0},
-    {"eval", "generate and score test responses of the trained models", "seed,eval,data,model", 0, 0},
+     "seed,data,tokenizer,shard", 0, 1, 1, 1},
+    {"effect", "per-token counterfactual effects of the user history", "effect,model", 0, 0, 0, 1},
+    {"annotate", "turn effects into token weights and a preference mask", "annotate", 0, 0, 0, 1},
+    {"train", "train a model (lm / sft / context_sft / nextquill)", "seed,model,train", 1, 0, 0, 1},
+    {"eval", "generate and score test responses of the trained models", "seed,eval,data,model", 0, 0, 0, 1},
     {"report", "write the run's report page (or, with --user / --top, a terminal view)",
-     "pipeline,effect,annotate", 0, 0},
-    {NULL, NULL, NULL, 0, 0},
+     "pipeline,effect,annotate", 0, 0, 0, 1},
+    {NULL, NULL, NULL, 0, 0, 0, 0},
 };
 
 const stage_info *stage_find(const char *name) {

@@ -1,6 +1,6 @@
 // The stages of the pipeline, stated once: name, one-line summary, the config sections each
-// reads (for --help, the provenance comparisons and jobs/pipeline.sh stamps, through
-// `nq-config --reads STAGE`), and whether it takes --resume.
+// reads (for --help, the provenance comparisons and the stamps of pipeline/freshness.c,
+// through `nq-config --reads STAGE`), its flags, and the version of what it computes.
 #ifndef NQ_STAGES_H
 #define NQ_STAGES_H
 
@@ -11,6 +11,10 @@ typedef struct {
                           // read by every stage, is where outputs go, not what they depend on)
   int takes_resume;       // accepts --resume
   int takes_preview;      // accepts --preview N / --preview-id ID (nq-shard)
+  int refuses_stale;      // outputs made with another config or input are replaced only with
+                          // --force (the others are recomputed)
+  int version;            // part of every stamp of the stage: bump it when the stage's output
+                          // for the same config and inputs changes (a new generator)
 } stage_info;
 
 // The stage called `name`, or NULL.

@@ -11,6 +11,6 @@
 // The stage's own options (--user ID, --top K, --out DIR).
 extern const stage_option report_options[];
 // The stage: 0 on success, 1 when an asked-for user has no samples.
-int report_run(stage_ctx *s);
+int report_run(const settings *set, const stage_args *a);
 
 #endif

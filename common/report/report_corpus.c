@@ -11,10 +11,11 @@
 #include "base/jsonl.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "formats/annotations_file.h"
-#include "formats/effects_file.h"
-#include "formats/h5io.h"
-#include "formats/shards_file.h"
+#include "files/annotations_file.h"
+#include "files/effects_file.h"
+#include "h5/h5io.h"
+#include "files/shards_file.h"
+#include "pipeline/run_layout.h"
 
 typedef struct {
   const shard_data *d;
@@ -121,9 +122,9 @@ static void count_sample(report *r, const shard_view *v, size_t i, size_t *roc_c
   }
 }
 
-// Opens <run_dir>/<sub>/<name> when it exists; -1 otherwise.
-static hid_t open_beside(const report *r, const char *sub, const char *name, char **path) {
-  char *dir = path_join(r->run_dir, sub);
+// Opens the file called `name` in the run's directory `d` when it exists; -1 otherwise.
+static hid_t open_beside(const report *r, run_dir_item d, const char *name, char **path) {
+  char *dir = run_path(r->set, d);
   *path = path_join(dir, name);
   free(dir);
   return file_exists(*path) ? h5_open_read(*path) : -1;
@@ -146,7 +147,7 @@ static void load_shard(report *r, const char *spath, const char *name, size_t *r
   memset(&a, 0, sizeof a);
   shard_view v = {&d, NULL, NULL};
   char *epath, *apath;
-  hid_t ef = open_beside(r, "effects", name, &epath), af = open_beside(r, "annotations", name, &apath);
+  hid_t ef = open_beside(r, RUN_EFFECTS, name, &epath), af = open_beside(r, RUN_ANNOTATIONS, name, &apath);
   if (ef >= 0) {
     effect_file_read(ef, epath, &e);
     h5_close(ef);
@@ -172,9 +173,9 @@ static void load_shard(report *r, const char *spath, const char *name, size_t *r
 
 void report_load_corpus(report *r, double threshold, int fallback_users) {
   r->threshold = threshold;
-  char *sdir = path_join(r->run_dir, "shards"), *tpath = path_join(r->run_dir, "tokenizer.json");
+  char *sdir = run_path(r->set, RUN_SHARDS), *tpath = run_path(r->set, RUN_TOKENIZER);
   int n = 0;
-  char **files = file_exists(sdir) ? shard_list(sdir, &n) : NULL;
+  char **files = run_shard_files(sdir, &n, 0);
   char err[512];
   if (n > 0 && !(r->tok = tok_load_json(tpath, err, sizeof err))) fatal("%s", err);
   if (n == 0) report_note_missing(r, "no shards in %s: the shard step has not run (nq-shard)", sdir);
@@ -191,10 +192,12 @@ void report_load_corpus(report *r, double threshold, int fallback_users) {
   }
   free(files);
   r->have_shards = n > 0;
+  char *edir = run_path(r->set, RUN_EFFECTS), *adir = run_path(r->set, RUN_ANNOTATIONS);
   if (n > 0 && !r->have_effects)
-    report_note_missing(r, "no effects in %s/effects: the effect step has not run (nq-effect)", r->run_dir);
+    report_note_missing(r, "no effects in %s: the effect step has not run (nq-effect)", edir);
   if (r->have_effects && !r->have_annotations)
-    report_note_missing(r, "no annotations in %s/annotations: the annotate step has not run (nq-annotate)", r->run_dir);
+    report_note_missing(r, "no annotations in %s: the annotate step has not run (nq-annotate)", adir);
+  free(edir), free(adir);
   free(sdir);
   free(tpath);
 }

@@ -11,8 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats/eval_outputs.h"
-#include "formats/train_metrics_file.h"
+#include "files/eval_outputs.h"
+#include "files/train_metrics_file.h"
+#include "pipeline/steps.h"
+#include "settings/settings.h"
 #include "text/tokenizer.h"
 
 enum { REPORT_HIST_BINS = 80 };   // effect histogram over [-1, 1]: bounded whatever the run
@@ -55,13 +57,15 @@ typedef struct {
 } report_sample;
 
 typedef struct {
+  const settings *set;            // the run layout's paths come from it (NULL: a sweep point)
+  const pipeline_graph *graph;    // every step with its state (pipeline/freshness.h)
   const char *run_dir;
   char **missing;                 // one line per part that could not be read
   int n_missing;
   // eval
   report_row *rows;
   int n_rows;
-  // training runs (pipeline.train_runs order), only those with a metrics.h5
+  // training runs (the graph's order, rounds included), only those with a metrics.h5
   report_train *runs;
   int n_runs;
   // corpus: shards, effects, annotations

@@ -13,6 +13,7 @@
 #include "base/jsonl.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "pipeline/run_layout.h"
 
 void report_note_missing(report *r, const char *fmt, ...) {
   char line[512];
@@ -33,7 +34,7 @@ static const char *key_of(const eval_out_field *fields, size_t member) {
 }
 #define ROW_KEY(m) key_of(eval_row_metrics_fields, offsetof(eval_row_metrics, m))
 #define SUM_KEY(m) key_of(eval_metric_summary_fields, offsetof(eval_metric_summary, m))
-#define SET_KEY(m) key_of(eval_settings_fields, offsetof(eval_settings, m))
+#define SET_KEY(m) key_of(eval_settings_fields, offsetof(eval_run_settings, m))
 #define PRED_KEY(m) key_of(eval_prediction_fields, offsetof(eval_prediction, m))
 
 static double num_or_nan(const json_t *o, const char *key) {
@@ -85,7 +86,7 @@ static void load_predictions(report_row *row, const char *path) {
 
 static void load_row(report_row *row, const char *dir, const char *name) {
   char *rdir = path_join(dir, name);
-  char *mpath = path_join(rdir, "metrics.json"), *ppath = path_join(rdir, "predictions.jsonl");
+  char *mpath = run_file(rdir, RUN_EVAL_METRICS, 0), *ppath = run_file(rdir, RUN_PREDICTIONS, 0);
   json_error_t je;
   json_t *m = json_load_file(mpath, 0, &je);
   if (!m) fatal("%s:%d: %s", mpath, je.line, je.text);
@@ -111,7 +112,7 @@ static void load_row(report_row *row, const char *dir, const char *name) {
 }
 
 void report_load_eval(report *r, const char *eval_dir) {
-  char *csv = path_join(eval_dir, "summary.csv");
+  char *csv = run_file(eval_dir, RUN_SUMMARY_CSV, 0);
   size_t len;
   char *text = file_exists(csv) ? read_file(csv, &len) : NULL;
   if (!text) {
@@ -124,7 +125,7 @@ void report_load_eval(report *r, const char *eval_dir) {
   strtok_r(text, "\n", &save);
   for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     line[strcspn(line, ",")] = 0;
-    char *dir = path_join(eval_dir, line), *m = path_join(dir, "metrics.json");
+    char *dir = path_join(eval_dir, line), *m = run_file(dir, RUN_EVAL_METRICS, 0);
     if (file_exists(m)) {
       r->rows = xrealloc(r->rows, (size_t)(r->n_rows + 1) * sizeof *r->rows);
       memset(&r->rows[r->n_rows], 0, sizeof *r->rows);
@@ -139,11 +140,12 @@ void report_load_eval(report *r, const char *eval_dir) {
   free(csv);
 }
 
-void report_load_runs(report *r, const config *c) {
-  int n = cfg_list_len(c, "pipeline.train_runs");
-  for (int i = 0; i < n; i++) {
-    const char *name = cfg_list_str(c, "pipeline.train_runs", i);
-    char *dir = path_join(r->run_dir, name), *path = path_join(dir, "metrics.h5");
+void report_load_runs(report *r) {
+  for (int i = 0; i < r->graph->n; i++) {
+    const pipeline_step *s = &r->graph->s[i];
+    if (strcmp(s->stage->name, "train")) continue;
+    const char *name = s->name, *dir = s->writes[0];
+    char *path = run_file(dir, RUN_METRICS, 0);
     if (file_exists(path)) {
       r->runs = xrealloc(r->runs, (size_t)(r->n_runs + 1) * sizeof *r->runs);
       report_train *t = &r->runs[r->n_runs++];
@@ -152,7 +154,6 @@ void report_load_runs(report *r, const config *c) {
     } else {
       report_note_missing(r, "no %s: training run '%s' has not run", path, name);
     }
-    free(dir);
     free(path);
   }
 }

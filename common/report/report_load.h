@@ -6,13 +6,12 @@
 #ifndef NQ_REPORT_LOAD_H
 #define NQ_REPORT_LOAD_H
 
-#include "config/config.h"
 #include "report/report_data.h"
 
 // Rows of <eval_dir>/summary.csv with their metrics.json and predictions.jsonl.
 void report_load_eval(report *r, const char *eval_dir);
-// metrics.h5 of every run of pipeline.train_runs that has one.
-void report_load_runs(report *r, const config *c);
+// metrics.h5 of every training step of the graph (r->graph) that has one.
+void report_load_runs(report *r);
 // The users to show: `want` (may be NULL) first, then, from the eval rows, the `n_best`
 // users whose ROUGE-L gains most over the baseline row and the `n_worst` who lose most
 // (without eval: the first users of the corpus, filled in by report_load_corpus).

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "base/log.h"
-#include "formats/provenance.h"
+#include "h5/provenance.h"
 #include "report/report_roc.h"
 #include "report/report_svg.h"
 
@@ -33,15 +33,6 @@ static const char *const page_css =
     ".tk.pl{border-bottom:2px solid rgba(0,158,115,.7)}.preds div{margin-bottom:6px;font-size:13.5px}"
     ".preds{overflow-wrap:anywhere}.preds b{display:inline-block;min-width:110px;color:#333}mark{background:#d8ecff;border-radius:2px}"
     ".scroll{overflow-x:auto}td small{color:#666}.legend span{margin-right:4px}.sig{color:#D55E00;font-weight:bold}";
-
-void report_fig_add(report_figs *f, strbuf *page, const char *name, strbuf *svg) {
-  f->name = xrealloc(f->name, (size_t)(f->n + 1) * sizeof *f->name);
-  f->svg = xrealloc(f->svg, (size_t)(f->n + 1) * sizeof *f->svg);
-  f->name[f->n] = xstrdup(name);
-  f->svg[f->n] = sb_detach(svg);
-  sb_printf(page, "<figure id=\"fig-%s\">%s</figure>", name, f->svg[f->n]);
-  f->n++;
-}
 
 static void fmt_ci(strbuf *b, double m, double lo, double hi, double p, int bleu) {
   const char *f = bleu ? "%.2f" : "%.3f";
@@ -183,14 +174,14 @@ static void roc_figure(strbuf *b, report_figs *figs, const report *r) {
   strbuf svg;
   sb_init(&svg);
   svg_lines(&svg, &ax, s, 2);
-  report_fig_add(figs, b, "effects-roc", &svg);
+  report_fig_add(figs, b, "effect-roc", &svg);
   sb_printf(b, "</div><p class=\"note\">%zu planted tokens (%zu span starts) against %zu other tokens. "
                "Only a span's first tokens can carry a history effect (docs/effects-layout.md).</p>",
             all.positives, start.positives, all.negatives);
 }
 
 static void section_effects(strbuf *b, report_figs *figs, const report *r) {
-  sb_puts(b, "<section id=\"effects\"><h2>Effects and annotations</h2>");
+  sb_puts(b, "<section id=\"effect\"><h2>Effects and annotations</h2>");
   if (!r->have_effects) {
     sb_puts(b, "<p class=\"note\">No effects in this run (nq-effect has not run).</p></section>");
     return;
@@ -203,7 +194,7 @@ static void section_effects(strbuf *b, report_figs *figs, const report *r) {
   svg_hist(&svg, "Causal preference effect per target token", "effect  p(y|h,x) - p(y|x)", r->hist,
            REPORT_HIST_BINS, -1, 1, r->threshold, note);
   sb_puts(b, "<div class=\"figs\">");
-  report_fig_add(figs, b, "effects-histogram", &svg);
+  report_fig_add(figs, b, "effect-histogram", &svg);
   if (r->have_truth && r->n_roc) roc_figure(b, figs, r);
   else sb_puts(b, "</div><p class=\"note\">The shards carry no planted truth: no ROC.</p>");
   if (r->have_annotations)
@@ -212,13 +203,13 @@ static void section_effects(strbuf *b, report_figs *figs, const report *r) {
   sb_puts(b, "</section>");
 }
 
-static void page_head(strbuf *b, const stage_ctx *s, const report *r) {
+static void page_head(strbuf *b, const report *r) {
   time_t now = time(NULL);
   struct tm tm;
   char when[64];
   localtime_r(&now, &tm);
   strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
-  const char *name = cfg_str(s->cfg, "name");
+  const char *name = r->set->name;
   sb_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
              "content=\"width=device-width,initial-scale=1\"><title>nextquill report: ");
   svg_escape(b, name);
@@ -227,9 +218,9 @@ static void page_head(strbuf *b, const stage_ctx *s, const report *r) {
   sb_puts(b, "</h1><p>");
   svg_escape(b, r->run_dir);
   sb_printf(b, " &middot; written %s by nq-report %s &middot; config ", when, nq_version());
-  svg_escape(b, config_path(s->cfg));
+  svg_escape(b, settings_file(r->set));
   sb_puts(b, "</p><nav><a href=\"#run\">run</a><a href=\"#results\">results</a><a href=\"#training\">training</a>"
-             "<a href=\"#effects\">effects</a><a href=\"#users\">users</a><a href=\"#sweeps\">sweeps</a></nav>"
+             "<a href=\"#effect\">effects</a><a href=\"#users\">users</a><a href=\"#sweeps\">sweeps</a></nav>"
              "</header><main>");
   if (r->n_missing) {
     sb_puts(b, "<section id=\"missing\" class=\"missing\"><h2>Not in this run</h2><ul>");
@@ -242,40 +233,24 @@ static void page_head(strbuf *b, const stage_ctx *s, const report *r) {
   }
 }
 
-char *report_page_write(const stage_ctx *s, const report *r, const char *out_dir) {
+char *report_page_write(const report *r, const char *out_dir) {
   strbuf b;
   sb_init(&b);
   report_figs figs = {0};
-  page_head(&b, s, r);
+  page_head(&b, r);
   sb_puts(&b, "<section id=\"run\"><h2>The run</h2>");
-  report_steps_html(&b, s, r);
-  sb_puts(&b, "<p class=\"note\">finished: the step's stamp; took: its log, first to last write; config digest: "
-              "SHA-256 of the config sections its stage reads (nq-config --reads); state: current, or why the "
-              "output no longer matches the config or its inputs.</p></section>");
+  report_steps_html(&b, r);
+  sb_puts(&b, "<p class=\"note\">Every step of the pipeline graph (nq-config --steps). finished: when its stamp "
+              "record was written; took: its log, first to last write; config digest: SHA-256 of the config "
+              "sections its stage reads (nq-config --reads); state: current, or why its output no longer matches "
+              "its config and inputs (the stamps, docs/pipeline.md).</p></section>");
   section_results(&b, &figs, r);
   section_training(&b, &figs, r);
   section_effects(&b, &figs, r);
   report_users_html(&b, r);
   report_sweep_html(&b, &figs, r);
   sb_puts(&b, "</main></body></html>\n");
-  make_dirs(out_dir);
-  for (int i = 0; i < figs.n; i++) {
-    char file[256];
-    snprintf(file, sizeof file, "%s.svg", figs.name[i]);
-    char *p = path_join(out_dir, file);
-    strbuf x;
-    sb_init(&x);
-    sb_printf(&x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n%s\n", figs.svg[i]);
-    write_file_atomic(p, x.data, x.len);
-    sb_free(&x);
-    free(p);
-    free(figs.name[i]);
-    free(figs.svg[i]);
-  }
-  free(figs.name);
-  free(figs.svg);
-  char *index = path_join(out_dir, "index.html");
-  write_file_atomic(index, b.data, b.len);
+  char *index = report_figs_write(&figs, out_dir, &b);
   sb_free(&b);
   return index;
 }

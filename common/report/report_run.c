@@ -9,6 +9,8 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "pipeline/freshness.h"
+#include "pipeline/run_layout.h"
 #include "report/report_load.h"
 #include "report/report_page.h"
 #include "report/report_term.h"
@@ -42,32 +44,40 @@ static int terminal_view(const report *r, const char *user, const char *top) {
   return 0;
 }
 
-int report_run(stage_ctx *s) {
-  if (s->rank != 0) return 0;
-  const char *user = stage_option_value(s, "--user"), *top = stage_option_value(s, "--top");
-  const char *out = stage_option_value(s, "--out");
+int report_run(const settings *set, const stage_args *a) {
+  if (a->rank != 0) return 0;
+  const char *user = stage_option_value(a, "--user"), *top = stage_option_value(a, "--top");
+  const char *out = stage_option_value(a, "--out");
   int term = user || top;
   report r;
   memset(&r, 0, sizeof r);
-  r.run_dir = cfg_str(s->cfg, "run_dir");
+  r.set = set;
+  r.run_dir = set->run_dir;
   if (term) log_set_quiet(1);   // the terminal view is the output; notes only when asked
-  char *eval = path_join(r.run_dir, "eval");
+  char *eval = run_path(set, RUN_EVAL);
   report_load_eval(&r, eval);
   free(eval);
-  if (!term) report_load_runs(&r, s->cfg);
+  pipeline_graph *g = NULL;
+  if (!term) {
+    g = pipeline_graph_build(a->cfg_path, a->sets, a->n_sets, NULL, 0);
+    freshness_graph(g);
+    r.graph = g;
+    report_load_runs(&r);
+  }
   report_pick_users(&r, user, term ? 0 : BEST_USERS, term ? 0 : WORST_USERS);
-  report_load_corpus(&r, cfg_float(s->cfg, "annotate.threshold"), term ? 0 : FALLBACK_USERS);
+  report_load_corpus(&r, set->annotate.threshold, term ? 0 : FALLBACK_USERS);
   if (term) log_set_quiet(0);
   int rc = 0;
   if (term) {
     rc = terminal_view(&r, user, top);
   } else {
-    char *dir = out ? xstrdup(out) : path_join(r.run_dir, "report");
-    char *index = report_page_write(s, &r, dir);
+    char *dir = out ? xstrdup(out) : run_path(set, RUN_REPORT);
+    char *index = report_page_write(&r, dir);
     printf("report: %s\n", index);
     free(index);
     free(dir);
   }
   report_free(&r);
+  pipeline_graph_free(g);
   return rc;
 }

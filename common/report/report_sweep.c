@@ -1,6 +1,7 @@
 // The sweeps section: <run_dir>/sweep/points.tsv (jobs/submit.sh --sweep: index, then the
 // point's run_dir=... and key=value overrides, tab-separated) and each point's eval table;
 // one figure per metric, the metric against the first swept value, one line per model.
+#include "pipeline/run_layout.h"
 #include "report/report_page.h"
 
 #include <math.h>
@@ -66,7 +67,7 @@ static int cmp_point(const void *a, const void *b) {
 }
 
 void report_sweep_html(strbuf *b, report_figs *figs, const report *r) {
-  char *dir = path_join(r->run_dir, "sweep"), *tsv = path_join(dir, "points.tsv");
+  char *dir = run_path(r->set, RUN_SWEEP), *tsv = run_file(dir, RUN_POINTS, 0), *eval_name = run_dir_name(r->set, RUN_EVAL);
   size_t len;
   char *text = file_exists(tsv) ? read_file(tsv, &len) : NULL;
   sb_puts(b, "<section id=\"sweeps\"><h2>Sweeps</h2>");
@@ -77,7 +78,7 @@ void report_sweep_html(strbuf *b, report_figs *figs, const report *r) {
   for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l && n < MAX_POINTS; l = strtok_r(NULL, "\n", &save)) {
     char *pdir;
     if (!parse_point(l, &pt[n].x, &pdir, key, sizeof key)) continue;
-    char *eval = path_join(pdir, "eval"), *csv = path_join(eval, "summary.csv");
+    char *eval = path_join(pdir, eval_name ? eval_name : "."), *csv = run_file(eval, RUN_SUMMARY_CSV, 0);
     pt[n].rep.run_dir = pdir;
     if (file_exists(csv)) report_load_eval(&pt[n].rep, eval), n++;
     else report_free(&pt[n].rep);
@@ -97,4 +98,5 @@ void report_sweep_html(strbuf *b, report_figs *figs, const report *r) {
   free(text);
   free(tsv);
   free(dir);
+  free(eval_name);
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "base/util.h"
-#include "formats/shards_file.h"
+#include "files/shards_file.h"
 #include "report/report_tokens.h"
 
 static const char *split_name(int s) {

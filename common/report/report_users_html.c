@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/shards_file.h"
+#include "files/shards_file.h"
 #include "report/report_load.h"
 #include "report/report_svg.h"
 #include "report/report_tokens.h"

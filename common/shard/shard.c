@@ -8,41 +8,19 @@
 #include "text/template.h"
 
 // ---- options -------------------------------------------------------------------------
-void shard_opts_from_config(shard_opts *o, const config *c) {
-  o->f_id = cfg_str(c, "data.fields.id");
-  o->f_user = cfg_str(c, "data.fields.user");
-  o->f_history = cfg_str(c, "data.fields.history");
-  o->f_target = cfg_str(c, "data.fields.target");
-  o->f_order = cfg_str(c, "data.fields.history_order");
-  o->f_split = cfg_str(c, "data.fields.split");
-  o->f_truth = cfg_str(c, "data.fields.truth_spans");
-  o->f_truth_rare = cfg_str(c, "data.fields.truth_rare");
-  o->f_truth_decisive = cfg_str(c, "data.fields.truth_decisive");
-  o->prompt_tpl = cfg_str(c, "data.prompt_template");
-  o->item_tpl = cfg_str(c, "data.history_item_template");
-  o->empty_history = cfg_str(c, "data.empty_history");
-  o->max_history_items = (int)cfg_int(c, "data.max_history_items");
-  o->max_prompt_tokens = (int)cfg_int(c, "data.max_prompt_tokens");
-  o->max_target_tokens = (int)cfg_int(c, "data.max_target_tokens");
-  o->valid_fraction = cfg_float(c, "data.split_fallback.valid_fraction");
-  o->test_fraction = cfg_float(c, "data.split_fallback.test_fraction");
-  o->skip_bad = strcmp(cfg_str(c, "data.on_bad_record"), "skip") == 0;
-  o->cut_start = strcmp(cfg_str(c, "data.truncate"), "start") == 0;
-  o->f_gold_target = cfg_str(c, "data.targets.target");
-  if (o->valid_fraction + o->test_fraction > 1.0)
-    fatal("%s: data.split_fallback: valid_fraction + test_fraction must be <= 1", config_path(c));
-  if (*o->f_truth_rare && !*o->f_truth)
-    fatal("%s: data.fields.truth_rare needs data.fields.truth_spans", config_path(c));
-  if (*o->f_truth_decisive && !*o->f_truth)
-    fatal("%s: data.fields.truth_decisive needs data.fields.truth_spans", config_path(c));
+void shard_opts_from_settings(shard_opts *o, const data_settings *d) {
+  *o = (shard_opts){.f_id = d->fields.id, .f_user = d->fields.user, .f_history = d->fields.history,
+                    .f_target = d->fields.target, .f_order = d->fields.history_order, .f_split = d->fields.split,
+                    .f_truth = d->fields.truth_spans, .f_truth_rare = d->fields.truth_rare,
+                    .f_truth_decisive = d->fields.truth_decisive, .f_gold_target = d->targets.target,
+                    .prompt_tpl = d->prompt_template, .item_tpl = d->history_item_template,
+                    .empty_history = d->empty_history, .max_history_items = (int)d->max_history_items,
+                    .max_prompt_tokens = (int)d->max_prompt_tokens, .max_target_tokens = (int)d->max_target_tokens,
+                    .valid_fraction = d->split_fallback.valid_fraction,
+                    .test_fraction = d->split_fallback.test_fraction, .skip_bad = d->on_bad_record == DATA_BAD_SKIP,
+                    .cut_start = d->truncate == DATA_TRUNCATE_START};
   tpl_check(o->prompt_tpl, "data.prompt_template");
   tpl_check(o->item_tpl, "data.history_item_template");
-  if (!strstr(o->prompt_tpl, "{history}"))
-    fatal("%s: data.prompt_template must contain {history}", config_path(c));
-  if (strstr(o->prompt_tpl, "{history:"))
-    fatal("%s: data.prompt_template: {history} takes no token budget (items are dropped to fit "
-          "data.max_prompt_tokens; give the item template's fields budgets instead)", config_path(c));
-  if (!*o->f_user) fatal("%s: data.fields.user must name a field", config_path(c));
 }
 
 // ---- serialization -------------------------------------------------------------------

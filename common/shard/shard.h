@@ -9,11 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
-#include "formats/provenance.h"
-#include "formats/shards_file.h"
+#include "h5/provenance.h"
+#include "files/shards_file.h"
 #include "text/tokenizer.h"
 #include "base/util.h"
+#include "settings/data_settings.h"
 
 // ---- options (the `data` section) ---------------------------------------------------
 typedef struct {
@@ -28,8 +28,8 @@ typedef struct {
   int skip_bad;                                           // on_bad_record = "skip"
   int cut_start;                                          // data.truncate = "start"
 } shard_opts;
-// Reads the data section and checks the templates (fatal naming the key on a problem).
-void shard_opts_from_config(shard_opts *o, const config *c);
+// The data section as the shard code uses it; checks the templates (fatal naming the key).
+void shard_opts_from_settings(shard_opts *o, const data_settings *d);
 
 // ---- one sample ----------------------------------------------------------------------
 typedef struct {

@@ -6,15 +6,13 @@
 
 #include "base/log.h"
 
-void shard_input_open(shard_input *in, const config *c) {
+void shard_input_open(shard_input *in, const settings *set) {
   memset(in, 0, sizeof *in);
-  in->c = c;
-  shard_opts_from_config(&in->o, c);
-  in->files = corpus_files(c, &in->n_files);
+  in->set = set;
+  shard_opts_from_settings(&in->o, &set->data);
+  in->files = corpus_files(set, &in->n_files);
   for (int f = 0; f < in->n_files; f++) (void)rec_detect(in->files[f].path, REC_AUTO, "");   // missing / empty: fatal
-  corpus_targets_load(&in->targets, c);
-  if (in->targets.by_id && !*in->o.f_id)
-    fatal("%s: data.targets needs data.fields.id: the records are joined to their targets by id", config_path(c));
+  corpus_targets_load(&in->targets, set);
 }
 
 void shard_input_close(shard_input *in) {
@@ -48,7 +46,7 @@ static char **training_texts(const shard_input *in, long want, size_t *n, char *
   for (int f = 0; f < in->n_files && (long)*n < 2 * want; f++) {
     if (in->files[f].split >= 0 && in->files[f].split != SPLIT_TRAIN) continue;
     rec_reader r;
-    if (corpus_open(&r, in->c, in->files[f].path, 0, 1, err, sizeof err)) fatal("%s", err);
+    if (corpus_open(&r, &in->set->data, in->files[f].path, 0, 1, err, sizeof err)) fatal("%s", err);
     json_t *rec;
     int rc;
     while ((long)*n < 2 * want && (rc = rec_next(&r, &rec, err, sizeof err)) != 0) {
@@ -74,16 +72,13 @@ static char **training_texts(const shard_input *in, long want, size_t *n, char *
 
 tokenizer *shard_input_train_tokenizer(const shard_input *in, size_t *n_texts) {
   char first_bad[1700] = "";
-  char **texts = training_texts(in, cfg_int(in->c, "tokenizer.train_samples"), n_texts, first_bad, sizeof first_bad);
+  const tokenizer_settings *ts = &in->set->tokenizer;
+  char **texts = training_texts(in, ts->train_samples, n_texts, first_bad, sizeof first_bad);
   if (*n_texts == 0 && *first_bad) fatal("%s", first_bad);   // what the main pass would report first
   if (*n_texts == 0) fatal("no train-split records to train a tokenizer on (set tokenizer.path, or give train records)");
-  int ns = cfg_list_len(in->c, "tokenizer.specials");
-  const char **sp = xcalloc((size_t)ns + 1, sizeof *sp);
-  for (int i = 0; i < ns; i++) sp[i] = cfg_list_str(in->c, "tokenizer.specials", i);
-  tokenizer *t = tok_train((const char *const *)texts, *n_texts, (int)cfg_int(in->c, "tokenizer.vocab_size"), sp, ns);
+  tokenizer *t = tok_train((const char *const *)texts, *n_texts, (int)ts->vocab_size, ts->specials.v, ts->specials.n);
   if (!t) error("tokenizer training failed");
   for (size_t i = 0; i < *n_texts; i++) free(texts[i]);
   free(texts);
-  free(sp);
   return t;
 }

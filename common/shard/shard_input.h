@@ -10,7 +10,7 @@
 #include "shard/shard.h"
 
 typedef struct {
-  const config *c;
+  const settings *set;
   shard_opts o;
   corpus_file *files;
   int n_files;
@@ -18,7 +18,7 @@ typedef struct {
 } shard_input;
 
 // Options, files (missing or empty ones: fatal) and the targets table (fatal on a duplicate id).
-void shard_input_open(shard_input *in, const config *c);
+void shard_input_open(shard_input *in, const settings *set);
 void shard_input_close(shard_input *in);
 // What file `f` adds to the record `r` returned last: split, joined targets record (a
 // missing id gives -1 and `err` naming the targets files) and its id when data.fields.id

@@ -6,17 +6,18 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "formats/hf.h"
+#include "hf/hf.h"
+#include "pipeline/run_layout.h"
 #include "shard/shard_input.h"
 
 // tokenizer.path (or the HF model's), else the run's tokenizer.json, else one trained in
 // memory on the train split and not saved. Says which on stdout.
 static tokenizer *preview_tokenizer(const shard_input *in) {
   char err[1024];
-  char *path = hf_tokenizer_path(in->c);
+  char *path = hf_tokenizer_path(in->set);
   const char *why = "tokenizer.path";
   if (!path) {
-    path = path_join(cfg_str(in->c, "run_dir"), "tokenizer.json");
+    path = run_path(in->set, RUN_TOKENIZER);
     why = "the run's, from the last nq-shard; it may predate config changes";
     if (!file_exists(path)) free(path), path = NULL;
   }
@@ -89,17 +90,17 @@ static int preview_record(const shard_input *in, const tokenizer *t, int f, cons
   return 1;
 }
 
-int shard_preview(stage_ctx *s) {
+int shard_preview(const settings *set, const stage_args *s) {
   if (s->rank != 0) return 0;
   shard_input in;
-  shard_input_open(&in, s->cfg);
+  shard_input_open(&in, set);
   double t0 = wall_seconds();
   tokenizer *t = preview_tokenizer(&in);
   long shown = 0;
   char err[1024];
   for (int f = 0; f < in.n_files && shown < s->preview; f++) {
     rec_reader r;
-    if (corpus_open(&r, s->cfg, in.files[f].path, 0, 1, err, sizeof err)) fatal("%s", err);
+    if (corpus_open(&r, &set->data, in.files[f].path, 0, 1, err, sizeof err)) fatal("%s", err);
     json_t *rec;
     int rc;
     while (shown < s->preview && (rc = rec_next(&r, &rec, err, sizeof err)) != 0) {

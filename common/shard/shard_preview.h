@@ -7,6 +7,6 @@
 #include "pipeline/stage.h"
 
 // Rank 0 prints; the other ranks do nothing. Returns the exit code (1 when no sample matched).
-int shard_preview(stage_ctx *s);
+int shard_preview(const settings *set, const stage_args *a);
 
 #endif

@@ -1,5 +1,5 @@
 // nq-shard's MPI driver (see shard_run.h and docs/hdf5-layout.md).
-//  1. rerun check: complete shards made from the same inputs and config -> nothing to do
+//  (whether shards/ is current is the stamps' answer, asked at start-up: pipeline/freshness.h)
 //  2. tokenizer: load tokenizer.path, or rank 0 trains one on the first train-split records; every rank
 //     loads the saved <run_dir>/tokenizer.next.json so all encode identically
 //  3. each rank reads its part of every file (JSONL: a line-aligned byte range; JSON array:
@@ -22,10 +22,10 @@
 #include "base/records.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "formats/hf.h"
-#include "formats/provenance.h"
-#include "formats/shards_file.h"
-#include "pipeline/run_paths.h"
+#include "hf/hf.h"
+#include "h5/provenance.h"
+#include "files/shards_file.h"
+#include "pipeline/run_layout.h"
 #include "shard/shard.h"
 #include "shard/shard_input.h"
 #include "shard/shard_preview.h"
@@ -33,10 +33,10 @@
 #define MAX_BAD_SHOWN 5
 
 // tokenizer.path, or <model.path>/tokenizer.json for an HF model, or "" (train one).
-static const char *given_tokenizer(const config *c) {
-  static char *path = NULL;  // the config does not change within a run
+static const char *given_tokenizer(const settings *set) {
+  static char *path = NULL;  // the settings do not change within a run
   if (!path) {
-    path = hf_tokenizer_path(c);
+    path = hf_tokenizer_path(set);
     if (!path) path = xstrdup("");
   }
   return path;
@@ -87,8 +87,8 @@ static int cmp_oc(const void *a, const void *b) {
 static int64_t corpus_order(int file, long line) { return ((int64_t)file << 40) | (int64_t)line; }
 
 typedef struct {
-  stage_ctx *s;
-  const config *c;
+  const stage_args *s;
+  const settings *set;
   shard_input in;                  // options, input files, targets table
   int count;                       // shard.count
   char *dir, *tmp_dir;             // <run_dir>/shards/ and the shards.tmp/ it is written in
@@ -110,22 +110,23 @@ typedef struct {
 static void check_inputs(shard_job *j) {
   for (int pass = 0; pass < 2; pass++) {
     if ((j->s->rank == 0) == (pass == 0)) {
-      shard_input_open(&j->in, j->c);
+      shard_input_open(&j->in, j->set);
     }
     if (pass == 0) mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for rank 0's input checks");
   }
 }
 
-static shard_job *shard_job_create(stage_ctx *s) {
+static shard_job *shard_job_create(const settings *set, const stage_args *a) {
   shard_job *j = xcalloc(1, sizeof *j);
-  j->s = s;
-  j->c = s->cfg;
-  j->count = (int)cfg_int(j->c, "shard.count");
+  j->s = a;
+  j->set = set;
+  j->count = (int)set->shard.count;
   check_inputs(j);
-  j->dir = stage_path(s, "shards");
-  j->tmp_dir = stage_path(s, "shards.tmp");
-  j->tok_path = stage_path(s, "tokenizer.json");
-  j->tok_next = stage_path(s, "tokenizer.next.json");
+  make_dirs(set->run_dir);
+  j->dir = run_path(set, RUN_SHARDS);
+  j->tmp_dir = run_path(set, RUN_SHARDS_NEXT);
+  j->tok_path = run_path(set, RUN_TOKENIZER);
+  j->tok_next = run_path(set, RUN_TOKENIZER_NEXT);
   return j;
 }
 
@@ -137,90 +138,6 @@ static void shard_job_free(shard_job *j) {
   if (j->tok) tok_free(j->tok);
   free(j->all), free(j->shard_of);
   free(j);
-}
-
-// ---- 1. rerun check ----------------------------------------------------------------------
-static char *attr_or_empty(hid_t f, const char *name) {
-  return h5_attr_exists(f, name) ? h5_attr_get_str(f, name) : xstrdup("");
-}
-
-static const char *config_differs(const shard_job *j, hid_t f) {
-  char *stored = attr_or_empty(f, "nq_config");
-  char *old = config_text_sections(stored, j->s->info->reads);
-  char *want = config_text(j->c, j->s->info->reads);
-  int same = old && !strcmp(old, want);
-  free(stored), free(old), free(want);
-  return same ? NULL : "a different config";
-}
-
-static const char *tokenizer_differs(const shard_job *j, hid_t f, const char *path) {
-  if (!file_exists(j->tok_path)) return "a tokenizer that is no longer there";
-  char err[1024];
-  tokenizer *t = tok_load_json(j->tok_path, err, sizeof err);
-  if (!t) return "a tokenizer.json that does not load";
-  shard_data h;
-  shard_read_header(f, path, &h);
-  int same = !strcmp(h.tokenizer_digest, tok_digest(t));
-  shard_data_free(&h);
-  tok_free(t);
-  return same ? NULL : "another tokenizer than the one in the run directory";
-}
-
-static const char *inputs_differ(const shard_job *j, hid_t f) {
-  char *inp = attr_or_empty(f, "nq_inputs");
-  const char *why = NULL;
-  for (int k = 0; k < j->in.n_files && !why; k++)
-    if (!strstr(inp, file_digest(j->in.files[k].path))) why = "different input data";
-  for (int k = 0; k < j->in.targets.n_files && !why; k++)
-    if (!strstr(inp, file_digest(j->in.targets.files[k]))) why = "different targets data";
-  const char *given = given_tokenizer(j->c);
-  if (!why && *given && (!file_exists(given) || !strstr(inp, file_digest(given))))
-    why = "a different tokenizer.path file";
-  free(inp);
-  return why;
-}
-
-// Why the shard at `path` is not the one this run would write, or NULL.
-static const char *shard_differs(const shard_job *j, const char *path) {
-  hid_t f = h5_try_open_read(path);
-  if (f < 0) return "an unreadable shard file";
-  const char *why = shard_file_problem(f);
-  if (!why) why = config_differs(j, f);
-  if (!why) why = tokenizer_differs(j, f, path);
-  if (!why) why = inputs_differ(j, f);
-  h5_close(f);
-  return why;
-}
-
-// Rank 0: 1 when shards/ holds `count` shards from the same config and inputs; 0 when there
-// are none or --force; fatal when they differ without --force.
-static int outputs_current(const shard_job *j) {
-  int n;
-  char **have = shard_list(j->dir, &n);
-  const char *why = n != j->count ? "a different shard.count" : NULL;
-  if (n > 0 && j->s->force) why = "whatever config";   // --force: no old file is opened
-  for (int i = 0; i < n && !why; i++) {
-    char name[64];
-    shard_file_name(i, name, sizeof name);
-    char *p = path_join(j->dir, name);
-    why = strcmp(p, have[i]) ? "an incomplete set of shard files" : shard_differs(j, p);
-    free(p);
-  }
-  for (int i = 0; i < n; i++) free(have[i]);
-  free(have);
-  if (n == 0) return 0;
-  if (!why) return 1;
-  if (!j->s->force) fatal("%s holds shards made with %s; rerun with --force to replace them", j->dir, why);
-  message("shard: replacing %s (made with %s; --force)", j->dir, why);
-  return 0;
-}
-
-// Rank 0 decides, every rank follows.
-static int up_to_date(const shard_job *j) {
-  int current = j->s->rank == 0 ? outputs_current(j) : 0;
-  mpicheck(MPI_Bcast(&current, 1, MPI_INT, 0, MPI_COMM_WORLD), "broadcasting the rerun check");
-  if (current && j->s->rank == 0) message("shard: %s is up to date (same inputs and config); nothing to do", j->dir);
-  return current;
 }
 
 // ---- 2. tokenizer ------------------------------------------------------------------------
@@ -240,7 +157,7 @@ static void train_tokenizer(const shard_job *j, const char *out) {
 static void prepare_tokenizer(shard_job *j) {
   cleanup_file(j->tok_next);
   if (j->s->rank == 0) {
-    const char *given = given_tokenizer(j->c);
+    const char *given = given_tokenizer(j->set);
     if (*given) {
       tokenizer *t = load_tokenizer(given);
       if (tok_save_json(t, j->tok_next) != 0) error("cannot save tokenizer %s", j->tok_next);
@@ -252,7 +169,7 @@ static void prepare_tokenizer(shard_job *j) {
   mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the tokenizer");
   j->tok = load_tokenizer(j->tok_next);
   if (tok_special_id(j->tok, "<|endoftext|>") < 0)
-    fatal("%s: the tokenizer has no <|endoftext|> token (add it to tokenizer.specials)", given_tokenizer(j->c));
+    fatal("%s: the tokenizer has no <|endoftext|> token (add it to tokenizer.specials)", given_tokenizer(j->set));
 }
 
 // ---- 3. read -----------------------------------------------------------------------------
@@ -278,7 +195,7 @@ static void read_part(shard_job *j, int f, first_bad *fb) {
   rec_reader r;
   json_t *rec;
   char err[1024], err2[1700], where[600];
-  if (corpus_open(&r, j->c, j->in.files[f].path, j->s->rank, j->s->size, err, sizeof err)) {
+  if (corpus_open(&r, &j->set->data, j->in.files[f].path, j->s->rank, j->s->size, err, sizeof err)) {
     fb->order = corpus_order(f, 0);   // the file itself is unreadable: stops in either mode
     snprintf(fb->msg, sizeof fb->msg, "%s", err);
     rec_close(&r);
@@ -512,9 +429,7 @@ static void write_shards(shard_job *j, const h5_provenance *prov) {
     size_t k = 0;
     for (size_t i = 0; i < j->n_mine; i++)
       if (shard_of_sample(j, &j->mine[i]) == sh) part[k++] = j->mine[i];
-    char name[64];
-    shard_file_name(sh, name, sizeof name);
-    char *p = path_join(j->tmp_dir, name);
+    char *p = run_file(j->tmp_dir, RUN_SHARD_FILE, sh);
     wi.index = sh;
     shard_write_samples(p, part, k, &wi);
     free(p);
@@ -535,10 +450,10 @@ static void write_and_publish(shard_job *j) {
   int n_inputs = 0;
   for (int f = 0; f < j->in.n_files; f++) inputs[n_inputs++] = j->in.files[f].path;
   for (int f = 0; f < j->in.targets.n_files; f++) inputs[n_inputs++] = j->in.targets.files[f];
-  if (*given_tokenizer(j->c)) inputs[n_inputs++] = given_tokenizer(j->c);
-  char *ctext = config_text(j->c, NULL);
+  if (*given_tokenizer(j->set)) inputs[n_inputs++] = given_tokenizer(j->set);
+  char *ctext = settings_text(j->set, NULL);
   h5_provenance prov = {.stage = "shard", .config_text = ctext, .mpi_size = j->s->size, .n_inputs = n_inputs,
-                        .inputs = inputs, .digests = NULL};
+                        .inputs = inputs, .digests = NULL, .stamp = j->s->stamp};
   write_shards(j, &prov);
   free(ctext);
   free(inputs);
@@ -554,16 +469,14 @@ static void write_and_publish(shard_job *j) {
   cleanup_forget(j->tmp_dir), cleanup_forget(j->tok_next);
 }
 
-int shard_run(stage_ctx *s) {
-  if (s->preview) return shard_preview(s);
-  shard_job *j = shard_job_create(s);
-  if (!up_to_date(j)) {
-    prepare_tokenizer(j);
-    read_samples(j);
-    assign_shards(j);
-    exchange_samples(j);
-    write_and_publish(j);
-  }
+int shard_run(const settings *set, const stage_args *a) {
+  if (a->preview) return shard_preview(set, a);
+  shard_job *j = shard_job_create(set, a);
+  prepare_tokenizer(j);
+  read_samples(j);
+  assign_shards(j);
+  exchange_samples(j);
+  write_and_publish(j);
   shard_job_free(j);
   return 0;
 }

@@ -6,6 +6,6 @@
 #include "pipeline/stage.h"
 
 // Returns 0 (failures stop the job).
-int shard_run(stage_ctx *s);
+int shard_run(const settings *set, const stage_args *a);
 
 #endif

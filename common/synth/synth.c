@@ -1,4 +1,4 @@
-// The synthetic review benchmark generator; see synth.h and docs/benchmark.md.
+// The synthetic review benchmark generator; see synth.h and docs/synth.md.
 // Sections: seeds, world (items + phrase pools), users (latent preferences), reviews
 // (context text woven with preference text, spans recorded), JSONL output.
 #include "synth/synth.h"

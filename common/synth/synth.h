@@ -1,7 +1,7 @@
 // The embedded personalization benchmark (nq-synth): product reviews whose text is partly
 // driven by the item and its rating (context) and partly by the writer's latent, fixed
 // preferences; every byte produced by a preference is recorded as ground truth.
-// See docs/benchmark.md for the generative process.
+// See docs/synth.md for the generative process.
 //
 // Determinism: the shared world (items, phrase pools) comes from one RNG seeded from
 // (seed, seed_offset); user u comes from its own RNG seeded from (seed, seed_offset, u).
@@ -13,10 +13,6 @@
 #include <stdint.h>
 
 #include "base/util.h"
-
-// Bump whenever the generator's output for the same parameters changes: nq-synth keeps it
-// with the config beside the output, so a stale benchmark is regenerated (with --force).
-#define SYNTH_GENERATOR_VERSION 3   // 3: pref_decisive
 
 typedef struct {
   uint64_t seed;         // experiment seed (top-level `seed`)

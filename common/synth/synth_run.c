@@ -1,4 +1,4 @@
-// nq-synth's MPI driver (see synth_run.h and docs/benchmark.md).
+// nq-synth's MPI driver (see synth_run.h and docs/synth.md).
 #include "synth/synth_run.h"
 
 #include <errno.h>
@@ -10,96 +10,50 @@
 #include "base/cleanup.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "config/config.h"
+#include "pipeline/run_layout.h"
 #include "synth/synth.h"
 
-// The sections the sidecar keeps. Not s->info->reads ("seed,run_dir,synth"): run_dir only
-// places the default output, it does not change a byte of it, so a moved run directory or a
-// shared synth.output must not count as a different benchmark.
-#define SIDECAR_SECTIONS "seed,synth"
 #define CHUNK ((size_t)1 << 30)  // MPI counts are int
 
-static void params_from_config(const config *c, synth_params *p) {
-  synth_params_default(p);
-  p->seed = (uint64_t)cfg_int(c, "seed");
-  p->seed_offset = (uint64_t)cfg_int(c, "synth.seed_offset");
-  p->users = (int)cfg_int(c, "synth.users");
-  p->reviews_min = (int)cfg_int(c, "synth.reviews_min");
-  p->reviews_max = (int)cfg_int(c, "synth.reviews_max");
-  p->items = (int)cfg_int(c, "synth.items");
-  p->min_profile = (int)cfg_int(c, "synth.min_profile");
-  p->cold_share = cfg_float(c, "synth.cold_share");
-  p->brands = (int)cfg_int(c, "synth.brands");
-  p->pool_size = (int)cfg_int(c, "synth.pool_size");
-  p->zipf_s = cfg_float(c, "synth.zipf_s");
-  p->rare_share = cfg_float(c, "synth.rare_share");
-  p->pref_share = cfg_float(c, "synth.pref_share");
-  p->pref_strength = cfg_float(c, "synth.pref_strength");
-  p->petwords_max = (int)cfg_int(c, "synth.petwords_max");
-  p->habit_share = cfg_float(c, "synth.habit_share");
-  p->length_max = (int)cfg_int(c, "synth.length_max");
+// The generator's parameters from the synth section (and the top-level seed).
+static void params_from_settings(const settings *set, synth_params *p) {
+  const synth_settings *y = &set->synth;
+  *p = (synth_params){.seed = y->seed, .seed_offset = (uint64_t)y->seed_offset, .users = (int)y->users,
+                      .reviews_min = (int)y->reviews_min, .reviews_max = (int)y->reviews_max,
+                      .items = (int)y->items, .min_profile = (int)y->min_profile,
+                      .cold_share = y->cold_share, .brands = (int)y->brands, .pool_size = (int)y->pool_size,
+                      .zipf_s = y->zipf_s, .rare_share = y->rare_share, .pref_share = y->pref_share,
+                      .pref_strength = y->pref_strength, .petwords_max = (int)y->petwords_max,
+                      .habit_share = y->habit_share, .length_max = (int)y->length_max};
   const char *bad = synth_params_check(p);
-  if (bad) fatal("%s: %s", config_path(c), bad);
+  if (bad) fatal("%s: %s", settings_file(set), bad);
 }
 
 // ---- working state ---------------------------------------------------------------------
 enum { ST_TRAIN, ST_VALID, ST_TEST, ST_COLD, ST_BYTES, ST_WORDS, ST_PREF_BYTES, ST_SPANS, ST_RARE, ST_N };
 
 typedef struct {
-  stage_ctx *s;
+  const stage_args *s;
   synth_params p;
-  char *out, *side;           // the JSONL and its sidecar <out>.config
-  char *cfg_text;             // what the sidecar holds: generator version + config sections
+  char *out;                  // the JSONL
   strbuf part;                // this rank's JSONL
   unsigned long long tot[ST_N];   // statistics summed over ranks (rank 0)
   double t0;
 } synth_job;
 
-static synth_job *synth_job_create(stage_ctx *s) {
+static synth_job *synth_job_create(const settings *set, const stage_args *a) {
   synth_job *j = xcalloc(1, sizeof *j);
-  j->s = s;
-  params_from_config(s->cfg, &j->p);
-  const char *o = cfg_str(s->cfg, "synth.output");
-  j->out = o[0] ? xstrdup(o) : stage_path(s, "data/synth.jsonl");
-  strbuf sb;
-  sb_init(&sb);
-  sb_printf(&sb, "%s.config", j->out);
-  j->side = sb_detach(&sb);
-  char *cfg_only = config_text(s->cfg, SIDECAR_SECTIONS);
-  sb_init(&sb);
-  sb_printf(&sb, "// synth generator version %d\n%s", SYNTH_GENERATOR_VERSION, cfg_only);
-  free(cfg_only);
-  j->cfg_text = sb_detach(&sb);
+  j->s = a;
+  params_from_settings(set, &j->p);
+  j->out = run_path(set, RUN_CORPUS);
   sb_init(&j->part);
   return j;
 }
 
 static void synth_job_free(synth_job *j) {
   sb_free(&j->part);
-  free(j->out), free(j->side), free(j->cfg_text);
+  free(j->out);
   free(j);
-}
-
-// ---- rerun check -------------------------------------------------------------------------
-// 0: output missing (generate), 1: up to date (skip). Stops on a config mismatch without --force.
-static int output_state(const synth_job *j) {
-  if (!file_exists(j->out)) return 0;
-  char *old = read_file(j->side, NULL);
-  int same = old && !strcmp(old, j->cfg_text);
-  free(old);
-  if (same) return 1;
-  if (!j->s->force)
-    fatal("%s exists and was made with a different synth config or generator version (see %s); "
-          "rerun with --force to overwrite", j->out, j->side);
-  return 0;
-}
-
-// Rank 0 decides, every rank follows.
-static int up_to_date(const synth_job *j) {
-  int skip = j->s->rank == 0 ? output_state(j) : 0;
-  mpicheck(MPI_Bcast(&skip, 1, MPI_INT, 0, MPI_COMM_WORLD), "broadcasting the up-to-date flag");
-  if (skip && j->s->rank == 0) message("%s is up to date (same seed and synth config); nothing to do", j->out);
-  return skip;
 }
 
 // ---- generate ----------------------------------------------------------------------------
@@ -180,7 +134,6 @@ static void write_output(const synth_job *j) {
   if (fclose(f) != 0) error("closing %s: %s", tmp, strerror(errno));
   rename_atomic(tmp, j->out);
   cleanup_forget(tmp);
-  write_file_atomic(j->side, j->cfg_text, strlen(j->cfg_text));
   free(tmp);
 }
 
@@ -196,16 +149,14 @@ static void report(const synth_job *j) {
           t[ST_BYTES] ? 100.0 * (double)t[ST_PREF_BYTES] / (double)t[ST_BYTES] : 0.0, t[ST_SPANS], t[ST_RARE]);
 }
 
-int synth_run(stage_ctx *s) {
-  synth_job *j = synth_job_create(s);
-  if (!up_to_date(j)) {
-    generate_part(j);
-    if (s->rank == 0) {
-      write_output(j);
-      report(j);
-    } else {
-      send_part(j);
-    }
+int synth_run(const settings *set, const stage_args *a) {
+  synth_job *j = synth_job_create(set, a);
+  generate_part(j);
+  if (a->rank == 0) {
+    write_output(j);
+    report(j);
+  } else {
+    send_part(j);
   }
   synth_job_free(j);
   return 0;

@@ -31,18 +31,20 @@ static void train_comm_report(const trainer *t) {
           t->zero.overlap ? "on" : "off", t->zero.early, t->zero.posts);
 }
 
-int train_run(stage_ctx *s) {
+int train_run(const settings *set, const stage_args *s) {
   trainer t;
   memset(&t, 0, sizeof t);
-  train_opts_read(&t.o, s);
+  t.s = s;
+  t.set = set;
+  train_opts_read(&t.o, set);
   train_signals_install();
-  train_data_load(&t.data, s, &t.o);
-  if (train_plan(&t, s)) {   // --plan: print it, do nothing else
+  train_data_load(&t.data, set, &t.o);
+  if (train_plan(&t, set, s)) {   // --plan: print it, do nothing else
     train_data_free(&t.data);
     train_opts_free(&t.o);
     return 0;
   }
-  trainer_setup(&t, s);   // output directory, model, reference, buffers, provenance
+  trainer_setup(&t, set, s);   // output directory, model, reference, buffers, provenance
 
   int rc = 0;
   long done = t.step0;

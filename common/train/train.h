@@ -10,6 +10,6 @@
 #define TRAIN_EXIT_REQUEUE 75
 
 // Installs the signal handlers, runs the training, returns the exit code (0 or 75).
-int train_run(stage_ctx *s);
+int train_run(const settings *set, const stage_args *s);
 
 #endif

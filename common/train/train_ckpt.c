@@ -3,7 +3,6 @@
 // train.keep kept; model.h5 (weights only) at the end (docs/training.md). With ZeRO-1 the
 // moments are gathered onto rank 0 tensor by tensor, so a checkpoint does not depend on the
 // rank count that wrote it.
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,43 +11,14 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "formats/adapter_file.h"
-#include "formats/checkpoint.h"
+#include "files/adapter_file.h"
+#include "files/checkpoint.h"
+#include "pipeline/run_layout.h"
 #include "train/trainer.h"
 
-int train_ckpt_steps(const char *dir, long **out) {
-  *out = NULL;
-  DIR *dp = opendir(dir);
-  if (!dp) return 0;
-  int n = 0, cap = 0;
-  struct dirent *e;
-  while ((e = readdir(dp))) {
-    long st;
-    char tail[8];
-    if (sscanf(e->d_name, "ckpt-%ld.h%2s", &st, tail) == 2 && !strcmp(tail, "5") &&
-        strlen(e->d_name) > 8 && !strcmp(e->d_name + strlen(e->d_name) - 3, ".h5")) {
-      if (n == cap) {
-        cap = cap ? 2 * cap : 8;
-        *out = xrealloc(*out, (size_t)cap * sizeof(long));
-      }
-      (*out)[n++] = st;
-    }
-  }
-  closedir(dp);
-  for (int i = 1; i < n; i++)   // insertion sort: a handful of files
-    for (int j = i; j > 0 && (*out)[j - 1] > (*out)[j]; j--) {
-      long t = (*out)[j];
-      (*out)[j] = (*out)[j - 1];
-      (*out)[j - 1] = t;
-    }
-  return n;
-}
+int train_ckpt_steps(const char *dir, long **out) { return run_list(dir, RUN_CKPT, out); }
 
-char *train_ckpt_path(const char *dir, long step) {
-  char name[64];
-  snprintf(name, sizeof name, "ckpt-%06ld.h5", step);
-  return path_join(dir, name);
-}
+char *train_ckpt_path(const char *dir, long step) { return run_file(dir, RUN_CKPT, step); }
 
 void train_ckpt_resume_state(const char *path, const uint8_t *blob, size_t len, train_resume_state *rs) {
   if (!blob || len != sizeof *rs) fatal("%s: no trainer state; cannot resume", path);
@@ -135,7 +105,7 @@ void train_checkpoint(trainer *t, long done, int last) {
     free(p);
     rotate(t->out_dir, t->o.keep);
     if (last) {   // the next stages' input: weights only
-      char *fp = path_join(t->out_dir, "model.h5");
+      char *fp = run_file(t->out_dir, RUN_MODEL, 0);
       checkpoint_save(fp, t->m, &(ckpt_save_info){.step = done, .prov = &t->prov,
                                                   .tokenizer_digest = t->data.sh[0].tokenizer_digest});
       free(fp);

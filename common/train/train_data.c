@@ -5,16 +5,17 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "formats/annotations_file.h"
-#include "formats/shards_file.h"
+#include "files/annotations_file.h"
+#include "files/shards_file.h"
+#include "pipeline/run_layout.h"
 #include "train/trainer.h"
 
 // The training and validation samples (train_data, trainer.h) of every shard, and the
 // nextquill weights of annotation files.
-void train_data_load(train_data *d, const stage_ctx *s, const train_opts *o) {
+void train_data_load(train_data *d, const settings *set, const train_opts *o) {
   memset(d, 0, sizeof *d);
-  char *dir = stage_path(s, "shards");
-  d->paths = shard_list_complete(dir, &d->n_shards);
+  char *dir = run_path(set, RUN_SHARDS);
+  d->paths = run_shard_files(dir, &d->n_shards, 1);
   if (d->n_shards == 0) fatal("%s: no shard files; run nq-shard first", dir);
   free(dir);
   d->sh = xcalloc(d->n_shards, sizeof *d->sh);

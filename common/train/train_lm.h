@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats/shards_file.h"
+#include "files/shards_file.h"
 
 typedef struct {
   int n;                  // windows

@@ -8,34 +8,12 @@
 #include <string.h>
 
 #include "base/util.h"
-#include "config/config.h"
-#include "formats/adapter_file.h"
-#include "formats/checkpoint.h"
-#include "formats/h5io.h"
-#include "formats/hf.h"
+#include "files/adapter_file.h"
+#include "files/checkpoint.h"
+#include "h5/h5io.h"
+#include "hf/hf.h"
+#include "pipeline/run_layout.h"
 #include "train/trainer.h"
-
-void train_lora_opts_read(train_opts *o, const config *c) {
-  const char *ad = cfg_str(c, "train.adapter");
-  o->adapter = !strcmp(ad, "lora");
-  o->per_user = cfg_bool(c, "train.per_user");
-  o->user_groups = (int)cfg_int(c, "train.user_groups");
-  o->lora = (lora_config){.rank = (int)cfg_int(c, "train.lora_rank"),
-                          .alpha = (float)cfg_float(c, "train.lora_alpha"),
-                          .dropout = (float)cfg_float(c, "train.lora_dropout")};
-  for (int i = 0; i < cfg_list_len(c, "train.lora_targets"); i++) {
-    const char *name = cfg_list_str(c, "train.lora_targets", i);
-    int k = lora_target_kind(name);
-    if (k < 0) fatal("%s: field 'train.lora_targets': unknown projection '%s' (q, k, v, o, gate, up, down)",
-                     config_path(c), name);
-    o->lora.targets |= 1u << k;
-  }
-  if (o->per_user && !o->adapter) fatal("%s: train.per_user needs train.adapter = \"lora\"", config_path(c));
-  if (o->per_user && o->objective == OBJ_LM) fatal("%s: train.per_user needs a sample objective, not lm", config_path(c));
-  if (!o->adapter) return;
-  if (!o->lora.targets) fatal("%s: field 'train.lora_targets' is empty", config_path(c));
-  if (!o->init) fatal("%s: train.adapter = \"lora\" needs train.init (the frozen base model)", config_path(c));
-}
 
 // --resume: the adapters, their moments and the step of an adapter checkpoint.
 static void resume_adapters(trainer *t, const char *path, train_resume_state *rs) {
@@ -57,10 +35,9 @@ static void resume_adapters(trainer *t, const char *path, train_resume_state *rs
 }
 
 char *train_lora_start(trainer *t, long newest_ckpt, train_resume_state *rs) {
-  const config *c = t->s->cfg;
   checkpoint_require_tokenizer(t->o.init, t->data.sh[0].tokenizer_digest, "train.init");
-  model_set_threads((int)cfg_int(c, "model.threads"));
-  t->m = checkpoint_load_prec(t->o.init, 0, model_precision_read(c), NULL);   // frozen: no gradients
+  model_set_threads((int)t->set->model.threads);
+  t->m = checkpoint_load_prec(t->o.init, 0, t->set->model.precision, NULL);   // frozen: no gradients
   mem_trace("train: base model loaded");
   t->m->lora = lora_create(&t->o.lora, &t->m->cfg, 1);
   lora_init(t->m->lora, t->o.seed);
@@ -140,7 +117,7 @@ static void merged_tensor(void *arg, const model_tensor *t, float *dst) {
 // model.h5: the base with the adapters merged, for the stages downstream. A HF directory as
 // train.init is loaded whole in fp32 (no per-tensor reader for safetensors here).
 static void write_merged(trainer *t, long done) {
-  char *fp = path_join(t->out_dir, "model.h5");
+  char *fp = run_file(t->out_dir, RUN_MODEL, 0);
   ckpt_save_info info = {.step = done, .prov = &t->prov, .tokenizer_digest = t->data.sh[0].tokenizer_digest};
   if (hf_is_model_dir(t->o.init)) {
     model *full = checkpoint_load(t->o.init, 0, NULL);
@@ -173,7 +150,7 @@ void train_lora_checkpoint(trainer *t, long done, int last) {
     f.m = f.v = NULL;
     f.rng = NULL;
     f.count[ADAPTER_RNG_BYTES] = 0;
-    char *ap = path_join(t->out_dir, "adapter.h5");
+    char *ap = run_file(t->out_dir, RUN_ADAPTER, 0);
     adapter_file_write(ap, &f, &t->prov);
     free(ap);
     // training is over (the last validation ran before): the activations go before the

@@ -1,72 +1,52 @@
-// The `train` config section (common/train/schema_train.c), read once into train_opts.
+// The trainer's options: the `train` section as settings_load filled it, with its paths
+// resolved in the run layout and the LoRA targets as a mask.
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "base/util.h"
-#include "config/config.h"
+#include "pipeline/run_layout.h"
 #include "train/trainer.h"
 
-static char *under_run_dir(const stage_ctx *s, const char *p) {
-  if (!p[0]) return NULL;
-  if (p[0] == '/') return xstrdup(p);
-  return stage_path(s, p);
+// train.lora_targets as the mask of lora_config (the names are checked here: model/lora.h
+// knows them).
+static unsigned lora_targets(const train_settings *t, const char *file) {
+  unsigned mask = 0;
+  for (int i = 0; i < t->lora_targets.n; i++) {
+    int k = lora_target_kind(t->lora_targets.v[i]);
+    if (k < 0) fatal("%s: field 'train.lora_targets': unknown projection '%s' (q, k, v, o, gate, up, down)",
+                     file, t->lora_targets.v[i]);
+    mask |= 1u << k;
+  }
+  return mask;
 }
 
-static int objective_code(const char *name) {
-  return !strcmp(name, "lm") ? OBJ_LM : !strcmp(name, "sft") ? OBJ_SFT
-         : !strcmp(name, "context_sft") ? OBJ_CONTEXT_SFT : OBJ_NEXTQUILL;
-}
-
-static int weights_code(const char *name) {
-  return !strcmp(name, "annotations") ? W_ANNOTATIONS : !strcmp(name, "online") ? W_ONLINE : W_UNIFORM;
-}
-
-static void read_optimizer(train_opts *o, const config *c) {
-  o->steps = cfg_int(c, "train.steps");
-  o->warmup = cfg_int(c, "train.warmup");
-  o->micro_batch = (int)cfg_int(c, "train.micro_batch");
-  o->accum = (int)cfg_int(c, "train.accum");
-  o->lr = cfg_float(c, "train.lr");
-  o->min_lr = cfg_float(c, "train.min_lr");
-  o->weight_decay = cfg_float(c, "train.weight_decay");
-  o->beta1 = cfg_float(c, "train.beta1");
-  o->beta2 = cfg_float(c, "train.beta2");
-  o->eps = cfg_float(c, "train.eps");
-  o->grad_clip = cfg_float(c, "train.grad_clip");
-}
-
-void train_opts_read(train_opts *o, const stage_ctx *s) {
-  const config *c = s->cfg;
+void train_opts_read(train_opts *o, const settings *set) {
+  const train_settings *t = &set->train;
   memset(o, 0, sizeof *o);
-  o->name = cfg_str(c, "train.name");
-  o->objective = objective_code(cfg_str(c, "train.objective"));
-  o->weights = weights_code(cfg_str(c, "train.weights"));
-  o->init = under_run_dir(s, cfg_str(c, "train.init"));
-  o->reference = under_run_dir(s, cfg_str(c, "train.reference"));
-  o->ann_dir = under_run_dir(s, cfg_str(c, "train.annotations"));
-  long seed = cfg_int(c, "train.seed");
-  o->seed = (unsigned long long)(seed >= 0 ? seed : cfg_int(c, "seed"));
-  read_optimizer(o, c);
-  o->ckpt_every = (int)cfg_int(c, "train.ckpt_every");
-  o->keep = (int)cfg_int(c, "train.keep");
-  o->valid_every = (int)cfg_int(c, "train.valid_every");
-  o->valid_samples = (int)cfg_int(c, "train.valid_samples");
-  o->lm_window = (int)cfg_int(c, "train.lm_window");
-  o->history_dropout = cfg_float(c, "train.history_dropout");
-  o->alpha = cfg_float(c, "train.alpha");
-  o->weight_pce = cfg_bool(c, "train.weight_pce");
-  o->effect_alignment = cfg_bool(c, "train.effect_alignment");
-  o->online_threshold = cfg_float(c, "train.online_threshold");
-  o->online_hi = cfg_float(c, "train.online_hi");
-  o->online_lo = cfg_float(c, "train.online_lo");
-  train_lora_opts_read(o, c);
-  o->shard_optimizer = cfg_str(c, "train.shard_optimizer");
-  o->overlap_comm = cfg_bool(c, "train.overlap_comm");
-  if (o->objective == OBJ_NEXTQUILL && o->effect_alignment && !o->reference)
-    fatal("%s: train.effect_alignment needs train.reference (a checkpoint)", config_path(c));
-  if (o->history_dropout > 0 && o->objective != OBJ_CONTEXT_SFT)
-    warning("train.history_dropout is used by objective context_sft only");
+  o->name = t->name;
+  o->objective = t->objective;
+  o->weights = t->weights;
+  o->init = run_resolve(set, t->init);
+  o->reference = run_resolve(set, t->reference);
+  o->ann_dir = run_path(set, RUN_WEIGHTS);
+  o->seed = (unsigned long long)t->seed;
+  o->steps = t->steps, o->warmup = t->warmup;
+  o->micro_batch = (int)t->micro_batch, o->accum = (int)t->accum;
+  o->lr = t->lr, o->min_lr = t->min_lr, o->weight_decay = t->weight_decay;
+  o->beta1 = t->beta1, o->beta2 = t->beta2, o->eps = t->eps, o->grad_clip = t->grad_clip;
+  o->ckpt_every = (int)t->ckpt_every, o->keep = (int)t->keep;
+  o->valid_every = (int)t->valid_every, o->valid_samples = (int)t->valid_samples;
+  o->lm_window = (int)t->lm_window;
+  o->history_dropout = t->history_dropout, o->alpha = t->alpha;
+  o->weight_pce = t->weight_pce, o->effect_alignment = t->effect_alignment;
+  o->online_threshold = t->online_threshold, o->online_hi = t->online_hi, o->online_lo = t->online_lo;
+  o->adapter = t->adapter == ADAPTER_LORA;
+  o->per_user = t->per_user, o->user_groups = (int)t->user_groups;
+  o->lora = (lora_config){.rank = (int)t->lora_rank, .alpha = (float)t->lora_alpha,
+                          .dropout = (float)t->lora_dropout, .targets = lora_targets(t, settings_file(set))};
+  o->shard_optimizer = t->shard_optimizer;
+  o->overlap_comm = t->overlap_comm;
 }
 
 void train_opts_free(train_opts *o) {

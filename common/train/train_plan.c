@@ -7,19 +7,19 @@
 #include <string.h>
 
 #include "base/util.h"
-#include "config/config.h"
-#include "formats/checkpoint.h"
-#include "formats/hf.h"
+#include "pipeline/run_layout.h"
+#include "files/checkpoint.h"
+#include "hf/hf.h"
 #include "pipeline/mem_plan.h"
 #include "train/trainer.h"
 
 // The architecture the run will train.
-static void plan_config(const trainer *t, const stage_ctx *s, model_config *mc) {
-  char *dir = stage_path(s, t->o.name);
+static void plan_config(const trainer *t, const settings *set, const stage_args *s, model_config *mc) {
+  char *dir = run_path(set, RUN_TRAIN);
   // the checkpoint --resume will take (a truncated newest one is skipped; warnings come from
   // the set-up); an adapter checkpoint has no architecture: the base's is train.init's
   long newest = s->resume && !t->o.adapter ? train_ckpt_newest_whole(dir, 1) : -1;
-  const char *init = t->o.init ? t->o.init : hf_model_path(s->cfg);
+  const char *init = t->o.init ? t->o.init : hf_model_path(set);
   if (newest >= 0) {
     char *p = train_ckpt_path(dir, newest);
     checkpoint_read_config(p, mc);
@@ -27,20 +27,20 @@ static void plan_config(const trainer *t, const stage_ctx *s, model_config *mc) 
   } else if (init) {
     checkpoint_read_config(init, mc);
   } else {
-    model_config_read(mc, s->cfg, t->data.sh[0].vocab_size);
+    model_config_from_settings(mc, &set->model, t->data.sh[0].vocab_size);
   }
   free(dir);
 }
 
-int train_plan(trainer *t, const stage_ctx *s) {
+int train_plan(trainer *t, const settings *set, const stage_args *s) {
   model_config mc;
-  plan_config(t, s, &mc);
+  plan_config(t, set, s, &mc);
   size_t sizes[P_COUNT];
   model_param_sizes(&mc, sizes);
   double P = 0;
   for (int k = 0; k < P_COUNT; k++) P += (double)sizes[k];
   const train_opts *o = &t->o;
-  int prec = model_precision_read(s->cfg), threads = (int)cfg_int(s->cfg, "model.threads");
+  int prec = set->model.precision, threads = (int)set->model.threads;
   int len = o->objective == OBJ_LM ? (o->lm_window > 0 ? o->lm_window : mc.max_seq_len) : t->data.max_len;
   int N = o->micro_batch * len, passes = o->objective == OBJ_NEXTQUILL ? 2 : 1;
   int shard = train_zero_wanted(o->shard_optimizer, s->size), ref = passes == 2 && o->effect_alignment;
@@ -66,5 +66,5 @@ int train_plan(trainer *t, const stage_ctx *s) {
   snprintf(p.note, sizeof p.note, "%.0f parameters, %d x %d tokens per micro-batch, %s, optimizer %s",
            P, o->micro_batch, len, model_precision_name(prec),
            shard ? "sharded over the ranks" : "whole on every rank");
-  return mem_plan_check(s, &p);
+  return mem_plan_check(set, s, &p);
 }

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include "base/util.h"
-#include "config/config.h"
-#include "formats/checkpoint.h"
-#include "formats/hf.h"
+#include "files/checkpoint.h"
+#include "hf/hf.h"
+#include "pipeline/run_layout.h"
 #include "train/trainer.h"
 
 // <run_dir>/<train.name>/, refused when it holds checkpoints unless --resume or --force.
@@ -16,9 +16,9 @@
 // The folder itself is made once the model is set up (make_output): a failing train.init
 // leaves no empty run folder.
 static long open_output(trainer *t) {
-  const stage_ctx *s = t->s;
-  t->out_dir = stage_path(s, t->o.name);
-  t->metrics_path = path_join(t->out_dir, "metrics.h5");
+  const stage_args *s = t->s;
+  t->out_dir = run_path(t->set, RUN_TRAIN);
+  t->metrics_path = run_file(t->out_dir, RUN_METRICS, 0);
   long *steps;
   int n = train_ckpt_steps(t->out_dir, &steps);
   long newest = n > 0 ? steps[n - 1] : -1;
@@ -37,7 +37,7 @@ static long open_output(trainer *t) {
 static void make_output(trainer *t) {
   if (t->s->rank == 0 && t->s->force && !t->s->resume) {
     train_ckpt_remove_all(t->out_dir);
-    char *model_h5 = path_join(t->out_dir, "model.h5");
+    char *model_h5 = run_file(t->out_dir, RUN_MODEL, 0);
     if (file_exists(t->metrics_path) && unlink(t->metrics_path) != 0) error("cannot remove %s", t->metrics_path);
     if (file_exists(model_h5) && unlink(model_h5) != 0) error("cannot remove %s", model_h5);
     free(model_h5);
@@ -77,16 +77,14 @@ static void start_from_init(trainer *t, const char *init) {
 }
 
 static void start_random(trainer *t) {
-  const config *c = t->s->cfg;
   model_config mc;
-  model_config_read(&mc, c, t->data.sh[0].vocab_size);
+  model_config_from_settings(&mc, &t->set->model, t->data.sh[0].vocab_size);
   t->m = model_create(&mc, 1);
-  long seed = cfg_int(c, "model.init_seed");
-  model_init(t->m, seed >= 0 ? (uint64_t)seed : (uint64_t)cfg_int(c, "seed"));
+  model_init(t->m, (uint64_t)t->set->model.init_seed);
 }
 
 static const char *init_path(const trainer *t) {
-  return t->o.init ? t->o.init : hf_model_path(t->s->cfg);
+  return t->o.init ? t->o.init : hf_model_path(t->set);
 }
 
 // lm: the samples are the windows of the per-user streams (train_lm.h), built once the
@@ -142,8 +140,8 @@ static void start_model(trainer *t, long newest_ckpt) {
     } else {
       start_random(t);
     }
-    model_set_threads((int)cfg_int(t->s->cfg, "model.threads"));
-    model_set_precision(t->m, model_precision_read(t->s->cfg));
+    model_set_threads((int)t->set->model.threads);
+    model_set_precision(t->m, t->set->model.precision);
     if (t->s->rank == 0) message("train: %s", model_precision_describe(t->m));
   }
   check_model(t, resume_path, &rs);
@@ -167,20 +165,21 @@ static model *load_reference(const train_opts *o, const model *m) {
 // Inputs: the shards, and the checkpoints this run started from or aligned to, so a model
 // trained from a since-retrained init is refused downstream (checkpoint_require_current_inputs).
 static void provenance_init(trainer *t) {
-  const stage_ctx *s = t->s;
-  t->cfg_text = config_text(s->cfg, NULL);
+  const stage_args *s = t->s;
+  t->cfg_text = settings_text(t->set, NULL);
   t->inputs = xcalloc((size_t)t->data.n_shards + 2, sizeof *t->inputs);
   int n = 0;
   for (int f = 0; f < t->data.n_shards; f++) t->inputs[n++] = t->data.paths[f];
   if (init_path(t)) t->inputs[n++] = init_path(t);
   if (t->o.effect_alignment && t->o.reference) t->inputs[n++] = t->o.reference;
-  t->prov = (h5_provenance){"train", t->cfg_text, s->size, n, t->inputs, NULL};
+  t->prov = (h5_provenance){"train", t->cfg_text, s->size, n, t->inputs, NULL, s->stamp};
 }
 
 // ---- set-up and release ---------------------------------------------------------------------
-void trainer_setup(trainer *t, const stage_ctx *s) {
+void trainer_setup(trainer *t, const settings *set, const stage_args *s) {
   const train_opts *o = &t->o;
   t->s = s;
+  t->set = set;
   t->global_batch = (long)s->size * o->micro_batch * o->accum;
   train_log_create(&t->log);
   start_model(t, open_output(t));
@@ -194,7 +193,7 @@ void trainer_setup(trainer *t, const stage_ctx *s) {
   t->schedule = (lr_schedule_config){o->lr, o->min_lr, o->warmup, o->steps};
   if (s->rank == 0)
     message("train: %s, %d train / %d valid samples, %zu parameters, global batch %ld, "
-            "optimizer %s, starting at step %ld of %ld", cfg_str(s->cfg, "train.objective"),
+            "optimizer %s, starting at step %ld of %ld", config_choice_name(TRAIN_OBJECTIVES, o->objective),
             t->data.n_train, t->data.n_valid, t->m->n_params, t->global_batch,
             t->zero.on ? "sharded (ZeRO-1)" : "whole on every rank", t->step0, o->steps);
   progress_start(&t->progress, "training", "steps", (double)o->steps);

@@ -66,7 +66,7 @@ void train_step(trainer *t, long step) {
 }
 
 void train_validate(trainer *t, long done) {
-  const stage_ctx *s = t->s;
+  const stage_args *s = t->s;
   int B = t->o.micro_batch, n = t->o.valid_samples < t->data.n_valid ? t->o.valid_samples : t->data.n_valid;
   loss_sums va = {0};
   for (int first = s->rank * B; first < n; first += s->size * B) {   // rank r: every size-th batch

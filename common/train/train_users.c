@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "base/util.h"
-#include "formats/adapter_file.h"
+#include "files/adapter_file.h"
+#include "pipeline/run_layout.h"
 #include "train/trainer.h"
 
 typedef struct {
@@ -124,9 +125,7 @@ static void group_append(adapter_file *f, const char *user, const lora *lo) {
 // Trains the group's unfinished users; returns the signal that stopped it (0: finished).
 static int train_group(trainer *t, int g, const user_samples *u, int nu, const char *dir, long *trained,
                        long *kept) {
-  char name[32];
-  snprintf(name, sizeof name, "group-%04d.h5", g);
-  char *path = path_join(dir, name);
+  char *path = run_file(dir, RUN_USER_GROUP, g);
   adapter_file f;
   int from_file = group_open(&f, path, t), sig = 0;
   for (int j = 0; j < nu && !sig; j++) {
@@ -157,8 +156,11 @@ static int train_group(trainer *t, int g, const user_samples *u, int nu, const c
 int train_users_run(trainer *t) {
   int nu;
   user_samples *u = users_collect(&t->data, &nu);
-  char *dir = path_join(t->out_dir, "users");
-  make_dirs(dir);
+  char *dir = xstrdup(t->out_dir);
+  char *first = run_file(dir, RUN_USER_GROUP, 0);   // its folder: made here
+  *strrchr(first, '/') = 0;
+  make_dirs(first);
+  free(first);
   long mine = 0, trained = 0, kept = 0;
   for (int j = 0; j < nu; j++) mine += group_of(u[j].name, t->o.user_groups) % t->s->size == t->s->rank;
   progress_start(&t->progress, "per-user adapters", "users", (double)mine);

@@ -7,7 +7,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "formats/checkpoint.h"
+#include "files/checkpoint.h"
 #include "pipeline/mpi_chunked.h"
 #include "pipeline/stage.h"
 
@@ -68,11 +68,11 @@ static void take_pieces(void *arg, int which, const model_tensor *t, const float
   }
 }
 
-int train_zero_wanted(const char *shard, int size) {
-  return !strcmp(shard, "true") || (!strcmp(shard, "auto") && size > 1);
+int train_zero_wanted(int shard, int size) {
+  return shard == SHARD_OPT_TRUE || (shard == SHARD_OPT_AUTO && size > 1);
 }
 
-void train_zero_setup(train_zero *z, model *m, const char *shard, int overlap, int rank, int size,
+void train_zero_setup(train_zero *z, model *m, int shard, int overlap, int rank, int size,
                       const char *resume_path) {
   memset(z, 0, sizeof *z);
   z->rank = rank, z->size = size;

@@ -14,6 +14,7 @@
 
 #include "model/adamw.h"
 #include "model/model.h"
+#include "settings/train_settings.h"
 
 typedef struct {
   int on;                  // moments sharded (train.shard_optimizer)
@@ -38,13 +39,13 @@ typedef struct {
   long early, posts;       // buckets posted inside the backward / in all (all steps)
 } train_zero;
 
-// Whether train.shard_optimizer = `shard` shards the moments at `size` ranks.
-int train_zero_wanted(const char *shard, int size);
-// shard = train.shard_optimizer ("auto": on with more than one rank), overlap =
+// Whether train.shard_optimizer = `shard` (SHARD_OPT_*) shards the moments at `size` ranks.
+int train_zero_wanted(int shard, int size);
+// shard = train.shard_optimizer (SHARD_OPT_AUTO: on with more than one rank), overlap =
 // train.overlap_comm. Builds the buckets (with more than one rank or sharded);
 // sharded, takes this rank's pieces of the model's moments (m->m_mem / v_mem: from a fresh
 // init, zero) or of `resume_path`'s moments when given, then frees m->m_mem and m->v_mem.
-void train_zero_setup(train_zero *z, model *m, const char *shard, int overlap, int rank, int size,
+void train_zero_setup(train_zero *z, model *m, int shard, int overlap, int rank, int size,
                       const char *resume_path);
 // Overlap on (train.overlap_comm): the gradient buckets are posted (non-blocking) from inside
 // the step's last backward pass, stage by stage, top layer first; train_zero_arm installs the

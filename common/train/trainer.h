@@ -22,21 +22,20 @@
 #include <stdint.h>
 
 #include "base/log.h"
-#include "formats/adapter_file.h"
-#include "formats/provenance.h"
-#include "formats/train_metrics_file.h"
+#include "files/adapter_file.h"
+#include "h5/provenance.h"
+#include "files/train_metrics_file.h"
 #include "model/adamw.h"
 #include "model/lora.h"
 #include "model/model.h"
 #include "pipeline/stage.h"
-#include "formats/shards_file.h"
+#include "files/shards_file.h"
 #include "train/train.h"
 #include "train/train_lm.h"
 #include "train/train_zero.h"
 
 // ---- options (train_opts.c) -----------------------------------------------------------------
-enum { OBJ_LM, OBJ_SFT, OBJ_CONTEXT_SFT, OBJ_NEXTQUILL };
-enum { W_ANNOTATIONS, W_ONLINE, W_UNIFORM };
+// OBJ_* (train.objective) and W_* (train.weights): settings/train_settings.h
 
 // Which global-batch slot (0..G-1) the j-th sample of micro-step a on rank r fills; the
 // sample order comes from the global batch only, so any rank count sees the same samples.
@@ -61,11 +60,11 @@ typedef struct {
   double online_threshold, online_hi, online_lo;
   int adapter, per_user, user_groups;   // train.adapter = "lora"; train.per_user; train.user_groups
   lora_config lora;                     // train.lora_*
-  const char *shard_optimizer;        // "auto" | "true" | "false" (train_zero.h)
+  int shard_optimizer;                // SHARD_OPT_* (train_zero.h)
   int overlap_comm;                   // gradient buckets posted during the backward (train_zero.h)
 } train_opts;
 
-void train_opts_read(train_opts *o, const stage_ctx *s);
+void train_opts_read(train_opts *o, const settings *set);
 void train_opts_free(train_opts *o);
 
 // ---- data (train.c; lm windows: train_setup.c) ----------------------------------------------
@@ -81,7 +80,7 @@ typedef struct {
   lm_windows lm_train, lm_valid;   // lm: per-user stream windows (samples = windows)
 } train_data;
 // Reads every shard (and, for nextquill with annotations, their annotation files).
-void train_data_load(train_data *d, const stage_ctx *s, const train_opts *o);
+void train_data_load(train_data *d, const settings *set, const train_opts *o);
 void train_data_free(train_data *d);
 
 // ---- the samples of one micro-batch (train_batch.c) -----------------------------------------
@@ -156,7 +155,8 @@ void train_log_resume(train_log *g, const char *path, long upto);
 
 // ---- the run's state (train_setup.c) --------------------------------------------------------
 typedef struct {
-  const stage_ctx *s;
+  const stage_args *s;
+  const settings *set;
   train_opts o;
   train_data data;
   char *out_dir, *metrics_path;   // <run_dir>/<train.name>/ and its metrics.h5
@@ -179,13 +179,13 @@ typedef struct {
 
 // Everything after the options and the data: output directory (refusing old checkpoints
 // without --resume or --force), the model, the reference, buffers, metrics, provenance.
-void trainer_setup(trainer *t, const stage_ctx *s);
+void trainer_setup(trainer *t, const settings *set, const stage_args *s);
 void trainer_free(trainer *t);
 
 // ---- memory plan (train_plan.c) --------------------------------------------------------------
 // Prints the per-rank memory plan and stops when it exceeds the node's limit (mem_plan.h);
 // returns 1 for --plan (print only).
-int train_plan(trainer *t, const stage_ctx *s);
+int train_plan(trainer *t, const settings *set, const stage_args *s);
 
 // ---- steps (train_step.c) -------------------------------------------------------------------
 // One optimizer step: accum micro-batches, gradients summed over the ranks, clipped, AdamW;
@@ -216,7 +216,6 @@ void train_ckpt_resume_state(const char *path, const uint8_t *blob, size_t len, 
 void train_checkpoint(trainer *t, long done, int last);
 
 // ---- LoRA adapters (train_lora.c) ----------------------------------------------------------
-void train_lora_opts_read(train_opts *o, const struct config *c);
 // The frozen base (train.init) with fresh adapters, or the adapters of checkpoint newest_ckpt
 // under --resume (its path returned, else NULL).
 char *train_lora_start(trainer *t, long newest_ckpt, train_resume_state *rs);

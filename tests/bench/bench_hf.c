@@ -15,7 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "formats/hf.h"
+#include "hf/hf.h"
 #include "base/log.h"
 #include "model/model.h"
 #include "base/util.h"

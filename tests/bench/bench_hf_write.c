@@ -13,7 +13,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "formats/hf.h"
+#include "hf/hf.h"
 #include "random_weights.h"
 
 int main(int argc, char **argv) {

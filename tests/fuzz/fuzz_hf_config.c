@@ -2,7 +2,7 @@
 // the model's own checks and size arithmetic (what hf_load_into does before allocating).
 #include "fuzz.h"
 
-#include "formats/hf.h"
+#include "hf/hf.h"
 #include "model/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -2,7 +2,7 @@
 // then every tensor through st_to_f32 and st_find, as hf_load_into reads a model's weights.
 #include "fuzz.h"
 
-#include "formats/safetensors.h"
+#include "hf/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *path = fz_write_file("model.safetensors", data, size);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build/nq-config, the shell drivers' config reader (common/pipeline/config_tool.c): --get,
+# build/nq-config, the shell drivers' config reader (common/config_tool/config_tool.c): --get,
 # --text, and --reads STAGE, which must print pipeline/stages.c's list (the sections
 # jobs/pipeline.sh stamps a step with) and refuse an unknown stage with exit 2.
 set -u

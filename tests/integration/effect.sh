@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # nq-effect and nq-annotate on the smoke benchmark with a random reference checkpoint
 # (written by effect/make_ckpt.py, so no training run is needed): -np 1 == -np 2 outputs,
-# alignment with the shards, reruns only missing/stale shards, a changed effect.threshold
-# rewrites only the summaries, refuses stale inputs,
+# alignment with the shards, nothing to do when its stamp is current, reruns only the files
+# missing or not written under the current stamp, refuses stale inputs,
 # annotate reruns with another threshold without the model. Run from the repo root.
 set -u
 cd "$(dirname "$0")/../.."
@@ -31,32 +31,24 @@ if out=$($PY $HERE/check_aligned.py $R 2>&1); then ok effect_aligned_with_shards
 
 # ---- reruns: nothing when current, only the missing shard otherwise ------------------
 effect 2 > $T/e3.log 2>&1
-grep -q "0 shards to compute, 2 already current" $T/e3.log && ok effect_rerun_does_nothing \
-  || bad effect_rerun_does_nothing "$(grep 'shards to compute' $T/e3.log)"
+grep -q "effects is up to date (stamp [0-9a-f]*); nothing to do" $T/e3.log && ! grep -q "to compute" $T/e3.log \
+  && ok effect_rerun_does_nothing || bad effect_rerun_does_nothing "$(tail -n 2 $T/e3.log)"
 rm $R/effects/shard-00001.h5
 effect 2 > $T/e4.log 2>&1
 if grep -q "1 shards to compute, 1 already current" $T/e4.log && \
    $PY $HERE/compare.py $T/effects-np1 $R/effects > /dev/null 2>&1; then ok effect_reruns_only_missing
 else bad effect_reruns_only_missing "$(grep 'shards to compute' $T/e4.log)"; fi
 
-# ---- another effect.threshold: only the summaries are rewritten, no forward pass ----------
+# ---- another effect.threshold: a new stamp, so every file is made again; and back -------------
 effect 2 --set effect.threshold=0.2 > $T/e4b.log 2>&1
-r=$($PY - <<PYEOF
-import h5py, numpy as np
-a, b = h5py.File("$T/effects-np1/shard-00000.h5"), h5py.File("$R/effects/shard-00000.h5")
-print(b.attrs["threshold"], all(np.array_equal(a[k][()], b[k][()], equal_nan=True)
-                                for k in ("logp_with", "logp_without", "effect", "js", "rank_with")))
-PYEOF
-)
-if grep -q "0 shards to compute, 0 already current, 2 to re-summarize" $T/e4b.log && \
-   grep -qE "(^|[^0-9])0 tokens \(both passes\)" $T/e4b.log && [ "$r" = "0.2 True" ]; then
-  ok effect_threshold_rewrites_summaries_only
-else bad effect_threshold_rewrites_summaries_only "got '$r': $(grep -E 'to compute|tokens' $T/e4b.log)"; fi
-# and back: the rewritten files equal the ones computed with that threshold in the first place
+r=$($PY -c "import h5py; print(h5py.File('$R/effects/shard-00000.h5').attrs['threshold'])")
+if grep -q "making .*effects again: made with another 'effect' config" $T/e4b.log && \
+   grep -q "2 shards to compute, 0 already current" $T/e4b.log && [ "$r" = 0.2 ]; then ok effect_new_threshold_recomputes
+else bad effect_new_threshold_recomputes "got '$r': $(grep -E 'again|to compute' $T/e4b.log)"; fi
 effect 1 > $T/e4c.log 2>&1
-if grep -q "2 to re-summarize" $T/e4c.log && out=$($PY $HERE/compare.py $T/effects-np1 $R/effects 2>&1); then
-  ok effect_resummarized_equals_computed
-else bad effect_resummarized_equals_computed "$out $(grep 'to compute' $T/e4c.log)"; fi
+if grep -q "2 shards to compute" $T/e4c.log && out=$($PY $HERE/compare.py $T/effects-np1 $R/effects 2>&1); then
+  ok effect_back_equals_first
+else bad effect_back_equals_first "$out $(grep 'to compute' $T/e4c.log)"; fi
 
 # ---- annotate ----------------------------------------------------------------------------
 if annotate > $T/a1.log 2>&1 && [ -f $R/annotations/summary.json ]; then ok annotate_runs
@@ -90,12 +82,14 @@ if annotate > $T/a3.log 2>&1; then bad annotate_refuses_stale_effects "annotate 
 elif grep -q "rerun nq-effect" $T/a3.log; then ok annotate_refuses_stale_effects
 else bad annotate_refuses_stale_effects "$(tail -n 1 $T/a3.log)"; fi
 effect 1 > $T/e5.log 2>&1
-grep -q "recomputing .*shard-00000.h5 (shard changed)" $T/e5.log && grep -q "1 shards to compute" $T/e5.log \
-  && ok effect_recomputes_changed_shard || bad effect_recomputes_changed_shard "$(grep -E 'recomputing|to compute' $T/e5.log)"
+grep -q "making .*effects again: its input shards was made again since, or is not current" $T/e5.log && \
+  grep -q "recomputing .*shard-00000.h5 (made with another config or input)" $T/e5.log && grep -q "2 shards to compute" $T/e5.log \
+  && ok effect_recomputes_changed_shard || bad effect_recomputes_changed_shard "$(grep -E 'again|recomputing|to compute' $T/e5.log)"
 $PY $HERE/make_ckpt.py $T/ref.h5 "$V" 2
 effect 1 > $T/e6.log 2>&1
-[ "$(grep -c 'reference checkpoint changed' $T/e6.log)" = 2 ] && ok effect_recomputes_on_new_checkpoint \
-  || bad effect_recomputes_on_new_checkpoint "$(grep -E 'recomputing|to compute' $T/e6.log)"
+grep -q "making .*effects again: file .*ref.h5 changed since" $T/e6.log && \
+  [ "$(grep -c 'recomputing .*(made with another config or input)' $T/e6.log)" = 2 ] && ok effect_recomputes_on_new_checkpoint \
+  || bad effect_recomputes_on_new_checkpoint "$(grep -E 'again|recomputing|to compute' $T/e6.log)"
 cp $R/annotations/shard-00000.h5 $R/effects/zz-not-effects.h5
 if annotate > $T/a4.log 2>&1; then bad annotate_refuses_foreign_file "accepted an annotation file as effects"
 elif grep -q "expected an output of nq-effect\|an effect file of no shard" $T/a4.log; then ok annotate_refuses_foreign_file

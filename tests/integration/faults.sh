@@ -105,10 +105,11 @@ X=$T/deleted2; cp -r "$R" "$X"; rm "$X/effects/shard-00001.h5"
 expect_fail faults_deleted_effects_annotate "rerun nq-effect" build/nq-annotate $CFG $(RUN "$X")
 
 # ---- stuck ----------------------------------------------------------------------------------
-# a moved run directory: effects are kept (digests), annotate finds the shards where they are
+# a moved run directory: effects are current (stamps hold content digests and paths relative
+# to the run directory), annotate finds the shards where they are
 M=$T/moved; cp -r "$R" "$T/copy"; mv "$T/copy" "$M"
 expect_ok faults_moved_effect build/nq-effect $CFG $(RUN "$M") "${TINY_MODEL[@]}" --set effect.reference_run=\"ctx\"
-grep -q "0 new, 2 kept" "$T/faults_moved_effect.log" || bad faults_moved_effect_kept "$(tail -n 1 "$T/faults_moved_effect.log")"
+grep -q "effects is up to date" "$T/faults_moved_effect.log" || bad faults_moved_effect_kept "$(tail -n 1 "$T/faults_moved_effect.log")"
 rm -rf "$R.gone"; mv "$R" "$R.gone"   # the original is no longer there
 expect_ok faults_moved_annotate build/nq-annotate $CFG $(RUN "$M")
 mv "$R.gone" "$R"

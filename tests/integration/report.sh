@@ -80,7 +80,7 @@ class P(HTMLParser):
 p = P(); p.feed(open(dom, encoding="utf-8").read())
 models = len(open(csv).read().strip().splitlines()) - 1
 assert p.rows == models, f"results table: {p.rows} rows, {models} models in summary.csv"
-want = {"results": 9, "training": 7, "effects": 2}
+want = {"results": 9, "training": 7, "effect": 2}
 for sec, n in want.items():
     assert p.figs.get(sec, 0) >= n, f"section {sec}: {p.figs.get(sec, 0)} figures, want >= {n} ({p.figs})"
 phrases = {}
@@ -96,7 +96,7 @@ EOF
 # ---- staleness: a changed annotate threshold makes the annotations stale (page to --out)
 if build/nq-report $CFG --set run_dir="$R" --set annotate.threshold=0.2 --out $T/stale > $T/stale.log 2>&1 &&
    grep -q "<tr class=\"stale\"><td>annotate</td>.*made with another &#39;annotate&#39; config" $T/stale/index.html &&
-   grep -q "<tr class=\"ok\"><td>effect</td>" $T/stale/index.html && [ ! -e "$R/report/effects-roc.svg.tmp" ]; then
+   grep -q "<tr class=\"ok\"><td>effect</td>" $T/stale/index.html && [ ! -e "$R/report/effect-roc.svg.tmp" ]; then
   ok report_marks_stale_steps
 else bad report_marks_stale_steps "$(grep -o '<tr class="[a-z]*"><td>[a-z_]*</td>' $T/stale/index.html 2>/dev/null | tr '\n' ' ')"; fi
 
@@ -104,8 +104,8 @@ else bad report_marks_stale_steps "$(grep -o '<tr class="[a-z]*"><td>[a-z_]*</td
 P=$T/partial
 mkdir -p "$P"
 cp -r "$R/data" "$R/shards" "$R/effects" "$R/tokenizer.json" "$P/"
-if out=$(build/nq-report $CFG --set run_dir="$P" 2>&1) && grep -q "Not in this run" "$P/report/index.html" &&
-   grep -q "the eval step has not run" "$P/report/index.html" && grep -q "effects-histogram" "$P/report/index.html"; then
+if out=$(build/nq-report $CFG --set run_dir="$P" 2>&1); rc=$?; [ $rc = 0 ] && grep -q "Not in this run" "$P/report/index.html" &&
+   grep -q "the eval step has not run" "$P/report/index.html" && grep -q "effect-histogram" "$P/report/index.html"; then
   ok report_partial_run_says_what_is_missing
 else bad report_partial_run_says_what_is_missing "$(tail -n 3 <<<"$out")"; fi
 

@@ -58,7 +58,7 @@ cp "$DATA" "$T/data.jsonl"
 run 1 "$T/f7" "${FIX[@]}" --set "data.files=$T/data.jsonl" > "$T/log" 2>&1
 sed -i 's/Nice mug/Nice cup/' "$T/data.jsonl"
 run 1 "$T/f7" "${FIX[@]}" --set "data.files=$T/data.jsonl" > "$T/log" 2>&1
-if [ $? -ne 0 ] && grep -q "different input data" "$T/log"; then ok shard_changed_input_needs_force
+if [ $? -ne 0 ] && grep -q "not current: file .*data.jsonl changed since; rerun with --force" "$T/log"; then ok shard_changed_input_needs_force
 else bad shard_changed_input_needs_force "$(tail -n 2 "$T/log")"; fi
 
 # ---- rerun / --force ---------------------------------------------------------------------

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The architecture, checked (README.md "Layout"; docs of the rules: the comments below):
 # common/ holds only subsystem folders, each named in README's Layout section; stage
-# executables stay thin; no long functions in common/; includes point one way (stage
-# drivers -> pipeline, formats, model, text, metrics -> config -> base), with no folder cycle;
-# MPI only in pipeline/ and the stage folders; each HDF5 name a layout table declares
-# (formats/layouts.c) is spelled in one file of common/ only. No build needed except for the
-# last check (build/tests/test_layout --names).
+# executables stay thin; no long functions in common/; includes point one way (stage folders
+# and tools -> pipeline -> files -> h5 -> hf -> model, text, metrics -> settings -> config ->
+# base), with no folder cycle; MPI only in pipeline/ and the stage folders; each HDF5 name a
+# layout table declares (files/layouts.c) is spelled in one file of common/ only. No build
+# needed except for the last check (build/tests/test_layout --names).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.bash
 nq_test_init structure
 STAGE_DIRS="synth shard effect annotate train eval report"
+TOOL_DIRS="export seeds config_tool"   # rooms of the tools nq-export, nq-seeds, nq-config
 STAGE_MAX_LINES=40
 FN_MAX_LINES=100
 
@@ -56,19 +57,21 @@ bare=$(awk '$3 !~ /\// {print $2 ": " $3}' <<<"$edges")
 edges=$(awk '$3 ~ /\// {split($3, p, "/"); print $1, $2, p[1]}' <<<"$edges")
 
 is_stage() { [[ " $STAGE_DIRS " == *" $1 "* ]]; }
+is_tool() { [[ " $TOOL_DIRS " == *" $1 "* ]]; }
+# The floor of each folder: a file may include headers of its own folder and of lower floors
+# only (folders of one floor do not include each other); stages/ may include anything.
+floor() {
+  case $1 in
+    base) echo 0 ;; config) echo 1 ;; settings) echo 2 ;; text|model|metrics) echo 3 ;;
+    hf) echo 4 ;; h5) echo 5 ;; files) echo 6 ;; pipeline) echo 7 ;; stages) echo 9 ;;
+    *) if is_stage "$1" || is_tool "$1"; then echo 8; else echo 99; fi ;;
+  esac
+}
 # allowed FROM TO: may a file in folder FROM include a header of folder TO?
 allowed() {
   local from=$1 to=$2
   [ "$from" = "$to" ] && return 0
-  case $from in
-    base) return 1 ;;
-    config) [ "$to" = base ] ;;
-    text|model|metrics) [ "$to" = base ] || [ "$to" = config ] ;;
-    formats) ! is_stage "$to" && [ "$to" != pipeline ] ;;
-    pipeline) ! is_stage "$to" ;;
-    stages) return 0 ;;
-    *) is_stage "$from" && ! is_stage "$to" ;;   # a stage folder: no other stage's headers
-  esac
+  [ "$(floor "$from")" -gt "$(floor "$to")" ]
 }
 wrong=""
 while read -r from file to; do
@@ -91,10 +94,10 @@ done
 [ -z "$mpi" ] && ok structure_mpi_only_in_drivers || bad structure_mpi_only_in_drivers "include <mpi.h>:$mpi"
 
 # ---- every HDF5 name of a layout table spelled in one file of common/ ---------------------
-# A file kind's table (common/formats/<kind>_file.c) is the one place its names are written:
+# A file kind's table (common/files/<kind>_file.c) is the one place its names are written:
 # - no HDF5 call anywhere in common/ names a layout's dataset or attribute by hand
 #   (h5_read_x(f, "weight"), H5Aopen(f, "n_tokens")): readers and writers walk the table;
-# - among the formats/ files that touch HDF5, the quoted name appears in one per layout that
+# - among the files of files/, h5/ and hf/ that touch HDF5, the quoted name appears in one per layout that
 #   declares it (a count like n_samples may be declared by several). The same word used as a
 #   JSON key, a config value or a directory name elsewhere ("threshold" in summary.json, the
 #   rule "log_ratio", the effects/ folder) is not an HDF5 name and is not counted.
@@ -103,9 +106,9 @@ if [ ! -x build/tests/test_layout ]; then
 elif ! names=$(build/tests/test_layout --names 2>&1); then
   bad structure_layout_names_once "test_layout --names failed: $names"
 else
-  h5files=$(grep -rlE --include='*.[ch]' '\b(hid_t|h5_field|h5_layout)\b' common/formats | sort)
+  h5files=$(grep -rlE --include='*.[ch]' '\b(hid_t|h5_field|h5_layout)\b' common/files common/h5 common/hf | sort)
   # a file kind's own kind and writer strings ("effects", "shard") are not its fields
-  kinds=$(sed -nE 's/^const h5_layout [a-z_]+ = \{"([^"]+)", "([^"]+)".*/\1\n\2/p' common/formats/*.c)
+  kinds=$(sed -nE 's/^const h5_layout [a-z_]+ = \{"([^"]+)", "([^"]+)".*/\1\n\2/p' common/files/*.c)
   dup=""; n_names=0
   while read -r name; do
     [ -n "$name" ] || continue
@@ -115,10 +118,10 @@ else
     q="\"$name\""
     by_hand=$(grep -rnE --include='*.[ch]' "(h5_(read|write|attr|exists|dataset)[a-z0-9_]*|H5[DAL][a-z0-9_]*)\\([^;]*$(sed 's/[][\.*^$/]/\\&/g' <<<"$q")" common | cut -d: -f1,2)
     [ -z "$by_hand" ] || dup+=" '$name' read or written by hand at $(echo $by_hand);"
-    in_formats=$(comm -12 <(grep -rlF -- "$q" common/formats | sort) <(echo "$h5files"))
+    in_formats=$(comm -12 <(grep -rlF -- "$q" common/files common/h5 common/hf | sort) <(echo "$h5files"))
     n=$(grep -c . <<<"$in_formats")
     grep -qxF -- "$name" <<<"$kinds" && n=1
-    [ "$n" -ge 1 ] && [ "$n" -le "$declared" ] || dup+=" '$name' in $n formats/ files ($(echo $in_formats));"
+    [ "$n" -ge 1 ] && [ "$n" -le "$declared" ] || dup+=" '$name' in $n files/h5/hf files ($(echo $in_formats));"
   done < <(sort -u <<<"$names")
   [ -z "$dup" ] && ok "structure_layout_names_once ($n_names names)" || bad structure_layout_names_once "${dup# }"
 fi

@@ -6,11 +6,11 @@
 #include <math.h>
 
 #include "annotate/annotate_run.h"
-#include "formats/effects_file.h"
-#include "formats/h5io.h"
+#include "files/effects_file.h"
+#include "h5/h5io.h"
 #include "base/util.h"
 #include "effect/effect_summary.h"
-#include "formats/provenance.h"
+#include "h5/provenance.h"
 
 static char *dir, *shard, *effects, *annots;
 
@@ -46,7 +46,7 @@ static void write_effects(const char *name) {
   h5_out_create(&o, p);
   effect_file_write(o.file, &e);
   const char *in[1] = {shard};
-  h5_provenance pv = {"effect", "x = 1;", 1, 1, in, NULL};
+  h5_provenance pv = {"effect", "x = 1;", 1, 1, in, NULL, NULL};
   h5_write_provenance(o.file, &pv);
   h5_out_commit(&o);
   free(p);
@@ -202,7 +202,7 @@ static void test_not_effect_file_refused(void **st) {
   char *p = path_join(effects, "zzz.h5");
   h5_out o;
   h5_out_create(&o, p);
-  h5_provenance pv = {"shard", "x = 1;", 1, 0, NULL, NULL};
+  h5_provenance pv = {"shard", "x = 1;", 1, 0, NULL, NULL, NULL};
   h5_write_provenance(o.file, &pv);
   h5_out_commit(&o);
   expect_fatal(run_default, NULL, "expected an output of nq-effect");

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "nqtest.h"
-#include "formats/checkpoint.h"
+#include "files/checkpoint.h"
 #include "model/kernels.h"
 #include "model/kernels_bf16.h"
 #include "model/model.h"

@@ -3,7 +3,7 @@
 
 #include "config/config.h"
 #include "base/util.h"
-#include "pipeline/schema.h"
+#include "settings/settings.h"
 
 static char *dir;
 static char path[512];
@@ -127,7 +127,7 @@ static int setup(void **st) { (void)st; dir = nqtest_tmpdir(); return 0; }
 static int teardown(void **st) { (void)st; nqtest_rmrf(dir); free(dir); return 0; }
 
 int main(void) {
-  schema_install();
+  settings_schema_install();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_load_defaults_and_access),
       cmocka_unit_test(test_unknown_key_names_file_line),

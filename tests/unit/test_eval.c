@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "nqtest.h"
-#include "formats/checkpoint.h"
+#include "files/checkpoint.h"
 #include "eval/eval.h"
 #include "metrics/metrics.h"
 #include "model/model.h"

@@ -10,7 +10,7 @@
 
 #include "nqtest.h"
 #include "base/util.h"
-#include "formats/eval_outputs.h"
+#include "files/eval_outputs.h"
 
 #define DOC "docs/eval.md"
 
@@ -86,7 +86,7 @@ static void test_object_walker(void **state) {
                          "\"phrases_used\":1,\"phrases\":4}");
   free(s);
   json_decref(j);
-  eval_settings st = {.decoding = "greedy", .penalize_prompt = 1, .rouge_stemming = 0, .seed = -1};
+  eval_run_settings st = {.decoding = "greedy", .penalize_prompt = 1, .rouge_stemming = 0, .seed = -1};
   j = eval_out_object(eval_settings_fields, &st, 0);
   assert_true(json_is_true(json_object_get(j, "penalize_prompt")));
   assert_true(json_is_false(json_object_get(j, "rouge_stemming")));

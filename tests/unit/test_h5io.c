@@ -2,11 +2,11 @@
 #include "nqtest.h"
 
 #include "config/config.h"
-#include "formats/h5io.h"
+#include "h5/h5io.h"
 #include "base/sha256.h"
 #include "base/util.h"
-#include "formats/provenance.h"
-#include "pipeline/schema.h"
+#include "h5/provenance.h"
+#include "settings/settings.h"
 
 static char *dir;
 
@@ -153,7 +153,7 @@ static int setup(void **st) { (void)st; dir = nqtest_tmpdir(); return 0; }
 static int teardown(void **st) { (void)st; nqtest_rmrf(dir); free(dir); return 0; }
 
 int main(void) {
-  schema_install();
+  settings_schema_install();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sha256_vectors),
       cmocka_unit_test(test_datasets_roundtrip),

@@ -5,14 +5,14 @@
 
 #include <jansson.h>
 
-#include "formats/checkpoint.h"
+#include "files/checkpoint.h"
 #include "config/config.h"
-#include "formats/hf.h"
+#include "hf/hf.h"
 #include "model/model.h"
-#include "formats/safetensors.h"
+#include "hf/safetensors.h"
 #include "text/tokenizer.h"
 #include "base/util.h"
-#include "pipeline/schema.h"
+#include "settings/settings.h"
 
 
 static char *sub(const char *name) { return path_join(nqtest_dir, name); }
@@ -321,29 +321,29 @@ static void test_export_tokenizer(void **st) {
 static void test_model_path_keys(void **st) {
   (void)st;
   char *cfgp = sub("x.cfg");
-  nqtest_write(cfgp, "model: { path = \"/models/Qwen2.5-0.5B-Instruct\"; };\n");
-  config *c = config_load(cfgp, NULL, 0);
+  nqtest_write(cfgp, "name = \"t\"; run_dir = \"r\"; model: { path = \"/models/Qwen2.5-0.5B-Instruct\"; };\n");
+  settings *c = settings_load(cfgp, NULL, 0);
   assert_string_equal(hf_model_path(c), "/models/Qwen2.5-0.5B-Instruct");
   char *tp = hf_tokenizer_path(c);
   assert_string_equal(tp, "/models/Qwen2.5-0.5B-Instruct/tokenizer.json");
   free(tp);
-  config_free(c);
+  settings_free(c);
   const char *set[] = {"tokenizer.path=own.json"};
-  c = config_load(cfgp, set, 1);
+  c = settings_load(cfgp, set, 1);
   tp = hf_tokenizer_path(c);
   assert_string_equal(tp, "own.json");
   free(tp);
-  config_free(c);
-  nqtest_write(cfgp, "seed = 1;\n");
-  c = config_load(cfgp, NULL, 0);
+  settings_free(c);
+  nqtest_write(cfgp, "name = \"t\"; run_dir = \"r\"; seed = 1;\n");
+  c = settings_load(cfgp, NULL, 0);
   assert_null(hf_model_path(c));
   assert_null(hf_tokenizer_path(c));
-  config_free(c);
+  settings_free(c);
   free(cfgp);
 }
 
 int main(void) {
-  schema_install();
+  settings_schema_install();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_config_defaults), cmocka_unit_test(test_config_errors),
       cmocka_unit_test(test_export_import),   cmocka_unit_test(test_load_mismatch),

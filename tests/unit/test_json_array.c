@@ -9,7 +9,7 @@
 #include "base/records.h"
 #include "base/util.h"
 #include "pipeline/corpus.h"
-#include "pipeline/schema.h"
+#include "settings/settings.h"
 
 static char *write_in(const char *name, const char *text) {
   char *p = path_join(nqtest_dir, name);
@@ -123,14 +123,14 @@ static void test_detect(void **st) {
 }
 
 // ---- the join ------------------------------------------------------------------------------
-static config *join_config(const char *targets_list) {
+static settings *join_config(const char *targets_list) {
   char text[2048];
   snprintf(text, sizeof text,
-           "run_dir = \"%s/run\";\ndata: { files = [\"%s/q.json\"];\n"
+           "name = \"j\"; run_dir = \"%s/run\";\ndata: { files = [\"%s/q.json\"];\n"
            "  targets: { files = %s; records = \"golds\"; id = \"id\"; target = \"output\"; }; };\n",
            nqtest_dir, nqtest_dir, targets_list);
   char *p = write_in("join.cfg", text);
-  config *c = config_load(p, NULL, 0);
+  settings *c = settings_load(p, NULL, 0);
   free(p);
   return c;
 }
@@ -140,7 +140,7 @@ static void test_join(void **st) {
   char list[1024], err[512];
   char *o1 = write_in("o1.json", "{\"task\": \"LaMP_4\", \"golds\": [{\"id\": \"a\", \"output\": \"A\"}, {\"id\": 7, \"output\": \"B\"}]}");
   snprintf(list, sizeof list, "[\"%s\"]", o1);
-  config *c = join_config(list);
+  settings *c = join_config(list);
   corpus_targets t;
   corpus_targets_load(&t, c);
   assert_string_equal(json_string_value(json_object_get(corpus_target(&t, "a", err, sizeof err), "output")), "A");
@@ -149,7 +149,7 @@ static void test_join(void **st) {
   assert_non_null(strstr(err, "id 'zz'"));
   assert_non_null(strstr(err, "o1.json"));
   corpus_targets_free(&t);
-  config_free(c);
+  settings_free(c);
   free(o1);
 }
 
@@ -164,23 +164,23 @@ static void test_join_duplicates(void **st) {
   char list[1024];
   char *o1 = write_in("d1.json", "{\"golds\": [{\"id\": \"a\", \"output\": \"A\"}, {\"id\": \"a\", \"output\": \"A2\"}]}");
   snprintf(list, sizeof list, "[\"%s\"]", o1);
-  config *c = join_config(list);
+  settings *c = join_config(list);
   const char *msg = expect_fatal(load_targets, c, "d1.json[1]");
   assert_non_null(strstr(msg, "also at "));
   assert_non_null(strstr(msg, "d1.json[0]"));
-  config_free(c);
+  settings_free(c);
   char *o2 = write_in("d2.json", "{\"golds\": [{\"id\": \"b\", \"output\": \"B\"}]}");
   char *o3 = write_in("d3.json", "{\"golds\": [{\"id\": \"c\", \"output\": \"C\"},\n {\"id\": \"b\", \"output\": \"B2\"}]}");
   snprintf(list, sizeof list, "[\"%s\", \"%s\"]", o2, o3);
   c = join_config(list);
   msg = expect_fatal(load_targets, c, "d3.json[1]");
   assert_non_null(strstr(msg, "d2.json[0]"));
-  config_free(c);
+  settings_free(c);
   free(o1), free(o2), free(o3);
 }
 
 int main(void) {
-  schema_install();
+  settings_schema_install();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_top_level_and_nested), cmocka_unit_test(test_stride), cmocka_unit_test(test_errors),
       cmocka_unit_test(test_detect), cmocka_unit_test(test_join), cmocka_unit_test(test_join_duplicates),

@@ -8,8 +8,8 @@
 #include "nqtest.h"
 
 #include "base/util.h"
-#include "formats/h5io.h"
-#include "formats/layout.h"
+#include "h5/h5io.h"
+#include "h5/layout.h"
 
 // ---- the made-up file kind -------------------------------------------------------------
 typedef struct {

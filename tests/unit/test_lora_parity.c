@@ -13,8 +13,8 @@
 
 #include "nqtest.h"
 #include "base/util.h"
-#include "formats/checkpoint.h"
-#include "formats/h5io.h"
+#include "files/checkpoint.h"
+#include "h5/h5io.h"
 #include "model/kernels.h"
 #include "model/lora.h"
 #include "model/model.h"

@@ -12,11 +12,11 @@
 #include "nqtest.h"
 #include "blas_probe.h"
 #include "model/adamw.h"
-#include "formats/checkpoint.h"
+#include "files/checkpoint.h"
 #include "config/config.h"
 #include "model/kernels.h"
 #include "model/model.h"
-#include "pipeline/schema.h"
+#include "settings/settings.h"
 
 static model_config tiny(int bias, int tied) {
   model_config c = {.vocab_size = 13, .dim = 16, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2,
@@ -358,7 +358,7 @@ static void test_adamw(void **state) {
 
 static void bad_heads(void *arg) {
   model_config mc;
-  model_config_read(&mc, (const config *)arg, 100);
+  model_config_from_settings(&mc, &((const settings *)arg)->model, 100);
 }
 
 // The `model` config section: defaults, the tokenizer's vocabulary, and a clear error.
@@ -367,26 +367,26 @@ static void test_config_section(void **state) {
   char *dir = nqtest_tmpdir(), path[512];
   snprintf(path, sizeof path, "%s/m.cfg", dir);
   nqtest_write(path, "name = \"t\";\nrun_dir = \"/tmp/x\";\nmodel: { dim = 64; n_heads = 4; n_kv_heads = 2; };\n");
-  config *c = config_load(path, NULL, 0);
+  settings *c = settings_load(path, NULL, 0);
   model_config mc;
-  model_config_read(&mc, c, 300);
+  model_config_from_settings(&mc, &c->model, 300);
   assert_int_equal(mc.vocab_size, 300);
   assert_int_equal(mc.dim, 64);
   assert_int_equal(mc.n_layers, 6);
   assert_int_equal(mc.ffn_dim, 512);
   assert_int_equal(mc.tie_embeddings, 1);
   assert_true(fabsf(mc.rope_theta - 10000.0f) < 1e-3f);
-  config_free(c);
+  settings_free(c);
   const char *set[] = {"model.n_kv_heads=3"};
-  c = config_load(path, set, 1);
+  c = settings_load(path, set, 1);
   expect_fatal(bad_heads, c, "n_kv_heads");
-  config_free(c);
+  settings_free(c);
   nqtest_rmrf(dir);
   free(dir);
 }
 
 int main(void) {
-  schema_install();
+  settings_schema_install();
   log_set_quiet(1);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fd_untied_bias),     cmocka_unit_test(test_fd_tied),

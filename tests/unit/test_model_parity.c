@@ -14,8 +14,8 @@
 
 #include "nqtest.h"
 #include "model/adamw.h"
-#include "formats/checkpoint.h"
-#include "formats/h5io.h"
+#include "files/checkpoint.h"
+#include "h5/h5io.h"
 #include "model/kernels.h"
 #include "model/model.h"
 

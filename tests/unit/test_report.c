@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-#include "formats/shards_file.h"
+#include "files/shards_file.h"
 #include "report/report_roc.h"
 #include "report/report_term.h"
 #include "report/report_tokens.h"

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <unistd.h>
 
-#include "formats/safetensors.h"
+#include "hf/safetensors.h"
 #include "base/util.h"
 
 static char pathbuf[4][512];

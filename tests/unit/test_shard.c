@@ -3,8 +3,10 @@
 // packing, and a write -> read round trip through the reader API.
 #include "nqtest.h"
 
-#include "formats/h5io.h"
-#include "formats/provenance.h"
+#include "pipeline/run_layout.h"
+
+#include "h5/h5io.h"
+#include "h5/provenance.h"
 #include "shard/shard.h"
 #include "base/util.h"
 
@@ -256,7 +258,7 @@ static void test_write_read(void **st) {
   h5_close(f);
   shard_data_free(&d);
   int n;
-  char **l = shard_list(dir, &n);
+  char **l = run_shard_files(dir, &n, 1);   // one complete set (shard 0 of 1)
   assert_int_equal(n, 1);
   free(l[0]), free(l);
   for (int i = 0; i < 3; i++) shard_sample_free(&s[i]);

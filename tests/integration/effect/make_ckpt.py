@@ -1,4 +1,4 @@
-# Writes a random Llama-style checkpoint in the layout of common/formats/checkpoint.c
+# Writes a random Llama-style checkpoint in the layout of common/files/checkpoint.c
 # (docs/hdf5-layout.md#checkpoints)
 # so the effect tests need no training run: python3 make_ckpt.py OUT VOCAB SEED
 import sys

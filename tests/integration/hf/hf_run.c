@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/checkpoint.h"
+#include "files/checkpoint.h"
 #include "base/log.h"
 #include "model/model.h"
 #include "base/util.h"

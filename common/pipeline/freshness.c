@@ -1,0 +1,437 @@
+// Stamps, stamp records and states (see freshness.h). A record is text, one fact a line:
+//   stamp <hex>                 the digest of the lines from "stage" to the last "file"
+//   stage <stage> <version>
+//   config <section> <hex>      per section the stage reads: the digest of its canonical text
+//   input <output> <stamp>      per output it reads that a step makes ("-": none recorded)
+//   file <path> <fingerprint>   per file it reads that no step makes
+//   output <path> <fingerprint> per path it wrote, as it was when the record was written
+// Paths inside the run directory are written relative to it, so a moved run keeps its stamps.
+#include "pipeline/freshness.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/log.h"
+#include "base/sha256.h"
+#include "base/util.h"
+#include "pipeline/run_layout.h"
+
+// ---- fingerprints ---------------------------------------------------------------------------
+// A fingerprint is of the content: a copied or moved run (new times, new inodes) keeps its
+// stamps. The SHA-256 of each file is cached by (size, time, inode) in the run's stamps folder,
+// so a file is read again only when it changed or moved.
+
+typedef struct {
+  char *path;
+  long long size, mtime_ns, ino;
+  char hex[65];
+} digest_entry;
+
+static struct {
+  char *file;            // the cache of the run directory loaded last
+  digest_entry *e;
+  int n, dirty;
+} cache;
+
+static void cache_save(void) {
+  if (!cache.file || !cache.dirty) return;
+  strbuf b;
+  sb_init(&b);
+  for (int i = 0; i < cache.n; i++)
+    sb_printf(&b, "%s %lld %lld %lld %s\n", cache.e[i].hex, cache.e[i].size, cache.e[i].mtime_ns, cache.e[i].ino,
+              cache.e[i].path);
+  char *dir = xstrdup(cache.file);
+  *strrchr(dir, '/') = 0;
+  make_dirs(dir);
+  free(dir);
+  write_file_atomic(cache.file, b.data ? b.data : "", b.len);
+  sb_free(&b);
+  cache.dirty = 0;
+}
+
+static void cache_free(void) {
+  for (int i = 0; i < cache.n; i++) free(cache.e[i].path);
+  free(cache.e), free(cache.file);
+  memset(&cache, 0, sizeof cache);
+}
+
+// Uses the cache kept in `stamps_dir` (saving the one in use first).
+static void cache_use(const char *stamps_dir) {
+  char *file = run_file(stamps_dir, RUN_DIGESTS, 0);
+  if (cache.file && !strcmp(cache.file, file)) return free(file);
+  cache_save();
+  cache_free();
+  cache.file = file;
+  char *text = read_file(file, NULL), *save = NULL;
+  for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+    digest_entry d;
+    int at = 0;
+    if (sscanf(l, "%64s %lld %lld %lld %n", d.hex, &d.size, &d.mtime_ns, &d.ino, &at) != 4 || !at) continue;
+    d.path = xstrdup(l + at);
+    cache.e = xrealloc(cache.e, (size_t)(cache.n + 1) * sizeof *cache.e);
+    cache.e[cache.n++] = d;
+  }
+  free(text);
+}
+
+// The SHA-256 of the file `path` (st: its stat), from the cache when it is unchanged.
+static void file_sha(const char *path, const struct stat *st, char hex[65]) {
+  long long mt = (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+  for (int i = 0; i < cache.n; i++) {
+    digest_entry *d = &cache.e[i];
+    if (strcmp(d->path, path)) continue;
+    if (d->size == (long long)st->st_size && d->mtime_ns == mt && d->ino == (long long)st->st_ino)
+      return (void)memcpy(hex, d->hex, 65);
+    if (sha256_file_hex(path, hex) != 0) snprintf(hex, 65, "unreadable");
+    d->size = (long long)st->st_size, d->mtime_ns = mt, d->ino = (long long)st->st_ino;
+    memcpy(d->hex, hex, 65);
+    cache.dirty = 1;
+    return;
+  }
+  if (sha256_file_hex(path, hex) != 0) snprintf(hex, 65, "unreadable");
+  if (!cache.file) return;
+  cache.e = xrealloc(cache.e, (size_t)(cache.n + 1) * sizeof *cache.e);
+  cache.e[cache.n++] = (digest_entry){xstrdup(path), (long long)st->st_size, mt, (long long)st->st_ino, ""};
+  memcpy(cache.e[cache.n - 1].hex, hex, 65);
+  cache.dirty = 1;
+}
+
+static void walk(sha256_ctx *h, const char *path, const char *rel, int depth) {
+  struct stat st;
+  if (stat(path, &st) != 0) return;
+  char hex[65] = "dir";
+  if (!S_ISDIR(st.st_mode)) file_sha(path, &st, hex);
+  sha256_update(h, rel, strlen(rel));
+  sha256_update(h, " ", 1);
+  sha256_update(h, hex, strlen(hex));
+  sha256_update(h, "\n", 1);
+  if (!S_ISDIR(st.st_mode) || depth > 8) return;
+  struct dirent **names;
+  int k = scandir(path, &names, NULL, alphasort);
+  for (int i = 0; i < k; i++) {
+    const char *e = names[i]->d_name;
+    size_t len = strlen(e);
+    if (strcmp(e, ".") && strcmp(e, "..") && (len < 4 || strcmp(e + len - 4, ".tmp"))) {
+      char *sub = path_join(path, e), *subrel = path_join(rel, e);
+      walk(h, sub, subrel, depth + 1);
+      free(sub), free(subrel);
+    }
+    free(names[i]);
+  }
+  if (k >= 0) free(names);
+}
+
+// The content of a file, or of everything under a directory (names and contents; *.tmp left
+// out), as 24 hex digits; "missing" when nothing is there.
+static void fingerprint(const char *path, char out[80]) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    snprintf(out, 80, "missing");
+    return;
+  }
+  sha256_ctx h;
+  sha256_init(&h);
+  walk(&h, path, ".", 0);
+  uint8_t d[32];
+  sha256_final(&h, d);
+  for (int i = 0; i < 12; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+// `path` relative to run_dir when inside it.
+static const char *rel(const char *run_dir, const char *path) {
+  size_t n = strlen(run_dir);
+  return !strncmp(path, run_dir, n) && path[n] == '/' ? path + n + 1 : path;
+}
+
+// ---- records ----------------------------------------------------------------------------------
+
+// The lines of the record at `path` (NULL when there is none); *n lines.
+static char **record_read(const char *path, int *n) {
+  *n = 0;
+  char *text = read_file(path, NULL);
+  if (!text) return NULL;
+  char **lines = NULL, *save = NULL;
+  for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    lines = xrealloc(lines, (size_t)(*n + 1) * sizeof *lines);
+    lines[(*n)++] = xstrdup(l);
+  }
+  free(text);
+  return lines ? lines : xcalloc(1, sizeof *lines);
+}
+
+static void lines_free(char **lines, int n) {
+  for (int i = 0; i < n; i++) free(lines[i]);
+  free(lines);
+}
+
+// ---- stamps -----------------------------------------------------------------------------------
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+// The stamp's lines: stage, config, then the inputs and the files, each sorted.
+static char *stamp_body(const stage_info *st, const char *config_lines, char **inputs, int n_inputs,
+                        char **files, int n_files) {
+  qsort(inputs, (size_t)n_inputs, sizeof *inputs, cmp_str);
+  qsort(files, (size_t)n_files, sizeof *files, cmp_str);
+  strbuf b;
+  sb_init(&b);
+  sb_printf(&b, "stage %s %d\n%s", st->name, st->version, config_lines);
+  for (int i = 0; i < n_inputs; i++) sb_printf(&b, "input %s\n", inputs[i]);
+  for (int i = 0; i < n_files; i++) sb_printf(&b, "file %s\n", files[i]);
+  return sb_detach(&b);
+}
+
+// "<key> <fingerprint now>" of an outside file.
+static char *file_line(const char *run_dir, const char *path) {
+  char fp[80];
+  fingerprint(path, fp);
+  strbuf b;
+  sb_init(&b);
+  sb_printf(&b, "%s %s", rel(run_dir, path), fp);
+  return sb_detach(&b);
+}
+
+static char *input_line(const char *run_dir, const char *output, const char *stamp) {
+  strbuf b;
+  sb_init(&b);
+  sb_printf(&b, "%s %s", rel(run_dir, output), stamp);
+  return sb_detach(&b);
+}
+
+// ---- why a record is not current ----------------------------------------------------------------
+
+// The first line of `want` (a stamp body) the record lacks, explained; "" when none.
+static void body_differs(char **rec, int n_rec, const char *want, char *why, size_t cap) {
+  char *copy = xstrdup(want), *save = NULL;
+  for (char *l = strtok_r(copy, "\n", &save); l && !why[0]; l = strtok_r(NULL, "\n", &save)) {
+    int found = 0;
+    for (int i = 0; i < n_rec && !found; i++) found = !strcmp(rec[i], l);
+    if (found) continue;
+    char key[16] = "", arg[1024] = "";
+    sscanf(l, "%15s %1023s", key, arg);
+    if (!strcmp(key, "stage")) snprintf(why, cap, "made by another version of the stage");
+    else if (!strcmp(key, "config")) snprintf(why, cap, "made with another '%s' config", arg);
+    else if (!strcmp(key, "input")) snprintf(why, cap, "its input %s was made again since, or is not current", arg);
+    else snprintf(why, cap, "file %s changed since", arg);
+  }
+  free(copy);
+}
+
+// Why the record `rec` does not stand for `stamp` with outputs unchanged ("" when it does).
+static void record_why(char **rec, int n_rec, const char *stamp, const char *want, const char *run_dir,
+                       char *why, size_t cap) {
+  why[0] = 0;
+  if (n_rec == 0 || strncmp(rec[0], "stamp ", 6)) return (void)snprintf(why, cap, "it has no stamp record");
+  if (strcmp(rec[0] + 6, stamp)) body_differs(rec, n_rec, want, why, cap);
+  if (strcmp(rec[0] + 6, stamp) && !why[0]) snprintf(why, cap, "it no longer reads what it was made from");
+  for (int i = 0; i < n_rec && !why[0]; i++) {
+    char out[4096], fp[80], now[80];
+    if (sscanf(rec[i], "output %4095s %79s", out, fp) != 2) continue;
+    char *path = out[0] == '/' ? xstrdup(out) : path_join(run_dir, out);
+    fingerprint(path, now);
+    if (strcmp(now, fp))
+      snprintf(why, cap, "%.400s %s", out, strcmp(now, "missing") ? "changed since it was written" : "is missing");
+    free(path);
+  }
+}
+
+// The state of an output whose stamp would be `stamp` (body `want`): not run, stale or current.
+static fresh_state state_of(const char *run_dir, const char *primary, const char *stamp, const char *want,
+                            char *why, size_t cap) {
+  char *rp = run_record_path(run_dir, primary);
+  int n;
+  char **rec = record_read(rp, &n);
+  free(rp);
+  fresh_state st = FRESH_CURRENT;
+  if (!rec && !file_exists(primary)) st = FRESH_NOT_RUN, why[0] = 0;
+  else {
+    record_why(rec, n, stamp, want, run_dir, why, cap);
+    if (why[0]) st = FRESH_STALE;
+  }
+  lines_free(rec, n);
+  return st;
+}
+
+// ---- the graph ----------------------------------------------------------------------------------
+
+void freshness_graph(pipeline_graph *g) {
+  char *stamps = run_stamps_dir(g->run_dir);
+  cache_use(stamps);
+  free(stamps);
+  for (int k = 0; k < g->n; k++) {   // ordered: the steps it reads from have their stamps
+    pipeline_step *s = &g->s[k];
+    char **inputs = xcalloc((size_t)s->n_inputs + 1, sizeof *inputs);
+    char **files = xcalloc((size_t)s->n_outside + 1, sizeof *files);
+    for (int i = 0; i < s->n_inputs; i++) {
+      const pipeline_step *p = &g->s[s->inputs[i]];
+      inputs[i] = input_line(g->run_dir, p->writes[0], p->stamp);
+    }
+    for (int i = 0; i < s->n_outside; i++) files[i] = file_line(g->run_dir, s->outside[i]);
+    char *body = stamp_body(s->stage, s->config_lines, inputs, s->n_inputs, files, s->n_outside);
+    sha256_hex(body, strlen(body), s->stamp);
+    s->state = state_of(g->run_dir, s->writes[0], s->stamp, body, s->why, sizeof s->why);
+    for (int i = 0; i < s->n_inputs && s->state != FRESH_NOT_RUN; i++)   // what it read is not current:
+      if (g->s[s->inputs[i]].state != FRESH_CURRENT) {                    // name the step to rerun first
+        s->state = FRESH_STALE;
+        snprintf(s->why, sizeof s->why, "its input %s (step %s) is not current", rel(g->run_dir, g->s[s->inputs[i]].writes[0]),
+                 g->s[s->inputs[i]].name);
+        break;
+      }
+    for (int i = 0; i < s->n_inputs; i++) free(inputs[i]);
+    for (int i = 0; i < s->n_outside; i++) free(files[i]);
+    free(inputs), free(files), free(body);
+  }
+  cache_save();
+}
+
+// ---- one invocation -----------------------------------------------------------------------------
+// What it reads is matched against the records on disk, not the graph: a stage run by hand
+// with any overrides finds the outputs it reads by their records' "output" lines.
+
+typedef struct {
+  char *path;            // the record
+  char stamp[80];        // its stamp, "<stamp>+changed" when an output changed since
+  char **outputs;        // absolute or cwd-relative, as the stage wrote them
+  int n_outputs;
+} known_record;
+
+static void known_add(known_record **v, int *n, const char *run_dir, const char *record) {
+  int nl;
+  char **lines = record_read(record, &nl);
+  if (nl == 0 || strncmp(lines[0], "stamp ", 6)) return lines_free(lines, nl);
+  *v = xrealloc(*v, (size_t)(*n + 1) * sizeof **v);
+  known_record *k = &(*v)[(*n)++];
+  memset(k, 0, sizeof *k);
+  k->path = xstrdup(record);
+  snprintf(k->stamp, sizeof k->stamp, "%s", lines[0] + 6);
+  int changed = 0;
+  for (int i = 0; i < nl; i++) {
+    char out[4096], fp[80], now[80];
+    if (sscanf(lines[i], "output %4095s %79s", out, fp) != 2) continue;
+    k->outputs = xrealloc(k->outputs, (size_t)(k->n_outputs + 1) * sizeof *k->outputs);
+    k->outputs[k->n_outputs++] = out[0] == '/' ? xstrdup(out) : path_join(run_dir, out);
+    fingerprint(k->outputs[k->n_outputs - 1], now);
+    changed |= strcmp(now, fp) != 0;
+  }
+  if (changed) strcat(k->stamp, "+changed");   // what it reads is not what was recorded
+  lines_free(lines, nl);
+}
+
+// Every record under `dir` (the stamps folder, recursively).
+static void known_scan(known_record **v, int *n, const char *run_dir, const char *dir) {
+  struct dirent **names;
+  int k = scandir(dir, &names, NULL, alphasort);
+  for (int i = 0; i < k; i++) {
+    const char *e = names[i]->d_name;
+    size_t len = strlen(e);
+    char *sub = path_join(dir, e);
+    if (e[0] != '.') {   // not ., .., nor the digest cache
+      if (dir_exists(sub)) known_scan(v, n, run_dir, sub);
+      else if (len < 4 || strcmp(e + len - 4, ".tmp")) known_add(v, n, run_dir, sub);
+    }
+    free(sub);
+    free(names[i]);
+  }
+  if (k >= 0) free(names);
+}
+
+static void known_free(known_record *v, int n) {
+  for (int i = 0; i < n; i++) {
+    for (int j = 0; j < v[i].n_outputs; j++) free(v[i].outputs[j]);
+    free(v[i].outputs), free(v[i].path);
+  }
+  free(v);
+}
+
+// The records of the outputs `path` is or lies in (but `own`): their input lines; 1 when any.
+static int producers_of(const known_record *v, int n, const char *path, const char *own, const char *run_dir,
+                        char ***inputs, int *n_inputs) {
+  int found = 0;
+  for (int a = 0; a < n; a++) {
+    if (!strcmp(v[a].path, own) || !v[a].n_outputs) continue;
+    int hit = 0;
+    for (int j = 0; j < v[a].n_outputs && !hit; j++)
+      hit = path_within(path, v[a].outputs[j]) || path_within(v[a].outputs[j], path);
+    if (!hit) continue;
+    found = 1;
+    char *line = input_line(run_dir, v[a].outputs[0], v[a].stamp);
+    int dup = 0;
+    for (int i = 0; i < *n_inputs && !dup; i++) dup = !strcmp((*inputs)[i], line);
+    if (dup) free(line);
+    else (*inputs)[(*n_inputs)++] = line;
+  }
+  return found;
+}
+
+// The records that may hold what the invocation reads: those of the stamps folder, and
+// <path>.stamp of each read outside run_dir.
+static known_record *known_records(const char *run_dir, char **reads, int n_reads, int *n) {
+  known_record *v = NULL;
+  *n = 0;
+  char *stamps = run_stamps_dir(run_dir);
+  known_scan(&v, n, run_dir, stamps);
+  free(stamps);
+  for (int i = 0; i < n_reads; i++) {
+    char *r = run_record_path(run_dir, reads[i]);
+    if (!path_within(reads[i], run_dir) && file_exists(r)) known_add(&v, n, run_dir, r);
+    free(r);
+  }
+  return v;
+}
+
+void freshness_invocation(fresh_invocation *f, const settings *set, const stage_info *stage) {
+  memset(f, 0, sizeof *f);
+  char **reads;
+  int n_reads, n_known;
+  step_paths(set, stage, &reads, &n_reads, &f->outputs, &f->n_outputs);
+  if (!f->n_outputs) error("freshness: stage %s writes nothing", stage->name);
+  f->run_dir = path_clean(xstrdup(set->run_dir));
+  f->record = run_record_path(f->run_dir, f->outputs[0]);
+  char *stamps = run_stamps_dir(f->run_dir);
+  cache_use(stamps);
+  free(stamps);
+  known_record *known = known_records(f->run_dir, reads, n_reads, &n_known);
+  char **inputs = xcalloc((size_t)(n_known + 1), sizeof *inputs), **files = xcalloc((size_t)n_reads + 1, sizeof *files);
+  int n_inputs = 0, n_files = 0;
+  for (int i = 0; i < n_reads; i++)
+    if (!producers_of(known, n_known, reads[i], f->record, f->run_dir, &inputs, &n_inputs))
+      files[n_files++] = file_line(f->run_dir, reads[i]);
+  char *config_lines = step_config_lines(set, stage);
+  f->body = stamp_body(stage, config_lines, inputs, n_inputs, files, n_files);
+  free(config_lines);
+  sha256_hex(f->body, strlen(f->body), f->stamp);
+  f->state = state_of(f->run_dir, f->outputs[0], f->stamp, f->body, f->why, sizeof f->why);
+  for (int i = 0; i < n_inputs; i++) free(inputs[i]);
+  for (int i = 0; i < n_files; i++) free(files[i]);
+  for (int i = 0; i < n_reads; i++) free(reads[i]);
+  free(inputs), free(files), free(reads);
+  known_free(known, n_known);
+  cache_save();
+}
+
+void freshness_record(const fresh_invocation *f) {
+  strbuf b;
+  sb_init(&b);
+  sb_printf(&b, "stamp %s\n%s", f->stamp, f->body);
+  for (int i = 0; i < f->n_outputs; i++) {
+    char fp[80];
+    fingerprint(f->outputs[i], fp);
+    sb_printf(&b, "output %s %s\n", rel(f->run_dir, f->outputs[i]), fp);
+  }
+  char *dir = xstrdup(f->record);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = 0, make_dirs(dir);
+  free(dir);
+  write_file_atomic(f->record, b.data, b.len);
+  sb_free(&b);
+  cache_save();
+}
+
+void freshness_invocation_free(fresh_invocation *f) {
+  for (int i = 0; i < f->n_outputs; i++) free(f->outputs[i]);
+  free(f->outputs), free(f->record), free(f->body), free(f->run_dir);
+  memset(f, 0, sizeof *f);
+}
