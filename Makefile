@@ -1,7 +1,7 @@
 # nextquill: `make run` (install, build, run the default experiment) and `make test`.
 # Build outputs go to $(B) (default build/; release) and $(B)/asan/ (ASan+UBSan, for tests).
 # Libraries are found by mk/libs.sh (Debian's pkg-config names, plain pkg-config, h5pcc);
-# override with MPICC=... HDF5_DIR=... BLAS_LIBS=... (README: On a cluster). Another MPI in its
+# override with MPICC=... HDF5_DIR=... BLAS_LIBS=... (docs/cluster.md). Another MPI in its
 # own directory: make B=build/mpich MPICC=mpicc.mpich.
 
 SHELL := /bin/bash
@@ -48,6 +48,8 @@ UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 ASAN_STAGES := $(patsubst stages/%.c,$(B)/asan/%,$(STAGE_SRC))
 ASAN_UNITS := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(UNIT_SRC))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+# Plain `make` builds the pipeline: mk/fuzz.mk's first target must not become the default goal.
+.DEFAULT_GOAL := all
 include mk/fuzz.mk   # FUZZ_REPLAY, ASAN_FUZZ_REPLAY, `make fuzz`
 
 .PHONY: all deps deps-test build units asan test run bench clean help

@@ -1,12 +1,11 @@
 # shellcheck shell=bash
 # Body shared by the stage job scripts jobs/nq-<stage>.sbatch (sourced from the repo root,
 # not a job script itself). Arguments of every stage job:
-#   CONFIG [--set key=value]... [--nq-step STEP] [--nq-stamp HEX[,HEX...]] [--nq-points FILE]
-# --nq-step/--nq-stamp (added by jobs/submit.sh): on success write HEX to
-# <run_dir>/stamps/<STEP>, the same stamp jobs/run-local.sh writes, so `make run` and Slurm
-# agree on what is up to date. --nq-points FILE: job array over sweep points; task i reads the
-# line "i<TAB>key=value<TAB>..." of FILE (its overrides, run_dir included) and takes the i-th
-# comma-separated stamp.
+#   CONFIG [--set key=value]... [--nq-points FILE]
+# The stage records its own stamp when it succeeds (pipeline/freshness.c), the same record a
+# run of jobs/run-local.sh leaves, so `make run` and Slurm agree on what is current.
+# --nq-points FILE (added by jobs/submit.sh): job array over sweep points; task i reads the
+# line "i<TAB>key=value<TAB>..." of FILE (its overrides, run_dir included).
 # The stage runs under `srun` over the job's tasks (NQ_SRUN_ARGS, default "--mpi=pmix" for Open
 # MPI; "--mpi=pmi2" for MPICH and its derivatives; empty: the cluster's MpiDefault).
 # Signals: the batch shell forwards USR1 (sbatch --signal=B:USR1@T, scancel --signal=USR1
@@ -14,20 +13,18 @@
 # and srun passes it to the tasks. nq-train then checkpoints at the next step boundary and
 # exits 75; after a USR1 the job requeues itself (`scontrol requeue`), after a TERM it stops
 # (a cancel stays a cancel; a preemption with PreemptMode=REQUEUE is requeued by Slurm). A
-# restarted job (SLURM_RESTART_COUNT > 0) with a checkpoint runs nq-train with --resume;
-# everything else runs with --force.
+# restarted job (SLURM_RESTART_COUNT > 0) runs nq-train with --resume (from its newest
+# checkpoint; with none it starts over); everything else runs with --force.
 
 nq_job_fail() { echo "$(date -u +%H:%M:%S) nq-job: $*" >&2; exit 2; }
 nq_job_log() { echo "$(date -u +%H:%M:%S) nq-job: $*"; }
 
 nq_job_main() {
   local stage=$1; shift
-  local config="" sets=() step="" stamps="" points="" stamp="" kv
+  local config="" sets=() points="" kv
   while [ $# -gt 0 ]; do
     case $1 in
       --set) sets+=(--set "${2:?--set needs key=value}"); shift 2 ;;
-      --nq-step) step=${2:?}; shift 2 ;;
-      --nq-stamp) stamps=${2:?}; shift 2 ;;
       --nq-points) points=${2:?}; shift 2 ;;
       -*) nq_job_fail "unknown option '$1' (usage: CONFIG [--set key=value]...)" ;;
       *) [ -z "$config" ] || nq_job_fail "unexpected argument '$1'"; config=$1; shift ;;
@@ -44,23 +41,17 @@ nq_job_main() {
     IFS=$'\t' read -r -a f <<<"$line"
     for kv in "${f[@]:1}"; do sets+=(--set "$kv"); done
     nq_job_log "sweep point $task: ${f[*]:1}"
-    [ -z "$stamps" ] || stamp=$(cut -d, -f$((task + 1)) <<<"$stamps")
-  else
-    stamp=$stamps
   fi
-  local run_dir name
-  run_dir=$("$bin/nq-config" "$config" "${sets[@]}" --get run_dir) || nq_job_fail "bad config or --set"
-  mkdir -p "$run_dir/stamps" "$run_dir/logs"
-  [ -z "$step" ] || rm -f "$run_dir/stamps/$step"
+  local logs step
+  logs=$("$bin/nq-config" "$config" "${sets[@]}" --path logs) || nq_job_fail "bad config or --set"
+  mkdir -p "$logs"
 
   local mode=--force
-  if [ "$stage" = nq-train ]; then
-    name=$("$bin/nq-config" "$config" "${sets[@]}" --get train.name)
-    if [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ] && compgen -G "$run_dir/$name/ckpt-*.h5" > /dev/null; then
-      mode=--resume
-      nq_job_log "restart ${SLURM_RESTART_COUNT}: resuming from the newest of $(cd "$run_dir/$name" && echo ckpt-*.h5)"
-    fi
+  if [ "$stage" = nq-train ] && [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ]; then
+    mode=--resume
+    nq_job_log "restart ${SLURM_RESTART_COUNT}: resuming from the newest checkpoint (if there is one)"
   fi
+  step=${SLURM_JOB_NAME:-$stage}; step=${step#nq-}
 
   export NQ_PROGRESS_TTY=0
   local srun_args
@@ -85,9 +76,6 @@ nq_job_main() {
   done
   trap - USR1 TERM
   if [ "$rc" = 0 ]; then
-    if [ -n "$step" ] && [ -n "$stamp" ]; then
-      echo "$stamp" > "$run_dir/stamps/$step.tmp" && mv "$run_dir/stamps/$step.tmp" "$run_dir/stamps/$step"
-    fi
     nq_job_log "${step:-$stage} done in $((SECONDS - t0)) s"
     return 0
   fi

@@ -3,9 +3,9 @@
 #   jobs/submit.sh CONFIG [--from STEP] [--only STEP] [--set key=value]...
 #                  [--sweep key=v1,v2,...]... [--sbatch OPTION]... [--sbatch-train OPTION]...
 #                  [--seeds N] [--dry-run]
-# Same graph, overrides and stamps (<run_dir>/stamps/) as run-local.sh: up-to-date steps are
-# skipped, --from STEP reruns STEP and the steps that read its outputs, --only STEP reruns just
-# STEP. Each step is one job (jobs/nq-<stage>.sbatch) with --dependency=afterok on the jobs of
+# Same graph, overrides and states (nq-config --steps: the stamps of pipeline/freshness.c) as
+# run-local.sh: steps whose output is current are skipped, --from STEP reruns STEP and the steps
+# that read its outputs, --only STEP reruns just STEP. Each step is one job (jobs/nq-<stage>.sbatch) with --dependency=afterok on the jobs of
 # the steps it reads from (sft and context_sft both wait for lm only, and can run together).
 # --sweep: the grid of all --sweep values; the steps whose config the sweep changes, and the
 # steps reading their outputs, run as job arrays, one task per point, each point in
@@ -125,18 +125,20 @@ point_sets() {  # overrides of point i, one per line (run_dir first)
   tr '\t' '\n' <<<"${points[$1]}"
 }
 
-# Stamps at each sweep point (its overrides apply after each run's own: the swept value wins).
-# A step runs per point when its stamp differs from the unswept one at some point: the steps
-# whose config the sweep changes and every step that reads their outputs; the others run once.
-declare -A PSTAMP SWEPT   # PSTAMP["i step"]; SWEPT[step]=1
+# Stamps and states at each sweep point (its overrides apply after each run's own: the swept
+# value wins). A step runs per point when its stamp differs from the unswept one at some point:
+# the steps whose config the sweep changes and every step that reads their outputs; the others
+# run once.
+declare -A PSTAMP PSTATE SWEPT   # PSTAMP["i step"], PSTATE["i step"]; SWEPT[step]=1
 swept_list=""
 if [ "$n_points" -gt 0 ]; then
   for ((i = 0; i < n_points; i++)); do
     pa=()
     while IFS= read -r s; do pa+=(--set-after "$s"); done < <(point_sets "$i")
     out=$(nq_cfg "${pa[@]}" --steps) || die "cannot read the pipeline at sweep point $i"
-    while IFS=$'\t' read -r name _ _ stamp _; do
+    while IFS=$'\t' read -r name _ _ stamp _ _ state; do
       PSTAMP["$i $name"]=$stamp
+      PSTATE["$i $name"]=$state
       [ "$stamp" = "${NQ_STAMP[$name]}" ] || SWEPT[$name]=1
     done <<<"$out"
   done
@@ -180,10 +182,6 @@ step_set_args() {  # fills ARGS with --set lines of a step (user's + run's; a po
   while IFS= read -r s; do ARGS+=(--set "$s"); done < <(nq_step_sets "$1")
 }
 
-stamp_ok() {  # DIR STEP STAMP: the stamp file matches
-  [ -f "$1/stamps/$2" ] && [ "$(cat "$1/stamps/$2")" = "$3" ]
-}
-
 index_ranges() {  # 0 1 2 5 -> 0-2,5 (sbatch --array syntax)
   local ranges="" lo="" hi="" i
   for i in "$@"; do
@@ -196,13 +194,15 @@ index_ranges() {  # 0 1 2 5 -> 0-2,5 (sbatch --array syntax)
 }
 
 points_file=$run_dir/sweep/points.tsv
-prepare_points() {  # point directories: links to the outputs of the steps run once
+base_stamps=$(nq_cfg --path stamps); base_stamps=$(realpath -m "$base_stamps")
+prepare_points() {  # point directories: links to the outputs (and their stamp records) of the steps run once
   local i d st o
   mkdir -p "$run_dir/sweep"
   : > "$points_file.tmp"
   for ((i = 0; i < n_points; i++)); do
     d=$(point_dir "$i")
-    mkdir -p "$d/stamps" "$d/logs"
+    stamps=$(nq_cfg --set "run_dir=$d" --path stamps)
+    mkdir -p "$d/logs"
     printf '%s\t%s\n' "$i" "$(point_sets "$i" | paste -sd $'\t')" >> "$points_file.tmp"
     for st in $steps; do
       for o in ${NQ_WRITES[$st]}; do
@@ -210,10 +210,11 @@ prepare_points() {  # point directories: links to the outputs of the steps run o
           if [ -e "$d/$o" ] && [ ! -L "$d/$o" ]; then
             die "$d/$o is not a link to $run_dir/$o (left by an earlier sweep that ran $st per point); remove it"
           fi
-          mkdir -p "$(dirname "$d/$o")"
+          mkdir -p "$(dirname "$d/$o")" "$(dirname "$stamps/$o")"
           ln -sfn "$(realpath -m --relative-to="$(dirname "$d/$o")" "$run_dir/$o")" "$d/$o"
+          ln -sfn "$(realpath -m --relative-to="$(dirname "$stamps/$o")" "$base_stamps/$o")" "$stamps/$o"
         elif [ -L "$d/$o" ]; then
-          rm -f "$d/$o"   # now made per point: never write through a link into <run_dir>
+          rm -f "$d/$o" "$stamps/$o"   # now made per point: never write through a link into <run_dir>
         fi
       done
     done
@@ -221,14 +222,14 @@ prepare_points() {  # point directories: links to the outputs of the steps run o
   mv "$points_file.tmp" "$points_file"
 }
 
-[ $DRY = 1 ] || mkdir -p "$run_dir/logs" "$run_dir/stamps"
+[ $DRY = 1 ] || mkdir -p "$run_dir/logs"
 [ $DRY = 1 ] || [ "$n_points" = 0 ] || prepare_points
 [ "$n_points" = 0 ] || echo "== sweep: $n_points points over ${keys[*]}; per point: $swept_list (in $run_dir/sweep/)"
 [ $DRY = 0 ] || nq_graph_print
 
 # Each step waits (afterok) for the jobs submitted here of the steps it reads from; an array
 # waits task by task (aftercorr) for an array over the same points. A step runs when forced
-# (--from, --only), when a step it reads from runs, or when its stamp is not current.
+# (--from, --only), when a step it reads from runs, or when its output is not current.
 declare -A JOBOF ARRAYOF RERUN   # step -> job id, step -> array indices, step -> ran here
 declare -A PRERUN                # "i step" -> point i reruns step
 for step in $steps; do
@@ -239,18 +240,17 @@ for step in $steps; do
   for d in ${NQ_AFTER[$step]}; do [ -z "${RERUN[$d]:-}" ] || need=1; done
   if [ -n "${SWEPT[$step]:-}" ]; then
     # per point: the array holds the points that need the step
-    idx=(); pstamps=()
+    idx=()
     for ((i = 0; i < n_points; i++)); do
-      pstamps[i]=${PSTAMP["$i $step"]}
       pneed=$need
       for d in ${NQ_AFTER[$step]}; do [ -z "${PRERUN["$i $d"]:-}" ] || pneed=1; done
-      stamp_ok "$(point_dir "$i")" "$step" "${pstamps[i]}" || pneed=1
+      [ "${PSTATE["$i $step"]}" = current ] || pneed=1
       [ $pneed = 0 ] || idx+=("$i")
     done
     [ -n "$ONLY" ] && [ "$step" != "$ONLY" ] && idx=()
     [ ${#idx[@]} = 0 ] || need=1
   else
-    stamp_ok "$run_dir" "$step" "${NQ_STAMP[$step]}" || need=1
+    [ "${NQ_STATE[$step]}" = current ] || need=1
   fi
   if [ -n "$ONLY" ] && [ "$step" != "$ONLY" ]; then continue; fi
   if [ $need = 0 ]; then echo "== $step: up to date, skipped"; continue; fi
@@ -265,20 +265,15 @@ for step in $steps; do
   dep=${ok_jobs:+afterok$ok_jobs}
   [ -z "$corr_jobs" ] || dep+="${dep:+,}aftercorr$corr_jobs"
   if [ -n "$list" ]; then
-    if [ $DRY = 0 ]; then
-      for i in "${idx[@]}"; do rm -f "$(point_dir "$i")/stamps/$step"; done
-    fi
     submit "$step" "$stage" "$dep" --ntasks="$np" --array="$list" \
       --output="$run_dir/logs/$step-%A_%a.out" -- \
-      "$NQ_CONFIG" "${ARGS[@]}" --nq-step "$step" \
-      --nq-stamp "$(IFS=,; echo "${pstamps[*]}")" --nq-points "$points_file"
+      "$NQ_CONFIG" "${ARGS[@]}" --nq-points "$points_file"
     ARRAYOF[$step]=$list
     for i in "${idx[@]}"; do PRERUN["$i $step"]=1; done
   else
-    [ $DRY = 1 ] || rm -f "$run_dir/stamps/$step"
     submit "$step" "$stage" "$dep" --ntasks="$np" \
       --output="$run_dir/logs/$step-%j.out" -- \
-      "$NQ_CONFIG" "${ARGS[@]}" --nq-step "$step" --nq-stamp "${NQ_STAMP[$step]}"
+      "$NQ_CONFIG" "${ARGS[@]}"
     RERUN[$step]=1  # its outputs are new: the steps reading them rerun too
   fi
   JOBOF[$step]=$JOB

@@ -17,7 +17,7 @@ if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   if bash mk/libs.sh check $flag; then
     echo "make deps: nothing missing"; exit 0
   fi
-  echo "make deps: load what is MISSING above (README: On a cluster), or give its place:" \
+  echo "make deps: load what is MISSING above (docs/cluster.md), or give its place:" \
        "make HDF5_DIR=... MPICC=... BLAS_LIBS=..." >&2
   exit 1
 fi

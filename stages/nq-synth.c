@@ -1,4 +1,4 @@
-// nq-synth: write the embedded personalization benchmark (docs/benchmark.md) as JSONL;
+// nq-synth: write the embedded personalization benchmark (docs/synth.md) as JSONL;
 // the work is in common/synth/ (synth_run.c drives it, synth.c generates).
 #include "pipeline/stage.h"
 #include "synth/synth_run.h"

@@ -220,7 +220,7 @@ static json_t *summary_json(annotate_totals *t, const annot_rule *r, size_t n_fi
   const tally *all = &t->all;
   json_t *js = json_object();
   json_object_set_new(js, "rule", rule_json(r));
-  json_object_set_new(js, "shards", json_integer((json_int_t)n_files));
+  json_object_set_new(js, "shard_files", json_integer((json_int_t)n_files));
   json_object_set_new(js, "tokens", json_integer(all->tokens));
   json_object_set_new(js, "preference_tokens", json_integer(all->marked));
   double share = all->tokens ? (double)all->marked / (double)all->tokens : 0;

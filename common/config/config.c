@@ -18,7 +18,7 @@ struct config {
   int n_overrides;
   char **override_keys;   // keys given with --set, so errors can name the argument
   char **override_args;
-  void **owned;           // the arrays config_fill made (cfg_list, cfg_map members)
+  void **owned;           // the arrays config_fill made (string_list, string_map members)
   int n_owned;
 };
 
@@ -461,14 +461,14 @@ static void fill_one(config *c, const cfg_key *k, char *at) {
       break;
     }
     case CFG_STRING_LIST: {
-      cfg_list *l = (cfg_list *)at;
+      string_list *l = (string_list *)at;
       l->n = cfg_list_len(c, k->path);
       l->v = owned_array(c, (size_t)l->n, sizeof *l->v);
       for (int i = 0; i < l->n; i++) l->v[i] = cfg_list_str(c, k->path, i);
       break;
     }
     case CFG_STRING_MAP: {
-      cfg_map *m = (cfg_map *)at;
+      string_map *m = (string_map *)at;
       m->n = cfg_map_len(c, k->path);
       m->name = owned_array(c, (size_t)m->n, sizeof *m->name);
       m->value = owned_array(c, (size_t)m->n, sizeof *m->value);

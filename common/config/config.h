@@ -24,9 +24,9 @@ typedef enum {
 
 // What config_fill writes at a row's `field`, by type: CFG_INT long, CFG_FLOAT double,
 // CFG_BOOL int, CFG_STRING const char *, CFG_CHOICE int (index into choices), CFG_STRING_LIST
-// cfg_list, CFG_STRING_MAP cfg_map. Strings and arrays belong to the config (config_free).
-typedef struct { int n; const char **v; } cfg_list;
-typedef struct { int n; const char **name, **value; } cfg_map;
+// string_list, CFG_STRING_MAP string_map. Strings and arrays belong to the config (config_free).
+typedef struct { int n; const char **v; } string_list;
+typedef struct { int n; const char **name, **value; } string_map;
 
 typedef struct {
   const char *path;     // dotted: "data.max_history_items"

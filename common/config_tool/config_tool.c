@@ -4,6 +4,8 @@
 //   nq-config CONFIG [--set key=value]... --get KEY      scalar: the value; list: one item
 //                                                         per line; map: "name<TAB>value" lines
 //   nq-config CONFIG [--set key=value]... --text SECTIONS canonical text of those sections
+//   nq-config CONFIG [--set key=value]... --path ITEM    the path of a run directory item
+//                                                         (pipeline/run_layout.h: shards, logs, ...)
 //   nq-config --reads STAGE                               the config sections STAGE reads
 //                                                         (pipeline/stages.c), comma separated
 //   nq-config CONFIG [--set k=v]... [--set-after k=v]... --steps
@@ -19,12 +21,13 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "pipeline/freshness.h"
+#include "pipeline/run_layout.h"
 #include "pipeline/stages.h"
 #include "pipeline/steps.h"
 
 // What the command line asks for.
 typedef struct {
-  const char *cfg_path, *get, *text, *reads;
+  const char *cfg_path, *get, *text, *reads, *path;
   int steps;
   const char **sets, **after;   // --set, --set-after (after each run's pipeline.runs overrides)
   int n_sets, n_after;
@@ -32,11 +35,12 @@ typedef struct {
 
 static int usage(int code) {
   fprintf(code ? stderr : stdout,
-          "usage: nq-config CONFIG [--set key=value]... (--get KEY | --text SECTIONS)\n"
+          "usage: nq-config CONFIG [--set key=value]... (--get KEY | --text SECTIONS | --path ITEM)\n"
           "       nq-config --reads STAGE\n"
           "       nq-config CONFIG [--set key=value]... [--set-after key=value]... --steps\n"
           "Prints one config value (lists one item per line, maps as name<TAB>value lines),\n"
-          "the canonical text of the listed sections (comma separated), the sections a\n"
+          "the canonical text of the listed sections (comma separated), the path of a run\n"
+          "directory item (the run layout's: shards, effects, logs, stamps, ...), the sections a\n"
           "stage reads (comma separated), or the pipeline's steps, one per line: name, stage,\n"
           "the steps it waits for, stamp, its run's overrides, what it writes, its state\n"
           "(current, not run, or stale: why; tab separated; --set-after overrides apply after\n"
@@ -56,13 +60,14 @@ static int parse_args(config_request *r, int argc, char **argv) {
     else if (!strcmp(a, "--get") && i + 1 < argc) r->get = argv[++i];
     else if (!strcmp(a, "--text") && i + 1 < argc) r->text = argv[++i];
     else if (!strcmp(a, "--reads") && i + 1 < argc) r->reads = argv[++i];
+    else if (!strcmp(a, "--path") && i + 1 < argc) r->path = argv[++i];
     else if (a[0] != '-' && !r->cfg_path) r->cfg_path = a;
     else {
       fprintf(stderr, "nq-config: unexpected argument '%s'\n", a);
       return usage(2);
     }
   }
-  int asks = !!r->get + !!r->text + !!r->reads + r->steps;
+  int asks = !!r->get + !!r->text + !!r->reads + !!r->path + r->steps;
   if (asks != 1 || (!r->reads && !r->cfg_path)) return usage(2);
   return -1;
 }
@@ -95,6 +100,17 @@ static void print_config(const config_request *r) {
   settings *set = settings_load(r->cfg_path, r->sets, r->n_sets);
   if (r->get) {
     if (config_print_value(set->cfg, r->get, stdout) != 0) fatal("nq-config: unknown key '%s'", r->get);
+  } else if (r->path) {
+    int d = run_dir_item_named(r->path);
+    if (d < 0) {
+      fprintf(stderr, "nq-config: --path: no item '%s' (items: ", r->path);
+      run_dir_item_ids(stderr);
+      fprintf(stderr, ")\n");
+      exit(2);
+    }
+    char *p = run_path(set, (run_dir_item)d);
+    printf("%s\n", p);
+    free(p);
   } else {
     char *t = settings_text(set, r->text);
     fputs(t, stdout);

@@ -234,7 +234,7 @@ int effect_run(const settings *set, const stage_args *a) {
   }
   reference_model_load(&r);
   double t0 = wall_seconds();
-  progress_start(&r.prog, "effects", "tok", r.total_tokens);
+  progress_start(&r.prog, "effect estimation", "tok", r.total_tokens);
   effect_dispatch(r.n_jobs, work, &r);
   report(&r, wall_seconds() - t0);
   effect_stage_free(&r);

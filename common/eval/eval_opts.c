@@ -12,7 +12,7 @@
 #include "files/shards_file.h"
 #include "pipeline/run_layout.h"
 
-int eval_in_list(const cfg_list *l, const char *name) {
+int eval_in_list(const string_list *l, const char *name) {
   for (int i = 0; i < l->n; i++)
     if (!strcmp(l->v[i], name)) return 1;
   return 0;
@@ -22,7 +22,7 @@ int eval_in_list(const cfg_list *l, const char *name) {
 // sample's user's adapter merged in) and its row, with history. The names are checked at
 // stage start (settings_check).
 static void user_rows_read(eval_opts *o, const settings *set) {
-  const cfg_map *ua = &set->eval.user_adapters;
+  const string_map *ua = &set->eval.user_adapters;
   int base_models = o->n_models;
   for (int i = 0; i < ua->n; i++) {
     int b = 0;

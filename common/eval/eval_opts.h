@@ -34,6 +34,6 @@ typedef struct {
 void eval_opts_read(eval_opts *o, const settings *set);
 void eval_opts_free(eval_opts *o);
 // Whether the list `l` holds `name`.
-int eval_in_list(const cfg_list *l, const char *name);
+int eval_in_list(const string_list *l, const char *name);
 
 #endif

@@ -48,7 +48,7 @@ static json_t *provenance_json(const stage_args *s, const eval_opts *o, const ev
     jset(e, "sha256", json_string(file_digest(o->mpath[mi])));
     jset(ck, o->mname[mi], e);
   }
-  jset(p, "shards", sh);
+  jset(p, "shard_files", sh);
   jset(p, "checkpoints", ck);
   return p;
 }

@@ -18,7 +18,7 @@ static void add_file(corpus_file **f, int *n, const settings *set, char *path, i
   (*f)[(*n)++] = (corpus_file){path, split};
 }
 
-static void add_glob(corpus_file **f, int *n, const settings *set, const char *key, const cfg_list *l, int i,
+static void add_glob(corpus_file **f, int *n, const settings *set, const char *key, const string_list *l, int i,
                      int split) {
   char *pattern = run_data_path(set, l->v[i]);
   glob_t g;
@@ -34,7 +34,7 @@ corpus_file *corpus_files(const settings *set, int *n) {
   static const char *const keys[3] = {"data.split_files.train", "data.split_files.valid", "data.split_files.test"};
   static const int splits[3] = {SPLIT_TRAIN, SPLIT_VALID, SPLIT_TEST};
   const data_settings *d = &set->data;
-  const cfg_list *lists[3] = {&d->split_files.train, &d->split_files.valid, &d->split_files.test};
+  const string_list *lists[3] = {&d->split_files.train, &d->split_files.valid, &d->split_files.test};
   corpus_file *f = NULL;
   *n = 0;
   for (int i = 0; i < d->files.n; i++) add_file(&f, n, set, run_data_path(set, d->files.v[i]), -1);
@@ -108,7 +108,7 @@ static void load_file(corpus_targets *t, const data_settings *d, int fi) {
 }
 
 void corpus_targets_load(corpus_targets *t, const settings *set) {
-  const cfg_list *files = &set->data.targets.files;
+  const string_list *files = &set->data.targets.files;
   memset(t, 0, sizeof *t);
   t->n_files = files->n;
   if (t->n_files == 0) return;

@@ -2,13 +2,15 @@
 //   stamp <hex>                 the digest of the lines from "stage" to the last "file"
 //   stage <stage> <version>
 //   config <section> <hex>      per section the stage reads: the digest of its canonical text
-//   input <output> <stamp>      per output it reads that a step makes ("-": none recorded)
+//   input <output> <stamp>      per output it reads that a step made (its recorded stamp, with
+//                               "+changed" when that output changed since it was recorded)
 //   file <path> <fingerprint>   per file it reads that no step makes
 //   output <path> <fingerprint> per path it wrote, as it was when the record was written
 // Paths inside the run directory are written relative to it, so a moved run keeps its stamps.
 #include "pipeline/freshness.h"
 
 #include <dirent.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,17 +126,22 @@ static void walk(sha256_ctx *h, const char *path, const char *rel, int depth) {
   if (k >= 0) free(names);
 }
 
-// The content of a file, or of everything under a directory (names and contents; *.tmp left
-// out), as 24 hex digits; "missing" when nothing is there.
+// The content of a file, of everything under a directory (names and contents; *.tmp left
+// out), or of every file a glob matches (data.split_files), as 24 hex digits; "missing" when
+// nothing is there.
 static void fingerprint(const char *path, char out[80]) {
   struct stat st;
-  if (stat(path, &st) != 0) {
+  glob_t g = {0};
+  int is_glob = stat(path, &st) != 0 && strpbrk(path, "*?[") && glob(path, 0, NULL, &g) == 0;
+  if (!is_glob && stat(path, &st) != 0) {
     snprintf(out, 80, "missing");
     return;
   }
   sha256_ctx h;
   sha256_init(&h);
-  walk(&h, path, ".", 0);
+  if (!is_glob) walk(&h, path, ".", 0);
+  for (size_t i = 0; is_glob && i < g.gl_pathc; i++) walk(&h, g.gl_pathv[i], g.gl_pathv[i], 0);   // glob sorts
+  if (is_glob) globfree(&g);
   uint8_t d[32];
   sha256_final(&h, d);
   for (int i = 0; i < 12; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);

@@ -1,8 +1,8 @@
 // The one answer to "is this output current, and why not". Every step's output has a stamp:
 // the digest of its stage (and the stage's version), the config sections the stage reads,
-// the stamps of the outputs it reads, and the size and time of every file it reads that no
+// the stamps of the outputs it reads, and the content digest of every file it reads that no
 // step writes (the corpus, a given model). A stage records its stamp when it succeeds, with
-// the size and time of what it wrote, in the run layout's stamp record of its primary output
+// the content digest of what it wrote, in the run layout's stamp record of its primary output
 // (<run_dir>/stamps/<output>, or <output>.stamp for an output outside run_dir). An output is
 // current when its record holds the stamp it would get now and what it wrote is unchanged.
 //
@@ -29,7 +29,7 @@ typedef struct {
   char why[512];
   char *record;          // its stamp record's path
   char *body;            // the record's lines that the stamp digests
-  char **outputs;        // what it writes (their size and time go into the record)
+  char **outputs;        // what it writes (their content digests go into the record)
   int n_outputs;
   char *run_dir;
 } fresh_invocation;

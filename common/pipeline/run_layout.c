@@ -15,31 +15,32 @@
 #define NO_KEY ((size_t)-1)
 #define KEY(m) offsetof(settings, m)
 
-// A directory: its default name under run_dir, and the member of `settings` (a string key)
-// that names it instead when not "" (NO_KEY: none). `cwd` keys are relative to the working
-// directory, not to run_dir (synth.output, as given on the command line).
+// A directory: what `nq-config --path` calls it, its default name under run_dir, and the
+// member of `settings` (a string key) that names it instead when not "" (NO_KEY: none).
+// `cwd` keys are relative to the working directory, not to run_dir (synth.output, as given
+// on the command line).
 static const struct {
-  const char *name;
+  const char *id, *name;
   size_t key;
   int cwd;
 } dirs[RUN_N_DIRS] = {
-    [RUN_CORPUS] = {"data/synth.jsonl", KEY(synth.output), 1},
-    [RUN_SHARDS] = {"shards", NO_KEY, 0},
-    [RUN_SHARDS_NEXT] = {"shards.tmp", NO_KEY, 0},
-    [RUN_TOKENIZER] = {"tokenizer.json", NO_KEY, 0},
-    [RUN_TOKENIZER_NEXT] = {"tokenizer.next.json", NO_KEY, 0},
-    [RUN_EFFECTS] = {"effects", KEY(effect.output), 0},
-    [RUN_EFFECTS_READ] = {"effects", KEY(annotate.effects), 0},
-    [RUN_ANNOTATIONS] = {"annotations", KEY(annotate.output), 0},
-    [RUN_WEIGHTS] = {"annotations", KEY(train.annotations), 0},
-    [RUN_TRAIN] = {"", KEY(train.name), 0},
-    [RUN_EVAL] = {"eval", KEY(eval.output), 0},
-    [RUN_REPORT] = {"report", NO_KEY, 0},
-    [RUN_LOCKS] = {"locks", NO_KEY, 0},
-    [RUN_STAMPS] = {"stamps", NO_KEY, 0},
-    [RUN_LOGS] = {"logs", NO_KEY, 0},
-    [RUN_SEEDS] = {"seeds", NO_KEY, 0},
-    [RUN_SWEEP] = {"sweep", NO_KEY, 0},
+    [RUN_CORPUS] = {"corpus", "data/synth.jsonl", KEY(synth.output), 1},
+    [RUN_SHARDS] = {"shards", "shards", NO_KEY, 0},
+    [RUN_SHARDS_NEXT] = {"shards_next", "shards.tmp", NO_KEY, 0},
+    [RUN_TOKENIZER] = {"tokenizer", "tokenizer.json", NO_KEY, 0},
+    [RUN_TOKENIZER_NEXT] = {"tokenizer_next", "tokenizer.next.json", NO_KEY, 0},
+    [RUN_EFFECTS] = {"effects", "effects", KEY(effect.output), 0},
+    [RUN_EFFECTS_READ] = {"effects_read", "effects", KEY(annotate.effects), 0},
+    [RUN_ANNOTATIONS] = {"annotations", "annotations", KEY(annotate.output), 0},
+    [RUN_WEIGHTS] = {"weights", "annotations", KEY(train.annotations), 0},
+    [RUN_TRAIN] = {"train", "", KEY(train.name), 0},
+    [RUN_EVAL] = {"eval", "eval", KEY(eval.output), 0},
+    [RUN_REPORT] = {"report", "report", NO_KEY, 0},
+    [RUN_LOCKS] = {"locks", "locks", NO_KEY, 0},
+    [RUN_STAMPS] = {"stamps", "stamps", NO_KEY, 0},
+    [RUN_LOGS] = {"logs", "logs", NO_KEY, 0},
+    [RUN_SEEDS] = {"seeds", "seeds", NO_KEY, 0},
+    [RUN_SWEEP] = {"sweep", "sweep", NO_KEY, 0},
 };
 
 // A file: its name, a printf pattern of one long for the numbered ones (`digits` > 0) or of
@@ -72,6 +73,16 @@ static const struct {
 // The config's name for directory d, or "" (the default).
 static const char *key_value(const settings *s, run_dir_item d) {
   return dirs[d].key == NO_KEY ? "" : *(const char *const *)((const char *)s + dirs[d].key);
+}
+
+int run_dir_item_named(const char *id) {
+  for (int d = 0; d < RUN_N_DIRS; d++)
+    if (!strcmp(dirs[d].id, id)) return d;
+  return -1;
+}
+
+void run_dir_item_ids(FILE *out) {
+  for (int d = 0; d < RUN_N_DIRS; d++) fprintf(out, "%s%s", d ? ", " : "", dirs[d].id);
 }
 
 char *run_path(const settings *s, run_dir_item d) {

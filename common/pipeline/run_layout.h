@@ -10,6 +10,8 @@
 #ifndef NQ_RUN_LAYOUT_H
 #define NQ_RUN_LAYOUT_H
 
+#include <stdio.h>
+
 #include "settings/settings.h"
 
 typedef enum {
@@ -35,7 +37,7 @@ typedef enum {
 
 typedef enum {
   RUN_SHARD_FILE,      // shard-<i, 5 digits>.h5 in shards/, effects/, annotations/
-  RUN_SUMMARY_JSON,    // summary.json in effects/, annotations/
+  RUN_SUMMARY_JSON,    // summary.json in annotations/
   RUN_CKPT,            // ckpt-<step, 6 digits>.h5 in a training run
   RUN_MODEL,           // model.h5: a finished run's model (LoRA: merged)
   RUN_METRICS,         // metrics.h5: a training run's loss curves
@@ -56,6 +58,10 @@ typedef enum {
   RUN_N_FILES
 } run_file_item;
 
+// The directory item called `id` ("shards", "logs", ...: nq-config --path), or -1; the ids,
+// comma separated, to `out`.
+int run_dir_item_named(const char *id);
+void run_dir_item_ids(FILE *out);
 // The directory `d` of the run `s` describes (created on demand by the caller). Relative
 // config values are under run_dir, absolute ones stay; caller frees.
 char *run_path(const settings *s, run_dir_item d);
@@ -71,7 +77,7 @@ char *run_file_in(const char *dir, run_file_item f, const char *name);
 int run_list(const char *dir, run_file_item f, long **nums);
 // The shard files in `dir` (shards/, or the shard-named files of effects/, annotations/), in
 // index order (*n of them; caller frees each and the array); with `check`, verified as one
-// complete set written by one nq-shard run (formats/shards_file.h), else stop.
+// complete set written by one nq-shard run (files/shards_file.h), else stop.
 char **run_shard_files(const char *dir, int *n, int check);
 // A path the user gives for a run's file (train.init, train.reference, eval.models values):
 // "" is none (NULL), absolute stays, relative is under run_dir. Caller frees.

@@ -28,7 +28,8 @@ static void print_help(const stage_info *info, const stage_option *opts) {
   usage(info, opts, stdout);
   printf("\nOptions:\n"
          "  --set key=value   override any config key (validated like the file)\n"
-         "  --force           overwrite outputs made with a different config\n");
+         "  --force           make the outputs again, even when current (pipeline/freshness.h),\n"
+         "                    and replace outputs made with another config or input\n");
   if (info->takes_resume) printf("  --resume          continue from the newest checkpoint\n");
   if (info->takes_preview)
     printf("  --preview N       print the first N samples' prompts and targets, write nothing\n"
@@ -159,7 +160,8 @@ static void ask_freshness(stage_ctx *s) {
     stage_end(s, 0);
     exit(0);
   }
-  if (state == FRESH_STALE && a->info->refuses_stale && a->rank == 0)
+  // a stale output is replaced only with --force by the stages that refuse (a missing one is made)
+  if (state == FRESH_STALE && a->info->refuses_stale && a->rank == 0 && file_exists(out))
     fatal("%s: not current: %s; rerun with --force to replace it", out, why);
   if (state == FRESH_STALE && a->rank == 0) message("%s: making %s again: %s", a->info->name, out, why);
   if (state == FRESH_STALE && a->info->refuses_stale) mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for rank 0");

@@ -51,7 +51,7 @@ static void synth_io(const settings *s, step_io *io) { WRITES(io, run_path(s, RU
 
 static void shard_io(const settings *s, step_io *io) {
   const data_settings *d = &s->data;
-  const cfg_list *lists[] = {&d->files, &d->split_files.train, &d->split_files.valid, &d->split_files.test,
+  const string_list *lists[] = {&d->files, &d->split_files.train, &d->split_files.valid, &d->split_files.test,
                              &d->targets.files};
   for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)   // globs stay as written
     for (int i = 0; i < lists[l]->n; i++) READS(io, run_data_path(s, lists[l]->v[i]));
@@ -148,7 +148,7 @@ static void add_sets(pipeline_step *s, const char *words) {
 }
 
 // The value of `name` in the map, or "".
-static const char *map_get(const cfg_map *m, const char *name) {
+static const char *map_get(const string_map *m, const char *name) {
   for (int i = 0; i < m->n; i++)
     if (!strcmp(m->name[i], name)) return m->value[i];
   return "";

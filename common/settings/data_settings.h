@@ -9,11 +9,11 @@ enum { DATA_TRUNCATE_END, DATA_TRUNCATE_START };   // data.truncate
 enum { DATA_BAD_FAIL, DATA_BAD_SKIP };             // data.on_bad_record
 
 typedef struct {
-  cfg_list files;
-  struct { cfg_list train, valid, test; } split_files;
+  string_list files;
+  struct { string_list train, valid, test; } split_files;
   int format;                   // data.format: rec_format (REC_AUTO, REC_JSONL, REC_JSON)
   const char *records;
-  struct { cfg_list files; const char *records, *id, *target; } targets;
+  struct { string_list files; const char *records, *id, *target; } targets;
   struct {
     const char *id, *user, *history, *target, *history_order, *split, *truth_spans, *truth_rare,
         *truth_decisive;

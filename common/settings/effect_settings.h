@@ -8,7 +8,7 @@ typedef struct {
   const char *model;            // "" = the newest checkpoint of reference_run
   const char *reference_run;
   const char *output;           // "" = the run layout's effects directory
-  cfg_list splits;
+  string_list splits;
   long micro_batch, max_batch_tokens;
   double threshold;
 } effect_settings;

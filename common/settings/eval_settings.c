@@ -56,7 +56,7 @@ const cfg_key eval_keys[] = {
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
 };
 
-static int listed(const cfg_list *l, const char *name) {
+static int listed(const string_list *l, const char *name) {
   for (int i = 0; i < l->n; i++)
     if (!strcmp(l->v[i], name)) return 1;
   return 0;

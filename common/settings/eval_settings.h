@@ -8,8 +8,8 @@ enum { EVAL_SPLIT_TEST, EVAL_SPLIT_VALID };   // eval.split
 enum { DECODE_GREEDY = 0, DECODE_SAMPLE = 1 };   // eval.decoding
 
 typedef struct {
-  cfg_map models, user_adapters;
-  cfg_list nohist_models, cos_models;
+  string_map models, user_adapters;
+  string_list nohist_models, cos_models;
   double cos_lambda;
   const char *output;           // "" = the run layout's eval directory
   int split;                    // EVAL_SPLIT_*
@@ -23,7 +23,7 @@ typedef struct {
   long bootstrap;
   int stem;
   const char *phrases_field, *kinds_field;
-  cfg_list skip_kinds;
+  string_list skip_kinds;
   const char *wordnet_dir;
 } eval_settings;
 

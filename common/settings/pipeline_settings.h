@@ -8,11 +8,11 @@
 enum { SYNTH_STEP_AUTO, SYNTH_STEP_ALWAYS, SYNTH_STEP_NEVER };   // pipeline.synth
 
 typedef struct {
-  cfg_list train_runs;
-  cfg_map runs;
+  string_list train_runs;
+  string_map runs;
   long rounds;
   const char *rounds_run;
-  cfg_map evals;
+  string_map evals;
   long ranks;
   int synth;                    // SYNTH_STEP_*
 } pipeline_settings;

@@ -7,7 +7,7 @@
 typedef struct {
   const char *path;
   long vocab_size, train_samples;
-  cfg_list specials;
+  string_list specials;
 } tokenizer_settings;
 
 extern const cfg_key tokenizer_keys[];

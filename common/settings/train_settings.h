@@ -31,7 +31,7 @@ typedef struct {
   int adapter;                  // ADAPTER_*
   long lora_rank;
   double lora_alpha, lora_dropout;
-  cfg_list lora_targets;
+  string_list lora_targets;
   int per_user;
   long user_groups;
   int shard_optimizer;          // SHARD_OPT_*

@@ -108,8 +108,9 @@ snapshot() {  # digests of every output file under DIR except the listed top-lev
 t0=$SECONDS
 if run_chain slurm_pipeline "$R" $CFG --set run_dir=$R; then
   missing=""
+  states=$(build/nq-config $CFG --set run_dir=$R --steps | cut -f1,7)
   for s in $STEPS; do
-    [ -s "$R/stamps/$s" ] || missing+=" stamps/$s"
+    grep -qx "$s"$'\t'current <<<"$states" || missing+=" a current stamp of $s ($(grep "^$s"$'\t' <<<"$states" | cut -f2))"
     id=$(tr ' ' '\n' <<<"$SUBMITTED" | sed -n "s/^$s=//p")
     [ -s "$R/logs/$s-$id.out" ] || missing+=" logs/$s-$id.out"
   done

@@ -78,7 +78,7 @@ def outputs(run, names):
             if name != base and base and not (0 < p <= 1):
                 die(f"{name}: p-value {p} for {k}")
         prov = m["provenance"]
-        for s in prov["shards"]:
+        for s in prov["shard_files"]:
             if sha256(s["path"]) != s["sha256"]:
                 die(f"{name}: provenance digest of {s['path']} is stale")
         for mn, c in prov["checkpoints"].items():
