@@ -76,7 +76,11 @@ for step in $steps; do
   fi
   sets=()
   while IFS= read -r s; do sets+=(--set "$s"); done < <(nq_step_sets "$step")
-  cmd=("${MPI[@]}" "$NQ_BIN/$(nq_step_stage "$step")" "$NQ_CONFIG" "${sets[@]}" --force)
+  # a step run here is made again (--force replaces outputs of another config); nq-effect, when
+  # only its own output is not current, keeps the files an interrupted run of its stamp finished
+  force=(--force)
+  [ $forced = 0 ] && [ -z "$ONLY" ] && [ "$(nq_step_stage "$step")" = nq-effect ] && force=()
+  cmd=("${MPI[@]}" "$NQ_BIN/$(nq_step_stage "$step")" "$NQ_CONFIG" "${sets[@]}" "${force[@]}")
   echo "== $step: ${cmd[*]}"
   t0=$(date +%s)
   if ! "${cmd[@]}" 2>&1 | tee "$run_dir/logs/$step.log"; then

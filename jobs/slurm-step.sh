@@ -1,11 +1,13 @@
 # shellcheck shell=bash
 # Body shared by the stage job scripts jobs/nq-<stage>.sbatch (sourced from the repo root,
 # not a job script itself). Arguments of every stage job:
-#   CONFIG [--set key=value]... [--nq-points FILE]
+#   CONFIG [--set key=value]... [--nq-points FILE] [--nq-forced]
 # The stage records its own stamp when it succeeds (pipeline/freshness.c), the same record a
 # run of jobs/run-local.sh leaves, so `make run` and Slurm agree on what is current.
 # --nq-points FILE (added by jobs/submit.sh): job array over sweep points; task i reads the
-# line "i<TAB>key=value<TAB>..." of FILE (its overrides, run_dir included).
+# line "i<TAB>key=value<TAB>..." of FILE (its overrides, run_dir included). --nq-forced (added
+# by jobs/submit.sh for --from/--only and the steps after a rerun one): nq-effect makes every
+# file again; otherwise it keeps the files an interrupted run of its stamp finished.
 # The stage runs under `srun` over the job's tasks (NQ_SRUN_ARGS, default "--mpi=pmix" for Open
 # MPI; "--mpi=pmi2" for MPICH and its derivatives; empty: the cluster's MpiDefault).
 # Signals: the batch shell forwards USR1 (sbatch --signal=B:USR1@T, scancel --signal=USR1
@@ -14,18 +16,19 @@
 # exits 75; after a USR1 the job requeues itself (`scontrol requeue`), after a TERM it stops
 # (a cancel stays a cancel; a preemption with PreemptMode=REQUEUE is requeued by Slurm). A
 # restarted job (SLURM_RESTART_COUNT > 0) runs nq-train with --resume (from its newest
-# checkpoint; with none it starts over); everything else runs with --force.
+# checkpoint; with none it starts over); everything else runs with --force (nq-effect: above).
 
 nq_job_fail() { echo "$(date -u +%H:%M:%S) nq-job: $*" >&2; exit 2; }
 nq_job_log() { echo "$(date -u +%H:%M:%S) nq-job: $*"; }
 
 nq_job_main() {
   local stage=$1; shift
-  local config="" sets=() points="" kv
+  local config="" sets=() points="" forced=0 kv
   while [ $# -gt 0 ]; do
     case $1 in
       --set) sets+=(--set "${2:?--set needs key=value}"); shift 2 ;;
       --nq-points) points=${2:?}; shift 2 ;;
+      --nq-forced) forced=1; shift ;;
       -*) nq_job_fail "unknown option '$1' (usage: CONFIG [--set key=value]...)" ;;
       *) [ -z "$config" ] || nq_job_fail "unexpected argument '$1'"; config=$1; shift ;;
     esac
@@ -47,6 +50,7 @@ nq_job_main() {
   mkdir -p "$logs"
 
   local mode=--force
+  [ "$stage" = nq-effect ] && [ $forced = 0 ] && mode=""
   if [ "$stage" = nq-train ] && [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ]; then
     mode=--resume
     nq_job_log "restart ${SLURM_RESTART_COUNT}: resuming from the newest checkpoint (if there is one)"
@@ -56,7 +60,7 @@ nq_job_main() {
   export NQ_PROGRESS_TTY=0
   local srun_args
   read -r -a srun_args <<<"${NQ_SRUN_ARGS---mpi=pmix}"   # set but empty: the cluster's MpiDefault
-  local cmd=(srun "${srun_args[@]}" --kill-on-bad-exit=1 "$bin/$stage" "$config" "${sets[@]}" "$mode")
+  local cmd=(srun "${srun_args[@]}" --kill-on-bad-exit=1 "$bin/$stage" "$config" "${sets[@]}" ${mode:+"$mode"})
   nq_job_log "job ${SLURM_JOB_ID:-?} on ${SLURM_NTASKS:-?} tasks: ${cmd[*]}"
   local t0=$SECONDS rc=0 pid
   NQ_JOB_SIGNALLED=0 NQ_JOB_SIGNAL="" pid=""

@@ -255,6 +255,9 @@ for step in $steps; do
   if [ -n "$ONLY" ] && [ "$step" != "$ONLY" ]; then continue; fi
   if [ $need = 0 ]; then echo "== $step: up to date, skipped"; continue; fi
   step_set_args "$step"
+  forced=()   # made again whole (nq-effect keeps an interrupted run's files otherwise)
+  [ "$step" = "$FROM" ] || [ "$step" = "$ONLY" ] && forced=(--nq-forced)
+  for d in ${NQ_AFTER[$step]}; do [ -z "${RERUN[$d]:-}" ] || forced=(--nq-forced); done
   list=""; [ -z "${SWEPT[$step]:-}" ] || list=$(index_ranges "${idx[@]}")
   ok_jobs=""; corr_jobs=""
   for d in ${NQ_AFTER[$step]}; do
@@ -267,13 +270,13 @@ for step in $steps; do
   if [ -n "$list" ]; then
     submit "$step" "$stage" "$dep" --ntasks="$np" --array="$list" \
       --output="$run_dir/logs/$step-%A_%a.out" -- \
-      "$NQ_CONFIG" "${ARGS[@]}" --nq-points "$points_file"
+      "$NQ_CONFIG" "${ARGS[@]}" --nq-points "$points_file" "${forced[@]}"
     ARRAYOF[$step]=$list
     for i in "${idx[@]}"; do PRERUN["$i $step"]=1; done
   else
     submit "$step" "$stage" "$dep" --ntasks="$np" \
       --output="$run_dir/logs/$step-%j.out" -- \
-      "$NQ_CONFIG" "${ARGS[@]}"
+      "$NQ_CONFIG" "${ARGS[@]}" "${forced[@]}"
     RERUN[$step]=1  # its outputs are new: the steps reading them rerun too
   fi
   JOBOF[$step]=$JOB

@@ -79,6 +79,7 @@ static void effect_io(const settings *s, step_io *io) {
 
 static void annotate_io(const settings *s, step_io *io) {
   READS(io, run_path(s, RUN_EFFECTS_READ));
+  READS(io, run_path(s, RUN_SHARDS));   // each effect file is checked against its shard
   WRITES(io, run_path(s, RUN_ANNOTATIONS));
 }
 
