@@ -10,11 +10,13 @@
 #include "pipeline/freshness.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/sha256.h"
@@ -153,6 +155,18 @@ static const char *rel(const char *run_dir, const char *path) {
   return !strncmp(path, run_dir, n) && path[n] == '/' ? path + n + 1 : path;
 }
 
+// How a record names `path`: relative to run_dir when inside it (a moved run keeps its
+// records), else absolute (a record is read back from any working directory). Caller frees.
+static char *rec_path(const char *run_dir, const char *path) {
+  const char *r = rel(run_dir, path);
+  if (r != path || path[0] == '/') return xstrdup(r);
+  char *cwd = getcwd(NULL, 0);
+  if (!cwd) error("getcwd: %s", strerror(errno));
+  char *abs = path_clean(path_join(cwd, path));
+  free(cwd);
+  return abs;
+}
+
 // ---- records ----------------------------------------------------------------------------------
 
 // The lines of the record at `path` (NULL when there is none); *n lines.
@@ -193,18 +207,21 @@ static char *stamp_body(const stage_info *st, const char *config_lines, char **i
 
 // "<key> <fingerprint now>" of an outside file.
 static char *file_line(const char *run_dir, const char *path) {
-  char fp[80];
+  char fp[80], *p = rec_path(run_dir, path);
   fingerprint(path, fp);
   strbuf b;
   sb_init(&b);
-  sb_printf(&b, "%s %s", rel(run_dir, path), fp);
+  sb_printf(&b, "%s %s", p, fp);
+  free(p);
   return sb_detach(&b);
 }
 
 static char *input_line(const char *run_dir, const char *output, const char *stamp) {
+  char *p = rec_path(run_dir, output);
   strbuf b;
   sb_init(&b);
-  sb_printf(&b, "%s %s", rel(run_dir, output), stamp);
+  sb_printf(&b, "%s %s", p, stamp);
+  free(p);
   return sb_detach(&b);
 }
 
@@ -260,38 +277,6 @@ static fresh_state state_of(const char *run_dir, const char *primary, const char
   }
   lines_free(rec, n);
   return st;
-}
-
-// ---- the graph ----------------------------------------------------------------------------------
-
-void freshness_graph(pipeline_graph *g) {
-  char *stamps = run_stamps_dir(g->run_dir);
-  cache_use(stamps);
-  free(stamps);
-  for (int k = 0; k < g->n; k++) {   // ordered: the steps it reads from have their stamps
-    pipeline_step *s = &g->s[k];
-    char **inputs = xcalloc((size_t)s->n_inputs + 1, sizeof *inputs);
-    char **files = xcalloc((size_t)s->n_outside + 1, sizeof *files);
-    for (int i = 0; i < s->n_inputs; i++) {
-      const pipeline_step *p = &g->s[s->inputs[i]];
-      inputs[i] = input_line(g->run_dir, p->writes[0], p->stamp);
-    }
-    for (int i = 0; i < s->n_outside; i++) files[i] = file_line(g->run_dir, s->outside[i]);
-    char *body = stamp_body(s->stage, s->config_lines, inputs, s->n_inputs, files, s->n_outside);
-    sha256_hex(body, strlen(body), s->stamp);
-    s->state = state_of(g->run_dir, s->writes[0], s->stamp, body, s->why, sizeof s->why);
-    for (int i = 0; i < s->n_inputs && s->state != FRESH_NOT_RUN; i++)   // what it read is not current:
-      if (g->s[s->inputs[i]].state != FRESH_CURRENT) {                    // name the step to rerun first
-        s->state = FRESH_STALE;
-        snprintf(s->why, sizeof s->why, "its input %s (step %s) is not current", rel(g->run_dir, g->s[s->inputs[i]].writes[0]),
-                 g->s[s->inputs[i]].name);
-        break;
-      }
-    for (int i = 0; i < s->n_inputs; i++) free(inputs[i]);
-    for (int i = 0; i < s->n_outside; i++) free(files[i]);
-    free(inputs), free(files), free(body);
-  }
-  cache_save();
 }
 
 // ---- one invocation -----------------------------------------------------------------------------
@@ -389,6 +374,55 @@ static known_record *known_records(const char *run_dir, char **reads, int n_read
   return v;
 }
 
+// ---- the graph ----------------------------------------------------------------------------------
+
+void freshness_graph(pipeline_graph *g) {
+  char *stamps = run_stamps_dir(g->run_dir);
+  cache_use(stamps);
+  free(stamps);
+  int n_outside = 0, n_known;
+  for (int k = 0; k < g->n; k++) n_outside += g->s[k].n_outside;
+  char **outside = xcalloc((size_t)n_outside + 1, sizeof *outside);
+  n_outside = 0;
+  for (int k = 0; k < g->n; k++)
+    for (int i = 0; i < g->s[k].n_outside; i++) outside[n_outside++] = g->s[k].outside[i];
+  known_record *known = known_records(g->run_dir, outside, n_outside, &n_known);
+  free(outside);
+  for (int k = 0; k < g->n; k++) {   // ordered: the steps it reads from have their stamps
+    pipeline_step *s = &g->s[k];
+    char **inputs = xcalloc((size_t)(s->n_inputs + n_known) + 1, sizeof *inputs);
+    char **files = xcalloc((size_t)s->n_outside + 1, sizeof *files), *own = run_record_path(g->run_dir, s->writes[0]);
+    int n_inputs = 0, n_files = 0;
+    for (int i = 0; i < s->n_inputs; i++) {
+      const pipeline_step *p = &g->s[s->inputs[i]];
+      inputs[n_inputs++] = input_line(g->run_dir, p->writes[0], p->stamp);
+    }
+    for (int i = 0; i < s->n_outside; i++)   // made by a stage run outside the graph (its record), or a file
+      if (!producers_of(known, n_known, s->outside[i], own, g->run_dir, &inputs, &n_inputs))
+        files[n_files++] = file_line(g->run_dir, s->outside[i]);
+    free(own);
+    char *body = stamp_body(s->stage, s->config_lines, inputs, n_inputs, files, n_files);
+    sha256_hex(body, strlen(body), s->stamp);
+    s->state = state_of(g->run_dir, s->writes[0], s->stamp, body, s->why, sizeof s->why);
+    // what it read is not current: stale, naming the nearest such input (a step it waits for
+    // directly before one reached through it)
+    for (int pass = 0; pass < 2 && s->state != FRESH_NOT_RUN; pass++)
+      for (int i = 0; i < (pass ? s->n_inputs : s->n_after); i++) {
+        const pipeline_step *in = &g->s[pass ? s->inputs[i] : s->after[i]];
+        if (in->state == FRESH_CURRENT) continue;
+        s->state = FRESH_STALE;
+        snprintf(s->why, sizeof s->why, "its input %s (step %s) is not current", rel(g->run_dir, in->writes[0]), in->name);
+        pass = 2;
+        break;
+      }
+    for (int i = 0; i < n_inputs; i++) free(inputs[i]);
+    for (int i = 0; i < n_files; i++) free(files[i]);
+    free(inputs), free(files), free(body);
+  }
+  known_free(known, n_known);
+  cache_save();
+}
+
 void freshness_invocation(fresh_invocation *f, const settings *set, const stage_info *stage) {
   memset(f, 0, sizeof *f);
   char **reads;
@@ -426,7 +460,9 @@ void freshness_record(const fresh_invocation *f) {
   for (int i = 0; i < f->n_outputs; i++) {
     char fp[80];
     fingerprint(f->outputs[i], fp);
-    sb_printf(&b, "output %s %s\n", rel(f->run_dir, f->outputs[i]), fp);
+    char *p = rec_path(f->run_dir, f->outputs[i]);
+    sb_printf(&b, "output %s %s\n", p, fp);
+    free(p);
   }
   char *dir = xstrdup(f->record);
   char *slash = strrchr(dir, '/');

@@ -80,11 +80,11 @@ void data_settings_check(const data_settings *d, const char *file) {
     fatal("%s: data.fields.truth_rare needs data.fields.truth_spans", file);
   if (*d->fields.truth_decisive && !*d->fields.truth_spans)
     fatal("%s: data.fields.truth_decisive needs data.fields.truth_spans", file);
-  if (!strstr(d->prompt_template, "{history}"))
-    fatal("%s: data.prompt_template must contain {history}", file);
   if (strstr(d->prompt_template, "{history:"))
     fatal("%s: data.prompt_template: {history} takes no token budget (items are dropped to fit "
           "data.max_prompt_tokens; give the item template's fields budgets instead)", file);
+  if (!strstr(d->prompt_template, "{history}"))
+    fatal("%s: data.prompt_template must contain {history}", file);
   if (!*d->fields.user) fatal("%s: data.fields.user must name a field", file);
   if (d->targets.files.n > 0 && !*d->fields.id)
     fatal("%s: data.targets needs data.fields.id: the records are joined to their targets by id", file);

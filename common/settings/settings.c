@@ -41,6 +41,9 @@ static const struct {
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 void settings_schema_install(void) {
+  static int installed;   // once: config_schema()'s array stays valid for the program
+  if (installed) return;
+  installed = 1;
   const cfg_key *tables[N_SECTIONS];
   for (size_t i = 0; i < N_SECTIONS; i++) tables[i] = sections[i].keys;
   config_set_schema(tables, (int)N_SECTIONS);

@@ -6,6 +6,7 @@
 #include "nqtest.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/util.h"
 #include "pipeline/freshness.h"
@@ -448,7 +449,9 @@ static void test_graph_steps_and_order(void **st) {
   assert_int_equal(g->s[effect].after[0], shard);
   assert_int_equal(g->s[annotate].n_after, 1);
   assert_int_equal(g->s[annotate].after[0], effect);
-  assert_int_equal(g->s[annotate].n_inputs, 1);
+  assert_int_equal(g->s[annotate].n_inputs, 2);   // effect, and the shards it checks effect files against
+  assert_int_equal(g->s[annotate].inputs[0], shard);
+  assert_int_equal(g->s[annotate].inputs[1], effect);
   assert_int_equal(g->s[eval].n_after, 1);
   assert_int_equal(g->s[eval].after[0], shard);
   assert_int_equal(g->s[shard].n_after, 0);
@@ -624,6 +627,45 @@ static void test_graph_print_sets_column(void **st) {
   pipeline_graph_free(g);
 }
 
+// An output outside run_dir given as a cwd-relative path (synth.output is cwd-relative) is
+// recorded by its absolute path: current after its record, from any working directory.
+static void test_cwd_relative_output_is_current_after_record(void **st) {
+  (void)st;
+  fake_run r = R;
+  char *cwd = getcwd(NULL, 0), why[512];
+  assert_int_equal(chdir(r.base), 0);
+  const char *sets[] = {"synth.output=corpus_rel.jsonl"};
+  make_step(&r, "synth", sets, 1, "{}\n", NULL);
+  assert_true(file_exists("corpus_rel.jsonl"));
+  assert_true(file_exists("corpus_rel.jsonl.stamp"));
+  fresh_state got = state(&r, "synth", sets, 1, why, NULL);
+  assert_int_equal(chdir(cwd), 0);
+  free(cwd);
+  assert_state(got, FRESH_CURRENT, why);
+}
+
+// A read made by a recorded stage that is no step of the graph (a run trained by hand) is an
+// input of the stamp in the graph as in the stage's own check: both say current, one stamp.
+static void test_graph_agrees_with_invocation_on_a_run_made_outside_the_graph(void **st) {
+  (void)st;
+  fake_run r = R;
+  char eval[65], why[512];
+  make_step(&r, "shard", NULL, 0, "v1", NULL);
+  const char *sets[] = {"train.name=ref"};   // eval.models: ref = "ref/model.h5"
+  make_step(&r, "train", sets, 1, "m1", NULL);
+  make_step(&r, "eval", NULL, 0, "p1", eval);
+  assert_state(state(&r, "eval", NULL, 0, why, NULL), FRESH_CURRENT, why);
+  pipeline_graph *g = graph(r.cfg, NULL, 0);
+  const pipeline_step *s = step(g, "eval");
+  fresh_state got = s->state;
+  char gwhy[512], gstamp[65];
+  snprintf(gwhy, sizeof gwhy, "%s", s->why);
+  memcpy(gstamp, s->stamp, 65);
+  pipeline_graph_free(g);
+  assert_state(got, FRESH_CURRENT, gwhy);
+  assert_string_equal(gstamp, eval);
+}
+
 int main(void) {
   log_set_quiet(1);
   const struct CMUnitTest tests[] = {
@@ -648,6 +690,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_graph_train_step_matches_invocation_with_its_overrides, run_setup, run_teardown),
       cmocka_unit_test_setup_teardown(test_graph_print_columns, run_setup, run_teardown),
       cmocka_unit_test_setup_teardown(test_graph_print_sets_column, run_setup, run_teardown),
+      cmocka_unit_test_setup_teardown(test_cwd_relative_output_is_current_after_record, run_setup, run_teardown),
+      cmocka_unit_test_setup_teardown(test_graph_agrees_with_invocation_on_a_run_made_outside_the_graph, run_setup,
+                                      run_teardown),
   };
   return cmocka_run_group_tests_name("freshness", tests, NULL, NULL);
 }

@@ -118,8 +118,8 @@ static size_t type_size(cfg_type t) {
     case CFG_FLOAT: return sizeof(double);
     case CFG_BOOL: case CFG_CHOICE: return sizeof(int);
     case CFG_STRING: return sizeof(const char *);
-    case CFG_STRING_LIST: return sizeof(cfg_list);
-    case CFG_STRING_MAP: return sizeof(cfg_map);
+    case CFG_STRING_LIST: return sizeof(string_list);
+    case CFG_STRING_MAP: return sizeof(string_map);
   }
   fail_msg("unknown cfg_type %d", (int)t);
   return 0;
@@ -131,8 +131,8 @@ static size_t type_align(cfg_type t) {
     case CFG_FLOAT: return alignof(double);
     case CFG_BOOL: case CFG_CHOICE: return alignof(int);
     case CFG_STRING: return alignof(const char *);
-    case CFG_STRING_LIST: return alignof(cfg_list);
-    case CFG_STRING_MAP: return alignof(cfg_map);
+    case CFG_STRING_LIST: return alignof(string_list);
+    case CFG_STRING_MAP: return alignof(string_map);
   }
   return 1;
 }
@@ -171,14 +171,14 @@ static void assert_struct_matches_config(settings *s) {
           fail_msg("%s: field %d, config '%s'", k->path, *(const int *)f, cfg_str(s->cfg, k->path));
         break;
       case CFG_STRING_LIST: {
-        const cfg_list *l = (const cfg_list *)f;
+        const string_list *l = (const string_list *)f;
         if (l->n != cfg_list_len(s->cfg, k->path)) fail_msg("%s: %d items, config %d", k->path, l->n, cfg_list_len(s->cfg, k->path));
         for (int j = 0; j < l->n; j++)
           if (strcmp(l->v[j], cfg_list_str(s->cfg, k->path, j))) fail_msg("%s[%d]: '%s'", k->path, j, l->v[j]);
         break;
       }
       case CFG_STRING_MAP: {
-        const cfg_map *m = (const cfg_map *)f;
+        const string_map *m = (const string_map *)f;
         if (m->n != cfg_map_len(s->cfg, k->path)) fail_msg("%s: %d entries, config %d", k->path, m->n, cfg_map_len(s->cfg, k->path));
         for (int j = 0; j < m->n; j++)
           if (strcmp(m->name[j], cfg_map_name(s->cfg, k->path, j)) || strcmp(m->value[j], cfg_map_value(s->cfg, k->path, j)))
@@ -940,6 +940,13 @@ static int teardown(void **st) {
   return 0;
 }
 
+// A prompt template that gives {history} a token budget is told so (not that it lacks {history}).
+static void test_check_history_budget_message(void **st) {
+  (void)st;
+  expect_rejected("data: { prompt_template = \"{history:50}[Q] {input}\"; };",
+                  "data.prompt_template: {history} takes no token budget");
+}
+
 int main(void) {
   log_set_quiet(1);
   settings_schema_install();
@@ -970,6 +977,7 @@ int main(void) {
       cmocka_unit_test(test_schema_fields_inside_struct_and_distinct),
       cmocka_unit_test(test_schema_is_the_union_of_the_tables),
       cmocka_unit_test(test_repo_configs_load_and_pass_check),
+      cmocka_unit_test(test_check_history_budget_message),
   };
   return cmocka_run_group_tests_name("settings", tests, setup, teardown);
 }
