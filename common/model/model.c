@@ -235,16 +235,17 @@ size_t model_acts_bytes(const model_config *c, int precision, int max_tokens, in
   // hmlp, lnf, rstdf, logits; bf16: ln1, atty, ln2, h, lnf; plus backward's scratch
   size_t f32 = (L + 1) * N * D + L * N * (3 * D + qd * 2 + kd * 2 + 2 + 3 * F) + L * H * N * max_seq +
                N * D + N + N * (size_t)c->vocab_size;
-  size_t b16 = precision == MODEL_BF16 ? L * N * (2 * D + qd + F) + N * D : 0;
-  return f32 * 4 + b16 * 2 + N * 3 * sizeof(int);
+  size_t b16 = precision == MODEL_BF16 ? L * N * (2 * D + qd + F) + N * D : 0;   // the rounded operands
+  return f32 * sizeof(float) + b16 * model_precision_bytes(MODEL_BF16) + N * 3 * sizeof(int);
 }
 
 size_t model_backward_scratch_bytes(const model_config *c, int precision, int threads, int max_tokens,
                                     int max_seq) {
   size_t D = c->dim, F = c->ffn_dim, qd = D, kd = c->n_kv_heads * (D / c->n_heads), V = c->vocab_size;
   size_t per16 = 2 * D + 2 * F + qd + 2 * kd;   // bf16: the rounded output gradients (grads16)
-  size_t b16 = precision == MODEL_BF16 ? 2 * (size_t)max_tokens * (per16 > V ? per16 : V) : 0;
-  return 4 * ((size_t)max_tokens * (2 * D + 3 * F + 2 * qd + 2 * kd) + (size_t)threads * max_seq * max_seq) + b16;
+  size_t b16 = precision == MODEL_BF16 ? (size_t)max_tokens * (per16 > V ? per16 : V) : 0;
+  return sizeof(float) * ((size_t)max_tokens * (2 * D + 3 * F + 2 * qd + 2 * kd) + (size_t)threads * max_seq * max_seq) +
+         b16 * model_precision_bytes(MODEL_BF16);
 }
 
 model_acts *model_acts_create(const model *m, int max_tokens, int max_seq) {

@@ -152,6 +152,12 @@ size_t model_backward_scratch_bytes(const model_config *c, int precision, int th
 
 // ---- precision -------------------------------------------------------------------------
 const char *model_precision_name(int precision);
+// Bytes of one matmul operand element at `precision` (fp32 4, bf16 2): the one place a size per
+// precision is written (memory plans, activation sizes).
+size_t model_precision_bytes(int precision);
+// Bytes of a forward-only model's weights at `precision`: the matrices at
+// model_precision_bytes, norms and biases in fp32 (model_set_precision without gradients).
+double model_weight_bytes(const model_config *mc, int precision);
 // Call after the weights are in place (init / checkpoint load), before model_acts_create.
 // MODEL_BF16 with gradients (training): fp32 master weights stay, a bf16 copy is refreshed at
 // every model_forward. Without gradients (forward only): the weights are kept in bf16 only

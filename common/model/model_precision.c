@@ -28,6 +28,16 @@ static int is_matrix(int kind) {
          kind == P_WGATE || kind == P_WUP || kind == P_WDOWN || kind == P_LM_HEAD;
 }
 
+size_t model_precision_bytes(int precision) { return precision == MODEL_BF16 ? sizeof(bf16) : sizeof(float); }
+
+double model_weight_bytes(const model_config *mc, int precision) {
+  size_t sz[P_COUNT];
+  model_param_sizes(mc, sz);
+  double matrices = 0, small = 0;
+  for (int k = 0; k < P_COUNT; k++) *(is_matrix(k) ? &matrices : &small) += (double)sz[k];
+  return (double)model_precision_bytes(precision) * matrices + sizeof(float) * small;
+}
+
 void model_sync_bf16(model *m) {
   if (m->precision != MODEL_BF16 || !m->params_mem) return;
   size_t n = m->n_params, chunk = 1 << 16, nch = (n + chunk - 1) / chunk;

@@ -22,12 +22,7 @@ void mem_plan_add(mem_plan *p, const char *what, double bytes) {
 void mem_plan_add_weights(mem_plan *p, const char *path, int precision, model_config *mc_out) {
   model_config mc;
   checkpoint_read_config(path, &mc);
-  size_t sz[P_COUNT];
-  model_param_sizes(&mc, sz);
-  double P = 0, small = (double)sz[P_ATTN_NORM] + sz[P_MLP_NORM] + sz[P_FINAL_NORM] + sz[P_BQ] + sz[P_BK] + sz[P_BV];
-  for (int k = 0; k < P_COUNT; k++) P += (double)sz[k];
-  mem_plan_add(p, precision == MODEL_BF16 ? "weights (bf16 matrices)" : "weights (fp32)",
-               precision == MODEL_BF16 ? 2 * (P - small) + 4 * small : 4 * P);
+  mem_plan_add(p, precision == MODEL_BF16 ? "weights (bf16 matrices)" : "weights (fp32)", model_weight_bytes(&mc, precision));
   if (mc_out) *mc_out = mc;
 }
 
