@@ -1,5 +1,6 @@
 // HF directories, reading side: config.json (LlamaForCausalLM, Qwen2ForCausalLM) and the
 // safetensors weights mapped onto the model arena by HF tensor name. See hf.h, docs/hf.md.
+#include "hf/hf_names.h"
 #include "hf/hf.h"
 
 #include <jansson.h>
@@ -17,7 +18,7 @@
 int hf_is_model_dir(const char *path) {
   struct stat st;
   if (!path || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
-  char *c = path_join(path, "config.json");
+  char *c = path_join(path, HF_CONFIG);
   int ok = file_exists(c);
   free(c);
   return ok;
@@ -113,7 +114,7 @@ static int parse_config(json_t *root, const char *path, model_config *mc, char *
 }
 
 int hf_read_config(const char *dir, model_config *mc, char *err, size_t errlen) {
-  char *path = path_join(dir, "config.json");
+  char *path = path_join(dir, HF_CONFIG);
   json_error_t je;
   json_t *root = json_load_file(path, 0, &je);
   int rc;
@@ -128,7 +129,7 @@ int hf_read_config(const char *dir, model_config *mc, char *err, size_t errlen) 
 // ---- weights ----------------------------------------------------------------------------------
 // Opens the index (preferred) or the single file; *wpath gets the one opened (caller frees).
 static int open_weights(const char *dir, st_set *s, char **wpath, char *err, size_t errlen) {
-  char *idx = path_join(dir, "model.safetensors.index.json"), *one = path_join(dir, "model.safetensors");
+  char *idx = path_join(dir, HF_WEIGHTS_INDEX), *one = path_join(dir, HF_WEIGHTS);
   int rc;
   *wpath = NULL;
   if (file_exists(idx)) rc = st_open(s, *wpath = idx, err, errlen);

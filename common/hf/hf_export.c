@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hf/hf_names.h"
 #include "hf/hf.h"
 #include "base/jsonl.h"
 #include "base/log.h"
@@ -85,11 +86,11 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
 // source directory's config.json, else <|endoftext|>'s id as bos and eos.
 static int export_tokenizer(const model *m, const char *dir, const char *src, json_t **ids, char *err,
                             size_t errlen) {
-  static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                      "generation_config.json", "vocab.json", "merges.txt"};
+  static const char *const files[] = {HF_TOKENIZER, HF_TOKENIZER_CONFIG, HF_SPECIAL_TOKENS,
+                                      HF_GENERATION_CONFIG, HF_VOCAB, HF_MERGES};
   struct stat st;
   int from_dir = stat(src, &st) == 0 && S_ISDIR(st.st_mode);
-  char *tj = from_dir ? path_join(src, "tokenizer.json") : xstrdup(src);
+  char *tj = from_dir ? path_join(src, HF_TOKENIZER) : xstrdup(src);
   char terr[512];
   tokenizer *t = tok_load_json(tj, terr, sizeof terr);
   int rc = 0;
@@ -100,7 +101,7 @@ static int export_tokenizer(const model *m, const char *dir, const char *src, js
   *ids = json_object();
   if (!*ids) error("config.json: out of memory");
   static const char *const id_keys[] = {"bos_token_id", "eos_token_id", "pad_token_id"};
-  char *src_cfg = from_dir ? path_join(src, "config.json") : NULL;
+  char *src_cfg = from_dir ? path_join(src, HF_CONFIG) : NULL;
   json_t *sc = src_cfg && file_exists(src_cfg) ? json_load_file(src_cfg, 0, NULL) : NULL;
   for (size_t k = 0; k < 3; k++) {
     json_t *v = json_object_get(sc, id_keys[k]);
@@ -119,7 +120,7 @@ static int export_tokenizer(const model *m, const char *dir, const char *src, js
     free(in);
     free(out);
   }
-  char *tc = path_join(dir, "tokenizer_config.json");
+  char *tc = path_join(dir, HF_TOKENIZER_CONFIG);
   if (!rc && !file_exists(tc)) {   // minimal config so AutoTokenizer finds tokenizer.json
     json_t *j = json_pack("{s:s, s:i, s:b}", "tokenizer_class", "PreTrainedTokenizerFast",
                           "model_max_length", m->cfg.max_seq_len, "clean_up_tokenization_spaces", 0);
@@ -151,7 +152,7 @@ int hf_export(const model *m, const char *dir, const hf_export_opts *o, char *er
     t[i].ndim = mt->ndim;
     for (int d = 0; d < mt->ndim; d++) t[i].dims[d] = mt->dims[d];
   }
-  char *st = path_join(dir, "model.safetensors");
+  char *st = path_join(dir, HF_WEIGHTS);
   int rc = st_write(st, t, m->n_tensors, o->bf16 ? ST_BF16 : ST_F32, err, errlen);
   free(st);
   free(t);
@@ -160,7 +161,7 @@ int hf_export(const model *m, const char *dir, const hf_export_opts *o, char *er
     return -1;
   }
   // config.json last: a directory with config.json is taken as complete by hf_is_model_dir
-  char *cj = config_json(m, o->bf16, ids), *cp = path_join(dir, "config.json");
+  char *cj = config_json(m, o->bf16, ids), *cp = path_join(dir, HF_CONFIG);
   json_decref(ids);
   write_file_atomic(cp, cj, strlen(cj));
   free(cj);
@@ -184,7 +185,7 @@ int hf_dir_digest(const char *dir, char hex[65]) {
   struct dirent *de;
   while ((de = readdir(d))) {
     const char *nm = de->d_name;
-    if (strcmp(nm, "config.json") && !ends_with(nm, ".safetensors") && !ends_with(nm, ".safetensors.index.json"))
+    if (strcmp(nm, HF_CONFIG) && !ends_with(nm, HF_SAFETENSORS_EXT) && !ends_with(nm, HF_SAFETENSORS_INDEX_EXT))
       continue;
     names = xrealloc(names, (n + 1) * sizeof *names);
     names[n++] = xstrdup(nm);
@@ -214,5 +215,5 @@ char *hf_tokenizer_path(const settings *set) {
   const char *t = set->tokenizer.path;
   if (t[0]) return xstrdup(t);
   const char *d = hf_model_path(set);
-  return d ? path_join(d, "tokenizer.json") : NULL;
+  return d ? path_join(d, HF_TOKENIZER) : NULL;
 }

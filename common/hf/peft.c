@@ -1,4 +1,5 @@
 // PEFT LoRA directories: adapter_config.json + adapter_model.safetensors (see peft.h).
+#include "hf/hf_names.h"
 #include "hf/peft.h"
 
 #include <jansson.h>
@@ -19,14 +20,14 @@ static const char peft_prefix[] = "base_model.model.";
 int peft_is_dir(const char *path) {
   struct stat st;
   if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
-  char *p = path_join(path, "adapter_config.json");
+  char *p = path_join(path, PEFT_CONFIG);
   int r = file_exists(p);
   free(p);
   return r;
 }
 
 char *peft_base_name(const char *dir) {
-  char *cp = path_join(dir, "adapter_config.json");
+  char *cp = path_join(dir, PEFT_CONFIG);
   json_t *root = json_load_file(cp, 0, NULL);
   const char *b = json_string_value(json_object_get(root, "base_model_name_or_path"));
   char *r = b && *b ? xstrdup(b) : NULL;
@@ -78,7 +79,7 @@ int peft_export(const lora *lo, const char *dir, const char *base_name, int bf16
     t[i] = (st_out_tensor){.name = names[i], .data = lo->params_mem + mt->offset, .ndim = 2,
                            .dims = {mt->dims[0], mt->dims[1]}};
   }
-  char *st = path_join(dir, "adapter_model.safetensors");
+  char *st = path_join(dir, PEFT_WEIGHTS);
   int rc = st_write(st, t, lo->n_tensors, bf16 ? ST_BF16 : ST_F32, err, errlen);
   free(st);
   for (int i = 0; i < lo->n_tensors; i++) free(names[i]);
@@ -86,7 +87,7 @@ int peft_export(const lora *lo, const char *dir, const char *base_name, int bf16
   free(t);
   if (rc) return -1;
   json_t *j = adapter_config(lo, base_name);
-  char *cp = path_join(dir, "adapter_config.json");
+  char *cp = path_join(dir, PEFT_CONFIG);
   json_write_file(cp, j, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9), 1);
   free(cp);
   json_decref(j);
@@ -160,7 +161,7 @@ static int read_tensors(lora *lo, const char *path, char *err, size_t errlen) {
 }
 
 lora *peft_import(const char *dir, const model_config *mc, char **base_name, char *err, size_t errlen) {
-  char *cp = path_join(dir, "adapter_config.json"), *sp = path_join(dir, "adapter_model.safetensors");
+  char *cp = path_join(dir, PEFT_CONFIG), *sp = path_join(dir, PEFT_WEIGHTS);
   json_error_t je;
   json_t *root = json_load_file(cp, 0, &je);
   lora *lo = NULL;

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "files/shards_file.h"
+#include "hf/hf_names.h"
 
 #define NO_KEY ((size_t)-1)
 #define KEY(m) offsetof(settings, m)
@@ -27,7 +28,7 @@ static const struct {
     [RUN_CORPUS] = {"corpus", "data/synth.jsonl", KEY(synth.output), 1},
     [RUN_SHARDS] = {"shards", "shards", NO_KEY, 0},
     [RUN_SHARDS_NEXT] = {"shards_next", "shards.tmp", NO_KEY, 0},
-    [RUN_TOKENIZER] = {"tokenizer", "tokenizer.json", NO_KEY, 0},
+    [RUN_TOKENIZER] = {"tokenizer", HF_TOKENIZER, NO_KEY, 0},   // a Hugging Face tokenizer.json
     [RUN_TOKENIZER_NEXT] = {"tokenizer_next", "tokenizer.next.json", NO_KEY, 0},
     [RUN_EFFECTS] = {"effects", "effects", KEY(effect.output), 0},
     [RUN_EFFECTS_READ] = {"effects_read", "effects", KEY(annotate.effects), 0},
