@@ -11,7 +11,6 @@
 #include "base/util.h"
 #include "files/annotations_file.h"
 #include "files/effects_file.h"
-#include "h5/h5io.h"
 #include "h5/provenance.h"
 #include "files/shards_file.h"
 #include "pipeline/run_layout.h"
@@ -72,10 +71,7 @@ static char *shard_of_effects(const annotate_opts *o, const effect_file *e) {
 }
 
 static void effects_read_checked(const annotate_opts *o, const char *epath, effect_file *e) {
-  hid_t ef = h5_open_read(epath);
-  h5_require_provenance(ef, epath, "effect", NULL, NULL);
-  effect_file_read(ef, epath, e);
-  h5_close(ef);
+  file_read(&effects_kind, epath, e);
   char *shard = shard_of_effects(o, e);
   if (!file_exists(shard))
     fatal("%s: its shard %s no longer exists; rerun nq-shard then nq-effect", epath, shard);
@@ -125,13 +121,9 @@ static void annotations_of(const annot_rule *r, const effect_file *e, const char
 
 static void annotations_write(const annotate_opts *o, const char *apath, const annotations_file *a,
                               const char *shard) {
-  h5_out out;
-  h5_out_create(&out, apath);
-  annotations_file_write(out.file, a);
   const char *inputs[2] = {a->effects, shard};
   h5_provenance pv = {"annotate", o->config_text, o->mpi_size, 2, inputs, NULL, o->stamp};
-  h5_write_provenance(out.file, &pv);
-  h5_out_commit(&out);
+  file_write(&annotations_kind, apath, a, &pv);
 }
 
 // effects/<name> -> annotations/<name>, counted into the totals.
@@ -146,7 +138,7 @@ static void annotate_file(const annotate_opts *o, const char *name, annotate_tot
   free(shard);
   annotate_totals_add(t, &e, a.mask);
   free(a.weight), free(a.mask), free(apath), free(epath);
-  effect_file_free(&e);
+  file_free(&effects_kind, &e);
 }
 
 // ---- the run -------------------------------------------------------------------------------

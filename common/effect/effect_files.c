@@ -52,9 +52,5 @@ const char *effect_output_stale(const char *path, const char *stamp) {
 
 void effect_output_write(const char *path, effect_file *e, double threshold, const h5_provenance *pv) {
   effect_summarize(e, threshold);
-  h5_out o;
-  h5_out_create(&o, path);
-  effect_file_write(o.file, e);
-  h5_write_provenance(o.file, pv);
-  h5_out_commit(&o);
+  file_write(&effects_kind, path, e, pv);
 }

@@ -72,10 +72,10 @@ static void effect_stage_free(effect_stage *r) {
 // The reference model must speak the shards' tokenizer.
 static void require_reference_tokenizer(const effect_stage *r, const char *shard) {
   shard_data head;
-  shard_header(shard, &head);
+  file_read_attrs(&shard_kind, shard, &head);
   checkpoint_require_tokenizer(r->ckpt, head.tokenizer_digest, "the reference model");
   checkpoint_require_current_inputs(r->ckpt, "the reference model", NULL, 0);
-  shard_data_free(&head);
+  file_free(&shard_kind, &head);
 }
 
 // Tokens (both sequences) of the shard's samples in effect.splits: the ETA's total. With every
@@ -84,17 +84,17 @@ static void require_reference_tokenizer(const effect_stage *r, const char *shard
 static double shard_work_tokens(const effect_stage *r, const char *shard) {
   shard_data d;
   if (r->use_split[SPLIT_TRAIN] && r->use_split[SPLIT_VALID] && r->use_split[SPLIT_TEST]) {
-    shard_header(shard, &d);
+    file_read_attrs(&shard_kind, shard, &d);
     double n = (double)d.n_tokens;
-    shard_data_free(&d);
+    file_free(&shard_kind, &d);
     return n;
   }
-  shard_read(shard, &d);
+  file_read(&shard_kind, shard, &d);
   double n = 0;
   for (size_t i = 0; i < d.n_samples; i++)
     if (d.split[i] >= 0 && d.split[i] < 3 && r->use_split[d.split[i]])
       n += (double)d.hist_length[i] + (double)d.nohist_length[i];
-  shard_data_free(&d);
+  file_free(&shard_kind, &d);
   return n;
 }
 
@@ -193,7 +193,7 @@ static long long work(int job, void *arg) {
   compute_effects(r, j->shard, &e);
   effect_output_write(j->out, &e, r->threshold, &pv);
   if (r->s->rank != 0) message("effect: wrote %s (%zu targets)", j->out, e.n_tokens);
-  effect_file_free(&e);
+  file_free(&effects_kind, &e);
   return r->em.forward_tokens - before;
 }
 

@@ -14,7 +14,7 @@ int effect_split_code(const char *name) {
 
 void effect_shard_load(const char *path, const int use_split[3], int vocab, effect_shard *sh) {
   memset(sh, 0, sizeof *sh);
-  shard_read(path, &sh->d);
+  file_read(&shard_kind, path, &sh->d);
   shard_data *d = &sh->d;
   for (size_t i = 0; i < d->n_tokens; i++)
     if (d->tokens[i] < 0 || d->tokens[i] >= vocab)
@@ -35,7 +35,7 @@ void effect_shard_load(const char *path, const int use_split[3], int vocab, effe
 }
 
 void effect_shard_free(effect_shard *sh) {
-  shard_data_free(&sh->d);
+  file_free(&shard_kind, &sh->d);
   free(sh->samples);
   memset(sh, 0, sizeof *sh);
 }

@@ -47,8 +47,8 @@ static int record_phrases(const json_t *rec, const eval_opts *o, eval_corpus_ent
 
 // One input file: reference text (the record's target, or its joined targets record's) and
 // phrases of every record that is an evaluated sample.
-static void file_read(eval_corpus *cp, const char *path, const eval_opts *o, const eval_samples *d,
-                      const size_t *ord, const corpus_targets *tg) {
+static void read_corpus_file(eval_corpus *cp, const char *path, const eval_opts *o, const eval_samples *d,
+                             const size_t *ord, const corpus_targets *tg) {
   const data_settings *ds = &o->set->data;
   const char *fid = ds->fields.id;
   const char *ftarget = tg->by_id ? ds->targets.target : ds->fields.target;
@@ -87,7 +87,7 @@ void eval_corpus_load(eval_corpus *cp, const eval_opts *o, const eval_samples *d
   corpus_file *files = corpus_files(o->set, &n_files);
   corpus_targets tg;
   corpus_targets_load(&tg, o->set);
-  for (int fi = 0; fi < n_files; fi++) file_read(cp, files[fi].path, o, d, ord, &tg);
+  for (int fi = 0; fi < n_files; fi++) read_corpus_file(cp, files[fi].path, o, d, ord, &tg);
   corpus_targets_free(&tg);
   corpus_files_free(files, n_files);
   free(ord);

@@ -14,16 +14,12 @@
 #include "eval/eval_samples.h"
 #include "eval/eval_write.h"
 #include "files/checkpoint.h"
-#include "h5/h5io.h"
 #include "hf/hf.h"
 
 // Refuse a file that is not one of our checkpoints, or one trained on shards other than ours
 // or from a base model changed since (when its provenance lists them).
 static void check_checkpoint(const char *path, const eval_samples *d) {
-  hid_t f = h5_open_read(path);
-  int is_model = checkpoint_file_is_model(f);
-  h5_close(f);
-  if (!is_model) fatal("%s: not a model checkpoint (no model_dim attribute)", path);
+  if (!file_is(&checkpoint_kind, path)) fatal("%s: not a model checkpoint (no model_dim attribute)", path);
   checkpoint_require_current_inputs(path, "this eval.models entry", d->paths, d->n_shards);
 }
 

@@ -16,7 +16,7 @@ static void shards_read(eval_samples *d, const eval_opts *o) {
   free(dir);
   d->sh = xcalloc((size_t)d->n_shards, sizeof *d->sh);
   for (int f = 0; f < d->n_shards; f++) {
-    shard_read(d->paths[f], &d->sh[f]);
+    file_read(&shard_kind, d->paths[f], &d->sh[f]);
     if (d->sh[f].vocab_size != d->sh[0].vocab_size || strcmp(d->sh[f].tokenizer_digest, d->sh[0].tokenizer_digest))
       fatal("%s: made with another tokenizer than %s; rerun nq-shard", d->paths[f], d->paths[0]);
   }
@@ -77,7 +77,7 @@ void eval_samples_load(eval_samples *d, const eval_opts *o) {
 
 void eval_samples_free(eval_samples *d) {
   for (int f = 0; f < d->n_shards; f++) {
-    shard_data_free(&d->sh[f]);
+    file_free(&shard_kind, &d->sh[f]);
     free(d->paths[f]);
   }
   free(d->paths);

@@ -25,7 +25,7 @@ void eval_user_lora_open(eval_user_lora *u, const char *dir, model *m, const cha
     char *p = path_join(dir, e->d_name);
     u->files = xrealloc(u->files, (size_t)(u->n_files + 1) * sizeof *u->files);
     adapter_file *f = &u->files[u->n_files++];
-    adapter_file_read(p, f);
+    file_read(&adapter_kind, p, f);
     adapter_require_base(f, p, base_path);
     if (!f->users) fatal("%s: not a per-user group file (no users)", p);
     lora_config lc = adapter_config_of(f, p);
@@ -61,7 +61,7 @@ void eval_user_lora_apply(eval_user_lora *u, model *m, const char *user) {
 }
 
 void eval_user_lora_free(eval_user_lora *u) {
-  for (int i = 0; i < u->n_files; i++) adapter_file_free(&u->files[i]);
+  for (int i = 0; i < u->n_files; i++) file_free(&adapter_kind, &u->files[i]);
   free(u->files);
   lora_free(u->lo);
   free(u->base);

@@ -17,7 +17,7 @@
 int export_is_adapter_file(const char *path) {
   struct stat st;   // H5Fis_hdf5 prints an error stack on a directory
   if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || H5Fis_hdf5(path) <= 0) return 0;
-  return adapter_file_is(path);
+  return file_is(&adapter_kind, path);
 }
 
 // The base merged with `lo`, written as a HF model directory.
@@ -45,7 +45,7 @@ static size_t pick_adapter(const adapter_file *f, const export_adapter_request *
 void export_adapter(const export_adapter_request *r) {
   if (!r->base) fatal("nq-export: %s is an adapter: name its base model with --base", r->in);
   adapter_file f;
-  adapter_file_read(r->in, &f);
+  file_read(&adapter_kind, r->in, &f);
   adapter_require_base(&f, r->in, r->base);
   size_t idx = pick_adapter(&f, r);
   lora_config lc = adapter_config_of(&f, r->in);
@@ -63,7 +63,7 @@ void export_adapter(const export_adapter_request *r) {
   }
   lora_free(lo);
   model_free(m);
-  adapter_file_free(&f);
+  file_free(&adapter_kind, &f);
 }
 
 void import_peft(const export_adapter_request *r) {
@@ -88,7 +88,7 @@ void import_peft(const export_adapter_request *r) {
     char *st = path_join(r->in, "adapter_model.safetensors");
     const char *inputs[] = {st};
     h5_provenance prov = {.stage = "export", .config_text = "", .mpi_size = 1, .n_inputs = 1, .inputs = inputs};
-    adapter_file_write(r->out, &f, &prov);
+    file_write(&adapter_kind, r->out, &f, &prov);
     free(f.targets);
     free(st);
     message("nq-export: %s -> %s (adapter of %s, r=%d alpha=%g)", r->in, r->out, base, lo->cfg.rank, lo->cfg.alpha);

@@ -1,4 +1,5 @@
-// Writer and reader of LoRA adapter files: the table below names every dataset once.
+// LoRA adapter files: the table below names every dataset once; its file_kind is read and
+// written by files/file_kind.c.
 #include "files/adapter_file.h"
 
 #include <stdlib.h>
@@ -7,67 +8,57 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "h5/h5io.h"
 
-static const h5_field adapter_fields[] = {
-    {"lora_rank", LF_I64, offsetof(adapter_file, rank), 0, 0, LF_ATTR, "", "r"},
-    {"lora_alpha", LF_F64, offsetof(adapter_file, alpha), 0, 0, LF_ATTR, "", "alpha (scale = alpha / r)"},
-    {"lora_dropout", LF_F64, offsetof(adapter_file, dropout), 0, 0, LF_ATTR, "", "dropout on the adapter input"},
-    {"lora_targets", LF_STR, offsetof(adapter_file, targets), 0, 0, LF_ATTR, "",
-     "target projections, comma-separated (q,k,v,o,gate,up,down)"},
-    {"base_digest", LF_STR, offsetof(adapter_file, base_digest), 0, 0, LF_ATTR, "",
-     "SHA-256 of the base model (checkpoint file, or an HF directory's model.safetensors)"},
-    {"tokenizer_digest", LF_STR, offsetof(adapter_file, tokenizer_digest), 0, 0, LF_ATTR | LF_OPTIONAL, "",
-     "the shards' tokenizer"},
-    {"step", LF_I64, offsetof(adapter_file, step), 0, 0, LF_ATTR, "", "optimizer steps done (per user: steps per user)"},
-    {"lora/params", LF_F32, offsetof(adapter_file, params), ADAPTER_VALUES, 0, 0, "adapters x params",
-     "each adapter's A and B of every (layer, target), in lora.h's tensor order"},
-    {"lora_optimizer/m", LF_F32, offsetof(adapter_file, m), ADAPTER_VALUES, 0, LF_OPTIONAL, "adapters x params",
-     "checkpoints: AdamW first moments"},
-    {"lora_optimizer/v", LF_F32, offsetof(adapter_file, v), ADAPTER_VALUES, 0, LF_OPTIONAL, "adapters x params",
-     "checkpoints: AdamW second moments"},
-    {"lora_trainer/rng_state", LF_U8, offsetof(adapter_file, rng), ADAPTER_RNG_BYTES, 0, LF_OPTIONAL, "blob_bytes",
-     "checkpoints: nq-train's resume blob"},
-    {"users", LF_STR, offsetof(adapter_file, users), ADAPTER_ADAPTERS, 0, LF_OPTIONAL, "adapters",
-     "per-user group files: the user of each adapter"},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+// Every row of the table, so the code names a row (never its text) where it needs one.
+enum { AF_RANK, AF_ALPHA, AF_DROPOUT, AF_TARGETS, AF_BASE, AF_TOKENIZER, AF_STEP, AF_PARAMS, AF_M, AF_V, AF_RNG,
+       AF_USERS, AF_N_FIELDS };
+#define M(member) offsetof(adapter_file, member)
+static const h5_field adapter_fields[AF_N_FIELDS + 1] = {
+    [AF_RANK] = {"lora_rank", LF_I64, M(rank), 0, 0, LF_ATTR, "", "r"},
+    [AF_ALPHA] = {"lora_alpha", LF_F64, M(alpha), 0, 0, LF_ATTR, "", "alpha (scale = alpha / r)"},
+    [AF_DROPOUT] = {"lora_dropout", LF_F64, M(dropout), 0, 0, LF_ATTR, "", "dropout on the adapter input"},
+    [AF_TARGETS] = {"lora_targets", LF_STR, M(targets), 0, 0, LF_ATTR, "",
+                    "target projections, comma-separated (q,k,v,o,gate,up,down)"},
+    [AF_BASE] = {"base_digest", LF_STR, M(base_digest), 0, 0, LF_ATTR, "",
+                 "SHA-256 of the base model (checkpoint file, or an HF directory's model.safetensors)"},
+    [AF_TOKENIZER] = {"tokenizer_digest", LF_STR, M(tokenizer_digest), 0, 0, LF_ATTR | LF_OPTIONAL, "",
+                      "the shards' tokenizer"},
+    [AF_STEP] = {"step", LF_I64, M(step), 0, 0, LF_ATTR, "", "optimizer steps done (per user: steps per user)"},
+    [AF_PARAMS] = {"lora/params", LF_F32, M(params), ADAPTER_VALUES, 0, 0, "adapters x params",
+                   "each adapter's A and B of every (layer, target), in lora.h's tensor order"},
+    [AF_M] = {"lora_optimizer/m", LF_F32, M(m), ADAPTER_VALUES, 0, LF_OPTIONAL, "adapters x params",
+              "checkpoints: AdamW first moments"},
+    [AF_V] = {"lora_optimizer/v", LF_F32, M(v), ADAPTER_VALUES, 0, LF_OPTIONAL, "adapters x params",
+              "checkpoints: AdamW second moments"},
+    [AF_RNG] = {"lora_trainer/rng_state", LF_U8, M(rng), ADAPTER_RNG_BYTES, 0, LF_OPTIONAL, "blob_bytes",
+                "checkpoints: nq-train's resume blob"},
+    [AF_USERS] = {"users", LF_STR, M(users), ADAPTER_ADAPTERS, 0, LF_OPTIONAL, "adapters",
+                  "per-user group files: the user of each adapter"},
+    [AF_N_FIELDS] = {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 static const char *const adapter_counts[] = {"adapters", "params", "values", "blob_bytes", NULL};
 
 const h5_layout adapter_layout = {"LoRA adapters", "train", adapter_fields, adapter_counts};
 
-void adapter_file_write(const char *path, const adapter_file *a, const h5_provenance *prov) {
-  h5_out o;
-  h5_out_create(&o, path);
-  h5_layout_write(o.file, &adapter_layout, a, a->count);
-  h5_write_provenance(o.file, prov);
-  h5_out_commit(&o);
+// Every adapter a whole arena: what the readers' params + i * n_params slicing relies on.
+static int adapter_check(const void *obj, char *why, size_t n) {
+  const size_t *c = ((const adapter_file *)obj)->count;
+  if (c[ADAPTER_VALUES] != c[ADAPTER_ADAPTERS] * c[ADAPTER_PARAMS])
+    return file_why(why, n, "values %zu != adapters %zu x params %zu", c[ADAPTER_VALUES], c[ADAPTER_ADAPTERS],
+                    c[ADAPTER_PARAMS]);
+  return 0;
 }
 
-void adapter_file_read(const char *path, adapter_file *a) {
-  memset(a, 0, sizeof *a);
-  hid_t f = h5_open_read(path);
-  h5_layout_read(f, path, &adapter_layout, a, a->count);
-  h5_close(f);
-  if (a->count[ADAPTER_VALUES] != a->count[ADAPTER_ADAPTERS] * a->count[ADAPTER_PARAMS])
-    fatal("%s: values %zu != adapters %zu x params %zu", path, a->count[ADAPTER_VALUES],
-          a->count[ADAPTER_ADAPTERS], a->count[ADAPTER_PARAMS]);
-}
-
-int adapter_file_is(const char *path) {
-  const h5_field *params = NULL;   // the table's name of the adapters' dataset
-  for (const h5_field *f = adapter_layout.fields; f->name; f++)
-    if (f->member == offsetof(adapter_file, params)) params = f;
-  hid_t file = h5_open_read(path);
-  int r = h5_exists(file, params->name);
-  h5_close(file);
-  return r;
-}
-
-void adapter_file_free(adapter_file *a) {
-  h5_layout_free(&adapter_layout, a, a->count);
-  memset(a, 0, sizeof *a);
-}
+const file_kind adapter_kind = {
+    .layout = &adapter_layout,
+    .size = sizeof(adapter_file),
+    .count_at = {M(count[ADAPTER_ADAPTERS]), M(count[ADAPTER_PARAMS]), M(count[ADAPTER_VALUES]),
+                 M(count[ADAPTER_RNG_BYTES])},
+    .writers = (const char *const[]){"train", "export", NULL},
+    .mark = &adapter_fields[AF_PARAMS],
+    .check = adapter_check,
+};
+#undef M
 
 lora_config adapter_config_of(const adapter_file *a, const char *path) {
   lora_config c = {.rank = (int)a->rank, .alpha = (float)a->alpha, .dropout = (float)a->dropout};

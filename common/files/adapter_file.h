@@ -3,19 +3,19 @@
 // moments and the resume blob) or many (a per-user group file: one adapter per user, the
 // users named). Every adapter is the flat arena of lora.h (A and B of every target, in
 // lora->tensors order). base_digest names the base model the adapter was trained on; an
-// adapter is refused on any other base (adapter_require_base).
+// adapter is refused on any other base (adapter_require_base). Read, write, free and recognize
+// them through files/file_kind.h with `adapter_kind`.
 //
-// defines: adapter_file, adapter_layout, adapter_file_write, adapter_file_read,
-//          adapter_file_free, adapter_file_is, adapter_config_of, adapter_targets_text, lora_base_digest,
-//          adapter_require_base
+// defines: adapter_file, adapter_layout, adapter_kind, adapter_config_of, adapter_targets_text,
+//          lora_base_digest, adapter_require_base
 #ifndef NQ_ADAPTER_FILE_H
 #define NQ_ADAPTER_FILE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "files/file_kind.h"
 #include "h5/layout.h"
-#include "h5/provenance.h"
 #include "model/lora.h"
 
 enum { ADAPTER_ADAPTERS, ADAPTER_PARAMS, ADAPTER_VALUES, ADAPTER_RNG_BYTES, ADAPTER_N_COUNTS };
@@ -34,12 +34,9 @@ typedef struct {
 } adapter_file;
 
 extern const h5_layout adapter_layout;
-
-void adapter_file_write(const char *path, const adapter_file *a, const h5_provenance *prov);
-void adapter_file_read(const char *path, adapter_file *a);
-void adapter_file_free(adapter_file *a);
-// Whether the HDF5 file `path` holds adapters (nq-export tells adapters from models by it).
-int adapter_file_is(const char *path);
+// The kind: written by nq-train, or by nq-export (a PEFT import); marked by its adapters'
+// dataset (file_is tells adapters from models by it); values = adapters x params.
+extern const file_kind adapter_kind;
 // The lora_config the file records (stops naming `path` on an unknown target).
 lora_config adapter_config_of(const adapter_file *a, const char *path);
 // "q,k,v,o" of a targets mask (caller frees).

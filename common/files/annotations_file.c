@@ -1,5 +1,6 @@
-// The annotations file kind: its table, and the writer and reader that walk it. Dataset and
-// attribute names are written here only (STYLE.md).
+// The annotations file kind: its table and its file_kind (read and written by
+// files/file_kind.c), and nq-train's checked read. Dataset and attribute names are written
+// here only (STYLE.md).
 #include "files/annotations_file.h"
 
 #include <stdlib.h>
@@ -7,7 +8,6 @@
 
 #include "base/log.h"
 #include "base/util.h"
-#include "h5/h5io.h"
 #include "h5/provenance.h"
 
 enum { N_TOKENS, N_SAMPLES };   // indices into the counts below
@@ -43,31 +43,18 @@ static const h5_field fields[] = {
 
 const h5_layout annotations_layout = {"annotations", "annotate", fields, counts};
 
-void annotations_file_write(hid_t file, const annotations_file *a) {
-  const size_t n[] = {a->n_tokens, a->n_samples};
-  h5_layout_write(file, &annotations_layout, a, n);
-}
-
-void annotations_file_read(hid_t file, const char *path, annotations_file *a) {
-  memset(a, 0, sizeof *a);
-  size_t n[2];
-  h5_layout_read(file, path, &annotations_layout, a, n);
-  a->n_tokens = n[N_TOKENS], a->n_samples = n[N_SAMPLES];
-}
-
-void annotations_file_free(annotations_file *a) {
-  const size_t n[] = {a->n_tokens, a->n_samples};
-  h5_layout_free(&annotations_layout, a, n);
-  memset(a, 0, sizeof *a);
-}
+const file_kind annotations_kind = {
+    .layout = &annotations_layout,
+    .size = sizeof(annotations_file),
+    .count_at = {[N_TOKENS] = offsetof(annotations_file, n_tokens), [N_SAMPLES] = offsetof(annotations_file, n_samples)},
+    .writers = (const char *const[]){"annotate", NULL},
+};
 
 void annotations_read_weights(const char *path, const char *shard_path, size_t n_targets,
                               float **weight, uint8_t **mask) {
   if (!file_exists(path)) fatal("%s: missing annotation file; run nq-effect and nq-annotate", path);
   annotations_file a;
-  hid_t f = h5_open_read(path);
-  annotations_file_read(f, path, &a);
-  h5_close(f);
+  file_read(&annotations_kind, path, &a);
   if (strcmp(a.shard_digest, file_digest(shard_path)))
     fatal("%s was made from another shard; rerun nq-effect and nq-annotate", path);
   // effects recomputed since (e.g. a retrained reference model): these weights are stale.
@@ -79,5 +66,5 @@ void annotations_read_weights(const char *path, const char *shard_path, size_t n
     fatal("%s: 'weight' has %zu entries, the shard has %zu target tokens", path, a.n_tokens, n_targets);
   *weight = a.weight, *mask = a.mask;   // kept by the caller; the rest is freed
   a.weight = NULL, a.mask = NULL;
-  annotations_file_free(&a);
+  file_free(&annotations_kind, &a);
 }

@@ -3,16 +3,16 @@
 // aligned index-for-index with the shard's target tokens (docs/hdf5-layout.md, section
 // "annotations"). Self-contained: nq-train reads it without the effect file.
 //
-// defines: annotations_file, annotations_layout, annotations_file_write,
-//          annotations_file_read, annotations_file_free, annotations_read_weights
+// Read, write and free it through files/file_kind.h with `annotations_kind`.
+//
+// defines: annotations_file, annotations_layout, annotations_kind, annotations_read_weights
 #ifndef NQ_ANNOTATIONS_FILE_H
 #define NQ_ANNOTATIONS_FILE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include <hdf5.h>
-
+#include "files/file_kind.h"
 #include "h5/layout.h"
 
 typedef struct {
@@ -33,15 +33,10 @@ typedef struct {
   uint8_t *sample_computed;
 } annotations_file;
 
-// Every dataset and attribute of an annotation file, once (formats/layouts.c lists it).
+// Every dataset and attribute of an annotation file, once (files/layouts.c lists it).
 extern const h5_layout annotations_layout;
-
-// Writes every dataset and attribute of `a` into an open output file (provenance is the
-// caller's). The members may be borrowed: the writer only reads them.
-void annotations_file_write(hid_t file, const annotations_file *a);
-// Reads everything back (lengths checked, stops naming `path`); free with annotations_file_free.
-void annotations_file_read(hid_t file, const char *path, annotations_file *a);
-void annotations_file_free(annotations_file *a);
+// The kind: written by nq-annotate. For file_write the members may be borrowed (it only reads).
+extern const file_kind annotations_kind;
 
 // nq-train's read: the weights and mask of the annotation file at `path` for the shard at
 // `shard_path` with n_targets target tokens (caller frees both). Stops, naming the stage to

@@ -1,18 +1,17 @@
 // HDF5 checkpoints: the fixed part (architecture attributes, step, tokenizer, trainer blob) is
-// the table `checkpoint_layout` below; the tensors follow the model's tensor list, one dataset
-// per tensor under its HF name, optionally AdamW moments under optimizer/{m,v}/ (pattern rows
-// of the table). Layout: docs/hdf5-layout.md#checkpoints.
+// the table `checkpoint_layout` below, written and read by files/file_kind.c (`checkpoint_kind`);
+// the tensors follow the model's tensor list, one dataset per tensor under its HF name,
+// optionally AdamW moments under optimizer/{m,v}/ (pattern rows of the table), written and read
+// by the loops here. Layout: docs/hdf5-layout.md#checkpoints.
 #include "files/checkpoint.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "hf/hf.h"
-#include "h5/layout.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "h5/provenance.h"
+#include "hf/hf.h"
 
 // ---- the table ------------------------------------------------------------------------------
 // The fixed part of a checkpoint as written and read (members as the layout wants them).
@@ -25,6 +24,9 @@ typedef struct {
   char *tokenizer_digest;   // the shards' tokenizer (nq-train), or NULL
   uint8_t *rng_state;       // the trainer's blob, or NULL
   size_t count[1];          // [0]: bytes of rng_state
+  // not in the table: what write_tensors_of writes after it (checkpoint_save's arguments)
+  const model *m;
+  const ckpt_save_info *info;
 } ckpt_header;
 
 // Every row of the table, so the code names a row (never its text) where it needs one.
@@ -121,18 +123,6 @@ static void header_to_config(const ckpt_header *h, model_config *mc) {
   mc->init_std = (float)h->init_std;
 }
 
-int checkpoint_file_is_model(hid_t file) { return h5_attr_exists(file, CK_NAME(CK_DIM)); }
-
-// Reads the fixed part; stops when `file` is not a model checkpoint. Free with header_free.
-static void header_read(hid_t file, const char *path, ckpt_header *h) {
-  if (!checkpoint_file_is_model(file))
-    fatal("%s: not a model checkpoint (no %s attribute)", path, CK_NAME(CK_DIM));
-  memset(h, 0, sizeof *h);
-  h5_layout_read(file, path, &checkpoint_layout, h, h->count);
-}
-
-static void header_free(ckpt_header *h) { h5_layout_free(&checkpoint_layout, h, h->count); }
-
 // ---- save -----------------------------------------------------------------------------------
 static void write_tensors(hid_t loc, const model *m, const float *arena) {
   for (int i = 0; i < m->n_tensors; i++) {
@@ -182,43 +172,55 @@ static void write_moments_hook(hid_t file, int row, const model *m, const ckpt_s
   h5_group_close(g);
 }
 
+// The tensors after the table: weights, then the moments when saved for training, then the
+// caller's own datasets (file_kind.write_more).
+static void write_tensors_of(hid_t file, const char *path, const void *obj) {
+  const ckpt_header *h = obj;
+  const model *m = h->m;
+  const ckpt_save_info *info = h->info;
+  if (info && info->weights) write_weights_hook(file, m, info);
+  else if (!m->params_mem) error("checkpoint_save %s: the model holds its weights in bf16 only", path);
+  else write_tensors(file, m, m->params_mem);
+  if (info && info->with_optimizer && info->moments) {
+    write_moments_hook(file, CK_MOMENT_M, m, info);
+    write_moments_hook(file, CK_MOMENT_V, m, info);
+  } else if (info && info->with_optimizer) {
+    if (!m->m_mem) error("checkpoint_save %s: model has no optimizer moments", path);
+    write_moments(file, CK_MOMENT_M, m, m->m_mem);
+    write_moments(file, CK_MOMENT_V, m, m->v_mem);
+  }
+  if (info && info->extra) info->extra(file, info->extra_arg);
+}
+
+// Any writer (checkpoints also come from Python tools and HF imports); model_dim marks one.
+const file_kind checkpoint_kind = {
+    .layout = &checkpoint_layout,
+    .size = sizeof(ckpt_header),
+    .count_at = {offsetof(ckpt_header, count[0])},
+    .mark = &ckpt_fields[CK_DIM],
+    .write_more = write_tensors_of,
+};
+
 void checkpoint_save(const char *path, const model *m, const ckpt_save_info *info) {
-  h5_out o;
-  h5_out_create(&o, path);
   ckpt_header h;
   header_from_model(&h, &m->cfg);
+  h.m = m, h.info = info;
   if (info) {   // borrowed for the write (the table's members are not const)
     h.step = info->step;
     h.tokenizer_digest = (char *)info->tokenizer_digest;
     if (info->rng && info->rng_len) h.rng_state = (uint8_t *)info->rng, h.count[0] = info->rng_len;
   }
-  h5_layout_write(o.file, &checkpoint_layout, &h, h.count);
-  if (info && info->weights) write_weights_hook(o.file, m, info);
-  else if (!m->params_mem) error("checkpoint_save %s: the model holds its weights in bf16 only", path);
-  else write_tensors(o.file, m, m->params_mem);
-  if (info && info->with_optimizer && info->moments) {
-    write_moments_hook(o.file, CK_MOMENT_M, m, info);
-    write_moments_hook(o.file, CK_MOMENT_V, m, info);
-  } else if (info && info->with_optimizer) {
-    if (!m->m_mem) error("checkpoint_save %s: model has no optimizer moments", path);
-    write_moments(o.file, CK_MOMENT_M, m, m->m_mem);
-    write_moments(o.file, CK_MOMENT_V, m, m->v_mem);
-  }
   h5_provenance minimal = {.stage = "model", .config_text = "", .mpi_size = 1};
-  h5_write_provenance(o.file, info && info->prov ? info->prov : &minimal);
-  if (info && info->extra) info->extra(o.file, info->extra_arg);
-  h5_out_commit(&o);
+  file_write(&checkpoint_kind, path, &h, info && info->prov ? info->prov : &minimal);
 }
 
 // ---- load -----------------------------------------------------------------------------------
 void checkpoint_read_config(const char *path, model_config *mc) {
   if (hf_is_model_dir(path)) { hf_read_config_or_die(path, mc); return; }   // docs/hf.md
-  hid_t f = h5_open_read(path);
   ckpt_header h;
-  header_read(f, path, &h);
+  file_read(&checkpoint_kind, path, &h);
   header_to_config(&h, mc);
-  header_free(&h);
-  h5_close(f);
+  file_free(&checkpoint_kind, &h);
   model_config_check(mc);
 }
 
@@ -271,7 +273,7 @@ static int has_moments(hid_t file) {
 
 static void load_into(hid_t f, const char *path, model *m, ckpt_load_info *info) {
   ckpt_header h;
-  header_read(f, path, &h);
+  file_read_from(&checkpoint_kind, f, path, &h);
   model_config mc;
   header_to_config(&h, &mc);
   const model_config *c = &m->cfg;
@@ -293,7 +295,7 @@ static void load_into(hid_t f, const char *path, model *m, ckpt_load_info *info)
     info->rng = h.rng_state, info->rng_len = h.count[0];   // handed over to the caller
     h.rng_state = NULL;
   }
-  header_free(&h);
+  file_free(&checkpoint_kind, &h);
 }
 
 int checkpoint_read_moments(const char *path, const model *m,

@@ -9,9 +9,10 @@
 #include <hdf5.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "files/file_kind.h"
 #include "h5/h5io.h"
 #include "h5/layout.h"
-#include "h5/provenance.h"
 #include "model/model.h"
 
 typedef struct {
@@ -46,10 +47,11 @@ typedef struct {
 
 // The fixed part of a checkpoint (attributes, trainer blob; tensors as pattern rows).
 extern const h5_layout checkpoint_layout;
+// The kind, for file_is (a model checkpoint: model_dim present, whoever wrote it); its struct is
+// checkpoint.c's own: save and load through the functions below.
+extern const file_kind checkpoint_kind;
 
 void checkpoint_save(const char *path, const model *m, const ckpt_save_info *info);
-// Whether an open HDF5 file is a model checkpoint (has the architecture attributes).
-int checkpoint_file_is_model(hid_t file);
 // Architecture from a checkpoint's attributes.
 void checkpoint_read_config(const char *path, model_config *mc);
 // Create a model from a checkpoint (for_training: allocate grads + moments and load moments

@@ -1,11 +1,11 @@
-// The effects file kind: its table, and the writer and reader that walk it. Dataset and
-// attribute names are written here only, so one grep finds the writer of each (STYLE.md).
+// The effects file kind: its table and its file_kind (read and written by files/file_kind.c).
+// Dataset and attribute names are written here only, so one grep finds the writer of each
+// (STYLE.md).
 #include "files/effects_file.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/log.h"
 #include "base/util.h"
 
 enum { N_TOKENS, N_SAMPLES, N_USERS };   // indices into the counts below
@@ -56,7 +56,6 @@ static const h5_field fields[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 #undef ATTR
-#undef M
 
 const h5_layout effects_layout = {"effects", "effect", fields, counts};
 
@@ -82,36 +81,25 @@ void effect_file_alloc(effect_file *e, size_t nt, size_t ns, int with_truth, int
   e->sample_share_above = xcalloc(ns + 1, sizeof(float));
 }
 
-void effect_file_free(effect_file *e) {
-  const size_t n[] = {e->n_tokens, e->n_samples, e->n_users};
-  h5_layout_free(&effects_layout, e, n);
-  memset(e, 0, sizeof *e);
-}
-
-void effect_file_write(hid_t file, const effect_file *e) {
+// Every sample's tokens inside the token arrays, in order: what the per-sample loops of
+// nq-annotate and nq-report index by.
+static int effects_check(const void *obj, char *why, size_t n) {
+  const effect_file *e = obj;
   size_t nt = e->n_tokens, ns = e->n_samples;
   if (e->offsets[0] != 0 || e->offsets[ns] != (int64_t)nt)
-    error("effect file: sample offsets span [%lld, %lld), expected [0, %zu)",
-          (long long)e->offsets[0], (long long)e->offsets[ns], nt);
-  const size_t n[] = {nt, ns, e->n_users};
-  h5_layout_write(file, &effects_layout, e, n);
+    return file_why(why, n, "the sample offsets span [%lld, %lld), expected [0, %zu)", (long long)e->offsets[0],
+                    (long long)e->offsets[ns], nt);
+  for (size_t i = 0; i < ns; i++)
+    if (e->offsets[i] > e->offsets[i + 1])
+      return file_why(why, n, "the sample offsets are not monotone at sample %zu", i);
+  return 0;
 }
 
-void effect_file_read(hid_t file, const char *path, effect_file *e) {
-  memset(e, 0, sizeof *e);
-  size_t n[3];
-  h5_layout_read(file, path, &effects_layout, e, n);
-  e->n_tokens = n[N_TOKENS], e->n_samples = n[N_SAMPLES], e->n_users = n[N_USERS];
-  for (size_t i = 0; i < e->n_samples; i++)
-    if (e->offsets[i] > e->offsets[i + 1] || e->offsets[i + 1] > (int64_t)e->n_tokens)
-      fatal("%s: the sample offsets are not monotone within [0, %zu] at sample %zu; rerun nq-effect",
-            path, e->n_tokens, i);
-}
-
-int effect_file_read_identity(hid_t file, effect_file *e) {
-  memset(e, 0, sizeof *e);
-  size_t n[3] = {0, 0, 0};
-  int whole = h5_layout_read_attrs(file, &effects_layout, e, n);
-  e->n_tokens = n[N_TOKENS], e->n_samples = n[N_SAMPLES], e->n_users = n[N_USERS];
-  return whole;
-}
+const file_kind effects_kind = {
+    .layout = &effects_layout,
+    .size = sizeof(effect_file),
+    .count_at = {[N_TOKENS] = M(n_tokens), [N_SAMPLES] = M(n_samples), [N_USERS] = M(n_users)},
+    .writers = (const char *const[]){"effect", NULL},
+    .check = effects_check,
+};
+#undef M

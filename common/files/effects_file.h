@@ -3,16 +3,16 @@
 // This module only moves arrays between memory and the file; the per-sample and per-user
 // summaries are computed by the effect stage (effect/effect_summary.h) before writing.
 //
-// defines: effect_file, effects_layout, effect_file_alloc, effect_file_free,
-//          effect_file_write, effect_file_read, effect_file_read_identity
+// Read, write and free it through files/file_kind.h with `effects_kind`.
+//
+// defines: effect_file, effects_layout, effects_kind, effect_file_alloc
 #ifndef NQ_EFFECTS_FILE_H
 #define NQ_EFFECTS_FILE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include <hdf5.h>
-
+#include "files/file_kind.h"
 #include "h5/layout.h"
 
 typedef struct {
@@ -43,22 +43,16 @@ typedef struct {
   float *user_mean_effect, *user_share_above;
 } effect_file;
 
-// Every dataset and attribute of an effect file, once (formats/layouts.c lists it).
+// Every dataset and attribute of an effect file, once (files/layouts.c lists it).
 extern const h5_layout effects_layout;
+// The kind: written by nq-effect; its sample offsets must cover the token arrays in order. The
+// summaries must be filled (effect_summarize) before file_write; file_read leaves them NULL.
+extern const file_kind effects_kind;
 
 // Allocate the token and sample arrays, per-sample summaries included (zeroed); truth
-// arrays only when with_truth / with_rare. The users arrays are the summary's to fill.
+// arrays only when with_truth / with_rare. The users arrays are the summary's to fill. Free
+// with file_free(&effects_kind, e).
 void effect_file_alloc(effect_file *e, size_t n_tokens, size_t n_samples, int with_truth,
                        int with_rare);
-void effect_file_free(effect_file *e);
-// Writes every dataset and identity attribute into an open output file; the summaries must
-// be filled (effect_summarize). Provenance is the caller's (h5_write_provenance).
-void effect_file_write(hid_t file, const effect_file *e);
-// Reads everything but the summaries back; checks array lengths and sample offsets (stops
-// naming `path` otherwise). Free with effect_file_free.
-void effect_file_read(hid_t file, const char *path, effect_file *e);
-// Reads only the counts and identity attributes (shard, digests, threshold): 0 when one is
-// missing (an older or foreign file). Free with effect_file_free either way.
-int effect_file_read_identity(hid_t file, effect_file *e);
 
 #endif

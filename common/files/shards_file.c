@@ -1,19 +1,19 @@
-// The shard file (see shards_file.h): its table, writer and reader. Every dataset and
-// attribute name of a shard is written here only, in shard_fields.
+// The shard file (see shards_file.h): its table and file_kind (read and written by
+// files/file_kind.c), the sample accessors and the shard set check. Every dataset and attribute
+// name of a shard is written here only, in shard_fields.
 #include "files/shards_file.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "base/util.h"
-#include "h5/provenance.h"
+#include "h5/h5io.h"
 
 // ---- the table -------------------------------------------------------------------------
 // Counts, stored as attributes; n_targets and n_users were added with the table (older
 // shards lack them and are refused: rerun nq-shard).
-enum { N_SAMPLES, N_TOKENS, N_TARGETS, N_USERS, N_COUNTS };
+enum { N_SAMPLES, N_TOKENS, N_TARGETS, N_USERS };
 static const char *const shard_counts[] = {"n_samples", "n_tokens", "n_targets", "n_users", NULL};
 
 #define DSET(name, type, member, count, shape, meaning) \
@@ -60,99 +60,35 @@ static const h5_field shard_fields[] = {
 
 const h5_layout shard_layout = {"shards", "shard", shard_fields, shard_counts};
 
-static void counts_of(const shard_data *d, size_t *c) {
-  c[N_SAMPLES] = d->n_samples, c[N_TOKENS] = d->n_tokens, c[N_TARGETS] = d->n_targets, c[N_USERS] = d->n_users;
-}
-static void set_counts(shard_data *d, const size_t *c) {
-  d->n_samples = c[N_SAMPLES], d->n_tokens = c[N_TOKENS], d->n_targets = c[N_TARGETS], d->n_users = c[N_USERS];
-}
-
-// ---- writer ----------------------------------------------------------------------------
-void shard_write(const char *path, const shard_data *d, const h5_provenance *prov) {
-  size_t counts[N_COUNTS];
-  counts_of(d, counts);
-  h5_out o;
-  h5_out_create(&o, path);
-  h5_write_provenance(o.file, prov);
-  h5_layout_write(o.file, &shard_layout, d, counts);
-  h5_out_commit(&o);
-}
-
-// ---- reader ----------------------------------------------------------------------------
-static int has_counts(hid_t f) {
-  for (int c = 0; c < N_COUNTS; c++)
-    if (!h5_attr_exists(f, shard_counts[c])) return 0;
-  return 1;
-}
-
-const char *shard_file_problem(hid_t f) {
-  char *stage = h5_provenance_stage(f);
-  if (!stage) return "files without provenance";
-  int ours = !strcmp(stage, "shard");
-  free(stage);
-  if (!ours) return "files not written by nq-shard";
-  if (!has_counts(f)) return "an older nq-shard (no n_targets and n_users counts)";
-  return NULL;
-}
-
-// Before the table is walked: the provenance names nq-shard, and the counts are there.
-static void require_shard(hid_t f, const char *path) {
-  char *stage = h5_provenance_stage(f);
-  if (!stage) fatal("%s: not an nq-shard output (no provenance)", path);
-  if (strcmp(stage, "shard")) fatal("%s: written by nq-%s, not nq-shard", path, stage);
-  free(stage);
-  if (!has_counts(f)) fatal("%s: written by an older nq-shard (no n_targets and n_users counts); rerun nq-shard --force", path);
-}
-
 // Every sequence inside the token array, every user index inside users, the targets
 // adding up to n_targets: what shard_seq and shard_target rely on.
-static void check_sequences(const char *path, shard_data *d) {
+static int shard_check(const void *obj, char *why, size_t n) {
+  const shard_data *d = obj;
   size_t targets = 0;
   for (size_t i = 0; i < d->n_samples; i++) {
-    if (d->user[i] < 0 || (size_t)d->user[i] >= d->n_users) fatal("%s: sample %zu: user index out of range", path, i);
+    if (d->user[i] < 0 || (size_t)d->user[i] >= d->n_users) return file_why(why, n, "sample %zu: user index out of range", i);
     if (d->hist_offset[i] < 0 || d->hist_length[i] < d->target_length[i] ||
         (size_t)(d->hist_offset[i] + d->hist_length[i]) > d->n_tokens || d->nohist_offset[i] < 0 ||
         d->nohist_length[i] < d->target_length[i] || (size_t)(d->nohist_offset[i] + d->nohist_length[i]) > d->n_tokens)
-      fatal("%s: sample %zu: sequence outside the token array", path, i);
+      return file_why(why, n, "sample %zu: sequence outside the token array", i);
     targets += (size_t)d->target_length[i];
   }
   if (targets != d->n_targets)
-    fatal("%s: target_length adds up to %zu target tokens, n_targets is %zu", path, targets, d->n_targets);
+    return file_why(why, n, "target_length adds up to %zu target tokens, n_targets is %zu", targets, d->n_targets);
+  return 0;
 }
 
-void shard_read(const char *path, shard_data *d) {
-  memset(d, 0, sizeof *d);
-  hid_t f = h5_open_read(path);
-  require_shard(f, path);
-  size_t counts[N_COUNTS];
-  h5_layout_read(f, path, &shard_layout, d, counts);
-  h5_close(f);
-  set_counts(d, counts);
-  check_sequences(path, d);
-}
+#define M(member) offsetof(shard_data, member)
+const file_kind shard_kind = {
+    .layout = &shard_layout,
+    .size = sizeof(shard_data),
+    .count_at = {[N_SAMPLES] = M(n_samples), [N_TOKENS] = M(n_tokens), [N_TARGETS] = M(n_targets), [N_USERS] = M(n_users)},
+    .writers = (const char *const[]){"shard", NULL},
+    .check = shard_check,
+};
+#undef M
 
-void shard_read_header(hid_t f, const char *path, shard_data *d) {
-  memset(d, 0, sizeof *d);
-  require_shard(f, path);
-  size_t counts[N_COUNTS];
-  if (!h5_layout_read_attrs(f, &shard_layout, d, counts))
-    fatal("%s: a count or attribute of the shard layout is missing; rerun nq-shard --force", path);
-  set_counts(d, counts);
-}
-
-void shard_header(const char *path, shard_data *d) {
-  hid_t f = h5_open_read(path);
-  shard_read_header(f, path, d);
-  h5_close(f);
-}
-
-void shard_data_free(shard_data *d) {
-  size_t counts[N_COUNTS];
-  counts_of(d, counts);
-  h5_layout_free(&shard_layout, d, counts);
-  memset(d, 0, sizeof *d);
-}
-
+// ---- samples ---------------------------------------------------------------------------------
 const int32_t *shard_seq(const shard_data *d, size_t i, int with_history, size_t *len) {
   *len = (size_t)(with_history ? d->hist_length[i] : d->nohist_length[i]);
   return d->tokens + (with_history ? d->hist_offset[i] : d->nohist_offset[i]);
@@ -174,10 +110,10 @@ static char *attr_text(hid_t f, const char *name) {
 static void check_member(const char *path, long number, int i, int n, char **config, char **inputs) {
   hid_t f = h5_try_open_read(path);
   if (f < 0) fatal("%s: unreadable (truncated or not HDF5); rerun nq-shard --force", path);
-  shard_data h;
-  shard_read_header(f, path, &h);
   char *cfg = attr_text(f, "nq_config"), *inp = attr_text(f, "nq_inputs");
   h5_close(f);
+  shard_data h;
+  file_read_attrs(&shard_kind, path, &h);
   if (h.shard_count != n)
     fatal("%s: nq-shard wrote %lld shard files, %d are there (a shard was deleted or added); rerun nq-shard",
           path, (long long)h.shard_count, n);
@@ -191,7 +127,7 @@ static void check_member(const char *path, long number, int i, int n, char **con
       fatal("%s: not from the same nq-shard run as shard 0 (another config or inputs); rerun nq-shard", path);
     free(cfg), free(inp);
   }
-  shard_data_free(&h);
+  file_free(&shard_kind, &h);
 }
 
 void shard_set_check(char *const *paths, const long *numbers, int n) {

@@ -2,9 +2,10 @@
 // (the file in memory) and one table of its datasets and attributes, `shard_layout`, which the
 // writer, the reader and the docs test walk (docs/hdf5-layout.md, section `shards`).
 // How samples are built from JSONL and balanced over shards is nq-shard's (shard/shard.h).
+// Read, write and free a shard through files/file_kind.h with `shard_kind`: file_read (a whole
+// shard), file_read_attrs (its header: counts and attributes, no dataset), file_write, file_free.
 //
-// defines: SPLIT_TRAIN, SPLIT_VALID, SPLIT_TEST, shard_data, shard_layout, shard_write,
-//          shard_read, shard_read_header, shard_header, shard_file_problem, shard_data_free, shard_seq,
+// defines: SPLIT_TRAIN, SPLIT_VALID, SPLIT_TEST, shard_data, shard_layout, shard_kind, shard_seq,
 //          shard_target, shard_set_check
 #ifndef NQ_SHARDS_FILE_H
 #define NQ_SHARDS_FILE_H
@@ -12,9 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "h5/h5io.h"
+#include "files/file_kind.h"
 #include "h5/layout.h"
-#include "h5/provenance.h"
 
 enum { SPLIT_TRAIN = 0, SPLIT_VALID = 1, SPLIT_TEST = 2 };
 
@@ -38,20 +38,9 @@ typedef struct {
 } shard_data;
 
 extern const h5_layout shard_layout;
-
-// Write `d` with the provenance `prov` to `path` (atomic: .tmp then rename).
-void shard_write(const char *path, const shard_data *d, const h5_provenance *prov);
-// Read a whole shard; fatal with a clear message if it is not an nq-shard output or its
-// sequences do not fit its token array.
-void shard_read(const char *path, shard_data *d);
-// Only the counts and attributes (no dataset) of the open shard `f`: its header.
-void shard_read_header(hid_t f, const char *path, shard_data *d);
-// The same for the shard file at `path` (opened and closed here).
-void shard_header(const char *path, shard_data *d);
-// Why the open file `f` is not a shard this build reads ("files not written by nq-shard",
-// ...), or NULL when it is one.
-const char *shard_file_problem(hid_t f);
-void shard_data_free(shard_data *d);
+// The kind: written by nq-shard (older shards without the n_targets and n_users counts are
+// refused); every sequence lies inside the token array and the targets add up to n_targets.
+extern const file_kind shard_kind;
 
 // Sequence of sample i (with or without history): pointer into tokens and its length.
 const int32_t *shard_seq(const shard_data *d, size_t i, int with_history, size_t *len);

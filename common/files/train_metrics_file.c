@@ -1,9 +1,6 @@
-// Writer and reader of an nq-train run's metrics.h5: the table below names every dataset once.
+// An nq-train run's metrics.h5: the table below names every dataset once; its file_kind is
+// read and written by files/file_kind.c.
 #include "files/train_metrics_file.h"
-
-#include <string.h>
-
-#include "h5/h5io.h"
 
 // name spelled whole, so a grep for a dataset finds this table
 #define STEP_COL(name, member, meaning) \
@@ -35,22 +32,10 @@ static const char *const train_metrics_counts[] = {"steps", "validations", NULL}
 const h5_layout train_metrics_layout = {"training metrics", "train", train_metrics_fields,
                                         train_metrics_counts};
 
-void train_metrics_write(const char *path, const train_metrics *t, const h5_provenance *prov) {
-  h5_out o;
-  h5_out_create(&o, path);
-  h5_layout_write(o.file, &train_metrics_layout, t, t->count);
-  h5_write_provenance(o.file, prov);
-  h5_out_commit(&o);
-}
-
-void train_metrics_read(const char *path, train_metrics *t) {
-  memset(t, 0, sizeof *t);
-  hid_t f = h5_open_read(path);
-  h5_layout_read(f, path, &train_metrics_layout, t, t->count);
-  h5_close(f);
-}
-
-void train_metrics_free(train_metrics *t) {
-  h5_layout_free(&train_metrics_layout, t, t->count);
-  memset(t, 0, sizeof *t);
-}
+const file_kind train_metrics_kind = {
+    .layout = &train_metrics_layout,
+    .size = sizeof(train_metrics),
+    .count_at = {offsetof(train_metrics, count[TRAIN_METRICS_STEPS]),
+                 offsetof(train_metrics, count[TRAIN_METRICS_VALIDATIONS])},
+    .writers = (const char *const[]){"train", NULL},
+};

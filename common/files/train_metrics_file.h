@@ -1,18 +1,18 @@
 // The training metrics of one nq-train run, <run_dir>/<train.name>/metrics.h5: one row per
 // optimizer step under metrics/, one per validation under valid/ (the table
 // `train_metrics_layout`; docs/hdf5-layout.md#training-metrics). Rewritten whole (atomically)
-// at every checkpoint; read back by --resume.
+// at every checkpoint; read back by --resume. Read, write and free it through files/file_kind.h
+// with `train_metrics_kind`.
 //
-// defines: train_metrics, train_metrics_layout, train_metrics_write, train_metrics_read,
-//          train_metrics_free
+// defines: train_metrics, train_metrics_layout, train_metrics_kind
 #ifndef NQ_TRAIN_METRICS_FILE_H
 #define NQ_TRAIN_METRICS_FILE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "files/file_kind.h"
 #include "h5/layout.h"
-#include "h5/provenance.h"
 
 enum { TRAIN_METRICS_STEPS, TRAIN_METRICS_VALIDATIONS, TRAIN_METRICS_N_COUNTS };
 
@@ -27,13 +27,7 @@ typedef struct {
 } train_metrics;
 
 extern const h5_layout train_metrics_layout;
-
-// Writes every row and the provenance to `path` (X.tmp, then rename).
-void train_metrics_write(const char *path, const train_metrics *t, const h5_provenance *prov);
-// Reads every row of `path` into *t (zeroed first); stops when a dataset is missing or the
-// columns disagree in length.
-void train_metrics_read(const char *path, train_metrics *t);
-// Frees the columns and zeroes *t.
-void train_metrics_free(train_metrics *t);
+// The kind: written by nq-train.
+extern const file_kind train_metrics_kind;
 
 #endif

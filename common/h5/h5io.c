@@ -344,18 +344,21 @@ char *h5_attr_get_str(hid_t loc, const char *name) {
   return out;
 }
 
-int64_t h5_attr_get_i64(hid_t loc, const char *name) {
+// One number attribute, converted by HDF5 to the memory type `type` (v holds one of it).
+static void attr_read_number(hid_t loc, const char *name, hid_t type, void *v) {
   hid_t a = attr_open(loc, name);
+  H5OK(H5Aread(a, type, v), "reading attribute %s", name);
+  H5OK(H5Aclose(a), "closing attribute %s", name);
+}
+
+int64_t h5_attr_get_i64(hid_t loc, const char *name) {
   int64_t v;
-  H5OK(H5Aread(a, H5T_NATIVE_INT64, &v), "reading attribute %s", name);
-  H5Aclose(a);
+  attr_read_number(loc, name, H5T_NATIVE_INT64, &v);
   return v;
 }
 
 double h5_attr_get_f64(hid_t loc, const char *name) {
-  hid_t a = attr_open(loc, name);
   double v;
-  H5OK(H5Aread(a, H5T_NATIVE_DOUBLE, &v), "reading attribute %s", name);
-  H5Aclose(a);
+  attr_read_number(loc, name, H5T_NATIVE_DOUBLE, &v);
   return v;
 }

@@ -1,5 +1,5 @@
 // HDF5 helpers: 1-D datasets (chunked + deflate when large), string/number attributes,
-// atomic outputs (write X.tmp, fsync, rename). Provenance: formats/provenance.h.
+// atomic outputs (write X.tmp, fsync, rename). Provenance: h5/provenance.h.
 // Every HDF5 call is checked; failures stop with a line naming the file and object.
 #ifndef NQ_H5IO_H
 #define NQ_H5IO_H

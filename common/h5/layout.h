@@ -1,7 +1,8 @@
 // File layouts declared once, as tables. Each file kind (shards, effects, annotations,
-// checkpoints, training metrics) lists its datasets and attributes in one `h5_field[]`
-// table beside its struct; the writer, the reader and the docs test (docs/hdf5-layout.md)
-// all walk that table, so a dataset name appears in exactly one place in the code.
+// checkpoints, training metrics, LoRA adapters) lists its datasets and attributes in one
+// `h5_field[]` table beside its struct; the writer, the reader and the docs test
+// (docs/hdf5-layout.md) all walk that table, so a dataset name appears in exactly one place in
+// the code. The kinds are read and written through files/file_kind.h, which calls these.
 //
 // A field names a member of the file's in-memory struct by offset: a pointer to an array
 // for a dataset (its length is one of the file's counts), or a scalar for an attribute.
@@ -70,7 +71,7 @@ const h5_field *h5_layout_find(const h5_layout *L, const char *name);
 // Whether count c is stored as an attribute (else a LF_SETS_COUNT dataset gives it).
 int h5_layout_count_stored(const h5_layout *L, int c);
 
-// Every file kind's layout, NULL-terminated (formats/layouts.c): for the docs test and tools.
+// Every file kind's layout, NULL-terminated (files/layouts.c): for the docs test and tools.
 extern const h5_layout *const h5_layouts[];
 
 #endif

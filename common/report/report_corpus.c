@@ -13,7 +13,6 @@
 #include "base/util.h"
 #include "files/annotations_file.h"
 #include "files/effects_file.h"
-#include "h5/h5io.h"
 #include "files/shards_file.h"
 #include "pipeline/run_layout.h"
 
@@ -122,18 +121,18 @@ static void count_sample(report *r, const shard_view *v, size_t i, size_t *roc_c
   }
 }
 
-// Opens the file called `name` in the run's directory `d` when it exists; -1 otherwise.
-static hid_t open_beside(const report *r, run_dir_item d, const char *name, char **path) {
+// The path of the file called `name` in the run's directory `d`; whether it exists.
+static int path_beside(const report *r, run_dir_item d, const char *name, char **path) {
   char *dir = run_path(r->set, d);
   *path = path_join(dir, name);
   free(dir);
-  return file_exists(*path) ? h5_open_read(*path) : -1;
+  return file_exists(*path);
 }
 
 static void load_shard(report *r, const char *spath, const char *name, size_t *roc_cap,
                        int fallback_users) {
   shard_data d;
-  shard_read(spath, &d);
+  file_read(&shard_kind, spath, &d);
   r->n_targets += d.n_targets;
   if (d.truth) r->have_truth = 1;
   if (r->n_users == 0)
@@ -147,16 +146,14 @@ static void load_shard(report *r, const char *spath, const char *name, size_t *r
   memset(&a, 0, sizeof a);
   shard_view v = {&d, NULL, NULL};
   char *epath, *apath;
-  hid_t ef = open_beside(r, RUN_EFFECTS, name, &epath), af = open_beside(r, RUN_ANNOTATIONS, name, &apath);
-  if (ef >= 0) {
-    effect_file_read(ef, epath, &e);
-    h5_close(ef);
+  int ef = path_beside(r, RUN_EFFECTS, name, &epath), af = path_beside(r, RUN_ANNOTATIONS, name, &apath);
+  if (ef) {
+    file_read(&effects_kind, epath, &e);
     if (e.n_tokens == d.n_targets && e.n_samples == d.n_samples) v.e = &e, r->have_effects = 1;
     else report_note_missing(r, "%s: %zu tokens, its shard %zu: stale, rerun nq-effect", epath, e.n_tokens, d.n_targets);
   }
-  if (af >= 0) {
-    annotations_file_read(af, apath, &a);
-    h5_close(af);
+  if (af) {
+    file_read(&annotations_kind, apath, &a);
     if (a.n_tokens == d.n_targets && a.n_samples == d.n_samples) v.a = &a, r->have_annotations = 1;
     else report_note_missing(r, "%s: %zu tokens, its shard %zu: stale, rerun nq-annotate", apath, a.n_tokens, d.n_targets);
   }
@@ -164,11 +161,11 @@ static void load_shard(report *r, const char *spath, const char *name, size_t *r
     if (v.e && (!v.e->sample_computed || v.e->sample_computed[i])) count_sample(r, &v, i, roc_cap);
     if (user_shown(r, d.users[d.user[i]])) build_sample(r, &v, i);
   }
-  if (ef >= 0) effect_file_free(&e);
-  if (af >= 0) annotations_file_free(&a);
+  if (ef) file_free(&effects_kind, &e);
+  if (af) file_free(&annotations_kind, &a);
   free(epath);
   free(apath);
-  shard_data_free(&d);
+  file_free(&shard_kind, &d);
 }
 
 void report_load_corpus(report *r, double threshold, int fallback_users) {

@@ -150,7 +150,7 @@ void report_load_runs(report *r) {
       r->runs = xrealloc(r->runs, (size_t)(r->n_runs + 1) * sizeof *r->runs);
       report_train *t = &r->runs[r->n_runs++];
       t->name = xstrdup(name);
-      train_metrics_read(path, &t->m);
+      file_read(&train_metrics_kind, path, &t->m);
     } else {
       report_note_missing(r, "no %s: training run '%s' has not run", path, name);
     }
@@ -177,7 +177,7 @@ void report_free(report *r) {
   free(r->rows);
   for (int i = 0; i < r->n_runs; i++) {
     free(r->runs[i].name);
-    train_metrics_free(&r->runs[i].m);
+    file_free(&train_metrics_kind, &r->runs[i].m);
   }
   free(r->runs);
   if (r->tok) tok_free(r->tok);

@@ -92,7 +92,7 @@ typedef struct {
 } shard_write_info;
 // The shard file of samples s[0..n) (sorted by `order` inside; the file owns copies).
 void shard_data_from_samples(shard_data *d, shard_sample *s, size_t n, const shard_write_info *info);
-// shard_data_from_samples, then shard_write to `path` (atomic: .tmp then rename).
+// shard_data_from_samples, then file_write(&shard_kind, ...) to `path` (atomic: .tmp then rename).
 void shard_write_samples(const char *path, shard_sample *s, size_t n, const shard_write_info *info);
 
 #endif

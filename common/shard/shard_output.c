@@ -98,6 +98,6 @@ void shard_data_from_samples(shard_data *d, shard_sample *s, size_t n, const sha
 void shard_write_samples(const char *path, shard_sample *s, size_t n, const shard_write_info *info) {
   shard_data d;
   shard_data_from_samples(&d, s, n, info);
-  shard_write(path, &d, info->prov);
-  shard_data_free(&d);
+  file_write(&shard_kind, path, &d, info->prov);
+  file_free(&shard_kind, &d);
 }

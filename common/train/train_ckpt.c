@@ -28,11 +28,8 @@ void train_ckpt_resume_state(const char *path, const uint8_t *blob, size_t len, 
 // Whether the checkpoint at `path` opens as a model checkpoint: a truncated file fails HDF5's
 // end-of-file check, garbage the signature check.
 static int ckpt_whole(const char *path) {
-  hid_t f = h5_try_open_read(path);
-  if (f < 0) return 0;
-  int ok = checkpoint_file_is_model(f);
-  H5Fclose(f);
-  return ok || adapter_file_is(path);   // a LoRA run's checkpoints hold adapters
+  // a LoRA run's checkpoints hold adapters
+  return file_is(&checkpoint_kind, path) || file_is(&adapter_kind, path);
 }
 
 long train_ckpt_newest_whole(const char *dir, int rank) {
@@ -80,7 +77,7 @@ static int no_save(void) {
 
 void train_checkpoint(trainer *t, long done, int last) {
   if (no_save()) {
-    if (t->s->rank == 0) train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
+    if (t->s->rank == 0) file_write(&train_metrics_kind, t->metrics_path, &t->log.rows, &t->prov);
     if (t->s->rank == 0 && last) message("train: NQ_TRAIN_NO_SAVE=1: no checkpoint or model.h5 written");
     mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the metrics");
     return;
@@ -88,7 +85,7 @@ void train_checkpoint(trainer *t, long done, int last) {
   if (t->s->rank == 0) {
     // metrics first: a kill between the two files leaves rows past the newest checkpoint
     // (dropped on resume and computed again), never a checkpoint whose rows are missing
-    train_metrics_write(t->metrics_path, &t->log.rows, &t->prov);
+    file_write(&train_metrics_kind, t->metrics_path, &t->log.rows, &t->prov);
     fault_point("between-metrics-and-checkpoint", done);
   }
   if (t->s->rank == 0 && t->m->lora) {

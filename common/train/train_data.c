@@ -23,7 +23,7 @@ void train_data_load(train_data *d, const settings *set, const train_opts *o) {
   d->mask = xcalloc(d->n_shards, sizeof *d->mask);
   size_t total = 0;
   for (int f = 0; f < d->n_shards; f++) {
-    shard_read(d->paths[f], &d->sh[f]);
+    file_read(&shard_kind, d->paths[f], &d->sh[f]);
     const shard_data *h = &d->sh[f];
     if (h->vocab_size != d->sh[0].vocab_size || strcmp(h->tokenizer_digest, d->sh[0].tokenizer_digest))
       fatal("%s: made with another tokenizer than %s; rerun nq-shard", d->paths[f], d->paths[0]);
@@ -59,7 +59,7 @@ void train_data_load(train_data *d, const settings *set, const train_opts *o) {
 
 void train_data_free(train_data *d) {
   for (int f = 0; f < d->n_shards; f++) {
-    shard_data_free(&d->sh[f]);
+    file_free(&shard_kind, &d->sh[f]);
     free(d->paths[f]);
     free(d->weight[f]);
     free(d->mask[f]);

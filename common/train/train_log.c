@@ -25,7 +25,7 @@ void train_log_create(train_log *g) {
 }
 
 void train_log_free(train_log *g) {
-  train_metrics_free(&g->rows);
+  file_free(&train_metrics_kind, &g->rows);
   memset(g, 0, sizeof *g);
 }
 
@@ -50,7 +50,7 @@ void train_log_push_valid(train_log *g, long step, double loss) {
 void train_log_resume(train_log *g, const char *path, long upto) {
   if (!file_exists(path)) return;
   train_metrics old;
-  train_metrics_read(path, &old);
+  file_read(&train_metrics_kind, path, &old);
   for (size_t i = 0; i < old.count[TRAIN_METRICS_STEPS] && old.step[i] < upto; i++) {
     train_step_row v = {old.loss[i], old.L_n[i], old.L_p[i], old.lr[i], old.grad_norm[i],
                         old.tokens_per_s[i], old.pref_share[i], old.step_seconds[i]};
@@ -58,5 +58,5 @@ void train_log_resume(train_log *g, const char *path, long upto) {
   }
   for (size_t i = 0; i < old.count[TRAIN_METRICS_VALIDATIONS] && old.valid_step[i] <= upto; i++)
     train_log_push_valid(g, (long)old.valid_step[i], old.valid_loss[i]);
-  train_metrics_free(&old);
+  file_free(&train_metrics_kind, &old);
 }

@@ -18,7 +18,7 @@
 // --resume: the adapters, their moments and the step of an adapter checkpoint.
 static void resume_adapters(trainer *t, const char *path, train_resume_state *rs) {
   adapter_file f;
-  adapter_file_read(path, &f);
+  file_read(&adapter_kind, path, &f);
   adapter_require_base(&f, path, t->o.init);
   lora *lo = t->m->lora;
   if (f.count[ADAPTER_PARAMS] != lo->n_params || !f.m || !f.v || f.count[ADAPTER_ADAPTERS] != 1)
@@ -29,7 +29,7 @@ static void resume_adapters(trainer *t, const char *path, train_resume_state *rs
   memcpy(lo->v_mem, f.v, lo->n_params * sizeof(float));
   train_ckpt_resume_state(path, f.rng, f.count[ADAPTER_RNG_BYTES], rs);
   t->step0 = f.step;
-  adapter_file_free(&f);
+  file_free(&adapter_kind, &f);
   train_log_resume(&t->log, t->metrics_path, t->step0);
   if (t->s->rank == 0) message("train: resuming adapters %s at step %ld", path, t->step0);
 }
@@ -144,14 +144,14 @@ void train_lora_checkpoint(trainer *t, long done, int last) {
   f.rng = (uint8_t *)&rs;
   f.count[ADAPTER_RNG_BYTES] = sizeof rs;
   char *p = train_ckpt_path(t->out_dir, done);
-  adapter_file_write(p, &f, &t->prov);
+  file_write(&adapter_kind, p, &f, &t->prov);
   free(p);
   if (last) {
     f.m = f.v = NULL;
     f.rng = NULL;
     f.count[ADAPTER_RNG_BYTES] = 0;
     char *ap = run_file(t->out_dir, RUN_ADAPTER, 0);
-    adapter_file_write(ap, &f, &t->prov);
+    file_write(&adapter_kind, ap, &f, &t->prov);
     free(ap);
     // training is over (the last validation ran before): the activations go before the
     // merged write's tensor buffer comes, so the write does not raise the run's peak

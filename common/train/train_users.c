@@ -94,7 +94,7 @@ static int group_open(adapter_file *f, const char *path, trainer *t) {
   if (file_exists(path) && !t->s->resume && !t->s->force)
     fatal("%s: has per-user adapters; pass --resume to continue or --force to start over", path);
   if (file_exists(path) && t->s->resume) {
-    adapter_file_read(path, f);
+    file_read(&adapter_kind, path, f);
     adapter_require_base(f, path, t->o.init);
     if (f->count[ADAPTER_PARAMS] != t->m->lora->n_params || !f->users)
       fatal("%s: made with other train.lora_* settings; remove it or use another train.name", path);
@@ -136,13 +136,13 @@ static int train_group(trainer *t, int g, const user_samples *u, int nu, const c
     }
     train_one_user(t, &u[j]);
     group_append(&f, u[j].name, t->m->lora);
-    adapter_file_write(path, &f, &t->prov);
+    file_write(&adapter_kind, path, &f, &t->prov);
     ++*trained;
     progress_update(&t->progress, (double)*trained, u[j].name);
     sig = train_signal_local();
   }
   if (from_file) {
-    adapter_file_free(&f);
+    file_free(&adapter_kind, &f);
   } else {   // built here: the borrowed digests are not freed
     free(f.targets);
     for (size_t i = 0; i < f.count[ADAPTER_ADAPTERS]; i++) free(f.users[i]);

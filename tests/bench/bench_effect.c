@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
   printf("effect_tokens_per_s %.0f\n", best_eff);
   printf("forward_tokens_per_s %.0f\n", best_fwd);
   printf("effect_over_forward %.3f\n", median);
-  effect_file_free(&e);
+  file_free(&effects_kind, &e);
   effect_engine_free(&g);
   effect_model_free(&em);
   model_free(m);

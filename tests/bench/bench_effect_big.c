@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   printf("params=%zu effect_tok_s=%.1f init_s=%.1f rss_mb=%.0f\n", m->n_params, rate, init_s, ru.ru_maxrss / 1024.0);
-  effect_file_free(&e);
+  file_free(&effects_kind, &e);
   effect_engine_free(&g);
   effect_model_free(&em);
   model_free(m);

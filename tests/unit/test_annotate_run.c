@@ -42,15 +42,11 @@ static void write_effects(const char *name) {
   e.sample_computed[0] = 1, e.sample_computed[1] = (uint8_t)second_computed;
   effect_summarize(&e, 0.05);
   char *p = path_join(effects, name);
-  h5_out o;
-  h5_out_create(&o, p);
-  effect_file_write(o.file, &e);
   const char *in[1] = {shard};
   h5_provenance pv = {"effect", "x = 1;", 1, 1, in, NULL, NULL};
-  h5_write_provenance(o.file, &pv);
-  h5_out_commit(&o);
+  file_write(&effects_kind, p, &e, &pv);
   free(p);
-  effect_file_free(&e);
+  file_free(&effects_kind, &e);
 }
 
 static annotate_opts opts(void) {
@@ -87,9 +83,9 @@ static int teardown(void **st) {
 static void test_effect_file_roundtrip(void **st) {
   (void)st;
   char *p = path_join(effects, "train-00000.h5");
-  hid_t f = h5_open_read(p);
   effect_file e;
-  effect_file_read(f, p, &e);
+  file_read(&effects_kind, p, &e);
+  hid_t f = h5_open_read(p);
   assert_int_equal(e.n_tokens, 6);
   assert_int_equal(e.n_samples, 2);
   assert_true(e.effect[3] == 0.2f && e.truth[3] == 1 && e.truth_rare[4] == 1);
@@ -109,7 +105,7 @@ static void test_effect_file_roundtrip(void **st) {
   h5_free_strings(users, nu);
   free(share);
   h5_close(f);
-  effect_file_free(&e);
+  file_free(&effects_kind, &e);
   free(p);
 }
 
@@ -205,7 +201,7 @@ static void test_not_effect_file_refused(void **st) {
   h5_provenance pv = {"shard", "x = 1;", 1, 0, NULL, NULL, NULL};
   h5_write_provenance(o.file, &pv);
   h5_out_commit(&o);
-  expect_fatal(run_default, NULL, "expected an output of nq-effect");
+  expect_fatal(run_default, NULL, "written by nq-shard, not nq-effect");
   remove(p);
   free(p);
 }

@@ -93,7 +93,7 @@ static void test_batched_equals_naive(void **st) {
     if (in2) assert_true(isnan(c.effect[t]) && c.rank_with[t] == 0);
     else assert_true(c.effect[t] == a.effect[t] && c.js[t] == a.js[t]);
   }
-  effect_file_free(&a), effect_file_free(&b), effect_file_free(&c);
+  file_free(&effects_kind, &a), file_free(&effects_kind, &b), file_free(&effects_kind, &c);
   effect_engine_free(&g);
 }
 

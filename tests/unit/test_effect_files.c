@@ -100,7 +100,7 @@ static void write_effects(const char *p, const char *stamp) {
   e.sample_computed[0] = e.sample_computed[1] = 1;
   h5_provenance pv = {"effect", "x = 1;", 1, 0, NULL, NULL, stamp};
   effect_output_write(p, &e, 0.05, &pv);
-  effect_file_free(&e);
+  file_free(&effects_kind, &e);
 }
 
 // A file is kept only when it carries the invocation's stamp.

@@ -67,7 +67,7 @@ static void test_model_effects_equal_naive(void **st) {
       assert_int_equal(e.rank_without[t], r0);
     }
   if (worst >= 1e-5) fail_msg("packed effects differ from the naive forward by %g", worst);
-  effect_file_free(&e);
+  file_free(&effects_kind, &e);
   effect_engine_free(&g);
   effect_model_free(&em);
   model_free(m);

@@ -232,7 +232,7 @@ static void test_write_read(void **st) {
                          .has_truth_rare = 1, .prov = &prov};
   shard_write_samples(path, s, 3, &wi);
   shard_data d;
-  shard_read(path, &d);
+  file_read(&shard_kind, path, &d);
   assert_int_equal(d.n_samples, 3);
   assert_int_equal(d.n_users, 2);
   assert_string_equal(d.users[0], "amy");
@@ -256,7 +256,7 @@ static void test_write_read(void **st) {
   hid_t f = h5_open_read(path);
   assert_true(h5_attr_get_i64(f, "bad_records") == 3);
   h5_close(f);
-  shard_data_free(&d);
+  file_free(&shard_kind, &d);
   int n;
   char **l = run_shard_files(dir, &n, 1);   // one complete set (shard 0 of 1)
   assert_int_equal(n, 1);
@@ -270,7 +270,7 @@ static char *other_path;
 static void read_other(void *arg) {
   (void)arg;
   shard_data d;
-  shard_read(other_path, &d);
+  file_read(&shard_kind, other_path, &d);
 }
 
 static void write_other(const char *stage, int with_counts) {
@@ -286,28 +286,25 @@ static void test_header_and_refusals(void **st) {
   (void)st;
   // the header of the shard test_write_read wrote: counts and attributes, no dataset
   char *path = path_join(dir, "shard-00000.h5");
-  hid_t f = h5_open_read(path);
-  assert_null(shard_file_problem(f));
+  assert_true(file_is(&shard_kind, path));
   shard_data h;
-  shard_read_header(f, path, &h);
-  h5_close(f);
+  file_read_attrs(&shard_kind, path, &h);
   assert_int_equal(h.n_samples, 3);
   assert_int_equal(h.n_users, 2);
   assert_null(h.tokens);
   assert_string_equal(h.tokenizer_digest, tok_digest(tok));
   assert_int_equal(h.eos_id, tok_special_id(tok, "<|endoftext|>"));
   assert_true(h.bad_records == 3 && h.shard_count == 1);
-  shard_data_free(&h);
+  file_free(&shard_kind, &h);
   free(path);
 
   other_path = path_join(dir, "other.h5");
   write_other("effect", 0);
   expect_fatal(read_other, NULL, "written by nq-effect, not nq-shard");
-  f = h5_open_read(other_path);
-  assert_string_equal(shard_file_problem(f), "files not written by nq-shard");
-  h5_close(f);
+  assert_false(file_is(&shard_kind, other_path));
   write_other("shard", 1);
   expect_fatal(read_other, NULL, "older nq-shard");
+  assert_false(file_is(&shard_kind, other_path));
   free(other_path);
 }
 
