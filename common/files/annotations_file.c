@@ -41,7 +41,7 @@ static const h5_field fields[] = {
 #undef ATTR
 #undef M
 
-const h5_layout annotations_layout = {"annotations", "annotate", fields, counts};
+const h5_layout annotations_layout = {"annotation files", "annotate", fields, counts};
 
 const file_kind annotations_kind = {
     .layout = &annotations_layout,

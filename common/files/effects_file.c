@@ -57,7 +57,7 @@ static const h5_field fields[] = {
 };
 #undef ATTR
 
-const h5_layout effects_layout = {"effects", "effect", fields, counts};
+const h5_layout effects_layout = {"effect files", "effect", fields, counts};
 
 void effect_file_alloc(effect_file *e, size_t nt, size_t ns, int with_truth, int with_rare) {
   memset(e, 0, sizeof *e);

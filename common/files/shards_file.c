@@ -58,7 +58,7 @@ static const h5_field shard_fields[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
-const h5_layout shard_layout = {"shards", "shard", shard_fields, shard_counts};
+const h5_layout shard_layout = {"shard files", "shard", shard_fields, shard_counts};
 
 // Every sequence inside the token array, every user index inside users, the targets
 // adding up to n_targets: what shard_seq and shard_target rely on.
