@@ -184,10 +184,13 @@ void lora_merge(const lora *lo, model *m, float sign) {
   if (m->precision == MODEL_BF16 && m->w16_mem) model_sync_bf16(m);
 }
 
-// ---- model hooks ------------------------------------------------------------------------------
-uint64_t lora_next_pass(lora *lo) { return ++lo->passes; }
+// ---- on a model (model.h model_adapters) -------------------------------------------------------
+static uint64_t next_pass(void *self) {
+  lora *lo = self;
+  return ++lo->passes;
+}
 
-static float *scratch(lora *lo, size_t n) {
+static float *lora_scratch(lora *lo, size_t n) {
   if (n > lo->scratch_floats) {
     free(lo->scratch);
     lo->scratch = xmalloc(n * sizeof(float));
@@ -207,10 +210,11 @@ static void dropout_apply(const lora *lo, uint64_t pass, int kind, int l, float 
 
 static int dropping(const lora *lo) { return lo->training && lo->cfg.dropout > 0; }
 
-void lora_model_forward(lora *lo, uint64_t pass, int kind, int l, float *out, const float *x, int N) {
-  if (!lo || !is_target(lo, kind) || N <= 0) return;
+static void adapter_forward(void *self, uint64_t pass, int kind, int l, float *out, const float *x, int N) {
+  lora *lo = self;
+  if (!is_target(lo, kind) || N <= 0) return;
   int C = lo->in[kind], OC = lo->out[kind], r = lo->cfg.rank;
-  float *u = scratch(lo, (size_t)N * r + (dropping(lo) ? (size_t)N * C : 0)), *xd = u + (size_t)N * r;
+  float *u = lora_scratch(lo, (size_t)N * r + (dropping(lo) ? (size_t)N * C : 0)), *xd = u + (size_t)N * r;
   if (dropping(lo)) {
     dropout_apply(lo, pass, kind, l, xd, x, (size_t)N * C);
     x = xd;
@@ -220,13 +224,14 @@ void lora_model_forward(lora *lo, uint64_t pass, int kind, int l, float *out, co
   lora_forward(out, u, x, A, B, N, C, OC, r, lo->scale);
 }
 
-void lora_model_backward(lora *lo, uint64_t pass, int kind, int l, float *dx, const float *dout,
-                         const float *x, int N) {
-  if (!lo || !is_target(lo, kind) || N <= 0) return;
-  if (!lo->grads_mem) error("lora_model_backward: adapters were created without gradients");
+static void adapter_backward(void *self, uint64_t pass, int kind, int l, float *dx, const float *dout,
+                             const float *x, int N) {
+  lora *lo = self;
+  if (!is_target(lo, kind) || N <= 0) return;
+  if (!lo->grads_mem) error("lora: backward through adapters created without gradients");
   int C = lo->in[kind], OC = lo->out[kind], r = lo->cfg.rank, drop = dropping(lo);
   size_t nr = (size_t)N * r, nc = (size_t)N * C;
-  float *u = scratch(lo, 2 * nr + (drop ? 2 * nc : 0)), *du = u + nr, *xd = du + nr, *dxd = xd + nc;
+  float *u = lora_scratch(lo, 2 * nr + (drop ? 2 * nc : 0)), *du = u + nr, *xd = du + nr, *dxd = xd + nc;
   if (drop) {
     dropout_apply(lo, pass, kind, l, xd, x, nc);
     x = xd;
@@ -241,4 +246,9 @@ void lora_model_backward(lora *lo, uint64_t pass, int kind, int l, float *dx, co
     dropout_apply(lo, pass, kind, l, dxd, dxd, nc);
     for (size_t i = 0; i < nc; i++) dx[i] += dxd[i];
   }
+}
+
+void lora_attach(lora *lo, model *m) {
+  lo->hooks = (model_adapters){lo, next_pass, adapter_forward, adapter_backward};
+  m->adapters = &lo->hooks;
 }

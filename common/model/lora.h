@@ -5,11 +5,12 @@
 // full model. Equations and layout: docs/model.md, "LoRA adapters".
 //
 //   lora_config lc = {.rank = 16, .alpha = 32, .dropout = 0, .targets = lora_all_targets()};
-//   m->lora = lora_create(&lc, &m->cfg, 1);  lora_init(m->lora, seed);   // B = 0: y = W x
-//   model_forward / model_backward then apply and differentiate the adapters (model.c calls
-//   lora_model_forward / lora_model_backward after each target projection); the base model
-//   needs no gradients (model_create(mc, 0)) and may hold its weights in bf16 only.
-//   lora_merge(m->lora, m, 1): W += (alpha / r) B A in the fp32 weights (export, eval).
+//   lora *lo = lora_create(&lc, &m->cfg, 1);  lora_init(lo, seed);   // B = 0: y = W x
+//   lora_attach(lo, m);   // model_forward / model_backward then apply and differentiate the
+//   adapters (through m->adapters, model.h model_adapters: model.c calls nothing here); the
+//   base model needs no gradients (model_create(mc, 0)) and may hold its weights in bf16 only.
+//   lora_merge(lo, m, 1): W += (alpha / r) B A in the fp32 weights (export, eval).
+//   lora_free(lo) after the model is done with it (m->adapters = NULL to detach earlier).
 #ifndef NQ_LORA_H
 #define NQ_LORA_H
 
@@ -40,6 +41,7 @@ typedef struct lora {
   uint64_t seed, passes;        // dropout masks: f(seed, pass, layer, kind, element)
   float *scratch;               // recomputed inputs and products of one projection
   size_t scratch_floats;
+  model_adapters hooks;         // what lora_attach gives the model
 } lora;
 
 // ---- kernels (finite-difference tested in tests/unit/test_lora.c) -------------------------
@@ -76,14 +78,9 @@ void lora_merge_tensor(const lora *lo, const model_tensor *t, float *w, float si
 // The tensor called `name` ("model.layers.0.self_attn.q_proj.lora_A.weight"), or NULL.
 const model_tensor *lora_find(const lora *lo, const char *name);
 
-// ---- model hooks (model.c) ---------------------------------------------------------------
-// A fresh dropout stream id for one forward pass (kept in model_acts.lora_pass).
-uint64_t lora_next_pass(lora *lo);
-// out (N, OC) += the adapter of projection `kind` of layer l applied to its input x (N, C);
-// nothing when kind is not a target.
-void lora_model_forward(lora *lo, uint64_t pass, int kind, int l, float *out, const float *x, int N);
-// Gradients of that adapter (accumulated in lo->grads_mem) and dx += its input gradient.
-void lora_model_backward(lora *lo, uint64_t pass, int kind, int l, float *dx, const float *dout,
-                         const float *x, int N);
+// ---- on a model ----------------------------------------------------------------------------
+// model_forward / model_backward apply the adapters from now on (m->adapters = &lo->hooks);
+// dropout masks are f(lo->seed, pass, layer, kind, element) while lo->training is set.
+void lora_attach(lora *lo, model *m);
 
 #endif

@@ -12,7 +12,6 @@
 
 #include "model/kernels.h"
 #include "model/kernels_bf16.h"
-#include "model/lora.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -189,7 +188,6 @@ void model_free(model *m) {
   free(m->scratch16);
   free(m->w16_mem);
   free(m->small_mem);
-  lora_free(m->lora);
   free(m);
 }
 
@@ -238,6 +236,8 @@ size_t model_acts_bytes(const model_config *c, int precision, int max_tokens, in
   size_t b16 = precision == MODEL_BF16 ? L * N * (2 * D + qd + F) + N * D : 0;   // the rounded operands
   return f32 * sizeof(float) + b16 * model_precision_bytes(MODEL_BF16) + N * 3 * sizeof(int);
 }
+
+size_t model_precision_bytes(int precision) { return precision == MODEL_BF16 ? sizeof(bf16) : sizeof(float); }
 
 size_t model_backward_scratch_bytes(const model_config *c, int precision, int threads, int max_tokens,
                                     int max_seq) {
@@ -293,6 +293,27 @@ void model_acts_free(model_acts *a) {
   free(a);
 }
 
+// ---- the weights the forward reads ----------------------------------------------------------
+void model_sync_bf16(model *m) {
+  if (m->precision != MODEL_BF16 || !m->params_mem) return;
+  size_t n = m->n_params, chunk = 1 << 16, nch = (n + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(kernels_threads()) schedule(static)
+  for (size_t i = 0; i < nch; i++) {
+    size_t a = i * chunk, len = a + chunk < n ? chunk : n - a;
+    bf16_from_f32(m->w16_mem + a, m->params_mem + a, len);
+  }
+}
+
+void model_embed(const model *m, float *out, const int32_t *tokens, int n) {
+  int D = m->cfg.dim;
+  if (m->params.t[P_EMBED]) {
+    embedding_forward(out, tokens, m->params.t[P_EMBED], n, D);
+    return;
+  }
+  for (int i = 0; i < n; i++)   // forward-only bf16: the rows widened (exact)
+    bf16_to_f32(out + (size_t)i * D, m->params16.t[P_EMBED] + (size_t)tokens[i] * D, (size_t)D);
+}
+
 // ---- forward ------------------------------------------------------------------------------------
 // With several threads, one parallel region for the whole forward: each thread carries its
 // own rows through every row-local kernel (norms, projections, RoPE, MLP, residuals, LM head)
@@ -342,13 +363,14 @@ static void mm_forward(const model *m, float *out, const float *inp, const bf16 
     matmul_forward(out, inp, m->params.t[kind] + off, bias, N, C, OC, accumulate);
 }
 
-// The adapter of projection `kind` of layer l (lora.h), when the model has one there.
-static void lora_fwd(model *m, const model_acts *a, int kind, int l, float *out, const float *inp, int N) {
-  if (m->lora) lora_model_forward(m->lora, a->lora_pass, kind, l, out, inp, N);
+// The adapter of projection `kind` of layer l (model.h model_adapters), when the model has one.
+static void adapter_fwd(const model *m, const model_acts *a, int kind, int l, float *out, const float *inp,
+                        int N) {
+  if (m->adapters) m->adapters->forward(m->adapters->self, a->adapter_pass, kind, l, out, inp, N);
 }
-static void lora_bwd(model *m, const model_acts *a, int kind, int l, float *dinp, const float *dout,
-                     const float *inp, int N) {
-  if (m->lora) lora_model_backward(m->lora, a->lora_pass, kind, l, dinp, dout, inp, N);
+static void adapter_bwd(const model *m, const model_acts *a, int kind, int l, float *dinp, const float *dout,
+                        const float *inp, int N) {
+  if (m->adapters) m->adapters->backward(m->adapters->self, a->adapter_pass, kind, l, dinp, dout, inp, N);
 }
 
 static void forward_fused(model *m, model_acts *a, int nt) {
@@ -442,8 +464,8 @@ void model_forward(model *m, model_acts *a, const int32_t *tokens, const int *le
     if (m->grads_mem) model_sync_bf16(m);   // the master weights changed since the last forward
   }
   int nt = model_threads();
-  if (m->lora) a->lora_pass = lora_next_pass(m->lora);
-  if (nt > 1 && N >= 64 * nt && !m->lora) {   // adapters: the per-kernel path below
+  if (m->adapters) a->adapter_pass = m->adapters->next_pass(m->adapters->self);
+  if (nt > 1 && N >= 64 * nt && !m->adapters) {   // adapters: the per-kernel path below
     forward_fused(m, a, nt);
     return;
   }
@@ -469,27 +491,27 @@ void model_forward(model *m, model_acts *a, const int32_t *tokens, const int *le
     mm_forward(m, l_q, l_ln1, h_ln1, P_WQ, oq, l_bq, N, D, qd, 0);
     mm_forward(m, l_k, l_ln1, h_ln1, P_WK, ok, l_bk, N, D, kd, 0);
     mm_forward(m, l_v, l_ln1, h_ln1, P_WV, ok, l_bv, N, D, kd, 0);
-    lora_fwd(m, a, P_WQ, l, l_q, l_ln1, N);
-    lora_fwd(m, a, P_WK, l, l_k, l_ln1, N);
-    lora_fwd(m, a, P_WV, l, l_v, l_ln1, N);
+    adapter_fwd(m, a, P_WQ, l, l_q, l_ln1, N);
+    adapter_fwd(m, a, P_WK, l, l_k, l_ln1, N);
+    adapter_fwd(m, a, P_WV, l, l_v, l_ln1, N);
     rope_forward(l_q, a->pos, m->rope_cos, m->rope_sin, N, H, hd);
     rope_forward(l_k, a->pos, m->rope_cos, m->rope_sin, N, KV, hd);
     attention_forward(l_atty, l_att, l_q, l_k, l_v, a->seq_off, B, H, KV, hd, a->max_seq);
     memcpy(l_x2, l_x, (size_t)N * D * sizeof(float));
     keep16(h_atty, l_atty, (size_t)N * qd);
     mm_forward(m, l_x2, l_atty, h_atty, P_WO, oq, NULL, N, qd, D, 1);   // residual
-    lora_fwd(m, a, P_WO, l, l_x2, l_atty, N);
+    adapter_fwd(m, a, P_WO, l, l_x2, l_atty, N);
     rmsnorm_forward(l_ln2, l_rstd2, l_x2, p->t[P_MLP_NORM] + (size_t)l * D, N, D, c->norm_eps);
     keep16(h_ln2, l_ln2, (size_t)N * D);
     mm_forward(m, l_gate, l_ln2, h_ln2, P_WGATE, of, NULL, N, D, F, 0);
     mm_forward(m, l_up, l_ln2, h_ln2, P_WUP, of, NULL, N, D, F, 0);
-    lora_fwd(m, a, P_WGATE, l, l_gate, l_ln2, N);
-    lora_fwd(m, a, P_WUP, l, l_up, l_ln2, N);
+    adapter_fwd(m, a, P_WGATE, l, l_gate, l_ln2, N);
+    adapter_fwd(m, a, P_WUP, l, l_up, l_ln2, N);
     swiglu_forward(l_h, l_gate, l_up, (size_t)N * F);
     keep16(h_h, l_h, (size_t)N * F);
     memcpy(l_out, l_x2, (size_t)N * D * sizeof(float));
     mm_forward(m, l_out, l_h, h_h, P_WDOWN, of, NULL, N, F, D, 1);      // residual
-    lora_fwd(m, a, P_WDOWN, l, l_out, l_h, N);
+    adapter_fwd(m, a, P_WDOWN, l, l_out, l_h, N);
   }
   rmsnorm_forward(a->lnf, a->rstdf, a->x + c->n_layers * MN * D, p->t[P_FINAL_NORM], N, D, c->norm_eps);
   if (a->no_logits) return;
@@ -690,7 +712,7 @@ static void norm_bwd(float *dx, float *dw, const float *dout, const float *x, co
 }
 
 void model_backward(model *m, model_acts *a, const float *dlogits) {
-  if (!m->grads_mem && !m->lora) error("model_backward: model was created without gradients");
+  if (!m->grads_mem && !m->adapters) error("model_backward: model was created without gradients");
   const model_config *c = &m->cfg;
   int D = c->dim, F = c->ffn_dim, H = c->n_heads, KV = c->n_kv_heads, hd = D / H, V = c->vocab_size;
   int qd = H * hd, kd = KV * hd, N = a->n_tokens, B = a->n_seqs;
@@ -708,7 +730,7 @@ void model_backward(model *m, model_acts *a, const float *dlogits) {
   const model_params *p = &m->params;
   const model_params *g = &m->grads;
   size_t fD = nN * D * sizeof(float);
-  if (nt > 1 && N >= 64 * nt && !m->lora) {
+  if (nt > 1 && N >= 64 * nt && !m->adapters) {
     bf16 *mem16 = NULL;
     if (m->precision == MODEL_BF16) {
       size_t per = 2 * (size_t)D + 2 * (size_t)F + qd + 2 * (size_t)kd, n16 = nN * (per > (size_t)V ? per : (size_t)V);
@@ -743,21 +765,21 @@ void model_backward(model *m, model_acts *a, const float *dlogits) {
     // MLP: x_out = x2 + down(silu(gate(ln2)) * up(ln2)); dres holds d x_out
     memset(dh, 0, nN * F * sizeof(float));
     mm_backward(m, dh, gw(m, P_WDOWN, of), NULL, dres, l_h, h_h, P_WDOWN, of, N, F, D);
-    lora_bwd(m, a, P_WDOWN, l, dh, dres, l_h, N);
+    adapter_bwd(m, a, P_WDOWN, l, dh, dres, l_h, N);
     memset(dgate, 0, nN * F * sizeof(float));
     memset(dup, 0, nN * F * sizeof(float));
     swiglu_backward(dgate, dup, dh, l_gate, l_up, nN * F);
     memset(dln, 0, fD);
     mm_backward(m, dln, gw(m, P_WGATE, of), NULL, dgate, l_ln2, h_ln2, P_WGATE, of, N, D, F);
-    lora_bwd(m, a, P_WGATE, l, dln, dgate, l_ln2, N);
+    adapter_bwd(m, a, P_WGATE, l, dln, dgate, l_ln2, N);
     mm_backward(m, dln, gw(m, P_WUP, of), NULL, dup, l_ln2, h_ln2, P_WUP, of, N, D, F);
-    lora_bwd(m, a, P_WUP, l, dln, dup, l_ln2, N);
+    adapter_bwd(m, a, P_WUP, l, dln, dup, l_ln2, N);
     norm_bwd(dres, gw(m, P_MLP_NORM, (size_t)l * D), dln, l_x2, p->t[P_MLP_NORM] + (size_t)l * D,
                      l_rstd2, N, D);   // dres is now d x2
     // attention: x2 = x + o(attn(rope(q(ln1)), rope(k(ln1)), v(ln1)))
     memset(datty, 0, nN * qd * sizeof(float));
     mm_backward(m, datty, gw(m, P_WO, oq), NULL, dres, l_atty, h_atty, P_WO, oq, N, qd, D);
-    lora_bwd(m, a, P_WO, l, datty, dres, l_atty, N);
+    adapter_bwd(m, a, P_WO, l, datty, dres, l_atty, N);
     memset(dq, 0, nN * (qd + 2 * (size_t)kd) * sizeof(float));   // dq, dk, dv are adjacent
     attention_backward(dq, dk, dv, attscr, datty, l_q, l_k, l_v, l_att, a->seq_off, B, H, KV, hd,
                        a->max_seq);
@@ -767,9 +789,9 @@ void model_backward(model *m, model_acts *a, const float *dlogits) {
     mm_backward(m, dln, gw(m, P_WQ, oq), c->qkv_bias ? gw(m, P_BQ, (size_t)l * qd) : NULL, dq, l_ln1, h_ln1, P_WQ, oq, N, D, qd);
     mm_backward(m, dln, gw(m, P_WK, ok), c->qkv_bias ? gw(m, P_BK, (size_t)l * kd) : NULL, dk, l_ln1, h_ln1, P_WK, ok, N, D, kd);
     mm_backward(m, dln, gw(m, P_WV, ok), c->qkv_bias ? gw(m, P_BV, (size_t)l * kd) : NULL, dv, l_ln1, h_ln1, P_WV, ok, N, D, kd);
-    lora_bwd(m, a, P_WQ, l, dln, dq, l_ln1, N);
-    lora_bwd(m, a, P_WK, l, dln, dk, l_ln1, N);
-    lora_bwd(m, a, P_WV, l, dln, dv, l_ln1, N);
+    adapter_bwd(m, a, P_WQ, l, dln, dq, l_ln1, N);
+    adapter_bwd(m, a, P_WK, l, dln, dk, l_ln1, N);
+    adapter_bwd(m, a, P_WV, l, dln, dv, l_ln1, N);
     norm_bwd(dres, gw(m, P_ATTN_NORM, (size_t)l * D), dln, l_x, p->t[P_ATTN_NORM] + (size_t)l * D,
                      l_rstd1, N, D);   // dres is now d x (layer input)
     ready(m, l);

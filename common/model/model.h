@@ -92,6 +92,22 @@ typedef struct {
   int decay;           // 1 for matrices (weight decay applies), 0 for norms and biases
 } model_tensor;
 
+// Adapters on the linear projections (LoRA: lora_attach, lora.h). The model knows them only
+// through this table, so model.c needs nothing of lora.c: model_forward adds forward() to the
+// output of each projection P_WQ ... P_WDOWN, model_backward adds backward()'s input gradient
+// (the adapters accumulate their own gradients). `self` is the adapters' state.
+typedef struct {
+  void *self;
+  // a fresh dropout stream id for one forward pass (kept in model_acts.adapter_pass)
+  uint64_t (*next_pass)(void *self);
+  // out (N, OC) += the adapter of projection `kind` of layer l on its input x (N, C); nothing
+  // when that projection has none
+  void (*forward)(void *self, uint64_t pass, int kind, int l, float *out, const float *x, int N);
+  // that adapter's gradients, and dx += its input gradient (dx may be NULL)
+  void (*backward)(void *self, uint64_t pass, int kind, int l, float *dx, const float *dout,
+                   const float *x, int N);
+} model_adapters;
+
 typedef struct model {
   model_config cfg;
   size_t sizes[P_COUNT];      // floats per kind (all layers)
@@ -111,9 +127,9 @@ typedef struct model {
   bf16 *w16_mem;              // bf16 parameter arena (MODEL_BF16), matrices used by the matmuls
   model_params16 params16;
   float *small_mem;           // forward-only bf16: norms and biases (fp32 matrices freed)
-  struct lora *lora;          // LoRA adapters on the projections (lora.h), or NULL; freed with
-                              // the model. With adapters the base may have no gradients: the
-                              // backward then gives the adapters' gradients only.
+  const model_adapters *adapters;   // adapters on the projections (lora_attach), or NULL; not
+                              // owned by the model. With adapters the base may have no
+                              // gradients: the backward then gives the adapters' gradients only.
   // nq-train's gradient overlap (docs/scaling.md): when set, model_backward calls
   // grads_ready(grads_ready_arg, stage) on the calling thread as soon as a group of gradients
   // is final for this pass: stage = n_layers after the LM head and final norm, l after layer l,
@@ -215,7 +231,7 @@ typedef struct {
   // MODEL_BF16 only (else NULL): the matmul inputs rounded to bf16, kept for the weight
   // gradients: ln1, ln2 (L, maxN, D), atty (L, maxN, H*hd), hmlp (L, maxN, F), lnf (maxN, D)
   bf16 *mem16, *ln1_16, *atty16, *ln2_16, *h16, *lnf16;
-  uint64_t lora_pass;   // the LoRA dropout stream of the last forward (lora_next_pass)
+  uint64_t adapter_pass;   // the adapters' dropout stream of the last forward (model_adapters)
 } model_acts;
 
 model_acts *model_acts_create(const model *m, int max_tokens, int max_seq);

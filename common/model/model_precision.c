@@ -1,5 +1,6 @@
-// model.precision: the bf16 copy of the weights, the forward-only bf16-only storage, and the
-// one linear-layer entry that picks the fp32 or bf16 matmul (docs/model.md, "Precision").
+// model.precision: the bf16 arena, the forward-only bf16-only storage, and the one linear-layer
+// entry that picks the fp32 or bf16 matmul (docs/model.md, "Precision"). What model_forward
+// itself needs (model_sync_bf16, model_embed) is in model.c, so model.c calls nothing here.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,24 +29,12 @@ static int is_matrix(int kind) {
          kind == P_WGATE || kind == P_WUP || kind == P_WDOWN || kind == P_LM_HEAD;
 }
 
-size_t model_precision_bytes(int precision) { return precision == MODEL_BF16 ? sizeof(bf16) : sizeof(float); }
-
 double model_weight_bytes(const model_config *mc, int precision) {
   size_t sz[P_COUNT];
   model_param_sizes(mc, sz);
   double matrices = 0, small = 0;
   for (int k = 0; k < P_COUNT; k++) *(is_matrix(k) ? &matrices : &small) += (double)sz[k];
   return (double)model_precision_bytes(precision) * matrices + sizeof(float) * small;
-}
-
-void model_sync_bf16(model *m) {
-  if (m->precision != MODEL_BF16 || !m->params_mem) return;
-  size_t n = m->n_params, chunk = 1 << 16, nch = (n + chunk - 1) / chunk;
-#pragma omp parallel for num_threads(kernels_threads()) schedule(static)
-  for (size_t i = 0; i < nch; i++) {
-    size_t a = i * chunk, len = a + chunk < n ? chunk : n - a;
-    bf16_from_f32(m->w16_mem + a, m->params_mem + a, len);
-  }
 }
 
 // Forward only: keep the norms and biases in a small fp32 arena, free the fp32 matrices.
@@ -107,16 +96,6 @@ void model_linear(const model *m, float *out, const float *inp, int kind, size_t
   bf16 *in16 = bf16_scratch(0, (size_t)N * C);
   bf16_from_f32(in16, inp, (size_t)N * C);
   matmul_forward_bf16(out, in16, m->params16.t[kind] + off, bias, N, C, OC, accumulate);
-}
-
-void model_embed(const model *m, float *out, const int32_t *tokens, int n) {
-  int D = m->cfg.dim;
-  if (m->params.t[P_EMBED]) {
-    embedding_forward(out, tokens, m->params.t[P_EMBED], n, D);
-    return;
-  }
-  for (int i = 0; i < n; i++)   // forward-only bf16: the rows widened (exact)
-    bf16_to_f32(out + (size_t)i * D, m->params16.t[P_EMBED] + (size_t)tokens[i] * D, (size_t)D);
 }
 
 // float offset of kind's first element in the full arena layout

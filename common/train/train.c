@@ -11,7 +11,7 @@
 #include "train/trainer.h"
 
 // ---- run ------------------------------------------------------------------------------------
-static int every(int n, long done) { return n > 0 && done % n == 0; }
+static int every(long n, long done) { return n > 0 && done % n == 0; }
 
 // After a signal: the checkpoint of step `done` is written; ask for a requeue.
 static int requeue(const trainer *t, int sig, long done) {
@@ -31,37 +31,39 @@ static void train_comm_report(const trainer *t) {
           t->zero.overlap ? "on" : "off", t->zero.early, t->zero.posts);
 }
 
+// The steps of the trained target (train_step.c): validation every train.valid_every steps,
+// a checkpoint every train.ckpt_every and at the end, and on a signal a checkpoint and a stop.
+// *done: the steps done after this run.
+static int train_loop(trainer *t, long *done) {
+  const train_settings *ts = &t->set->train;
+  for (long step = t->step0; step < ts->steps; step++) {
+    train_step(t, step);
+    if (step == t->step0) mem_trace("train: first step done");
+    *done = step + 1;
+    int last = *done == ts->steps;
+    if (every(ts->valid_every, *done) || last) train_validate(t, *done);
+    int sig = train_signal_agreed();
+    if (every(ts->ckpt_every, *done) || last || sig) train_checkpoint(t, *done, last);
+    if (sig && !last) return requeue(t, sig, *done);
+  }
+  return 0;
+}
+
 int train_run(const settings *set, const stage_args *s) {
   trainer t;
-  memset(&t, 0, sizeof t);
-  t.s = s;
-  t.set = set;
-  train_opts_read(&t.o, set);
+  trainer_begin(&t, set, s);   // the options; what is trained (train_target), picked once
   train_signals_install();
-  train_data_load(&t.data, set, &t.o);
-  if (train_plan(&t, set, s)) {   // --plan: print it, do nothing else
+  train_data_load(&t.data, set);
+  if (train_plan(&t)) {   // --plan: print it, do nothing else
     train_data_free(&t.data);
     train_opts_free(&t.o);
     return 0;
   }
-  trainer_setup(&t, set, s);   // output directory, model, reference, buffers, provenance
+  trainer_setup(&t);   // output directory, model, reference, buffers, provenance
 
-  int rc = 0;
   long done = t.step0;
-  for (long step = t.step0; step < t.o.steps && !t.o.per_user; step++) {
-    train_step(&t, step);
-    if (step == t.step0) mem_trace("train: first step done");
-    done = step + 1;
-    int last = done == t.o.steps;
-    if (every(t.o.valid_every, done) || last) train_validate(&t, done);
-    int sig = train_signal_agreed();
-    if (every(t.o.ckpt_every, done) || last || sig) train_checkpoint(&t, done, last);
-    if (sig && !last) {
-      rc = requeue(&t, sig, done);
-      break;
-    }
-  }
-  if (t.o.per_user) rc = train_users_run(&t);   // one adapter per user (train_users.c)
+  // one adapter per user (train_users.c), else the steps of the one model or adapter
+  int rc = set->train.per_user ? train_users_run(&t) : train_loop(&t, &done);
   mem_trace("train: finished");
   char fin[96];
   snprintf(fin, sizeof fin, "%ld steps in %.1f s", done - t.step0, wall_seconds() - t.t_start);

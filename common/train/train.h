@@ -6,10 +6,8 @@
 
 #include "pipeline/stage.h"
 
-// Exit code after a signal-triggered checkpoint (EX_TEMPFAIL): requeue and pass --resume.
-#define TRAIN_EXIT_REQUEUE 75
-
-// Installs the signal handlers, runs the training, returns the exit code (0 or 75).
+// Installs the signal handlers, runs the training, returns the exit code: 0, or 75 after a
+// signal-triggered checkpoint (TRAIN_EXIT_REQUEUE, trainer.h: requeue and pass --resume).
 int train_run(const settings *set, const stage_args *s);
 
 #endif

@@ -49,27 +49,29 @@ void train_batch_free(train_batch *b) {
   b->shard = b->index = b->with_history = b->order = NULL;
 }
 
-void train_batch_pick_train(train_batch *b, const train_data *d, const train_opts *o, int rank,
+void train_batch_pick_train(train_batch *b, const train_data *d, const train_settings *ts, int rank,
                             int size, long global_batch, long step, int accum_step) {
-  int lm = o->objective == OBJ_LM;
-  b->n = o->micro_batch;
+  int lm = ts->objective == OBJ_LM;
+  unsigned long long seed = (unsigned long long)ts->seed;
+  b->n = (int)ts->micro_batch;
   b->lm = lm ? &d->lm_train : NULL;
   for (int j = 0; j < b->n; j++) {
-    long k = step * global_batch + train_slot(accum_step, rank, j, size, o->micro_batch);
+    long k = step * global_batch + train_slot(accum_step, rank, j, size, b->n);
     long epoch = k / d->n_train;
     if (epoch != b->order_epoch) {
-      train_perm(o->seed, epoch, d->n_train, b->order);
+      train_perm(seed, epoch, d->n_train, b->order);
       b->order_epoch = epoch;
     }
     int t = b->order[k % d->n_train];
     b->shard[j] = lm ? -1 : d->train_sh[t];
     b->index[j] = lm ? t : d->train_i[t];
-    b->with_history[j] = !(slot_uniform(o->seed, k) < o->history_dropout);
+    b->with_history[j] = !(slot_uniform(seed, k) < ts->history_dropout);
   }
 }
 
-void train_batch_pick_valid(train_batch *b, const train_data *d, const train_opts *o, int first, int n) {
-  int lm = o->objective == OBJ_LM;
+void train_batch_pick_valid(train_batch *b, const train_data *d, const train_settings *ts, int first,
+                            int n) {
+  int lm = ts->objective == OBJ_LM;
   b->n = n;
   b->lm = lm ? &d->lm_valid : NULL;
   for (int j = 0; j < n; j++) {

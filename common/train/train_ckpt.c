@@ -1,8 +1,8 @@
-// nq-train's checkpoints in <run_dir>/<train.name>/: ckpt-<step, 6 digits>.h5 (weights, AdamW
-// moments, the resume state) every train.ckpt_every steps and at the end, the newest
-// train.keep kept; model.h5 (weights only) at the end (docs/training.md). With ZeRO-1 the
-// moments are gathered onto rank 0 tensor by tensor, so a checkpoint does not depend on the
-// rank count that wrote it.
+// nq-train's checkpoints in <run_dir>/<train.name>/: ckpt-<step, 6 digits>.h5 every
+// train.ckpt_every steps and at the end, the newest train.keep kept; at the end the outputs
+// the next stages read (docs/training.md). What a checkpoint holds is the trained target's
+// (train_target.save: the whole model's weights and AdamW moments, gathered onto rank 0 when
+// sharded, or the adapters'); here: the names, the resume blob, rotation, the order of writes.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,10 @@
 int train_ckpt_steps(const char *dir, long **out) { return run_list(dir, RUN_CKPT, out); }
 
 char *train_ckpt_path(const char *dir, long step) { return run_file(dir, RUN_CKPT, step); }
+
+train_resume_state train_ckpt_state(const trainer *t, long done) {
+  return (train_resume_state){(uint64_t)t->set->train.seed, done, t->global_batch, t->data.n_train};
+}
 
 void train_ckpt_resume_state(const char *path, const uint8_t *blob, size_t len, train_resume_state *rs) {
   if (!blob || len != sizeof *rs) fatal("%s: no trainer state; cannot resume", path);
@@ -88,28 +92,9 @@ void train_checkpoint(trainer *t, long done, int last) {
     file_write(&train_metrics_kind, t->metrics_path, &t->log.rows, &t->prov);
     fault_point("between-metrics-and-checkpoint", done);
   }
-  if (t->s->rank == 0 && t->m->lora) {
-    train_lora_checkpoint(t, done, last);   // adapters (train_lora.c); moments never sharded
-    rotate(t->out_dir, t->o.keep);
-  } else if (t->s->rank == 0) {
-    train_resume_state rs = {t->o.seed, done, t->global_batch, t->data.n_train};
-    ckpt_save_info info = {.step = done, .rng = (const uint8_t *)&rs, .rng_len = sizeof rs,
-                           .with_optimizer = 1, .prov = &t->prov,
-                           .tokenizer_digest = t->data.sh[0].tokenizer_digest};
-    if (t->zero.on) info.moments = train_zero_moments, info.moments_arg = &t->zero;   // gathered
-    char *p = train_ckpt_path(t->out_dir, done);
-    checkpoint_save(p, t->m, &info);
-    free(p);
-    rotate(t->out_dir, t->o.keep);
-    if (last) {   // the next stages' input: weights only
-      char *fp = run_file(t->out_dir, RUN_MODEL, 0);
-      checkpoint_save(fp, t->m, &(ckpt_save_info){.step = done, .prov = &t->prov,
-                                                  .tokenizer_digest = t->data.sh[0].tokenizer_digest});
-      free(fp);
-    }
-  } else if (t->zero.on && !t->m->lora) {
-    train_zero_moments_serve(&t->zero, t->m);   // the gathers of rank 0's checkpoint_save
-  }
+  t->target->save(t, done);
+  if (t->s->rank == 0) rotate(t->out_dir, (int)t->set->train.keep);
+  if (t->s->rank == 0 && last) t->target->save_final(t, done);   // the next stages' input
   mem_trace(last ? "train: last checkpoint and model.h5 written" : "train: checkpoint written");
   mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the checkpoint");
 }

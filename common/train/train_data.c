@@ -12,7 +12,7 @@
 
 // The training and validation samples (train_data, trainer.h) of every shard, and the
 // nextquill weights of annotation files.
-void train_data_load(train_data *d, const settings *set, const train_opts *o) {
+void train_data_load(train_data *d, const settings *set) {
   memset(d, 0, sizeof *d);
   char *dir = run_path(set, RUN_SHARDS);
   d->paths = run_shard_files(dir, &d->n_shards, 1);
@@ -48,13 +48,15 @@ void train_data_load(train_data *d, const settings *set, const train_opts *o) {
       }
     }
   if (d->n_train == 0) fatal("%s: no training samples (split train) in the shards", d->paths[0]);
-  if (o->objective != OBJ_NEXTQUILL || o->weights != W_ANNOTATIONS) return;
+  if (set->train.objective != OBJ_NEXTQUILL || set->train.weights != W_ANNOTATIONS) return;
+  char *ann_dir = run_path(set, RUN_WEIGHTS);
   for (int f = 0; f < d->n_shards; f++) {
     const char *base = strrchr(d->paths[f], '/');
-    char *ap = path_join(o->ann_dir, base ? base + 1 : d->paths[f]);
+    char *ap = path_join(ann_dir, base ? base + 1 : d->paths[f]);
     annotations_read_weights(ap, d->paths[f], d->sh[f].n_targets, &d->weight[f], &d->mask[f]);
     free(ap);
   }
+  free(ann_dir);
 }
 
 void train_data_free(train_data *d) {

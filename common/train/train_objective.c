@@ -10,10 +10,10 @@
 #include "train/trainer.h"
 
 // ---- buffers ----------------------------------------------------------------------------------
-void train_work_create(train_work *w, model *m, model *ref, const train_opts *o, int micro_batch,
+void train_work_create(train_work *w, model *m, model *ref, const train_settings *ts, int micro_batch,
                        int max_len) {
   memset(w, 0, sizeof *w);
-  int max_tokens = micro_batch * max_len, two_passes = o->objective == OBJ_NEXTQUILL;
+  int max_tokens = micro_batch * max_len, two_passes = ts->objective == OBJ_NEXTQUILL;
   size_t logits = (size_t)max_tokens * (size_t)m->cfg.vocab_size;
   w->m = m;
   w->ref = ref;
@@ -34,7 +34,7 @@ void train_work_create(train_work *w, model *m, model *ref, const train_opts *o,
   w->lens_nohist = xmalloc((size_t)micro_batch * sizeof(int));
   w->token_weight = xmalloc((size_t)max_len * sizeof(float));
   w->online_mask = xmalloc((size_t)max_len);
-  if (o->objective == OBJ_LM) {
+  if (ts->objective == OBJ_LM) {
     w->lm_next = xmalloc((size_t)max_tokens * sizeof(int32_t));
     w->lm_weight = xmalloc((size_t)max_tokens * sizeof(float));
     w->lm_row_loss = xmalloc((size_t)max_tokens * sizeof(float));
@@ -89,13 +89,13 @@ static void micro_batch_lm(train_work *w, const train_batch *b, float scale, int
 // Packs each sample's sequence into tokens_hist (with history for nextquill, for context_sft
 // unless dropped; sft never) and, for nextquill, its without-history sequence into
 // tokens_nohist. *n_hist, *n_nohist: tokens packed.
-static void pack_sequences(train_work *w, const train_data *d, const train_opts *o, const train_batch *b,
+static void pack_sequences(train_work *w, const train_data *d, const train_settings *ts, const train_batch *b,
                            int two_passes, int *n_hist, int *n_nohist) {
   int packed_hist = 0, packed_nohist = 0;
   for (int j = 0; j < b->n; j++) {
     const shard_data *h = &d->sh[b->shard[j]];
     size_t len;
-    int with = o->objective == OBJ_NEXTQUILL || (o->objective == OBJ_CONTEXT_SFT && b->with_history[j]);
+    int with = ts->objective == OBJ_NEXTQUILL || (ts->objective == OBJ_CONTEXT_SFT && b->with_history[j]);
     const int32_t *seq = shard_seq(h, b->index[j], with, &len);
     memcpy(w->tokens_hist + packed_hist, seq, len * sizeof(int32_t));
     w->lens_hist[j] = (int)len;
@@ -113,19 +113,19 @@ static void pack_sequences(train_work *w, const train_data *d, const train_opts 
 
 // nextquill's per-target-token weights of sample j (T targets y; zh, z0 its logits): from the
 // annotations, the online rule or 1; adds the preference-bearing tokens to acc->pref_tokens.
-static const float *target_weights(train_work *w, const train_data *d, const train_opts *o,
+static const float *target_weights(train_work *w, const train_data *d, const train_settings *ts,
                                    const train_batch *b, int j, const float *zh, const float *z0,
                                    const int32_t *y, int T, loss_sums *acc) {
-  if (o->weights == W_ANNOTATIONS) {
+  if (ts->weights == W_ANNOTATIONS) {
     int s = b->shard[j];
     int64_t off = d->sh[s].target_offset[b->index[j]];
     for (int t = 0; t < T; t++) acc->pref_tokens += d->mask[s][off + t];
     return d->weight[s] + off;
   }
-  if (o->weights == W_ONLINE) {
+  if (ts->weights == W_ONLINE) {
     acc->pref_tokens += loss_online_weights(w->token_weight, w->online_mask, zh, z0, y, T, w->vocab,
-                                            (float)o->online_threshold, (float)o->online_hi,
-                                            (float)o->online_lo);
+                                            (float)ts->online_threshold, (float)ts->online_hi,
+                                            (float)ts->online_lo);
     return w->token_weight;
   }
   for (int t = 0; t < T; t++) w->token_weight[t] = 1.0f;
@@ -134,10 +134,10 @@ static const float *target_weights(train_work *w, const train_data *d, const tra
 
 // The targets' losses of every sample; gradients into the dlogits when `grad`. A sample's T
 // targets are predicted by the T rows before its sequence's last.
-static void sample_losses(train_work *w, const train_data *d, const train_opts *o, const train_batch *b,
+static void sample_losses(train_work *w, const train_data *d, const train_settings *ts, const train_batch *b,
                           int two_passes, int use_ref, float scale, int grad, loss_sums *acc) {
   size_t V = (size_t)w->vocab;
-  nq_loss_opts loss_opts = {(float)o->alpha, o->weight_pce, o->effect_alignment};
+  nq_loss_opts loss_opts = {(float)ts->alpha, ts->weight_pce, ts->effect_alignment};
   int row0_hist = 0, row0_nohist = 0;   // first row of sample j in each pass
   for (int j = 0; j < b->n; j++) {
     size_t tl;
@@ -154,7 +154,7 @@ static void sample_losses(train_work *w, const train_data *d, const train_opts *
     } else {
       size_t pred_nohist = (size_t)(row0_nohist + w->lens_nohist[j] - T - 1);
       const float *z0 = w->acts_nohist->logits + pred_nohist * V;
-      const float *weights = target_weights(w, d, o, b, j, zh, z0, y, T, acc);
+      const float *weights = target_weights(w, d, ts, b, j, zh, z0, y, T, acc);
       float *dz0 = grad ? w->dlogits_nohist + pred_nohist * V : NULL;
       const float *rh = use_ref ? w->ref_acts_hist->logits + pred_hist * V : NULL;
       const float *r0 = use_ref ? w->ref_acts_nohist->logits + pred_nohist * V : NULL;
@@ -169,17 +169,17 @@ static void sample_losses(train_work *w, const train_data *d, const train_opts *
   }
 }
 
-void train_micro_batch(train_work *w, const train_data *d, const train_opts *o, const train_batch *b,
+void train_micro_batch(train_work *w, const train_data *d, const train_settings *ts, const train_batch *b,
                        float scale, int grad, loss_sums *acc) {
-  if (o->objective == OBJ_LM) {
+  if (ts->objective == OBJ_LM) {
     micro_batch_lm(w, b, scale, grad, acc);
     return;
   }
-  int two_passes = o->objective == OBJ_NEXTQUILL, n_hist, n_nohist;
-  pack_sequences(w, d, o, b, two_passes, &n_hist, &n_nohist);
+  int two_passes = ts->objective == OBJ_NEXTQUILL, n_hist, n_nohist;
+  pack_sequences(w, d, ts, b, two_passes, &n_hist, &n_nohist);
   model_forward(w->m, w->acts_hist, w->tokens_hist, w->lens_hist, b->n);
   if (two_passes) model_forward(w->m, w->acts_nohist, w->tokens_nohist, w->lens_nohist, b->n);
-  int use_ref = two_passes && o->effect_alignment && o->alpha != 0;
+  int use_ref = two_passes && ts->effect_alignment && ts->alpha != 0;
   if (use_ref) {
     model_forward(w->ref, w->ref_acts_hist, w->tokens_hist, w->lens_hist, b->n);
     model_forward(w->ref, w->ref_acts_nohist, w->tokens_nohist, w->lens_nohist, b->n);
@@ -188,11 +188,11 @@ void train_micro_batch(train_work *w, const train_data *d, const train_opts *o, 
     memset(w->dlogits_hist, 0, (size_t)n_hist * (size_t)w->vocab * sizeof(float));
     if (two_passes) memset(w->dlogits_nohist, 0, (size_t)n_nohist * (size_t)w->vocab * sizeof(float));
   }
-  sample_losses(w, d, o, b, two_passes, use_ref, scale, grad, acc);
+  sample_losses(w, d, ts, b, two_passes, use_ref, scale, grad, acc);
   acc->tokens += n_hist + n_nohist;
   if (grad) {
     // alpha = 0: the without-history pass gets no gradient (and nextquill = context_sft exactly)
-    int second = two_passes && o->alpha != 0;
+    int second = two_passes && ts->alpha != 0;
     void (*ready)(void *, int) = w->m->grads_ready;   // the overlap hook: last pass only
     if (second) w->m->grads_ready = NULL;
     model_backward(w->m, w->acts_hist, w->dlogits_hist);

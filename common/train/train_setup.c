@@ -1,18 +1,35 @@
-// A run's set-up, once the options are read and the samples loaded (train.c): the output
-// directory, the model (resume > init checkpoint > random), the checks that need it, the
-// reference model, the buffers and the provenance of every output; and their release.
+// A run's set-up: what is trained, picked once (trainer_begin: train_target, trainer.h); once
+// the samples are loaded (train.c), the output directory, the model (the target's start), the
+// checks that need it, the reference model, the buffers and the provenance of every output;
+// and their release.
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/util.h"
 #include "files/checkpoint.h"
-#include "hf/hf.h"
 #include "pipeline/run_layout.h"
 #include "train/trainer.h"
 
+// model.precision as the memory plan counts a weight: a frozen model (forward only) holds the
+// bf16 matrices only; a trained one keeps fp32 masters and, in bf16, the copy the matmuls read.
+static const train_precision precisions[] = {
+    [MODEL_FP32] = {MODEL_FP32, "weights (fp32, frozen)", NULL},
+    [MODEL_BF16] = {MODEL_BF16, "weights (bf16, frozen)", "weights (bf16 copy)"},
+};
+
+void trainer_begin(trainer *t, const settings *set, const stage_args *s) {
+  memset(t, 0, sizeof *t);
+  t->s = s;
+  t->set = set;
+  train_opts_read(&t->o, set);
+  // the one place that asks: below, everything goes through the target's operations
+  t->target = set->train.adapter == ADAPTER_LORA ? &train_lora_target : &train_full_target;
+  t->prec = &precisions[set->model.precision];
+}
+
 // <run_dir>/<train.name>/, refused when it holds checkpoints unless --resume or --force.
-// Returns the newest checkpoint's step, or -1.
+// Returns the step of the checkpoint --resume continues from, or -1.
 // The folder itself is made once the model is set up (make_output): a failing train.init
 // leaves no empty run folder.
 static long open_output(trainer *t) {
@@ -26,9 +43,9 @@ static long open_output(trainer *t) {
   if (n > 0 && !s->resume && !s->force)
     fatal("%s: has checkpoints (newest step %ld); pass --resume to continue or --force to start over",
           t->out_dir, newest);
-  if (n > 0 && s->resume) newest = train_ckpt_newest_whole(t->out_dir, s->rank);
-  if (n > 0 && s->resume && newest < 0)
-    fatal("%s: no checkpoint reads back whole; rerun with --force to start over", t->out_dir);
+  if (n == 0 || !s->resume) return -1;
+  newest = train_ckpt_newest_whole(t->out_dir, s->rank);
+  if (newest < 0) fatal("%s: no checkpoint reads back whole; rerun with --force to start over", t->out_dir);
   return newest;
 }
 
@@ -46,51 +63,11 @@ static void make_output(trainer *t) {
   make_dirs(t->out_dir);
 }
 
-// ---- the model --------------------------------------------------------------------------------
-// --resume: weights, moments and step of the checkpoint, and the metrics rows before it.
-// Sharded (ZeRO-1) the full moments are never loaded: train_zero_setup reads its pieces.
-static void start_from_checkpoint(trainer *t, const char *path, train_resume_state *rs, int sharded) {
-  ckpt_load_info li;
-  if (sharded) {
-    model_config mc;
-    checkpoint_read_config(path, &mc);
-    t->m = model_create(&mc, 1);
-    free(t->m->m_mem), free(t->m->v_mem);   // untouched pages: never resident
-    t->m->m_mem = t->m->v_mem = NULL;
-    checkpoint_load_into(path, t->m, &li);
-  } else {
-    t->m = checkpoint_load(path, 1, &li);
-  }
-  train_ckpt_resume_state(path, li.rng, li.rng_len, rs);
-  t->step0 = li.step;
-  free(li.rng);
-  train_log_resume(&t->log, t->metrics_path, t->step0);
-  if (t->s->rank == 0) message("train: resuming from %s at step %ld (the newest checkpoint that reads back whole)", path, t->step0);
-}
-
-// train.init, else the HF model.path: its weights, with fresh AdamW moments.
-static void start_from_init(trainer *t, const char *init) {
-  checkpoint_require_tokenizer(init, t->data.sh[0].tokenizer_digest, "train.init");
-  t->m = checkpoint_load(init, 1, NULL);
-  memset(t->m->m_mem, 0, t->m->n_params * sizeof(float));
-  memset(t->m->v_mem, 0, t->m->n_params * sizeof(float));
-}
-
-static void start_random(trainer *t) {
-  model_config mc;
-  model_config_from_settings(&mc, &t->set->model, t->data.sh[0].vocab_size);
-  t->m = model_create(&mc, 1);
-  model_init(t->m, (uint64_t)t->set->model.init_seed);
-}
-
-static const char *init_path(const trainer *t) {
-  return t->o.init ? t->o.init : hf_model_path(t->set);
-}
-
+// ---- the model ----------------------------------------------------------------------------------
 // lm: the samples are the windows of the per-user streams (train_lm.h), built once the
 // model (and so the default window, model.max_seq_len) is known.
-static void data_lm_windows(train_data *d, const train_opts *o, int max_seq_len, int rank) {
-  int W = o->lm_window > 0 ? o->lm_window : max_seq_len;
+static void data_lm_windows(train_data *d, const train_settings *ts, int max_seq_len, int rank) {
+  int W = ts->lm_window > 0 ? (int)ts->lm_window : max_seq_len;
   if (W > max_seq_len)
     fatal("train.lm_window %d > model.max_seq_len %d; lower train.lm_window", W, max_seq_len);
   lm_windows_build(&d->lm_train, d->sh, d->n_shards, SPLIT_TRAIN, W);
@@ -113,9 +90,9 @@ static void check_model(trainer *t, const char *resume_path, const train_resume_
   if (c->vocab_size < d->sh[0].vocab_size)
     fatal("model vocabulary %d < shards' tokenizer vocabulary %d (%s)", c->vocab_size,
           d->sh[0].vocab_size, d->paths[0]);
-  if (t->o.objective == OBJ_LM) data_lm_windows(d, &t->o, c->max_seq_len, t->s->rank);
-  if (resume_path &&
-      (rs->seed != t->o.seed || rs->global_batch != t->global_batch || rs->n_train != d->n_train))
+  if (t->set->train.objective == OBJ_LM) data_lm_windows(d, &t->set->train, c->max_seq_len, t->s->rank);
+  if (resume_path && (rs->seed != (uint64_t)t->set->train.seed || rs->global_batch != t->global_batch ||
+                      rs->n_train != d->n_train))
     fatal("%s: made with another seed, global batch (%ld) or data (%ld samples); cannot resume",
           resume_path, (long)rs->global_batch, (long)rs->n_train);
   if (c->max_seq_len < d->max_len)
@@ -123,41 +100,23 @@ static void check_model(trainer *t, const char *resume_path, const train_resume_
           "data.max_prompt_tokens", c->max_seq_len, d->max_len);
 }
 
-static int sharded(const trainer *t) { return train_zero_wanted(t->o.shard_optimizer, t->s->size); }
-
-// resume > init checkpoint > random init; then the checks; then the optimizer's sharding.
-static void start_model(trainer *t, long newest_ckpt) {
+// The trained target's start (resume > init checkpoint > random), then the checks.
+static void start_model(trainer *t, long from) {
   train_resume_state rs = {0};
-  char *resume_path = NULL;
-  if (t->o.adapter) {   // frozen base + adapters (train_lora.c)
-    resume_path = train_lora_start(t, newest_ckpt, &rs);
-  } else {
-    if (newest_ckpt >= 0 && t->s->resume) {
-      resume_path = train_ckpt_path(t->out_dir, newest_ckpt);
-      start_from_checkpoint(t, resume_path, &rs, sharded(t));
-    } else if (init_path(t)) {
-      start_from_init(t, init_path(t));
-    } else {
-      start_random(t);
-    }
-    model_set_threads((int)t->set->model.threads);
-    model_set_precision(t->m, t->set->model.precision);
-    if (t->s->rank == 0) message("train: %s", model_precision_describe(t->m));
-  }
+  char *resume_path = t->target->start(t, from, &rs);
   check_model(t, resume_path, &rs);
-  if (!t->o.adapter)   // LoRA: the adapters' arena is reduced whole (train_step.c), no buckets
-    train_zero_setup(&t->zero, t->m, t->o.shard_optimizer, t->o.overlap_comm, t->s->rank, t->s->size,
-                     resume_path);
   free(resume_path);
 }
 
 // nextquill with effect alignment: the frozen reference checkpoint, else NULL.
-static model *load_reference(const train_opts *o, const model *m) {
-  if (o->objective != OBJ_NEXTQUILL || !o->effect_alignment) return NULL;
-  model *ref = checkpoint_load_prec(o->reference, 0, m->precision, NULL);   // bf16: weights in bf16 only
-  if (ref->cfg.vocab_size != m->cfg.vocab_size)
-    fatal("%s: reference vocabulary %d != model vocabulary %d", o->reference, ref->cfg.vocab_size,
-          m->cfg.vocab_size);
+static model *load_reference(const trainer *t) {
+  const train_settings *ts = &t->set->train;
+  if (ts->objective != OBJ_NEXTQUILL || !ts->effect_alignment) return NULL;
+  const char *path = t->o.reference;
+  model *ref = checkpoint_load_prec(path, 0, t->m->precision, NULL);   // bf16: weights in bf16 only
+  if (ref->cfg.vocab_size != t->m->cfg.vocab_size)
+    fatal("%s: reference vocabulary %d != model vocabulary %d", path, ref->cfg.vocab_size,
+          t->m->cfg.vocab_size);
   return ref;
 }
 
@@ -170,40 +129,40 @@ static void provenance_init(trainer *t) {
   t->inputs = xcalloc((size_t)t->data.n_shards + 2, sizeof *t->inputs);
   int n = 0;
   for (int f = 0; f < t->data.n_shards; f++) t->inputs[n++] = t->data.paths[f];
-  if (init_path(t)) t->inputs[n++] = init_path(t);
-  if (t->o.effect_alignment && t->o.reference) t->inputs[n++] = t->o.reference;
+  if (t->o.start_from) t->inputs[n++] = t->o.start_from;
+  if (t->set->train.effect_alignment && t->o.reference) t->inputs[n++] = t->o.reference;
   t->prov = (h5_provenance){"train", t->cfg_text, s->size, n, t->inputs, NULL, s->stamp};
 }
 
 // ---- set-up and release ---------------------------------------------------------------------
-void trainer_setup(trainer *t, const settings *set, const stage_args *s) {
-  const train_opts *o = &t->o;
-  t->s = s;
-  t->set = set;
-  t->global_batch = (long)s->size * o->micro_batch * o->accum;
+void trainer_setup(trainer *t) {
+  const train_settings *ts = &t->set->train;
+  const stage_args *s = t->s;
+  int mb = (int)ts->micro_batch;
+  t->global_batch = (long)s->size * mb * ts->accum;
   train_log_create(&t->log);
   start_model(t, open_output(t));
   make_output(t);
-  t->ref = load_reference(o, t->m);
-  train_work_create(&t->work, t->m, t->ref, o, o->micro_batch, t->data.max_len);
-  train_batch_create(&t->batch, o->micro_batch, t->data.n_train);
+  t->ref = load_reference(t);
+  train_work_create(&t->work, t->m, t->ref, ts, mb, t->data.max_len);
+  train_batch_create(&t->batch, mb, t->data.n_train);
   mem_trace("train: activation buffers created");
   provenance_init(t);
-  t->adamw = (adamw_config){(float)o->beta1, (float)o->beta2, (float)o->eps, (float)o->weight_decay};
-  t->schedule = (lr_schedule_config){o->lr, o->min_lr, o->warmup, o->steps};
+  t->adamw = (adamw_config){(float)ts->beta1, (float)ts->beta2, (float)ts->eps, (float)ts->weight_decay};
+  t->schedule = (lr_schedule_config){ts->lr, ts->min_lr, ts->warmup, ts->steps};
   if (s->rank == 0)
     message("train: %s, %d train / %d valid samples, %zu parameters, global batch %ld, "
-            "optimizer %s, starting at step %ld of %ld", config_choice_name(TRAIN_OBJECTIVES, o->objective),
+            "optimizer %s, starting at step %ld of %ld", config_choice_name(TRAIN_OBJECTIVES, ts->objective),
             t->data.n_train, t->data.n_valid, t->m->n_params, t->global_batch,
-            t->zero.on ? "sharded (ZeRO-1)" : "whole on every rank", t->step0, o->steps);
-  progress_start(&t->progress, "training", "steps", (double)o->steps);
+            t->zero.on ? "sharded (ZeRO-1)" : "whole on every rank", t->step0, ts->steps);
+  progress_start(&t->progress, "training", "steps", (double)ts->steps);
   t->t_start = wall_seconds();
 }
 
 void trainer_free(trainer *t) {
   train_batch_free(&t->batch);
   train_work_free(&t->work);
-  train_zero_free(&t->zero);
+  t->target->free(t);
   if (t->ref) model_free(t->ref);
   model_free(t->m);
   train_log_free(&t->log);

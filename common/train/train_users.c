@@ -1,10 +1,11 @@
-// train.per_user (docs/training.md, "Per-user adapters"): every user of the train split gets
-// an adapter of their own, train.steps AdamW steps on that user's training samples only, on
-// top of the frozen train.init (a global model, e.g. nextquill/model.h5). Users are hashed
-// into train.user_groups groups (FNV-1a of the user name: independent of the rank count);
-// rank r trains the groups g with g % ranks == r, with no communication at all. A group's
-// adapters go to <out>/users/group-<g>.h5, rewritten (atomically) after every finished user,
-// so a run stopped by SIGTERM / SIGUSR1 (exit 75) resumes at the first unfinished user.
+// train.per_user (docs/training.md, "Per-user adapters"): the LoRA target (train_lora.c)
+// driven one user at a time. Every user of the train split gets an adapter of their own,
+// train.steps AdamW steps on that user's training samples only, on top of the frozen
+// train.init (a global model, e.g. nextquill/model.h5). Users are hashed into
+// train.user_groups groups (FNV-1a of the user name: independent of the rank count); rank r
+// trains the groups g with g % ranks == r, with no communication at all. A group's adapters
+// go to <out>/users/group-<g>.h5, rewritten (atomically) after every finished user, so a run
+// stopped by SIGTERM / SIGUSR1 (exit 75) resumes at the first unfinished user.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,38 +56,34 @@ static user_samples *users_collect(const train_data *d, int *n) {
 
 static int group_of(const char *user, int groups) { return (int)(fnv1a64(user, strlen(user)) % (uint64_t)groups); }
 
-// One user's adapter: fresh init (seed and user), train.steps steps over the user's samples in
-// a fixed cyclic order, micro_batch x accum samples per step.
+// One user's adapter: fresh init (seed and user), train.steps steps of the LoRA target over the
+// user's samples in a fixed cyclic order, micro_batch x accum samples per step, with no
+// communication (no reduce).
 static void train_one_user(trainer *t, const user_samples *u) {
-  lora *lo = t->m->lora;
-  const train_opts *o = &t->o;
-  uint64_t useed = o->seed ^ fnv1a64(u->name, strlen(u->name));
+  const train_settings *ts = &t->set->train;
+  lora *lo = t->lo;
+  uint64_t useed = (uint64_t)ts->seed ^ fnv1a64(u->name, strlen(u->name));
   lora_init(lo, useed);
   memset(lo->m_mem, 0, lo->n_params * sizeof(float));
   memset(lo->v_mem, 0, lo->n_params * sizeof(float));
-  int per_step = o->micro_batch * o->accum;
-  for (long step = 0; step < o->steps; step++) {
-    lora_zero_grad(lo);
-    lo->training = 1;
-    lo->seed = useed + (uint64_t)step;
-    lo->passes = 0;
+  int mb = (int)ts->micro_batch, per_step = mb * (int)ts->accum;
+  for (long step = 0; step < ts->steps; step++) {
+    train_lora_begin(lo, useed + (uint64_t)step);   // dropout masks: f(seed, user, step, pass)
     loss_sums acc = {0};
-    for (int a = 0; a < o->accum; a++) {
+    for (int a = 0; a < ts->accum; a++) {
       train_batch *b = &t->batch;
-      b->n = o->micro_batch;
+      b->n = mb;
       for (int j = 0; j < b->n; j++) {
-        int s = u->samples[((size_t)step * per_step + (size_t)a * o->micro_batch + j) % (size_t)u->n];
+        int s = u->samples[((size_t)step * per_step + (size_t)a * mb + j) % (size_t)u->n];
         b->shard[j] = t->data.train_sh[s];
         b->index[j] = t->data.train_i[s];
         b->with_history[j] = 1;
       }
-      train_micro_batch(&t->work, &t->data, o, b, 1.0f / (float)per_step, 1, &acc);
+      train_micro_batch(&t->work, &t->data, ts, b, 1.0f / (float)per_step, 1, &acc);
     }
-    double norm = grad_global_norm(lo->grads_mem, lo->n_params);
-    grad_clip(lo->grads_mem, lo->n_params, norm, o->grad_clip);
-    lora_adamw_step(lo, &t->adamw, (float)lr_schedule(&t->schedule, step), step + 1);
+    t->target->clip(t);
+    t->target->update(t, (float)lr_schedule(&t->schedule, step), step + 1);
   }
-  lo->training = 0;
 }
 
 // The group file's adapters so far (--resume; returns 1), else an empty record (0).
@@ -96,11 +93,11 @@ static int group_open(adapter_file *f, const char *path, trainer *t) {
   if (file_exists(path) && t->s->resume) {
     file_read(&adapter_kind, path, f);
     adapter_require_base(f, path, t->o.init);
-    if (f->count[ADAPTER_PARAMS] != t->m->lora->n_params || !f->users)
+    if (f->count[ADAPTER_PARAMS] != t->lo->n_params || !f->users)
       fatal("%s: made with other train.lora_* settings; remove it or use another train.name", path);
     return 1;
   }
-  train_lora_fill(f, t->m->lora, t->o.init, t->data.sh[0].tokenizer_digest, t->o.steps);
+  train_lora_fill(f, t->lo, t->o.init, t->data.sh[0].tokenizer_digest, t->set->train.steps);
   f->params = NULL;
   f->count[ADAPTER_ADAPTERS] = f->count[ADAPTER_VALUES] = 0;
   return 0;
@@ -127,15 +124,15 @@ static int train_group(trainer *t, int g, const user_samples *u, int nu, const c
                        long *kept) {
   char *path = run_file(dir, RUN_USER_GROUP, g);
   adapter_file f;
-  int from_file = group_open(&f, path, t), sig = 0;
+  int from_file = group_open(&f, path, t), sig = 0, groups = (int)t->set->train.user_groups;
   for (int j = 0; j < nu && !sig; j++) {
-    if (group_of(u[j].name, t->o.user_groups) != g) continue;
+    if (group_of(u[j].name, groups) != g) continue;
     if (group_has(&f, u[j].name)) {   // finished before a stop: not redone
       ++*kept;
       continue;
     }
     train_one_user(t, &u[j]);
-    group_append(&f, u[j].name, t->m->lora);
+    group_append(&f, u[j].name, t->lo);
     file_write(&adapter_kind, path, &f, &t->prov);
     ++*trained;
     progress_update(&t->progress, (double)*trained, u[j].name);
@@ -162,12 +159,13 @@ int train_users_run(trainer *t) {
   make_dirs(first);
   free(first);
   long mine = 0, trained = 0, kept = 0;
-  for (int j = 0; j < nu; j++) mine += group_of(u[j].name, t->o.user_groups) % t->s->size == t->s->rank;
+  int groups = (int)t->set->train.user_groups;
+  for (int j = 0; j < nu; j++) mine += group_of(u[j].name, groups) % t->s->size == t->s->rank;
   progress_start(&t->progress, "per-user adapters", "users", (double)mine);
   message("train: per-user adapters: %d users in %d groups; this rank: %ld users, %ld steps each", nu,
-          t->o.user_groups, mine, t->o.steps);
+          groups, mine, t->set->train.steps);
   int sig = 0;
-  for (int g = t->s->rank; g < t->o.user_groups && !sig; g += t->s->size) sig = train_group(t, g, u, nu, dir, &trained, &kept);
+  for (int g = t->s->rank; g < groups && !sig; g += t->s->size) sig = train_group(t, g, u, nu, dir, &trained, &kept);
   message("train: per-user adapters: %ld trained now, %ld kept from before", trained, kept);
   int any = sig;   // after the loop only: whether any rank stopped early
   mpicheck(MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "agreeing on stop");

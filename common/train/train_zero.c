@@ -183,17 +183,24 @@ double train_zero_norm(train_zero *z, const model *m) {
   return sqrt(ss);
 }
 
-void train_zero_update(train_zero *z, model *m, double norm, double max_norm, const adamw_config *c,
-                       float lr, long t) {
+void train_zero_clip(train_zero *z, model *m, double norm, double max_norm) {
   if (!z->on) {
     grad_clip(m->grads_mem, m->n_params, norm, max_norm);
+    return;
+  }
+  for (int b = 0; b < z->n_buckets; b++)   // this rank's pieces: the only sums it holds
+    grad_clip(m->grads_mem + z->b_off[b] + (size_t)z->dsp[b * z->size + z->rank],
+              (size_t)z->cnt[b * z->size + z->rank], norm, max_norm);
+}
+
+void train_zero_update(train_zero *z, model *m, const adamw_config *c, float lr, long t) {
+  if (!z->on) {
     model_adamw_step(m, c, lr, t);
     return;
   }
   for (int b = 0; b < z->n_buckets; b++) {
     size_t at = z->b_off[b] + (size_t)z->dsp[b * z->size + z->rank];
     size_t n = (size_t)z->cnt[b * z->size + z->rank];
-    grad_clip(m->grads_mem + at, n, norm, max_norm);
     const model_tensor *ts = &m->tensors[z->b_tensor[b]];
     adamw_update(m->params_mem + at, m->grads_mem + at, z->m + z->own_at[b], z->v + z->own_at[b], n, c,
                  lr, ts->decay ? c->weight_decay : 0.0f, t);

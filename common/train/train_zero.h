@@ -57,11 +57,12 @@ void train_zero_free(train_zero *z);
 // Gradients summed over the ranks (sharded: only this rank's pieces are sums afterwards):
 // posts the buckets not yet posted, waits for all.
 void train_zero_reduce(train_zero *z, model *m);
-// Global gradient norm (every rank gets the same), clipping to max_norm, AdamW; sharded, the
-// updated weights are all-gathered so every rank holds the whole model again.
+// Global gradient norm (every rank gets the same), clipping to max_norm (sharded: this rank's
+// pieces), AdamW; sharded, the updated weights are all-gathered so every rank holds the whole
+// model again.
 double train_zero_norm(train_zero *z, const model *m);
-void train_zero_update(train_zero *z, model *m, double norm, double max_norm, const adamw_config *c,
-                       float lr, long t);
+void train_zero_clip(train_zero *z, model *m, double norm, double max_norm);
+void train_zero_update(train_zero *z, model *m, const adamw_config *c, float lr, long t);
 // Checkpoint writing: rank 0 passes train_zero_moments as ckpt_save_info.moments (arg = z);
 // every other rank calls train_zero_moments_serve at the same time (the same gathers).
 void train_zero_moments(void *z, int which, const model_tensor *t, float *dst);

@@ -81,9 +81,12 @@ static const int lens[] = {5, 3};
 static const float wts[] = {1.0f, 0.5f, 2.0f, 1.0f, 1.0f, 0.25f, 1.0f, 1.5f};
 #define NT 8
 
+// The adapters lora_attach put on m (NULL: none).
+static lora *lo_of(const model *m) { return m->adapters ? m->adapters->self : NULL; }
+
 static double batch_loss(model *m, model_acts *a) {
   float loss[NT];
-  if (m->lora) m->lora->passes = 0;   // the same dropout masks at every evaluation
+  if (lo_of(m)) lo_of(m)->passes = 0;   // the same dropout masks at every evaluation
   model_forward(m, a, toks, lens, 2);
   crossentropy_forward(loss, a->logits, tgts, NT, m->cfg.vocab_size);
   double s = 0;
@@ -96,31 +99,33 @@ static model *adapted(float dropout, uint64_t seed) {
   model *m = model_create(&c, 0);   // frozen base: no gradient arena
   model_init(m, 7);
   lora_config lc = {.rank = 3, .alpha = 6, .dropout = dropout, .targets = lora_all_targets()};
-  m->lora = lora_create(&lc, &m->cfg, 1);
-  lora_init(m->lora, seed);
+  lora *lo = lora_create(&lc, &m->cfg, 1);
+  lora_attach(lo, m);
+  lora_init(lo, seed);
   uint64_t s = seed + 11;   // B = 0 would hide A's gradient: random B for the checks
-  for (int i = 0; i < m->lora->n_tensors; i++) {
-    const model_tensor *t = &m->lora->tensors[i];
-    if (strstr(t->name, "lora_B")) fill(m->lora->params_mem + t->offset, t->numel, &s, 0.3f);
+  for (int i = 0; i < lo->n_tensors; i++) {
+    const model_tensor *t = &lo->tensors[i];
+    if (strstr(t->name, "lora_B")) fill(lo->params_mem + t->offset, t->numel, &s, 0.3f);
   }
-  m->lora->training = dropout > 0;
-  m->lora->seed = 99;
+  lo->training = dropout > 0;
+  lo->seed = 99;
   return m;
 }
 
 static void fd_adapters(float dropout) {
   model *m = adapted(dropout, 5);
   model_acts *a = model_acts_create(m, 16, 8);
-  lora_zero_grad(m->lora);
+  lora *lo = lo_of(m);
+  lora_zero_grad(lo);
   int V = m->cfg.vocab_size;
   float *dl = calloc((size_t)NT * V, sizeof(float));
   batch_loss(m, a);
   crossentropy_backward(dl, a->logits, tgts, wts, NT, V);
   model_backward(m, a, dl);
   free(dl);
-  float *g = m->lora->grads_mem, *p = m->lora->params_mem;
+  float *g = lo->grads_mem, *p = lo->params_mem;
   int checked = 0;
-  for (size_t i = 0; i < m->lora->n_params; i += 7, checked++) {
+  for (size_t i = 0; i < lo->n_params; i += 7, checked++) {
     float keep = p[i];
     p[i] = keep + 1e-2f;
     double lp = batch_loss(m, a);
@@ -133,6 +138,7 @@ static void fd_adapters(float dropout) {
   assert_true(checked > 50);
   model_acts_free(a);
   model_free(m);
+  lora_free(lo);
 }
 
 static void test_model_fd(void **state) {
@@ -149,8 +155,9 @@ static void test_init_identity(void **state) {
   model_init(base, 7);
   model_init(m, 7);
   lora_config lc = {.rank = 4, .alpha = 8, .targets = lora_all_targets()};
-  m->lora = lora_create(&lc, &m->cfg, 0);
-  lora_init(m->lora, 1);
+  lora *lo = lora_create(&lc, &m->cfg, 0);
+  lora_attach(lo, m);
+  lora_init(lo, 1);
   model_acts *a = model_acts_create(base, 16, 8), *b = model_acts_create(m, 16, 8);
   model_forward(base, a, toks, lens, 2);
   model_forward(m, b, toks, lens, 2);
@@ -159,6 +166,7 @@ static void test_init_identity(void **state) {
   model_acts_free(b);
   model_free(base);
   model_free(m);
+  lora_free(lo);
 }
 
 // W + (alpha / r) B A in the weights gives the adapted model's logits.
@@ -168,19 +176,21 @@ static void test_merge(void **state) {
   model_config c = tiny();
   model *merged = model_create(&c, 0);
   memcpy(merged->params_mem, m->params_mem, m->n_params * sizeof(float));
-  lora_merge(m->lora, merged, 1.0f);
+  lora *lo = lo_of(m);
+  lora_merge(lo, merged, 1.0f);
   model_acts *a = model_acts_create(m, 16, 8), *b = model_acts_create(merged, 16, 8);
   model_forward(m, a, toks, lens, 2);
   model_forward(merged, b, toks, lens, 2);
   for (int i = 0; i < NT * c.vocab_size; i++)
     if (fabsf(a->logits[i] - b->logits[i]) > 1e-4f) fail_msg("logit %d: adapted %g merged %g", i, a->logits[i], b->logits[i]);
-  lora_merge(m->lora, merged, -1.0f);   // undone up to rounding
+  lora_merge(lo, merged, -1.0f);   // undone up to rounding
   for (size_t i = 0; i < m->n_params; i++)
     if (fabsf(merged->params_mem[i] - m->params_mem[i]) > 1e-5f) fail_msg("unmerge: param %zu", i);
   model_acts_free(a);
   model_acts_free(b);
   model_free(m);
   model_free(merged);
+  lora_free(lo);
 }
 
 static void test_targets(void **state) {

@@ -55,7 +55,7 @@ static void loss_and_grads(parity *p, model_acts *a) {
   for (int i = 0; i < NTOK; i++) w[i] = (float)(p->weights[i] / wsum);
   float *dl = xcalloc((size_t)NTOK * V, sizeof(float));
   crossentropy_backward(dl, a->logits, p->targets, w, NTOK, V);
-  lora_zero_grad(m->lora);
+  lora_zero_grad(m->adapters->self);
   model_backward(m, a, dl);
   free(dl);
   p->total = (float)(l / wsum);
@@ -65,7 +65,7 @@ static void loss_and_grads(parity *p, model_acts *a) {
 
 static void write_extra(hid_t f, void *arg) {
   parity *p = arg;
-  const lora *lo = p->m->lora;
+  const lora *lo = p->m->adapters->self;
   hid_t g = h5_group_create(f, "parity");
   h5_write_i32(g, "tokens", p->tokens, NTOK);
   h5_write_i32(g, "lens", lens, NSEQ);
@@ -96,15 +96,16 @@ static void dump(const char *dir) {
   for (int k = P_BQ; k <= P_BV; k++)
     for (size_t i = 0; i < m->sizes[k]; i++) m->params.t[k][i] = 0.05f * (float)((long)(i * 37 % 11) - 5);
   lora_config lc = {.rank = 3, .alpha = 6, .dropout = 0, .targets = lora_all_targets()};
-  m->lora = lora_create(&lc, &m->cfg, 1);
-  lora_init(m->lora, 7);
+  lora *lo = lora_create(&lc, &m->cfg, 1);
+  lora_attach(lo, m);
+  lora_init(lo, 7);
   uint64_t s = 5;
-  for (int i = 0; i < m->lora->n_tensors; i++) {   // B != 0: the adapters act
-    const model_tensor *t = &m->lora->tensors[i];
+  for (int i = 0; i < lo->n_tensors; i++) {   // B != 0: the adapters act
+    const model_tensor *t = &lo->tensors[i];
     if (!strstr(t->name, "lora_B")) continue;
     for (size_t j = 0; j < t->numel; j++) {
       s = s * 6364136223846793005ull + 1442695040888963407ull;
-      m->lora->params_mem[t->offset + j] = 0.2f * (float)((double)(s >> 11) / 9007199254740992.0 - 0.5);
+      lo->params_mem[t->offset + j] = 0.2f * (float)((double)(s >> 11) / 9007199254740992.0 - 0.5);
     }
   }
   parity p = {.m = m};
@@ -116,9 +117,8 @@ static void dump(const char *dir) {
   checkpoint_save(path, m, &(ckpt_save_info){.step = 0, .extra = write_extra, .extra_arg = &p});
   model_acts_free(a);
   free(p.logits);
-  lora_free(m->lora);
-  m->lora = NULL;
   model_free(m);
+  lora_free(lo);
 }
 
 static void test_dump_reads_back(void **state) {
