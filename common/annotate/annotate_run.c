@@ -106,7 +106,7 @@ static void annotations_of(const annot_rule *r, const effect_file *e, const char
       .rule = (char *)annot_rule_kind_name(r->kind), .threshold = r->threshold,
       .log_ratio = r->log_ratio, .top_fraction = r->top_fraction, .js_threshold = r->js_threshold,
       .hi = r->hi, .lo = r->lo, .shard = e->shard, .shard_digest = e->shard_digest,
-      .effects = (char *)epath, .effects_digest = (char *)file_digest(epath),
+      .effect_file = (char *)epath, .effect_file_digest = (char *)file_digest(epath),
       .checkpoint_digest = e->checkpoint_digest, .n_tokens = e->n_tokens, .n_samples = e->n_samples,
       .sample_offset = e->offsets, .sample_computed = e->sample_computed};
   a->weight = xmalloc((e->n_tokens + 1) * sizeof *a->weight);
@@ -121,7 +121,7 @@ static void annotations_of(const annot_rule *r, const effect_file *e, const char
 
 static void annotations_write(const annotate_opts *o, const char *apath, const annotations_file *a,
                               const char *shard) {
-  const char *inputs[2] = {a->effects, shard};
+  const char *inputs[2] = {a->effect_file, shard};
   h5_provenance pv = {"annotate", o->config_text, o->mpi_size, 2, inputs, NULL, o->stamp};
   file_write(&annotations_kind, apath, a, &pv);
 }

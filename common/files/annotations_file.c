@@ -26,8 +26,8 @@ static const h5_field fields[] = {
     ATTR("shard", LF_STR, shard, 0, "path of the shard the effects were computed from"),
     ATTR("shard_digest", LF_STR, shard_digest, 0,
          "its SHA-256; nq-train refuses the file when it differs from the shard's"),
-    ATTR("effects", LF_STR, effects, LF_OPTIONAL, "path of the effect file"),
-    ATTR("effects_digest", LF_STR, effects_digest, LF_OPTIONAL,
+    ATTR("effect_file", LF_STR, effect_file, LF_OPTIONAL, "path of the effect file"),
+    ATTR("effect_file_digest", LF_STR, effect_file_digest, LF_OPTIONAL,
          "its SHA-256; nq-train refuses the file when the effect file changed since"),
     ATTR("checkpoint_digest", LF_STR, checkpoint_digest, 0, "SHA-256 of the effects' reference model"),
     {"weight", LF_F32, M(weight), N_TOKENS, 0, 0, "n_tokens", "training weight w_t"},
@@ -59,9 +59,9 @@ void annotations_read_weights(const char *path, const char *shard_path, size_t n
     fatal("%s was made from another shard; rerun nq-effect and nq-annotate", path);
   // effects recomputed since (e.g. a retrained reference model): these weights are stale.
   // Effects deleted after annotating are fine: the annotation file is self-contained.
-  if (a.effects && a.effects_digest && file_exists(a.effects) &&
-      strcmp(a.effects_digest, file_digest(a.effects)))
-    fatal("%s was made from an earlier version of %s; rerun nq-annotate", path, a.effects);
+  if (a.effect_file && a.effect_file_digest && file_exists(a.effect_file) &&
+      strcmp(a.effect_file_digest, file_digest(a.effect_file)))
+    fatal("%s was made from an earlier version of %s; rerun nq-annotate", path, a.effect_file);
   if (a.n_tokens != n_targets)
     fatal("%s: 'weight' has %zu entries, the shard has %zu target tokens", path, a.n_tokens, n_targets);
   *weight = a.weight, *mask = a.mask;   // kept by the caller; the rest is freed

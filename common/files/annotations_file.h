@@ -21,7 +21,7 @@ typedef struct {
   double threshold, log_ratio, top_fraction, js_threshold, hi, lo;
   // identity of the inputs
   char *shard, *shard_digest;       // the shard the effects were computed from
-  char *effects, *effects_digest;   // the effect file (may be absent in older files)
+  char *effect_file, *effect_file_digest;   // the effect file (may be absent in older files)
   char *checkpoint_digest;          // the reference model of the effects
   // per target token (n_tokens)
   size_t n_tokens;

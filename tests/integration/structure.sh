@@ -107,7 +107,7 @@ elif ! names=$(build/tests/test_layout --names 2>&1); then
   bad structure_layout_names_once "test_layout --names failed: $names"
 else
   h5files=$(grep -rlE --include='*.[ch]' '\b(hid_t|h5_field|h5_layout)\b' common/files common/h5 common/hf | sort)
-  # a file kind's own kind and writer strings ("effects", "shard") are not its fields
+  # a file kind's own kind and writer strings ("effect files", "shard") are not its fields
   kinds=$(sed -nE 's/^const h5_layout [a-z_]+ = \{"([^"]+)", "([^"]+)".*/\1\n\2/p' common/files/*.c)
   dup=""; n_names=0
   while read -r name; do

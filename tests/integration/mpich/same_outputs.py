@@ -10,7 +10,7 @@ import json, os, sys
 import h5py, numpy as np
 
 WALL_CLOCK = {"metrics/step_seconds", "metrics/tokens_per_s"}
-FILE_DIGESTS = {"shard_digest", "effects_digest", "checkpoint_digest"}
+FILE_DIGESTS = {"shard_digest", "effect_file_digest", "checkpoint_digest"}
 SKIP_DIRS = {"logs", "stamps", "report", "locks"}   # report: drawn from the files compared here, plus step times; locks: who held them (pid, host)
 
 
