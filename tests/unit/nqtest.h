@@ -28,10 +28,9 @@ static void nqtest_exit_hook(int code, const char *msg) {
   _exit(code == 0 ? 99 : code);
 }
 
-// Returns the child's message (static buffer); fails the test if the child did not stop
-// with an error or the message lacks `needle`.
-static inline const char *expect_fatal_at(void (*fn)(void *), void *arg, const char *needle,
-                                          const char *file, int line) {
+// Runs fn(arg) in a forked child. Returns NULL when it returned normally, else what it
+// stopped with: its fatal()/error() message, or a line naming a crash (static buffer).
+static inline const char *nqtest_fatal_message(void (*fn)(void *), void *arg) {
   static char buf[4096];
   int fds[2];
   if (pipe(fds) != 0) fail_msg("pipe failed");
@@ -46,7 +45,7 @@ static inline const char *expect_fatal_at(void (*fn)(void *), void *arg, const c
     // the message also goes to stderr; keep test output tidy
     if (!freopen("/dev/null", "w", stderr)) _exit(98);
     fn(arg);
-    _exit(0);  // returned normally: not what we expected
+    _exit(0);  // returned normally
   }
   close(fds[1]);
   size_t got = 0;
@@ -56,11 +55,23 @@ static inline const char *expect_fatal_at(void (*fn)(void *), void *arg, const c
   close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) == 0)
-    fail_msg("%s:%d: expected a fatal error containing '%s', but the call returned", file, line, needle);
-  if (needle && !strstr(buf, needle))
-    fail_msg("%s:%d: error message '%s' lacks '%s'", file, line, buf, needle);
-  return buf;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return NULL;
+  static char crash[4200];
+  if (WIFEXITED(status)) return buf;
+  snprintf(crash, sizeof crash, "(crashed: status %d) %s", status, buf);
+  return crash;
+}
+
+// Returns the child's message (static buffer); fails the test if the child did not stop
+// with an error or the message lacks `needle`.
+static inline const char *expect_fatal_at(void (*fn)(void *), void *arg, const char *needle,
+                                          const char *file, int line) {
+  const char *msg = nqtest_fatal_message(fn, arg);
+  if (!msg || !strncmp(msg, "(crashed", 8))
+    fail_msg("%s:%d: expected a fatal error containing '%s', but the call %s", file, line, needle,
+             msg ? msg : "returned");
+  if (needle && !strstr(msg, needle)) fail_msg("%s:%d: error message '%s' lacks '%s'", file, line, msg, needle);
+  return msg;
 }
 #define expect_fatal(fn, arg, needle) expect_fatal_at((fn), (arg), (needle), __FILE__, __LINE__)
 

@@ -9,11 +9,10 @@
 #include "pipeline/run_layout.h"
 #include "settings/settings.h"
 
-static char *dir;
 
 static settings *load(const char *extra, const char *const *sets, int n) {
   char path[512], text[2048];
-  snprintf(path, sizeof path, "%s/t.cfg", dir);
+  snprintf(path, sizeof path, "%s/t.cfg", nqtest_dir);
   snprintf(text, sizeof text, "name = \"t\";\nrun_dir = \"/runs/r1\";\n%s", extra);
   nqtest_write(path, text);
   return settings_load(path, sets, n);
@@ -91,37 +90,29 @@ static void test_run_path_keys_rename_directories(void **st) {
   settings_free(s);
 }
 
-// The same keys given with --set; synth.output is relative to the working directory.
+// The renaming keys given with --set: relative values under run_dir (synth.output: relative to
+// the working directory), absolute ones as they are.
 static void test_run_path_keys_from_overrides(void **st) {
   (void)st;
-  const char *sets[] = {"effect.output=effects_r2", "annotate.effects=effects_r2", "annotate.output=annotations_r2",
-                        "train.annotations=annotations_r2", "train.name=nextquill_r2", "eval.output=e2",
-                        "synth.output=corpus/mine.jsonl"};
-  settings *s = load("", sets, 7);
-  assert_path(s, RUN_EFFECTS, "/runs/r1/effects_r2");
-  assert_path(s, RUN_EFFECTS_READ, "/runs/r1/effects_r2");
-  assert_path(s, RUN_ANNOTATIONS, "/runs/r1/annotations_r2");
-  assert_path(s, RUN_WEIGHTS, "/runs/r1/annotations_r2");
-  assert_path(s, RUN_TRAIN, "/runs/r1/nextquill_r2");
-  assert_path(s, RUN_EVAL, "/runs/r1/e2");
-  assert_path(s, RUN_CORPUS, "corpus/mine.jsonl");   // cwd-relative, not under run_dir
-  settings_free(s);
-}
-
-static void test_run_path_absolute_values_stay(void **st) {
-  (void)st;
-  const char *sets[] = {"effect.output=/scratch/eff", "annotate.effects=/scratch/eff", "annotate.output=/scratch/ann",
-                        "train.annotations=/scratch/ann", "train.name=/scratch/run", "eval.output=/scratch/ev",
-                        "synth.output=/data/c.jsonl"};
-  settings *s = load("", sets, 7);
-  assert_path(s, RUN_EFFECTS, "/scratch/eff");
-  assert_path(s, RUN_EFFECTS_READ, "/scratch/eff");
-  assert_path(s, RUN_ANNOTATIONS, "/scratch/ann");
-  assert_path(s, RUN_WEIGHTS, "/scratch/ann");
-  assert_path(s, RUN_TRAIN, "/scratch/run");
-  assert_path(s, RUN_EVAL, "/scratch/ev");
-  assert_path(s, RUN_CORPUS, "/data/c.jsonl");
-  settings_free(s);
+  static const run_dir_item items[] = {RUN_EFFECTS, RUN_EFFECTS_READ, RUN_ANNOTATIONS, RUN_WEIGHTS,
+                                       RUN_TRAIN, RUN_EVAL, RUN_CORPUS};
+  static const struct {
+    const char *sets[7];
+    const char *want[7];   // the path of items[i]
+  } cases[] = {
+      {{"effect.output=effects_r2", "annotate.effects=effects_r2", "annotate.output=annotations_r2",
+        "train.annotations=annotations_r2", "train.name=nextquill_r2", "eval.output=e2", "synth.output=corpus/mine.jsonl"},
+       {"/runs/r1/effects_r2", "/runs/r1/effects_r2", "/runs/r1/annotations_r2", "/runs/r1/annotations_r2",
+        "/runs/r1/nextquill_r2", "/runs/r1/e2", "corpus/mine.jsonl"}},
+      {{"effect.output=/scratch/eff", "annotate.effects=/scratch/eff", "annotate.output=/scratch/ann",
+        "train.annotations=/scratch/ann", "train.name=/scratch/run", "eval.output=/scratch/ev", "synth.output=/data/c.jsonl"},
+       {"/scratch/eff", "/scratch/eff", "/scratch/ann", "/scratch/ann", "/scratch/run", "/scratch/ev", "/data/c.jsonl"}},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    settings *s = load("", cases[c].sets, 7);
+    for (size_t i = 0; i < 7; i++) assert_path(s, items[i], cases[c].want[i]);
+    settings_free(s);
+  }
 }
 
 static void run_path_of_train(void *arg) {
@@ -224,14 +215,14 @@ static void test_run_file_kind_mismatch_is_an_error(void **st) {
   (void)st;
   expect_fatal(named_via_run_file, NULL, "takes a name");
   expect_fatal(numbered_via_run_file_in, NULL, "takes no name");
-  expect_fatal(list_unnumbered, dir, "is not numbered");
+  expect_fatal(list_unnumbered, nqtest_dir, "is not numbered");
 }
 
 // ---- run_list / run_shard_files ---------------------------------------------------------------
 
 static void test_run_list_only_run_file_names_numerically(void **st) {
   (void)st;
-  char *d = path_join(dir, "list_ckpt");
+  char *d = path_join(nqtest_dir, "list_ckpt");
   make_dirs(d);
   const char *names[] = {"ckpt-000009.h5", "ckpt-1000000.h5", "ckpt-000010.h5", "ckpt-000100.h5",
                          // strays: not a name run_file makes
@@ -259,7 +250,7 @@ static void test_run_list_only_run_file_names_numerically(void **st) {
 
 static void test_run_list_many_files_sorted(void **st) {
   (void)st;
-  char *d = path_join(dir, "list_many");
+  char *d = path_join(nqtest_dir, "list_many");
   make_dirs(d);
   for (long i = 40; i >= 0; i--) {   // more than the first allocation, created in reverse
     char *p = run_file(d, RUN_SHARD_FILE, i * 7);
@@ -276,7 +267,7 @@ static void test_run_list_many_files_sorted(void **st) {
 
 static void test_run_list_user_groups_in_subfolder(void **st) {
   (void)st;
-  char *d = path_join(dir, "list_users");
+  char *d = path_join(nqtest_dir, "list_users");
   char *users = path_join(d, "users");
   make_dirs(users);
   touch(users, "group-0003.h5");
@@ -293,7 +284,7 @@ static void test_run_list_user_groups_in_subfolder(void **st) {
 
 static void test_run_list_missing_directory(void **st) {
   (void)st;
-  char *d = path_join(dir, "no_such_dir");
+  char *d = path_join(nqtest_dir, "no_such_dir");
   long *nums = (long *)&nums;   // overwritten
   assert_int_equal(run_list(d, RUN_CKPT, &nums), 0);
   assert_null(nums);
@@ -307,7 +298,7 @@ static void test_run_list_missing_directory(void **st) {
 
 static void test_run_shard_files_in_index_order(void **st) {
   (void)st;
-  char *d = path_join(dir, "shards");
+  char *d = path_join(nqtest_dir, "shards");
   make_dirs(d);
   const char *names[] = {"shard-00010.h5", "shard-00002.h5", "shard-00000.h5", "shard-00001.h5",
                          "shard-1.h5", "shard-00003.h5.tmp", "summary.json", "tokenizer.json"};
@@ -421,18 +412,6 @@ static void test_record_of_run_path_is_in_stamps_dir(void **st) {
   settings_free(s);
 }
 
-static int setup(void **st) {
-  (void)st;
-  dir = nqtest_tmpdir();
-  return 0;
-}
-static int teardown(void **st) {
-  (void)st;
-  nqtest_rmrf(dir);
-  free(dir);
-  return 0;
-}
-
 int main(void) {
   log_set_quiet(1);
   const struct CMUnitTest tests[] = {
@@ -440,7 +419,6 @@ int main(void) {
       cmocka_unit_test(test_run_path_trailing_slash_in_run_dir),
       cmocka_unit_test(test_run_path_keys_rename_directories),
       cmocka_unit_test(test_run_path_keys_from_overrides),
-      cmocka_unit_test(test_run_path_absolute_values_stay),
       cmocka_unit_test(test_run_path_empty_train_name_is_an_error),
       cmocka_unit_test(test_run_dir_name),
       cmocka_unit_test(test_run_file_numbered_and_fixed_names),
@@ -457,5 +435,5 @@ int main(void) {
       cmocka_unit_test(test_run_record_path),
       cmocka_unit_test(test_record_of_run_path_is_in_stamps_dir),
   };
-  return cmocka_run_group_tests_name("run_layout", tests, setup, teardown);
+  return cmocka_run_group_tests_name("run_layout", tests, nqtest_dir_setup, nqtest_dir_teardown);
 }

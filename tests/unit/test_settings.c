@@ -11,13 +11,12 @@
 #include "config/config.h"
 #include "settings/settings.h"
 
-static char *dir;
 static char path[512];
 
 // ---- helpers ------------------------------------------------------------------------------
 
 static const char *write_cfg_as(const char *file, const char *text) {
-  snprintf(path, sizeof path, "%s/%s", dir, file);
+  snprintf(path, sizeof path, "%s/%s", nqtest_dir, file);
   nqtest_write(path, text);
   return path;
 }
@@ -27,43 +26,6 @@ static const char *minimal_cfg = "name = \"t\";\nrun_dir = \"/tmp/nq-settings-te
 
 static settings *load(const char *text, const char *const *sets, int n) {
   return settings_load(write_cfg(text), sets, n);
-}
-
-// Runs fn(arg) in a child; returns NULL when it returned normally, else its fatal message.
-static int nq_ok_fd = -1;
-static void nq_ok_hook(int code, const char *msg) {
-  if (nq_ok_fd >= 0) {
-    ssize_t w = write(nq_ok_fd, msg, strlen(msg));
-    (void)w;
-  }
-  _exit(code == 0 ? 99 : code);
-}
-static const char *fatal_message_of(void (*fn)(void *), void *arg) {
-  static char buf[4096];
-  int fds[2];
-  if (pipe(fds) != 0) fail_msg("pipe failed");
-  fflush(stdout), fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) fail_msg("fork failed");
-  if (pid == 0) {
-    close(fds[0]);
-    nq_ok_fd = fds[1];
-    log_set_exit_hook(nq_ok_hook);
-    if (!freopen("/dev/null", "w", stderr)) _exit(98);
-    fn(arg);
-    _exit(0);
-  }
-  close(fds[1]);
-  size_t got = 0;
-  ssize_t r;
-  while ((r = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)r;
-  buf[got] = 0;
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return NULL;
-  if (!buf[0]) snprintf(buf, sizeof buf, "(child ended with status %d and no message)", status);
-  return buf;
 }
 
 // The sections with their tables and where their structs sit in `settings`.
@@ -681,7 +643,7 @@ static void expect_accepted(const char *extra, const char *sections) {
   static char text[4096];
   snprintf(text, sizeof text, "%s%s", minimal_cfg, extra);
   check_args a = {text, sections};
-  const char *msg = fatal_message_of(load_and_check, &a);
+  const char *msg = nqtest_fatal_message(load_and_check, &a);
   if (msg) fail_msg("config '%s' (sections %s) was rejected: %s", extra, sections ? sections : "all", msg);
 }
 
@@ -918,7 +880,7 @@ static void test_repo_configs_load_and_pass_check(void **st) {
   int found_default = 0;
   for (size_t i = 0; i < g.gl_pathc; i++) {
     found_default |= !strcmp(g.gl_pathv[i], "configs/default.cfg");
-    const char *msg = fatal_message_of(load_and_check_file, g.gl_pathv[i]);
+    const char *msg = nqtest_fatal_message(load_and_check_file, g.gl_pathv[i]);
     if (msg) fail_msg("%s: %s", g.gl_pathv[i], msg);
     settings *s = settings_load(g.gl_pathv[i], NULL, 0);
     assert_struct_matches_config(s);
@@ -926,18 +888,6 @@ static void test_repo_configs_load_and_pass_check(void **st) {
   }
   globfree(&g);
   assert_true(found_default);
-}
-
-static int setup(void **st) {
-  (void)st;
-  dir = nqtest_tmpdir();
-  return 0;
-}
-static int teardown(void **st) {
-  (void)st;
-  nqtest_rmrf(dir);
-  free(dir);
-  return 0;
 }
 
 // A prompt template that gives {history} a token budget is told so (not that it lacks {history}).
@@ -979,5 +929,5 @@ int main(void) {
       cmocka_unit_test(test_repo_configs_load_and_pass_check),
       cmocka_unit_test(test_check_history_budget_message),
   };
-  return cmocka_run_group_tests_name("settings", tests, setup, teardown);
+  return cmocka_run_group_tests_name("settings", tests, nqtest_dir_setup, nqtest_dir_teardown);
 }
