@@ -7,13 +7,6 @@
 
 #include "base/log.h"
 
-int rec_format_parse(const char *s) {
-  if (!strcmp(s, "auto")) return REC_AUTO;
-  if (!strcmp(s, "jsonl")) return REC_JSONL;
-  if (!strcmp(s, "json")) return REC_JSON;
-  return -1;
-}
-
 rec_format rec_detect(const char *path, rec_format want, const char *list_path) {
   (void)jsonl_file_size(path);   // missing or empty: fatal
   if (want != REC_AUTO) return want;

@@ -18,8 +18,6 @@ typedef struct {
   json_array_reader ja;
 } rec_reader;
 
-// "auto" | "jsonl" | "json" (as the config writes it); -1 for anything else.
-int rec_format_parse(const char *s);
 // The format of `path` for `want`: REC_AUTO looks at the first non-blank byte ('[' is a JSON
 // array, anything else JSONL), and a non-empty `list_path` means a JSON file. Fatal when the
 // file cannot be opened or is empty.

@@ -12,7 +12,6 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/util.h"
-#include "config/config.h"
 #include "h5/h5io.h"
 #include "hf/hf.h"
 
@@ -92,34 +91,3 @@ void h5_provenance_info_free(h5_provenance_info *p) {
   memset(p, 0, sizeof *p);
 }
 
-void h5_require_provenance(hid_t file, const char *path, const char *stage, const char *sections,
-                           const char *expected) {
-  char *got = h5_provenance_stage(file);
-  if (!got) fatal("%s: no provenance (not written by nextquill); rerun nq-%s", path, stage);
-  if (strcmp(got, stage) != 0) fatal("%s: written by nq-%s, expected an output of nq-%s", path, got, stage);
-  free(got);
-  if (!sections) return;
-  char *cfg = h5_attr_get_str(file, "nq_config");
-  char *have = config_text_sections(cfg, sections);
-  if (!have) fatal("%s: stored config does not parse; rerun nq-%s", path, stage);
-  if (strcmp(have, expected) != 0) {
-    // name the first section that differs, so the user knows what changed
-    const char *p = sections;
-    char diff[256] = "";
-    while (*p) {
-      size_t len = strcspn(p, ",");
-      char one[128];
-      snprintf(one, sizeof one, "%.*s", (int)len, p);
-      char *a = config_text_sections(cfg, one);
-      char *b = config_text_sections(expected, one);
-      if (a && b && strcmp(a, b) != 0 && !diff[0]) snprintf(diff, sizeof diff, "%s", one);
-      free(a);
-      free(b);
-      p += len + (p[len] == ',');
-    }
-    fatal("%s: made by nq-%s with a different '%s' config than this run's; rerun nq-%s (with --force) "
-          "or restore the config", path, stage, diff[0] ? diff : sections, stage);
-  }
-  free(have);
-  free(cfg);
-}

@@ -1,5 +1,6 @@
-// Provenance of every output file: who wrote it, with which config, from which inputs;
-// and the checks by which a stage refuses inputs whose provenance disagrees.
+// Provenance of every output file: who wrote it, with which config, from which inputs, under
+// which stamp. Whether an input is current is the stamps' answer (pipeline/freshness.h); a
+// file kind's reader checks the writer stage (files/file_kind.h).
 #ifndef NQ_PROVENANCE_H
 #define NQ_PROVENANCE_H
 
@@ -33,12 +34,6 @@ int h5_provenance_read(hid_t file, h5_provenance_info *p);
 void h5_provenance_info_free(h5_provenance_info *p);
 // The program version compiled in (git describe --always --dirty).
 const char *nq_version(void);
-// Check that `path` was written by `stage` and that its stored config, restricted to
-// `sections` (see config_text), equals `expected_sections_text`. On mismatch stops with
-// "<path>: made by <stage> with a different <section> config; rerun <stage> (...)".
-// `sections` may be NULL to skip the config comparison.
-void h5_require_provenance(hid_t file, const char *path, const char *stage,
-                           const char *sections, const char *expected_sections_text);
 // Digest helper: SHA-256 hex of a file, cached per path for the life of the process.
 const char *file_digest(const char *path);
 
