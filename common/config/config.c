@@ -424,6 +424,18 @@ int config_print_value(const config *c, const char *key, FILE *out) {
   return 0;
 }
 
+int string_list_has(const string_list *l, const char *s) {
+  for (int i = 0; i < l->n; i++)
+    if (!strcmp(l->v[i], s)) return 1;
+  return 0;
+}
+
+const char *string_map_get(const string_map *m, const char *name) {
+  for (int i = 0; i < m->n; i++)
+    if (!strcmp(m->name[i], name)) return m->value[i];
+  return NULL;
+}
+
 // ---- filling a section's struct ----------------------------------------------------------
 
 static void *owned_array(config *c, size_t n, size_t size) {

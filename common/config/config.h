@@ -27,6 +27,9 @@ typedef enum {
 // string_list, CFG_STRING_MAP string_map. Strings and arrays belong to the config (config_free).
 typedef struct { int n; const char **v; } string_list;
 typedef struct { int n; const char **name, **value; } string_map;
+// Whether list `l` holds `s`; the value of map `m`'s entry `name`, or NULL.
+int string_list_has(const string_list *l, const char *s);
+const char *string_map_get(const string_map *m, const char *name);
 
 typedef struct {
   const char *path;     // dotted: "data.max_history_items"

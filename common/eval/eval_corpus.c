@@ -38,7 +38,7 @@ static int record_phrases(const json_t *rec, const eval_opts *o, eval_corpus_ent
     const json_t *p = json_array_get(ph, j);
     if (!json_is_string(p)) fatal("%s: field '%s': expected a list of strings", where, o->phrases_field);
     const json_t *kind = kinds ? json_array_get(kinds, j) : NULL;
-    if (eval_in_list(&o->set->eval.skip_kinds, json_is_string(kind) ? json_string_value(kind) : "")) continue;
+    if (string_list_has(&o->set->eval.skip_kinds, json_is_string(kind) ? json_string_value(kind) : "")) continue;
     e->phrases = xrealloc(e->phrases, (size_t)(e->n_phrases + 1) * sizeof *e->phrases);
     e->phrases[e->n_phrases++] = xstrdup(json_string_value(p));
   }

@@ -12,12 +12,6 @@
 #include "files/shards_file.h"
 #include "pipeline/run_layout.h"
 
-int eval_in_list(const string_list *l, const char *name) {
-  for (int i = 0; i < l->n; i++)
-    if (!strcmp(l->v[i], name)) return 1;
-  return 0;
-}
-
 // eval.user_adapters: a model "<name>+user-lora" (the checkpoint of eval.models.<name>, each
 // sample's user's adapter merged in) and its row, with history. The names are checked at
 // stage start (settings_check).
@@ -52,10 +46,10 @@ static void rows_read(eval_opts *o, const settings *set) {
     eval_row *r = &o->rows[o->n_rows++];
     snprintf(r->name, sizeof r->name, "%s", o->mname[i]);
     r->model = i;
-    r->mode = eval_in_list(&e->nohist_models, o->mname[i]) ? ROW_NOHIST : ROW_HIST;
+    r->mode = string_list_has(&e->nohist_models, o->mname[i]) ? ROW_NOHIST : ROW_HIST;
   }
   for (int i = 0; i < o->n_models; i++) {
-    if (!eval_in_list(&e->cos_models, o->mname[i])) continue;
+    if (!string_list_has(&e->cos_models, o->mname[i])) continue;
     eval_row *r = &o->rows[o->n_rows++];
     snprintf(r->name, sizeof r->name, "%s+cos", o->mname[i]);
     r->model = i;

@@ -1,6 +1,6 @@
 // nq-eval's options from the settings (docs/eval.md "Rows" and "Keys"): the rows (a model and
 // how it is prompted), decoding options, the split, bootstrap and the corpus fields.
-// defines: ROW_*, eval_row, eval_opts, eval_opts_read, eval_opts_free, eval_in_list
+// defines: ROW_*, eval_row, eval_opts, eval_opts_read, eval_opts_free
 #ifndef NQ_EVAL_OPTS_H
 #define NQ_EVAL_OPTS_H
 
@@ -33,7 +33,5 @@ typedef struct {
 
 void eval_opts_read(eval_opts *o, const settings *set);
 void eval_opts_free(eval_opts *o);
-// Whether the list `l` holds `name`.
-int eval_in_list(const string_list *l, const char *name);
 
 #endif

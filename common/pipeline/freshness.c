@@ -151,8 +151,8 @@ static void fingerprint(const char *path, char out[80]) {
 
 // `path` relative to run_dir when inside it.
 static const char *rel(const char *run_dir, const char *path) {
-  size_t n = strlen(run_dir);
-  return !strncmp(path, run_dir, n) && path[n] == '/' ? path + n + 1 : path;
+  const char *inside = run_relative(run_dir, path);
+  return inside ? inside : path;
 }
 
 // How a record names `path`: relative to run_dir when inside it (a moved run keeps its
@@ -244,6 +244,15 @@ static void body_differs(char **rec, int n_rec, const char *want, char *why, siz
   free(copy);
 }
 
+// An "output <path> <fingerprint>" line of a record: 1 with *path (as written: relative to
+// run_dir, or absolute; caller frees) and the recorded fingerprint in fp; 0 for another line.
+static int output_line(const char *line, const char *run_dir, char **path, char fp[80]) {
+  char out[4096];
+  if (sscanf(line, "output %4095s %79s", out, fp) != 2) return 0;
+  *path = out[0] == '/' ? xstrdup(out) : path_join(run_dir, out);
+  return 1;
+}
+
 // Why the record `rec` does not stand for `stamp` with outputs unchanged ("" when it does).
 static void record_why(char **rec, int n_rec, const char *stamp, const char *want, const char *run_dir,
                        char *why, size_t cap) {
@@ -252,12 +261,11 @@ static void record_why(char **rec, int n_rec, const char *stamp, const char *wan
   if (strcmp(rec[0] + 6, stamp)) body_differs(rec, n_rec, want, why, cap);
   if (strcmp(rec[0] + 6, stamp) && !why[0]) snprintf(why, cap, "it no longer reads what it was made from");
   for (int i = 0; i < n_rec && !why[0]; i++) {
-    char out[4096], fp[80], now[80];
-    if (sscanf(rec[i], "output %4095s %79s", out, fp) != 2) continue;
-    char *path = out[0] == '/' ? xstrdup(out) : path_join(run_dir, out);
+    char *path, fp[80], now[80];
+    if (!output_line(rec[i], run_dir, &path, fp)) continue;
     fingerprint(path, now);
     if (strcmp(now, fp))
-      snprintf(why, cap, "%.400s %s", out, strcmp(now, "missing") ? "changed since it was written" : "is missing");
+      snprintf(why, cap, "%.400s %s", rel(run_dir, path), strcmp(now, "missing") ? "changed since it was written" : "is missing");
     free(path);
   }
 }
@@ -285,9 +293,11 @@ static fresh_state state_of(const char *run_dir, const char *primary, const char
 
 typedef struct {
   char *path;            // the record
-  char stamp[80];        // its stamp, "<stamp>+changed" when an output changed since
-  char **outputs;        // absolute or cwd-relative, as the stage wrote them
+  char stamp[80];        // its stamp; "<stamp>+changed" once an output is found changed since
+  char **outputs;        // resolved against run_dir
+  char (*fps)[80];       // their recorded fingerprints
   int n_outputs;
+  int checked;           // the outputs were fingerprinted (only for a record that is read)
 } known_record;
 
 static void known_add(known_record **v, int *n, const char *run_dir, const char *record) {
@@ -299,17 +309,29 @@ static void known_add(known_record **v, int *n, const char *run_dir, const char 
   memset(k, 0, sizeof *k);
   k->path = xstrdup(record);
   snprintf(k->stamp, sizeof k->stamp, "%s", lines[0] + 6);
-  int changed = 0;
   for (int i = 0; i < nl; i++) {
-    char out[4096], fp[80], now[80];
-    if (sscanf(lines[i], "output %4095s %79s", out, fp) != 2) continue;
+    char *path, fp[80];
+    if (!output_line(lines[i], run_dir, &path, fp)) continue;
     k->outputs = xrealloc(k->outputs, (size_t)(k->n_outputs + 1) * sizeof *k->outputs);
-    k->outputs[k->n_outputs++] = out[0] == '/' ? xstrdup(out) : path_join(run_dir, out);
-    fingerprint(k->outputs[k->n_outputs - 1], now);
-    changed |= strcmp(now, fp) != 0;
+    k->fps = xrealloc(k->fps, (size_t)(k->n_outputs + 1) * sizeof *k->fps);
+    memcpy(k->fps[k->n_outputs], fp, sizeof fp);
+    k->outputs[k->n_outputs++] = path;
   }
-  if (changed) strcat(k->stamp, "+changed");   // what it reads is not what was recorded
   lines_free(lines, nl);
+}
+
+// Marks k's stamp "+changed" when an output is not what was recorded (once, when first read).
+static void known_check(known_record *k) {
+  if (k->checked) return;
+  k->checked = 1;
+  for (int j = 0; j < k->n_outputs; j++) {
+    char now[80];
+    fingerprint(k->outputs[j], now);
+    if (strcmp(now, k->fps[j])) {
+      strcat(k->stamp, "+changed");   // what is read is not what was recorded
+      return;
+    }
+  }
 }
 
 // Every record under `dir` (the stamps folder, recursively).
@@ -333,13 +355,13 @@ static void known_scan(known_record **v, int *n, const char *run_dir, const char
 static void known_free(known_record *v, int n) {
   for (int i = 0; i < n; i++) {
     for (int j = 0; j < v[i].n_outputs; j++) free(v[i].outputs[j]);
-    free(v[i].outputs), free(v[i].path);
+    free(v[i].outputs), free(v[i].fps), free(v[i].path);
   }
   free(v);
 }
 
 // The records of the outputs `path` is or lies in (but `own`): their input lines; 1 when any.
-static int producers_of(const known_record *v, int n, const char *path, const char *own, const char *run_dir,
+static int producers_of(known_record *v, int n, const char *path, const char *own, const char *run_dir,
                         char ***inputs, int *n_inputs) {
   int found = 0;
   for (int a = 0; a < n; a++) {
@@ -349,6 +371,7 @@ static int producers_of(const known_record *v, int n, const char *path, const ch
       hit = path_within(path, v[a].outputs[j]) || path_within(v[a].outputs[j], path);
     if (!hit) continue;
     found = 1;
+    known_check(&v[a]);
     char *line = input_line(run_dir, v[a].outputs[0], v[a].stamp);
     int dup = 0;
     for (int i = 0; i < *n_inputs && !dup; i++) dup = !strcmp((*inputs)[i], line);
@@ -380,13 +403,14 @@ void freshness_graph(pipeline_graph *g) {
   char *stamps = run_stamps_dir(g->run_dir);
   cache_use(stamps);
   free(stamps);
-  int n_outside = 0, n_known;
+  int n_outside = 0, n_known = 0;
   for (int k = 0; k < g->n; k++) n_outside += g->s[k].n_outside;
   char **outside = xcalloc((size_t)n_outside + 1, sizeof *outside);
   n_outside = 0;
   for (int k = 0; k < g->n; k++)
     for (int i = 0; i < g->s[k].n_outside; i++) outside[n_outside++] = g->s[k].outside[i];
-  known_record *known = known_records(g->run_dir, outside, n_outside, &n_known);
+  // the records on disk matter only for what no step of the graph makes
+  known_record *known = n_outside ? known_records(g->run_dir, outside, n_outside, &n_known) : NULL;
   free(outside);
   for (int k = 0; k < g->n; k++) {   // ordered: the steps it reads from have their stamps
     pipeline_step *s = &g->s[k];

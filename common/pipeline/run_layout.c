@@ -179,10 +179,15 @@ char *run_resolve(const settings *s, const char *p) {
 
 char *run_stamps_dir(const char *run_dir) { return path_join(run_dir, dirs[RUN_STAMPS].name); }
 
-char *run_record_path(const char *run_dir, const char *path) {
+const char *run_relative(const char *run_dir, const char *path) {
   size_t n = strlen(run_dir);
-  if (!strncmp(path, run_dir, n) && path[n] == '/') {
-    char *stamps = path_join(run_dir, dirs[RUN_STAMPS].name), *r = run_file_in(stamps, RUN_STAMP, path + n + 1);
+  return !strncmp(path, run_dir, n) && path[n] == '/' ? path + n + 1 : NULL;
+}
+
+char *run_record_path(const char *run_dir, const char *path) {
+  const char *inside = run_relative(run_dir, path);
+  if (inside) {
+    char *stamps = path_join(run_dir, dirs[RUN_STAMPS].name), *r = run_file_in(stamps, RUN_STAMP, inside);
     free(stamps);
     return r;
   }

@@ -6,7 +6,7 @@
 // their paths from here, so one grep of a name finds the one place it is spelled.
 //
 // defines: run_dir_item, run_file_item, run_path, run_file, run_file_in, run_list, run_shard_files,
-//          run_resolve, run_round_name, run_data_path, run_dir_name, run_record_path
+//          run_resolve, run_round_name, run_data_path, run_dir_name, run_record_path, run_relative
 #ifndef NQ_RUN_LAYOUT_H
 #define NQ_RUN_LAYOUT_H
 
@@ -82,6 +82,8 @@ char **run_shard_files(const char *dir, int *n, int check);
 // A path the user gives for a run's file (train.init, train.reference, eval.models values):
 // "" is none (NULL), absolute stays, relative is under run_dir. Caller frees.
 char *run_resolve(const settings *s, const char *p);
+// The part of `path` under `run_dir` ("shards/shard-00000.h5"), or NULL when it is not inside.
+const char *run_relative(const char *run_dir, const char *path);
 // The stamp record of output `path` (pipeline/freshness.h): stamps/<path relative to run_dir>
 // for an output in the run directory, else <path>.stamp beside it. Caller frees.
 char *run_record_path(const char *run_dir, const char *path);

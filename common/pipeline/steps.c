@@ -150,9 +150,8 @@ static void add_sets(pipeline_step *s, const char *words) {
 
 // The value of `name` in the map, or "".
 static const char *map_get(const string_map *m, const char *name) {
-  for (int i = 0; i < m->n; i++)
-    if (!strcmp(m->name[i], name)) return m->value[i];
-  return "";
+  const char *v = string_map_get(m, name);
+  return v ? v : "";
 }
 
 typedef struct {
@@ -380,13 +379,9 @@ int pipeline_graph_find(const pipeline_graph *g, const char *name) {
 
 static void print_list(FILE *out, char *const *v, int n, const char *sep, const char *drop) {
   int printed = 0;
-  size_t nd = drop ? strlen(drop) : 0;
   for (int i = 0; i < n; i++) {
-    const char *p = v[i];
-    if (drop) {
-      if (strncmp(p, drop, nd) || p[nd] != '/') continue;   // outside run_dir
-      p += nd + 1;
-    }
+    const char *p = drop ? run_relative(drop, v[i]) : v[i];
+    if (!p) continue;   // outside run_dir
     fprintf(out, "%s%s", printed++ ? sep : "", p);
   }
   if (!printed) fputc('-', out);

@@ -56,35 +56,20 @@ const cfg_key eval_keys[] = {
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
 };
 
-static int listed(const string_list *l, const char *name) {
-  for (int i = 0; i < l->n; i++)
-    if (!strcmp(l->v[i], name)) return 1;
-  return 0;
-}
-
-static int a_model(const eval_settings *e, const char *name) {
-  for (int i = 0; i < e->models.n; i++)
-    if (!strcmp(e->models.name[i], name)) return 1;
-  return 0;
-}
-
 // Is `row` a row of the table: a model, "<model>+cos" of a cos model, "<model>+user-lora"?
 static int a_row(const eval_settings *e, const char *row) {
-  if (a_model(e, row)) return 1;
+  if (string_map_get(&e->models, row)) return 1;
   const char *plus = strrchr(row, '+');
   if (!plus) return 0;
   char model[256];
   snprintf(model, sizeof model, "%.*s", (int)(plus - row), row);
-  if (!strcmp(plus, "+cos")) return a_model(e, model) && listed(&e->cos_models, model);
-  for (int i = 0; i < e->user_adapters.n && !strcmp(plus, "+user-lora"); i++)
-    if (!strcmp(e->user_adapters.name[i], model)) return 1;
-  return 0;
+  if (!strcmp(plus, "+cos")) return string_map_get(&e->models, model) && string_list_has(&e->cos_models, model);
+  return !strcmp(plus, "+user-lora") && string_map_get(&e->user_adapters, model);
 }
-
 void eval_settings_check(const eval_settings *e, const char *file) {
   if (e->models.n == 0) fatal("%s: eval.models is empty", file);
   for (int i = 0; i < e->user_adapters.n; i++)
-    if (!a_model(e, e->user_adapters.name[i]))
+    if (!string_map_get(&e->models, e->user_adapters.name[i]))
       fatal("%s: eval.user_adapters.%s: no eval.models entry of that name", file, e->user_adapters.name[i]);
   if (e->baseline[0] && !a_row(e, e->baseline))
     fatal("%s: eval.baseline \"%s\" is not a row (eval.models names, or <name>+cos); "

@@ -30,8 +30,6 @@ const cfg_key pipeline_keys[] = {
 };
 
 void pipeline_settings_check(const pipeline_settings *p, const char *file) {
-  int found = 0;
-  for (int i = 0; i < p->train_runs.n; i++) found |= !strcmp(p->train_runs.v[i], p->rounds_run);
-  if (p->rounds > 1 && !found)
+  if (p->rounds > 1 && !string_list_has(&p->train_runs, p->rounds_run))
     fatal("%s: pipeline.rounds_run: '%s' is not in pipeline.train_runs", file, p->rounds_run);
 }
