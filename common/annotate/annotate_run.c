@@ -1,7 +1,6 @@
 // See annotate_run.h. Sections: options, one effect file, the run.
 #include "annotate/annotate_run.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +25,7 @@ static void opts_from_stage(annotate_opts *o, const settings *set, const stage_a
   o->effects_dir = run_path(set, RUN_EFFECTS_READ);
   o->shards_dir = run_path(set, RUN_SHARDS);
   o->out_dir = run_path(set, RUN_ANNOTATIONS);
+  o->run_dir = set->run_dir;
   o->rule = annotate_rule_from_settings(&set->annotate);
   o->hist_bins = (int)set->annotate.hist_bins;
   o->config_text = settings_text(set, NULL);
@@ -39,26 +39,18 @@ static void opts_free(annotate_opts *o) {
 }
 
 // ---- one effect file -----------------------------------------------------------------------
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-// Sorted names of *.h5 files in dir (no temp files).
-static char **list_h5(const char *dir, size_t *n) {
-  DIR *d = opendir(dir);
-  if (!d) fatal("%s: cannot open the effects directory; run nq-effect first", dir);
-  size_t cap = 16;
-  char **names = xmalloc(cap * sizeof *names);
-  *n = 0;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    size_t len = strlen(de->d_name);
-    if (len < 4 || strcmp(de->d_name + len - 3, ".h5")) continue;
-    if (*n == cap) names = xrealloc(names, (cap *= 2) * sizeof *names);
-    names[(*n)++] = xstrdup(de->d_name);
+// The names of the effect files in dir, in shard order: the names nq-effect writes
+// (shard-<i>.h5) only; another file there (a user's junk.h5, a *.tmp) is not an input.
+static char **list_effects(const char *dir, size_t *n) {
+  if (!dir_exists(dir)) fatal("%s: cannot open the effects directory; run nq-effect first", dir);
+  int k;
+  char **names = run_shard_files(dir, &k, 0);
+  for (int i = 0; i < k; i++) {
+    char *base = xstrdup(strrchr(names[i], '/') + 1);
+    free(names[i]);
+    names[i] = base;
   }
-  closedir(d);
-  qsort(names, *n, sizeof *names, cmp_str);
+  *n = (size_t)k;
   return names;
 }
 
@@ -100,13 +92,15 @@ static void require_effects_of_shards(const annotate_opts *o, char **names, size
 
 // The rule's weights and mask of e's tokens (allocated into a, whose other members borrow
 // from e, the rule and epath: free only a->weight and a->mask).
-static void annotations_of(const annot_rule *r, const effect_file *e, const char *epath,
+static void annotations_of(const annotate_opts *o, const effect_file *e, const char *epath,
                            annotations_file *a) {
+  const annot_rule *r = &o->rule;
+  const char *rel = o->run_dir ? run_relative(o->run_dir, epath) : NULL;   // a moved run still checks it
   *a = (annotations_file){
       .rule = (char *)annot_rule_kind_name(r->kind), .threshold = r->threshold,
       .log_ratio = r->log_ratio, .top_fraction = r->top_fraction, .js_threshold = r->js_threshold,
       .hi = r->hi, .lo = r->lo, .shard = e->shard, .shard_digest = e->shard_digest,
-      .effect_file = (char *)epath, .effect_file_digest = (char *)file_digest(epath),
+      .effect_file = (char *)(rel ? rel : epath), .effect_file_digest = (char *)file_digest(epath),
       .checkpoint_digest = e->checkpoint_digest, .n_tokens = e->n_tokens, .n_samples = e->n_samples,
       .sample_offset = e->offsets, .sample_computed = e->sample_computed};
   a->weight = xmalloc((e->n_tokens + 1) * sizeof *a->weight);
@@ -120,8 +114,8 @@ static void annotations_of(const annot_rule *r, const effect_file *e, const char
 }
 
 static void annotations_write(const annotate_opts *o, const char *apath, const annotations_file *a,
-                              const char *shard) {
-  const char *inputs[2] = {a->effect_file, shard};
+                              const char *epath, const char *shard) {
+  const char *inputs[2] = {epath, shard};
   h5_provenance pv = {"annotate", o->config_text, o->mpi_size, 2, inputs, NULL, o->stamp};
   file_write(&annotations_kind, apath, a, &pv);
 }
@@ -132,9 +126,9 @@ static void annotate_file(const annotate_opts *o, const char *name, annotate_tot
   effect_file e;
   effects_read_checked(o, epath, &e);
   annotations_file a;
-  annotations_of(&o->rule, &e, epath, &a);
+  annotations_of(o, &e, epath, &a);
   char *shard = shard_of_effects(o, &e);
-  annotations_write(o, apath, &a, shard);
+  annotations_write(o, apath, &a, epath, shard);
   free(shard);
   annotate_totals_add(t, &e, a.mask);
   free(a.weight), free(a.mask), free(apath), free(epath);
@@ -144,7 +138,7 @@ static void annotate_file(const annotate_opts *o, const char *name, annotate_tot
 // ---- the run -------------------------------------------------------------------------------
 void annotate_effects(const annotate_opts *o) {
   size_t nf;
-  char **names = list_h5(o->effects_dir, &nf);
+  char **names = list_effects(o->effects_dir, &nf);
   if (!nf) fatal("%s: no effect files; run nq-effect first", o->effects_dir);
   make_dirs(o->out_dir);
   annotate_totals *t = annotate_totals_create(o->hist_bins);
@@ -164,7 +158,7 @@ int annotate_run(const settings *set, const stage_args *a) {
     annotate_opts o;
     opts_from_stage(&o, set, a);
     size_t nf;
-    char **names = list_h5(o.effects_dir, &nf);
+    char **names = list_effects(o.effects_dir, &nf);
     require_effects_of_shards(&o, names, nf);
     for (size_t f = 0; f < nf; f++) free(names[f]);
     free(names);

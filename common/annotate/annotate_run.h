@@ -14,6 +14,7 @@ typedef struct {
   const char *effects_dir;   // <run_dir>/effects
   const char *shards_dir;    // <run_dir>/shards (the effects' shards, by file name)
   const char *out_dir;       // <run_dir>/annotations
+  const char *run_dir;       // effect file paths are recorded relative to it (NULL: as given)
   annot_rule rule;
   int hist_bins;             // GSL histogram of effects over [-1, 1]
   const char *config_text;   // provenance

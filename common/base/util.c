@@ -12,6 +12,7 @@
 
 #include "base/cleanup.h"
 #include "base/log.h"
+#include "base/path_guard.h"
 
 void *xmalloc_at(size_t n, const char *file, int line) {
   void *p = malloc(n ? n : 1);
@@ -120,6 +121,8 @@ void fsync_parent_dir(const char *path) {
 }
 
 void rename_atomic(const char *tmp, const char *final_path) {
+  path_guard_check(tmp);
+  path_guard_check(final_path);
   if (rename(tmp, final_path) != 0)
     error("cannot rename %s to %s: %s", tmp, final_path, strerror(errno));
   fsync_parent_dir(final_path);
@@ -128,6 +131,7 @@ void rename_atomic(const char *tmp, const char *final_path) {
 void write_file_atomic(const char *path, const void *data, size_t len) {
   char *tmp = xmalloc(strlen(path) + 5);
   sprintf(tmp, "%s.tmp", path);
+  path_guard_check(tmp);   // a link on the way (or tmp itself) would write outside run_dir
   FILE *f = fopen(tmp, "wb");
   if (!f) error("cannot create %s: %s", tmp, strerror(errno));
   cleanup_file(tmp);
@@ -150,6 +154,7 @@ int dir_exists(const char *path) {
 }
 
 void make_dirs(const char *path) {
+  path_guard_check(path);   // mkdir -p would go through a link below run_dir without a word
   char *p = xstrdup(path);
   for (char *s = p + 1; *s; s++) {
     if (*s != '/') continue;

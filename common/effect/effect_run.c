@@ -2,11 +2,14 @@
 // the run.
 #include "effect/effect_run.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
+#include "base/path_guard.h"
 #include "pipeline/mem_plan.h"
 #include "base/util.h"
 #include "effect/effect_dispatch.h"
@@ -136,6 +139,26 @@ static void plan_jobs(effect_stage *r) {
           r->ckpt, r->digest_s, r->n_compute, r->n_kept);
 }
 
+// Effect files of shards that are gone (a smaller shard.count since): files of nq-effect's
+// own names, which nq-annotate would refuse as a set, so rank 0 removes them. Files of
+// other names in the folder are not nq-effect's and are left alone.
+static void remove_orphans(const effect_stage *r) {
+  if (r->s->rank != 0) return;
+  char *shard_dir = run_path(r->set, RUN_SHARDS);
+  long *shards, *mine;
+  int ns = run_list(shard_dir, RUN_SHARD_FILE, &shards), nm = run_list(r->out_dir, RUN_SHARD_FILE, &mine);
+  for (int i = 0, s = 0; i < nm; i++) {
+    while (s < ns && shards[s] < mine[i]) s++;
+    if (s < ns && shards[s] == mine[i]) continue;
+    char *p = run_file(r->out_dir, RUN_SHARD_FILE, mine[i]);
+    path_guard_check(p);
+    if (unlink(p) != 0) error("cannot remove %s: %s", p, strerror(errno));
+    message("effect: removed %s (no shard of that number in %s)", p, shard_dir);
+    free(p);
+  }
+  free(shards), free(mine), free(shard_dir);
+}
+
 // ---- the reference model ------------------------------------------------------------------
 // Loaded only when a shard is to be computed.
 static void reference_model_load(effect_stage *r) {
@@ -232,6 +255,7 @@ int effect_run(const settings *set, const stage_args *a) {
     effect_stage_free(&r);
     return 0;
   }
+  remove_orphans(&r);
   reference_model_load(&r);
   double t0 = wall_seconds();
   progress_start(&r.prog, "effect estimation", "tok", r.total_tokens);

@@ -26,7 +26,7 @@ static const h5_field fields[] = {
     ATTR("shard", LF_STR, shard, 0, "path of the shard the effects were computed from"),
     ATTR("shard_digest", LF_STR, shard_digest, 0,
          "its SHA-256; nq-train refuses the file when it differs from the shard's"),
-    ATTR("effect_file", LF_STR, effect_file, LF_OPTIONAL, "path of the effect file"),
+    ATTR("effect_file", LF_STR, effect_file, LF_OPTIONAL, "path of the effect file, relative to run_dir (absolute in older files)"),
     ATTR("effect_file_digest", LF_STR, effect_file_digest, LF_OPTIONAL,
          "its SHA-256; nq-train refuses the file when the effect file changed since"),
     ATTR("checkpoint_digest", LF_STR, checkpoint_digest, 0, "SHA-256 of the effects' reference model"),
@@ -50,7 +50,7 @@ const file_kind annotations_kind = {
     .writers = (const char *const[]){"annotate", NULL},
 };
 
-void annotations_read_weights(const char *path, const char *shard_path, size_t n_targets,
+void annotations_read_weights(const char *path, const char *shard_path, const char *run_dir, size_t n_targets,
                               float **weight, uint8_t **mask) {
   if (!file_exists(path)) fatal("%s: missing annotation file; run nq-effect and nq-annotate", path);
   annotations_file a;
@@ -59,9 +59,11 @@ void annotations_read_weights(const char *path, const char *shard_path, size_t n
     fatal("%s was made from another shard; rerun nq-effect and nq-annotate", path);
   // effects recomputed since (e.g. a retrained reference model): these weights are stale.
   // Effects deleted after annotating are fine: the annotation file is self-contained.
-  if (a.effect_file && a.effect_file_digest && file_exists(a.effect_file) &&
-      strcmp(a.effect_file_digest, file_digest(a.effect_file)))
-    fatal("%s was made from an earlier version of %s; rerun nq-annotate", path, a.effect_file);
+  // The path is relative to run_dir (absolute in files of older versions).
+  char *effects = !a.effect_file ? NULL : a.effect_file[0] == '/' ? xstrdup(a.effect_file) : path_join(run_dir, a.effect_file);
+  if (effects && a.effect_file_digest && file_exists(effects) && strcmp(a.effect_file_digest, file_digest(effects)))
+    fatal("%s was made from an earlier version of %s; rerun nq-annotate", path, effects);
+  free(effects);
   if (a.n_tokens != n_targets)
     fatal("%s: 'weight' has %zu entries, the shard has %zu target tokens", path, a.n_tokens, n_targets);
   *weight = a.weight, *mask = a.mask;   // kept by the caller; the rest is freed

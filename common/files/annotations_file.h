@@ -21,7 +21,7 @@ typedef struct {
   double threshold, log_ratio, top_fraction, js_threshold, hi, lo;
   // identity of the inputs
   char *shard, *shard_digest;       // the shard the effects were computed from
-  char *effect_file, *effect_file_digest;   // the effect file (may be absent in older files)
+  char *effect_file, *effect_file_digest;   // the effect file, run_dir-relative (may be absent in older files)
   char *checkpoint_digest;          // the reference model of the effects
   // per target token (n_tokens)
   size_t n_tokens;
@@ -39,10 +39,11 @@ extern const h5_layout annotations_layout;
 extern const file_kind annotations_kind;
 
 // nq-train's read: the weights and mask of the annotation file at `path` for the shard at
-// `shard_path` with n_targets target tokens (caller frees both). Stops, naming the stage to
+// `shard_path` with n_targets target tokens (caller frees both); the recorded effect file is
+// relative to `run_dir`. Stops, naming the stage to
 // rerun, when the file is missing, was made from another shard, from effects rewritten
 // since, or does not have n_targets tokens.
-void annotations_read_weights(const char *path, const char *shard_path, size_t n_targets,
+void annotations_read_weights(const char *path, const char *shard_path, const char *run_dir, size_t n_targets,
                               float **weight, uint8_t **mask);
 
 #endif

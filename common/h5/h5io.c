@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/path_guard.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -50,6 +51,7 @@ void h5_out_create(h5_out *o, const char *path) {
   o->path = xstrdup(path);
   o->tmp_path = xmalloc(strlen(path) + 5);
   sprintf(o->tmp_path, "%s.tmp", path);
+  path_guard_check(o->tmp_path);   // H5F_ACC_TRUNC follows a link: refuse one below run_dir
   cleanup_file(o->tmp_path);   // removed if the process stops before the commit
   errno = 0;
   o->file = H5Fcreate(o->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);

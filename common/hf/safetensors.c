@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/path_guard.h"
 #include "base/util.h"
 
 #define ST_MAX_HEADER (100u << 20)   // the reference implementation's limit
@@ -308,6 +309,7 @@ int st_write(const char *path, const st_out_tensor *t, int n, st_dtype dtype, ch
   while (h.len % 8) sb_puts(&h, " ");   // data section 8-byte aligned
   char *tmp = xmalloc(strlen(path) + 5);
   sprintf(tmp, "%s.tmp", path);
+  path_guard_check(tmp);
   FILE *f = fopen(tmp, "wb");
   if (!f) {
     sb_free(&h);

@@ -12,36 +12,39 @@
 #include "base/util.h"
 #include "files/shards_file.h"
 #include "hf/hf_names.h"
+#include "settings/run_name.h"
 
 #define NO_KEY ((size_t)-1)
-#define KEY(m) offsetof(settings, m)
+#define KEY(m) offsetof(settings, m), #m
 
 // A directory: what `nq-config --path` calls it, its default name under run_dir, and the
-// member of `settings` (a string key) that names it instead when not "" (NO_KEY: none).
-// `cwd` keys are relative to the working directory, not to run_dir (synth.output, as given
-// on the command line).
+// member of `settings` (a string key, `key_name`) that names it instead when not "" (NO_KEY:
+// none). Such a value is one plain name inside run_dir (settings/run_name.h). `cwd` keys are
+// paths relative to the working directory instead (synth.output, as given on the command
+// line: the corpus, an input of the run).
 static const struct {
   const char *id, *name;
   size_t key;
+  const char *key_name;
   int cwd;
 } dirs[RUN_N_DIRS] = {
     [RUN_CORPUS] = {"corpus", "data/synth.jsonl", KEY(synth.output), 1},
-    [RUN_SHARDS] = {"shards", "shards", NO_KEY, 0},
-    [RUN_SHARDS_NEXT] = {"shards_next", "shards.tmp", NO_KEY, 0},
-    [RUN_TOKENIZER] = {"tokenizer", HF_TOKENIZER, NO_KEY, 0},   // a Hugging Face tokenizer.json
-    [RUN_TOKENIZER_NEXT] = {"tokenizer_next", "tokenizer.next.json", NO_KEY, 0},
+    [RUN_SHARDS] = {"shards", "shards", NO_KEY, NULL, 0},
+    [RUN_SHARDS_NEXT] = {"shards_next", "shards.tmp", NO_KEY, NULL, 0},
+    [RUN_TOKENIZER] = {"tokenizer", HF_TOKENIZER, NO_KEY, NULL, 0},   // a Hugging Face tokenizer.json
+    [RUN_TOKENIZER_NEXT] = {"tokenizer_next", "tokenizer.next.json", NO_KEY, NULL, 0},
     [RUN_EFFECTS] = {"effects", "effects", KEY(effect.output), 0},
     [RUN_EFFECTS_READ] = {"effects_read", "effects", KEY(annotate.effects), 0},
     [RUN_ANNOTATIONS] = {"annotations", "annotations", KEY(annotate.output), 0},
     [RUN_WEIGHTS] = {"weights", "annotations", KEY(train.annotations), 0},
     [RUN_TRAIN] = {"train", "", KEY(train.name), 0},
     [RUN_EVAL] = {"eval", "eval", KEY(eval.output), 0},
-    [RUN_REPORT] = {"report", "report", NO_KEY, 0},
-    [RUN_LOCKS] = {"locks", "locks", NO_KEY, 0},
-    [RUN_STAMPS] = {"stamps", "stamps", NO_KEY, 0},
-    [RUN_LOGS] = {"logs", "logs", NO_KEY, 0},
-    [RUN_SEEDS] = {"seeds", "seeds", NO_KEY, 0},
-    [RUN_SWEEP] = {"sweep", "sweep", NO_KEY, 0},
+    [RUN_REPORT] = {"report", "report", NO_KEY, NULL, 0},
+    [RUN_LOCKS] = {"locks", "locks", NO_KEY, NULL, 0},
+    [RUN_STAMPS] = {"stamps", "stamps", NO_KEY, NULL, 0},
+    [RUN_LOGS] = {"logs", "logs", NO_KEY, NULL, 0},
+    [RUN_SEEDS] = {"seeds", "seeds", NO_KEY, NULL, 0},
+    [RUN_SWEEP] = {"sweep", "sweep", NO_KEY, NULL, 0},
 };
 
 // A file: its name, a printf pattern of one long for the numbered ones (`digits` > 0) or of
@@ -86,18 +89,29 @@ void run_dir_item_ids(FILE *out) {
   for (int d = 0; d < RUN_N_DIRS; d++) fprintf(out, "%s%s", d ? ", " : "", dirs[d].id);
 }
 
-char *run_path(const settings *s, run_dir_item d) {
+// The config's name for directory d, checked: "" (the default) or one plain name.
+static const char *checked_value(const settings *s, run_dir_item d) {
   const char *v = key_value(s, d);
   if (d == RUN_TRAIN && !v[0]) fatal("%s: train.name is empty", settings_file(s));
+  if (v[0] && !dirs[d].cwd) run_name_check(settings_file(s), dirs[d].key_name, v);
+  return v;
+}
+
+void run_layout_check(const settings *s) {
+  for (int d = 0; d < RUN_N_DIRS; d++)
+    if (dirs[d].key != NO_KEY) (void)checked_value(s, (run_dir_item)d);
+}
+
+char *run_path(const settings *s, run_dir_item d) {
+  const char *v = checked_value(s, d);
   if (!v[0]) return path_join(s->run_dir, dirs[d].name);
-  if (v[0] == '/' || dirs[d].cwd) return xstrdup(v);
-  return path_join(s->run_dir, v);
+  return dirs[d].cwd ? xstrdup(v) : path_join(s->run_dir, v);
 }
 
 char *run_dir_name(const settings *s, run_dir_item d) {
-  const char *v = key_value(s, d);
+  const char *v = checked_value(s, d);
   if (!v[0]) return xstrdup(dirs[d].name);
-  return v[0] == '/' || dirs[d].cwd ? NULL : xstrdup(v);
+  return dirs[d].cwd ? NULL : xstrdup(v);
 }
 
 char *run_file(const char *dir, run_file_item f, long n) {
@@ -135,6 +149,11 @@ static long number_of(const char *pattern, const char *name) {
   char again[256];   // only the names run_file makes ("ckpt-10.h5" is not one)
   snprintf(again, sizeof again, base ? base + 1 : pattern, v);
   return strcmp(again, name) ? -1 : v;
+}
+
+long run_file_number(run_file_item f, const char *name) {
+  if (!files[f].digits) error("run_file_number: %s is not numbered", files[f].pattern);
+  return number_of(files[f].pattern, name);
 }
 
 int run_list(const char *dir, run_file_item f, long **nums) {

@@ -5,8 +5,8 @@
 // The stages, the step graph (steps.c), the freshness rule (freshness.c) and the report take
 // their paths from here, so one grep of a name finds the one place it is spelled.
 //
-// defines: run_dir_item, run_file_item, run_path, run_file, run_file_in, run_list, run_shard_files,
-//          run_resolve, run_round_name, run_data_path, run_dir_name, run_record_path, run_relative
+// defines: run_dir_item, run_file_item, run_layout_check, run_path, run_file, run_file_in,
+//          run_file_number, run_list, run_shard_files, run_resolve, run_round_name, run_data_path, run_dir_name, run_record_path, run_relative
 #ifndef NQ_RUN_LAYOUT_H
 #define NQ_RUN_LAYOUT_H
 
@@ -62,16 +62,24 @@ typedef enum {
 // comma separated, to `out`.
 int run_dir_item_named(const char *id);
 void run_dir_item_ids(FILE *out);
-// The directory `d` of the run `s` describes (created on demand by the caller). Relative
-// config values are under run_dir, absolute ones stay; caller frees.
+// Stops with one line naming the key when a config key that names a directory of the run
+// (train.name, effect.output, annotate.effects, annotate.output, train.annotations,
+// eval.output) is not one plain name inside run_dir (settings/run_name.h); stages call it at
+// start, run_path and run_dir_name check their own key again.
+void run_layout_check(const settings *s);
+// The directory `d` of the run `s` describes (created on demand by the caller): under
+// run_dir, named by its key or by default (synth.output: as given, cwd-relative); caller frees.
 char *run_path(const settings *s, run_dir_item d);
 // The same directory's name relative to run_dir ("effects_r2", "nextquill"); NULL when the
-// config puts it elsewhere (an absolute path, or synth.output given). Caller frees.
+// config puts it elsewhere (synth.output given). Caller frees.
 char *run_dir_name(const settings *s, run_dir_item d);
 // File `f` in `dir`: numbered ones take `n` (step, shard or group index), RUN_FIGURE,
 // RUN_STAMP, RUN_LOG and RUN_LOCK a name; caller frees.
 char *run_file(const char *dir, run_file_item f, long n);
 char *run_file_in(const char *dir, run_file_item f, const char *name);
+// The number of the file name `name` (no folder) of the numbered kind `f` ("ckpt-000012.h5":
+// 12), or -1 when run_file would never make that name ("ckpt-12.h5", "junk.h5").
+long run_file_number(run_file_item f, const char *name);
 // The numbers of the files `f` (a numbered kind) in `dir`, ascending (*nums: caller frees);
 // their count. A missing directory has none.
 int run_list(const char *dir, run_file_item f, long **nums);

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/path_guard.h"
 #include "base/util.h"
+#include "pipeline/run_layout.h"
 #include "pipeline/stage_lock.h"
 
 void mpi_check_at(int rc, const char *what, const char *file, int line) {
@@ -184,7 +186,9 @@ void stage_begin_with(stage_ctx *s, const char *name, int argc, char **argv,
   log_set_collective(1);  // every rank loads the same file: report a bad config once
   s->set = settings_load(s->a.cfg_path, s->a.sets, s->a.n_sets);
   settings_check(s->set, info->reads);
+  run_layout_check(s->set);          // names that would put a path outside run_dir
   log_set_collective(0);
+  path_guard_set(s->set->run_dir);   // no write or deletion through a link below run_dir
   if (a->preview) return;   // --preview writes nothing
   stage_lock(s->set, a);     // one writer per run_dir and stage
   if (stage_is_step(info)) ask_freshness(s);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/path_guard.h"
 #include "base/util.h"
 #include "pipeline/run_layout.h"
 
@@ -20,8 +21,6 @@ static char *lock_path(const settings *set, const stage_args *a, const char *dir
   const char *name = a->info->name, *sub = !strcmp(name, "train") ? set->train.name : NULL;
   char file[512];
   snprintf(file, sizeof file, "%s%s%s", name, sub ? "." : "", sub ? sub : "");
-  for (char *p = file; *p; p++)
-    if (*p == '/') *p = '_';   // a run name with a slash stays one file
   return run_file_in(dir, RUN_LOCK, file);
 }
 
@@ -55,7 +54,8 @@ void stage_lock(const settings *set, const stage_args *a) {
   make_dirs(dir);
   char *path = lock_path(set, a, dir);
   free(dir);
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  path_guard_check(path);   // a link there would have us truncate and write its target
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
   if (fd < 0) fatal("%s: cannot open the lock file: %s", path, strerror(errno));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) {   // e.g. a parallel file system mounted without flock

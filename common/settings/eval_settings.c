@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "settings/run_name.h"
 
 #define F(m) offsetof(eval_settings, m)
 
@@ -68,6 +69,7 @@ static int a_row(const eval_settings *e, const char *row) {
 }
 void eval_settings_check(const eval_settings *e, const char *file) {
   if (e->models.n == 0) fatal("%s: eval.models is empty", file);
+  for (int i = 0; i < e->models.n; i++) run_name_check(file, "eval.models", e->models.name[i]);   // eval/<row>/
   for (int i = 0; i < e->user_adapters.n; i++)
     if (!string_map_get(&e->models, e->user_adapters.name[i]))
       fatal("%s: eval.user_adapters.%s: no eval.models entry of that name", file, e->user_adapters.name[i]);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "settings/run_name.h"
 
 #define F(m) offsetof(pipeline_settings, m)
 
@@ -30,6 +31,10 @@ const cfg_key pipeline_keys[] = {
 };
 
 void pipeline_settings_check(const pipeline_settings *p, const char *file) {
+  // each names a step (logs/<step>.log, stamps) and a training run its folder <run_dir>/<run>/
+  for (int i = 0; i < p->train_runs.n; i++) run_name_check(file, "pipeline.train_runs", p->train_runs.v[i]);
+  for (int i = 0; i < p->runs.n; i++) run_name_check(file, "pipeline.runs", p->runs.name[i]);
+  for (int i = 0; i < p->evals.n; i++) run_name_check(file, "pipeline.evals", p->evals.name[i]);
   if (p->rounds > 1 && !string_list_has(&p->train_runs, p->rounds_run))
     fatal("%s: pipeline.rounds_run: '%s' is not in pipeline.train_runs", file, p->rounds_run);
 }

@@ -21,6 +21,7 @@
 #include "base/cleanup.h"
 #include "base/records.h"
 #include "base/log.h"
+#include "base/path_guard.h"
 #include "base/util.h"
 #include "hf/hf.h"
 #include "h5/provenance.h"
@@ -49,22 +50,42 @@ static tokenizer *load_tokenizer(const char *path) {
   return t;
 }
 
-// Remove the files of a directory we own (shards/ or shards.tmp/) and the directory.
-static void remove_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) {
-    if (errno == ENOENT) return;
-    error("cannot open directory %s: %s", dir, strerror(errno));
+// Is `name` a file nq-shard writes in shards/ or shards.tmp/: shard-<i>.h5, or its
+// <name>.tmp while being written?
+static int shard_own_name(const char *name) {
+  if (run_file_number(RUN_SHARD_FILE, name) >= 0) return 1;
+  size_t n = strlen(name);
+  if (n < 5 || strcmp(name + n - 4, ".tmp")) return 0;
+  char *base = xstrdup(name);
+  base[n - 4] = 0;
+  int own = run_file_number(RUN_SHARD_FILE, base) >= 0;
+  free(base);
+  return own;
+}
+
+// A folder nq-shard owns (shards/ or shards.tmp/; replaced whole, as one set): checked, and
+// with `remove` its shard files removed, then the folder. A link, or any file nq-shard does
+// not write (a user's notes.txt), stops it before a file goes, named: --force deletes only
+// the stage's own files.
+static void own_dir(const char *dir, int remove) {
+  path_guard_check(dir);
+  for (int pass = 0; pass < 1 + remove; pass++) {   // 0: check every name, 1: remove
+    DIR *d = opendir(dir);
+    if (!d) {
+      if (errno == ENOENT) return;
+      error("cannot open directory %s: %s", dir, strerror(errno));
+    }
+    for (struct dirent *e; (e = readdir(d));) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+      char *p = path_join(dir, e->d_name);
+      if (pass == 0 && !shard_own_name(e->d_name))
+        fatal("%s: not a file nq-shard writes; move it out of %s (nq-shard replaces that folder whole)", p, dir);
+      if (pass == 1 && unlink(p) != 0) error("cannot remove %s: %s", p, strerror(errno));
+      free(p);
+    }
+    closedir(d);
   }
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    char *p = path_join(dir, e->d_name);
-    if (unlink(p) != 0) error("cannot remove %s: %s", p, strerror(errno));
-    free(p);
-  }
-  closedir(d);
-  if (rmdir(dir) != 0) error("cannot remove directory %s: %s", dir, strerror(errno));
+  if (remove && rmdir(dir) != 0) error("cannot remove directory %s: %s", dir, strerror(errno));
 }
 
 // ---- working state ---------------------------------------------------------------------
@@ -442,7 +463,8 @@ static void write_shards(shard_job *j, const h5_provenance *prov) {
 static void write_and_publish(shard_job *j) {
   cleanup_dir(j->tmp_dir);   // on every rank: whichever fails removes the half-written set
   if (j->s->rank == 0) {
-    remove_dir(j->tmp_dir);
+    own_dir(j->dir, 0);   // refused now, before the work, rather than when publishing
+    own_dir(j->tmp_dir, 1);
     make_dirs(j->tmp_dir);
   }
   mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for shards.tmp");
@@ -459,7 +481,7 @@ static void write_and_publish(shard_job *j) {
   free(inputs);
   mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for every shard");
   if (j->s->rank == 0) {
-    remove_dir(j->dir);
+    own_dir(j->dir, 1);
     rename_atomic(j->tmp_dir, j->dir);
     rename_atomic(j->tok_next, j->tok_path);
     cleanup_forget(j->tmp_dir), cleanup_forget(j->tok_next);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/path_guard.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "pipeline/run_layout.h"
@@ -123,6 +124,7 @@ static void write_output(const synth_job *j) {
   sb_init(&sb);
   sb_printf(&sb, "%s.tmp", j->out);
   char *tmp = sb_detach(&sb);
+  path_guard_check(tmp);
   FILE *f = fopen(tmp, "wb");
   if (!f) error("cannot create %s: %s", tmp, strerror(errno));
   cleanup_file(tmp);

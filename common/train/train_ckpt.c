@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/path_guard.h"
 #include "base/util.h"
 #include "files/adapter_file.h"
 #include "files/checkpoint.h"
@@ -54,6 +55,7 @@ void train_ckpt_remove_all(const char *dir) {
   int n = train_ckpt_steps(dir, &steps);
   for (int i = 0; i < n; i++) {
     char *p = train_ckpt_path(dir, steps[i]);
+    path_guard_check(p);   // a linked run folder: its ckpt-* are not ours
     if (unlink(p) != 0) error("cannot remove %s: %s", p, strerror(errno));
     free(p);
   }
@@ -66,6 +68,7 @@ static void rotate(const char *dir, int keep) {
   int n = train_ckpt_steps(dir, &steps);
   for (int i = 0; i < n - keep; i++) {
     char *p = train_ckpt_path(dir, steps[i]);
+    path_guard_check(p);
     if (unlink(p) != 0) warning("removing old checkpoint %s failed", p);
     free(p);
   }

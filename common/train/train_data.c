@@ -53,7 +53,7 @@ void train_data_load(train_data *d, const settings *set) {
   for (int f = 0; f < d->n_shards; f++) {
     const char *base = strrchr(d->paths[f], '/');
     char *ap = path_join(ann_dir, base ? base + 1 : d->paths[f]);
-    annotations_read_weights(ap, d->paths[f], d->sh[f].n_targets, &d->weight[f], &d->mask[f]);
+    annotations_read_weights(ap, d->paths[f], set->run_dir, d->sh[f].n_targets, &d->weight[f], &d->mask[f]);
     free(ap);
   }
   free(ann_dir);

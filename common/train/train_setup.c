@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/path_guard.h"
 #include "base/util.h"
 #include "files/checkpoint.h"
 #include "pipeline/run_layout.h"
@@ -55,6 +56,7 @@ static void make_output(trainer *t) {
   if (t->s->rank == 0 && t->s->force && !t->s->resume) {
     train_ckpt_remove_all(t->out_dir);
     char *model_h5 = run_file(t->out_dir, RUN_MODEL, 0);
+    path_guard_check(t->metrics_path), path_guard_check(model_h5);
     if (file_exists(t->metrics_path) && unlink(t->metrics_path) != 0) error("cannot remove %s", t->metrics_path);
     if (file_exists(model_h5) && unlink(model_h5) != 0) error("cannot remove %s", model_h5);
     free(model_h5);

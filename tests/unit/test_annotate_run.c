@@ -64,12 +64,12 @@ static annotate_opts opts(void) {
 static int setup(void **st) {
   (void)st;
   dir = nqtest_tmpdir();
-  shard = path_join(dir, "train-00000.h5");
+  shard = path_join(dir, "shard-00000.h5");
   effects = path_join(dir, "effects");
   annots = path_join(dir, "annotations");
   nqtest_write(shard, "pretend shard bytes");
   make_dirs(effects);
-  write_effects("train-00000.h5");
+  write_effects("shard-00000.h5");
   return 0;
 }
 
@@ -82,7 +82,7 @@ static int teardown(void **st) {
 
 static void test_effect_file_roundtrip(void **st) {
   (void)st;
-  char *p = path_join(effects, "train-00000.h5");
+  char *p = path_join(effects, "shard-00000.h5");
   effect_file e;
   file_read(&effects_kind, p, &e);
   hid_t f = h5_open_read(p);
@@ -113,7 +113,7 @@ static void test_annotate_outputs(void **st) {
   (void)st;
   annotate_opts o = opts();
   annotate_effects(&o);
-  char *p = path_join(annots, "train-00000.h5");
+  char *p = path_join(annots, "shard-00000.h5");
   hid_t f = h5_open_read(p);
   size_t n;
   float *w = h5_read_f32(f, "weight", &n);
@@ -168,7 +168,7 @@ static void test_annotate_outputs(void **st) {
   o.rule.kind = AR_TOP_FRACTION;
   o.rule.top_fraction = 0.5;
   annotate_effects(&o);
-  p = path_join(annots, "train-00000.h5");
+  p = path_join(annots, "shard-00000.h5");
   f = h5_open_read(p);
   rule = h5_attr_get_str(f, "rule");
   assert_string_equal(rule, "top_fraction");
@@ -195,7 +195,7 @@ static void test_stale_shard_refused(void **st) {
 
 static void test_not_effect_file_refused(void **st) {
   (void)st;
-  char *p = path_join(effects, "zzz.h5");
+  char *p = path_join(effects, "shard-00009.h5");
   h5_out o;
   h5_out_create(&o, p);
   h5_provenance pv = {"shard", "x = 1;", 1, 0, NULL, NULL, NULL};
@@ -214,11 +214,11 @@ static void test_uncomputed_samples(void **st) {
   annots = path_join(dir, "annotations-partial");
   make_dirs(effects);
   second_computed = 0;
-  write_effects("train-00000.h5");
+  write_effects("shard-00000.h5");
   second_computed = 1;
   annotate_opts o = opts();
   annotate_effects(&o);
-  char *p = path_join(annots, "train-00000.h5");
+  char *p = path_join(annots, "shard-00000.h5");
   hid_t f = h5_open_read(p);
   size_t n;
   float *w = h5_read_f32(f, "weight", &n);

@@ -384,34 +384,35 @@ static void test_downstream_config_change_leaves_upstream_current(void **st) {
   assert_stale_why(state(&r, "effect", eff, 1, why, NULL), why, "made with another 'effect' config");
 }
 
-// An output outside run_dir keeps its record beside it, where its reader finds it.
+// An output outside run_dir keeps its record beside it, where its reader finds it: the corpus
+// nq-synth writes to synth.output (the one output a config may put outside run_dir; names
+// of the run's folders stay inside it, settings/run_name.h).
 static void test_output_outside_run_dir(void **st) {
   (void)st;
   fake_run r = R;
-  char *elsewhere = path_join(r.base, "elsewhere/eff"), set_e[600], set_a[600], e1[65], why[512];
-  snprintf(set_e, sizeof set_e, "effect.output=%s", elsewhere);
-  snprintf(set_a, sizeof set_a, "annotate.effects=%s", elsewhere);
-  const char *sets[] = {set_e, set_a};
-  make_step(&r, "shard", NULL, 0, "v1", NULL);
-  make_step(&r, "effect", sets, 2, "e1", e1);
+  char *elsewhere = path_join(r.base, "elsewhere/c.jsonl"), set_o[600], set_d[600], s1[65], why[512];
+  snprintf(set_o, sizeof set_o, "synth.output=%s", elsewhere);
+  snprintf(set_d, sizeof set_d, "data.files=[\"%s\"]", elsewhere);
+  const char *sets[] = {set_o, set_d};
+  make_step(&r, "synth", sets, 2, "s1", s1);
   char *beside = NULL;
   if (asprintf(&beside, "%s.stamp", elsewhere) < 0) fail_msg("asprintf");
   assert_true(file_exists(beside));
-  char *in_stamps = in_run(&r, "stamps/effects");
+  char *in_stamps = in_run(&r, "stamps/c.jsonl");
   assert_false(file_exists(in_stamps));
-  assert_state(state(&r, "effect", sets, 2, why, NULL), FRESH_CURRENT, why);
+  assert_state(state(&r, "synth", sets, 2, why, NULL), FRESH_CURRENT, why);
   fresh_invocation f;
-  invoke(&f, &r, "annotate", sets, 2);
+  invoke(&f, &r, "shard", sets, 2);
   char want[1024];
-  snprintf(want, sizeof want, "\ninput %s %s\n", elsewhere, e1);
-  if (!strstr(f.body, want)) fail_msg("annotate's stamp body lacks '%s':\n%s", want + 1, f.body);
+  snprintf(want, sizeof want, "\ninput %s %s\n", elsewhere, s1);
+  if (!strstr(f.body, want)) fail_msg("shard's stamp body lacks '%s':\n%s", want + 1, f.body);
   for (int i = 0; i < f.n_outputs; i++) make_output(f.outputs[i], "a1");
   freshness_record(&f);
   freshness_invocation_free(&f);
-  assert_state(state(&r, "annotate", sets, 2, why, NULL), FRESH_CURRENT, why);
-  const char *again[] = {set_e, set_a, "model.dim=64"};
-  make_step(&r, "effect", again, 3, "e2", NULL);
-  assert_stale_why(state(&r, "annotate", sets, 2, why, NULL), why, "was made again since");
+  assert_state(state(&r, "shard", sets, 2, why, NULL), FRESH_CURRENT, why);
+  const char *again[] = {set_o, set_d, "synth.cold_share=0.3"};
+  make_step(&r, "synth", again, 3, "s2", NULL);
+  assert_stale_why(state(&r, "shard", sets, 2, why, NULL), why, "was made again since");
   free(elsewhere), free(beside), free(in_stamps);
 }
 

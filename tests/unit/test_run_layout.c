@@ -76,13 +76,13 @@ static void test_run_path_keys_rename_directories(void **st) {
   (void)st;
   settings *s = load("effect: { output = \"eff\"; };\n"
                      "annotate: { effects = \"eff_in\"; output = \"ann\"; };\n"
-                     "train: { name = \"nextquill\"; annotations = \"weights/a\"; };\n"
+                     "train: { name = \"nextquill\"; annotations = \"weights_a\"; };\n"
                      "eval: { output = \"eval_out\"; };\n",
                      NULL, 0);
   assert_path(s, RUN_EFFECTS, "/runs/r1/eff");
   assert_path(s, RUN_EFFECTS_READ, "/runs/r1/eff_in");
   assert_path(s, RUN_ANNOTATIONS, "/runs/r1/ann");
-  assert_path(s, RUN_WEIGHTS, "/runs/r1/weights/a");
+  assert_path(s, RUN_WEIGHTS, "/runs/r1/weights_a");
   assert_path(s, RUN_TRAIN, "/runs/r1/nextquill");
   assert_path(s, RUN_EVAL, "/runs/r1/eval_out");
   assert_path(s, RUN_SHARDS, "/runs/r1/shards");   // no key: unchanged
@@ -90,8 +90,8 @@ static void test_run_path_keys_rename_directories(void **st) {
   settings_free(s);
 }
 
-// The renaming keys given with --set: relative values under run_dir (synth.output: relative to
-// the working directory), absolute ones as they are.
+// The renaming keys given with --set: names under run_dir (synth.output: a path relative to
+// the working directory, or absolute).
 static void test_run_path_keys_from_overrides(void **st) {
   (void)st;
   static const run_dir_item items[] = {RUN_EFFECTS, RUN_EFFECTS_READ, RUN_ANNOTATIONS, RUN_WEIGHTS,
@@ -104,15 +104,70 @@ static void test_run_path_keys_from_overrides(void **st) {
         "train.annotations=annotations_r2", "train.name=nextquill_r2", "eval.output=e2", "synth.output=corpus/mine.jsonl"},
        {"/runs/r1/effects_r2", "/runs/r1/effects_r2", "/runs/r1/annotations_r2", "/runs/r1/annotations_r2",
         "/runs/r1/nextquill_r2", "/runs/r1/e2", "corpus/mine.jsonl"}},
-      {{"effect.output=/scratch/eff", "annotate.effects=/scratch/eff", "annotate.output=/scratch/ann",
-        "train.annotations=/scratch/ann", "train.name=/scratch/run", "eval.output=/scratch/ev", "synth.output=/data/c.jsonl"},
-       {"/scratch/eff", "/scratch/eff", "/scratch/ann", "/scratch/ann", "/scratch/run", "/scratch/ev", "/data/c.jsonl"}},
   };
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     settings *s = load("", cases[c].sets, 7);
     for (size_t i = 0; i < 7; i++) assert_path(s, items[i], cases[c].want[i]);
     settings_free(s);
   }
+}
+
+// A key that names a directory of the run is one plain name: a path out of run_dir (absolute,
+// '..', a '/'), a hidden name or a control character stops with the key and the value named.
+static const settings *bad_set;
+static run_dir_item bad_item;
+static void run_path_of_bad(void *arg) {
+  (void)arg;
+  free(run_path(bad_set, bad_item));
+}
+static void layout_check_of_bad(void *arg) {
+  (void)arg;
+  run_layout_check(bad_set);
+}
+
+static void test_run_path_refuses_names_out_of_run_dir(void **st) {
+  (void)st;
+  static const struct {
+    const char *set, *key;
+    run_dir_item item;
+  } cases[] = {
+      {"train.name=../../x", "train.name", RUN_TRAIN},
+      {"train.name=/scratch/run", "train.name", RUN_TRAIN},
+      {"train.name=a/b", "train.name", RUN_TRAIN},
+      {"train.name=..", "train.name", RUN_TRAIN},
+      {"train.name=.hidden", "train.name", RUN_TRAIN},
+      {"effect.output=../e", "effect.output", RUN_EFFECTS},
+      {"effect.output=/scratch/eff", "effect.output", RUN_EFFECTS},
+      {"annotate.effects=../e", "annotate.effects", RUN_EFFECTS_READ},
+      {"annotate.output=x/../../y", "annotate.output", RUN_ANNOTATIONS},
+      {"train.annotations=/scratch/ann", "train.annotations", RUN_WEIGHTS},
+      {"eval.output=../ev", "eval.output", RUN_EVAL},
+      {"eval.output=.", "eval.output", RUN_EVAL},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    const char *sets[] = {cases[c].set};
+    settings *s = load("", sets, 1);
+    bad_set = s, bad_item = cases[c].item;
+    char want[128];
+    snprintf(want, sizeof want, "%s = \"%s\": not a plain name inside run_dir", cases[c].key, strchr(cases[c].set, '=') + 1);
+    expect_fatal(run_path_of_bad, NULL, want);
+    expect_fatal(layout_check_of_bad, NULL, want);
+    settings_free(s);
+  }
+  const char *sets[] = {"synth.output=/data/c.jsonl"};   // the corpus: an input, anywhere
+  settings *s = load("", sets, 1);
+  assert_path(s, RUN_CORPUS, "/data/c.jsonl");
+  run_layout_check(s);
+  settings_free(s);
+}
+
+static void test_run_file_number(void **st) {
+  (void)st;
+  assert_int_equal(run_file_number(RUN_CKPT, "ckpt-000012.h5"), 12);
+  assert_int_equal(run_file_number(RUN_CKPT, "ckpt-12.h5"), -1);   // a name run_file never makes
+  assert_int_equal(run_file_number(RUN_SHARD_FILE, "shard-00003.h5"), 3);
+  assert_int_equal(run_file_number(RUN_SHARD_FILE, "junk.h5"), -1);
+  assert_int_equal(run_file_number(RUN_SHARD_FILE, "shard-00003.h5.tmp"), -1);
 }
 
 static void run_path_of_train(void *arg) {
@@ -140,13 +195,13 @@ static void test_run_dir_name(void **st) {
   assert_name(s, RUN_CORPUS, "data/synth.jsonl");
   assert_name(s, RUN_STAMPS, "stamps");
   settings_free(s);
-  const char *sets[] = {"effect.output=effects_r2", "train.name=nextquill", "eval.output=/abs/ev",
-                        "synth.output=corpus.jsonl", "annotate.output=sub/ann"};
+  const char *sets[] = {"effect.output=effects_r2", "train.name=nextquill", "eval.output=ev",
+                        "synth.output=corpus.jsonl", "annotate.output=ann"};
   s = load("", sets, 5);
   assert_name(s, RUN_EFFECTS, "effects_r2");
   assert_name(s, RUN_TRAIN, "nextquill");
-  assert_name(s, RUN_ANNOTATIONS, "sub/ann");
-  assert_name(s, RUN_EVAL, NULL);     // absolute: elsewhere
+  assert_name(s, RUN_ANNOTATIONS, "ann");
+  assert_name(s, RUN_EVAL, "ev");
   assert_name(s, RUN_CORPUS, NULL);   // synth.output given: cwd-relative
   assert_name(s, RUN_EFFECTS_READ, "effects");
   settings_free(s);
@@ -419,6 +474,8 @@ int main(void) {
       cmocka_unit_test(test_run_path_trailing_slash_in_run_dir),
       cmocka_unit_test(test_run_path_keys_rename_directories),
       cmocka_unit_test(test_run_path_keys_from_overrides),
+      cmocka_unit_test(test_run_path_refuses_names_out_of_run_dir),
+      cmocka_unit_test(test_run_file_number),
       cmocka_unit_test(test_run_path_empty_train_name_is_an_error),
       cmocka_unit_test(test_run_dir_name),
       cmocka_unit_test(test_run_file_numbered_and_fixed_names),
