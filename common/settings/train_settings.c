@@ -10,7 +10,7 @@
 
 const cfg_key train_keys[] = {
     {"train.name", CFG_STRING, "\"train\"", CFG_NO_RANGE, NULL,
-     "run name: outputs go to <run_dir>/<name>/ (ckpt-<step>.h5, model.h5, metrics.h5)", F(name)},
+     "run name, a folder name under run_dir: outputs go to <run_dir>/<name>/ (ckpt-<step>.h5, model.h5, metrics.h5)", F(name)},
     {"train.objective", CFG_CHOICE, "\"context_sft\"", CFG_NO_RANGE, TRAIN_OBJECTIVES,
      "lm = next-token on per-user streams (history items and targets in time order); sft = target CE without history; context_sft = with history; "
      "nextquill = weighted CE + alpha * difference term", F(objective)},
@@ -42,7 +42,7 @@ const cfg_key train_keys[] = {
      "nextquill token weights: from the annotation files (train.annotations), recomputed online, "
      "or all 1", F(weights)},
     {"train.annotations", CFG_STRING, "\"\"", CFG_NO_RANGE, NULL,
-     "directory of annotation files (relative to run_dir unless absolute); \"\" = the run "
+     "directory of annotation files, a folder name under run_dir; \"\" = the run "
      "layout's (annotations/)", F(annotations)},
     {"train.alpha", CFG_FLOAT, "0.1", 0.0, 1e6, NULL, "weight of the difference term L_p", F(alpha)},
     {"train.weight_pce", CFG_BOOL, "false", CFG_NO_RANGE, NULL, "also weight L_p by w_t", F(weight_pce)},
