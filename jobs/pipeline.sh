@@ -51,12 +51,26 @@ nq_graph_print() {
   for s in "${NQ_STEPS[@]}"; do echo "== graph: $s <- ${NQ_AFTER[$s]:-(nothing)}"; done
 }
 
+# nq_no_links RUN_DIR : the scripts' own writes in run_dir (logs/, seeds/, sweep/) keep the
+# stages' rule (docs/reliability.md, "run_dir and paths"): no symbolic link below run_dir on
+# the way (run_dir itself may be one). Names the link and returns 1.
+nq_no_links() {
+  local p
+  for p in "$1/logs" "$1"/logs/* "$1/seeds" "$1/sweep"; do
+    if [ -L "$p" ]; then
+      echo "$p: is a symbolic link inside run_dir $1; the scripts do not write through links below run_dir" >&2
+      return 1
+    fi
+  done
+}
+
 # nq_seed_dirs N : NQ_SEED_LIST (seed, seed+1, ..., N of them, from the config's `seed`) and
 # NQ_SEED_DIRS (<run_dir>/seed-<s>), for --seeds N.
 nq_seed_dirs() {
   local base run_dir i
   base=$(nq_cfg --get seed) || return 1
   run_dir=$(nq_cfg --get run_dir) || return 1
+  nq_no_links "$run_dir" || return 1
   NQ_SEED_LIST=(); NQ_SEED_DIRS=(); NQ_SEEDS_OUT=$run_dir/seeds
   for ((i = 0; i < $1; i++)); do
     NQ_SEED_LIST+=($((base + i))); NQ_SEED_DIRS+=("$run_dir/seed-$((base + i))")

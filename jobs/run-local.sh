@@ -57,6 +57,7 @@ for s in $FROM $ONLY; do
 done
 run_dir=$(nq_cfg --get run_dir)
 [ -n "$NP" ] || NP=$(nq_cfg --get pipeline.ranks)
+nq_no_links "$run_dir" || exit 2
 mkdir -p "$run_dir/logs"
 MPI=(mpirun -np "$NP")
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -88,6 +88,7 @@ for s in $FROM $ONLY; do
 done
 run_dir=$(nq_cfg --get run_dir)
 run_dir=$(realpath -m "$run_dir")
+nq_no_links "$run_dir" || exit 2
 np=$(nq_cfg --get pipeline.ranks)
 
 # ---- the sweep grid ---------------------------------------------------------------------

@@ -4,8 +4,8 @@
 #          effect.output, annotate.output, annotate.effects, train.annotations, eval.output)
 #          are plain names: '..', '/', absolute paths and leading dots are refused naming the key
 #   links: a symbolic link below run_dir (shards/, effects/, annotations/, eval/, report/,
-#          locks/, a lock file, stamps/, a run folder) stops the stage naming it, and nothing
-#          outside run_dir changes; run_dir itself may be a link
+#          locks/, a lock file, stamps/, a run folder, run-local.sh's logs/) stops the stage
+#          naming it, and nothing outside run_dir changes; run_dir itself may be a link
 #   --force removes only the stage's own files: a user's file in shards/ stops nq-shard before
 #          anything goes; a stray effects/junk.h5 or ckpt-2.h5 is left alone and misleads nobody
 #   moved runs: annotation files record their effect file relative to run_dir, so the
@@ -99,6 +99,8 @@ link_case security_link_run_folder "$R/ctx" "ctx: $LINKMSG" build/nq-train $CFG 
 link_case security_link_eval "$R/eval" "eval: $LINKMSG" build/nq-eval $CFG "${S[@]}" \
   --set 'eval.models={ctx="ctx/model.h5";}' --set eval.baseline=\"\" --set eval.max_samples=2 --force
 link_case security_link_report "$R/report" "report: $LINKMSG" build/nq-report $CFG "${S[@]}"
+# the scripts' own writes: jobs/run-local.sh's logs/<step>.log
+link_case security_link_logs "$R/logs" "logs: $LINKMSG" jobs/run-local.sh $CFG --set run_dir=$R --only annotate
 # a lock file that is a link: opening it would truncate and rewrite its target
 echo "precious" > "$T/precious.txt"
 rm -f "$R/locks/annotate.lock"; ln -s "$T/precious.txt" "$R/locks/annotate.lock"
