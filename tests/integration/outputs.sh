@@ -4,7 +4,8 @@
 #   --resume with the last checkpoint there and model.h5 missing or truncated writes model.h5
 #   (the weights of the uninterrupted run); a corrupt, missing or foreign (another seed's)
 #   metrics.h5 is refused by --resume naming it; the report draws no foreign metrics.h5
-#   effects changed in place (valid HDF5, provenance intact) are refused by nq-annotate
+#   effects changed in place (valid HDF5, provenance intact) are refused by nq-annotate, a
+#   model.h5 whose weights were changed in place by nq-export
 #   a full disk (a small tmpfs, root only) during nq-eval / nq-report leaves no row file
 #   without summary.md / no SVG without index.html
 # Safetensors ranges that do not tile the data section: tests/unit/test_safetensors.c.
@@ -74,6 +75,19 @@ with h5py.File(sys.argv[1], "r+") as f:
 EOF
 expect_fail outputs_effects_changed_in_place "effects/shard-00000.h5: its data does not match its content digest" \
   build/nq-annotate $CFG --set run_dir=\"$X\" "${TINY_MODEL[@]}" --force
+
+# a weight of a model.h5 changed in place (the tensors are outside the table: nq_weights_digest)
+X=$T/model_changed; copy "$X"
+$PY - "$X/lm/model.h5" <<'EOF'
+import h5py, sys
+with h5py.File(sys.argv[1], "r+") as f:
+    name = next(k for k in sorted(f.keys()) if isinstance(f[k], h5py.Dataset) and f[k].dtype.kind == "f" and f[k].size > 1)
+    w = f[name][()]
+    w.flat[0] += 0.5
+    f[name][...] = w
+EOF
+expect_fail outputs_model_changed_in_place "lm/model.h5: its weights do not match their digest" \
+  build/nq-export "$X/lm/model.h5" "$T/hf_changed" --tokenizer "$X/tokenizer.json"
 
 # ---- a full disk: nothing published without its summary / page ----------------------------------
 if [ "$(id -u)" != 0 ] || ! mkdir -p "$T/tmpfs" || ! mount -t tmpfs -o size=24m tmpfs "$T/tmpfs" 2> /dev/null; then
