@@ -1,4 +1,5 @@
-// See cleanup.h. A small fixed table: a process writes a handful of temp paths at a time.
+// See cleanup.h. A small fixed table: a process writes a handful of temp paths at a time, or
+// the files of one publish set.
 #include "base/cleanup.h"
 
 #include <dirent.h>
@@ -7,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_ENTRIES 64
+#define MAX_ENTRIES 512   // a publish set (base/publish.h) registers every file of an evaluation
 
 typedef struct {
   char *path;   // NULL: free slot

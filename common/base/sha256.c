@@ -1,6 +1,7 @@
 #include "base/sha256.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const uint32_t K[64] = {
@@ -40,6 +41,57 @@ static void block(sha256_ctx *c, const uint8_t *p) {
   c->h[4] += e; c->h[5] += f; c->h[6] += g; c->h[7] += h;
 }
 
+// The SHA extensions (x86 SHA-NI: most CPUs since 2017) hash ~5-10x faster than the C rounds
+// above: the content digests of the data files (files/file_kind.c) are checked at every read.
+// Same rounds, four at a time; taken when the CPU has them (checked once), else the C code.
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SHA_TARGET __attribute__((target("sha,sse4.1,ssse3")))
+
+SHA_TARGET static void blocks_shani(uint32_t h[8], const uint8_t *p, size_t nblocks) {
+  const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);   // byte swap per word
+  __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1);   // CDAB
+  __m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1B);    // EFGH
+  __m128i s0 = _mm_alignr_epi8(tmp, s1, 8);                                         // ABEF
+  s1 = _mm_blend_epi16(s1, tmp, 0xF0);                                               // CDGH
+  for (; nblocks; nblocks--, p += 64) {
+    __m128i abef = s0, cdgh = s1, w[4];
+    for (int g = 0; g < 16; g++) {   // rounds 4g .. 4g+3
+      if (g < 4) w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), mask);
+      __m128i msg = _mm_add_epi32(w[g & 3], _mm_loadu_si128((const __m128i *)&K[4 * g]));
+      s1 = _mm_sha256rnds2_epu32(s1, s0, msg);
+      if (g >= 3 && g <= 14)   // the schedule words of group g+1
+        w[(g + 1) & 3] = _mm_sha256msg2_epu32(_mm_add_epi32(w[(g + 1) & 3], _mm_alignr_epi8(w[g & 3], w[(g - 1) & 3], 4)),
+                                              w[g & 3]);
+      s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(msg, 0x0E));
+      if (g >= 1 && g <= 12) w[(g - 1) & 3] = _mm_sha256msg1_epu32(w[(g - 1) & 3], w[g & 3]);   // for group g+3
+    }
+    s0 = _mm_add_epi32(s0, abef);
+    s1 = _mm_add_epi32(s1, cdgh);
+  }
+  tmp = _mm_shuffle_epi32(s0, 0x1B);                                                 // FEBA
+  s1 = _mm_shuffle_epi32(s1, 0xB1);                                                  // DCHG
+  _mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(tmp, s1, 0xF0));                // DCBA
+  _mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(s1, tmp, 8));                   // HGFE
+}
+
+static int have_shani(void) {
+  static int have = -1;
+  if (have < 0) {
+    __builtin_cpu_init();
+    have = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") && !getenv("NQ_SHA256_PORTABLE");
+  }
+  return have;
+}
+#endif
+
+static void blocks(sha256_ctx *c, const uint8_t *p, size_t nblocks) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (have_shani()) return blocks_shani(c->h, p, nblocks);
+#endif
+  for (; nblocks; nblocks--, p += 64) block(c, p);
+}
+
 void sha256_init(sha256_ctx *c) {
   static const uint32_t H0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -55,9 +107,9 @@ void sha256_update(sha256_ctx *c, const void *data, size_t n) {
     size_t take = 64 - c->nbuf < n ? 64 - c->nbuf : n;
     memcpy(c->buf + c->nbuf, p, take);
     c->nbuf += take; p += take; n -= take;
-    if (c->nbuf == 64) { block(c, c->buf); c->nbuf = 0; }
+    if (c->nbuf == 64) { blocks(c, c->buf, 1); c->nbuf = 0; }
   }
-  while (n >= 64) { block(c, p); p += 64; n -= 64; }
+  if (n >= 64) blocks(c, p, n / 64), p += n / 64 * 64, n %= 64;
   if (n) { memcpy(c->buf, p, n); c->nbuf = n; }
 }
 

@@ -10,6 +10,7 @@
 
 #include "base/jsonl.h"
 #include "base/log.h"
+#include "base/publish.h"
 #include "base/sha256.h"
 #include "base/util.h"
 #include "files/eval_outputs.h"
@@ -22,8 +23,15 @@ static void jset(json_t *o, const char *k, json_t *v) {
   if (!v || json_object_set_new(o, k, v) != 0) error("building JSON key '%s'", k);
 }
 
-static void write_json(const char *path, json_t *j) {
-  json_write_file(path, j, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10), 1);
+// Added to the evaluation's publish set: every file is renamed into place once all are written.
+static void add_json(publish_set *ps, const char *path, json_t *j) {
+  char *text = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+  if (!text) error("%s: cannot serialize the JSON to write", path);
+  size_t n = strlen(text);
+  text = xrealloc(text, n + 2);
+  text[n++] = '\n';
+  publish_add(ps, path, text, n);
+  free(text);
 }
 
 // metrics.json "provenance": version, effective config, tokenizer, and every input's digest.
@@ -85,13 +93,13 @@ static void prediction_line(strbuf *b, const eval_opts *o, const eval_samples *d
   json_decref(j);
 }
 
-static void predictions_write(const char *rdir, const eval_opts *o, const eval_samples *d,
+static void predictions_write(publish_set *ps, const char *rdir, const eval_opts *o, const eval_samples *d,
                               const eval_results *r, int row) {
   strbuf pj;
   sb_init(&pj);
   for (size_t k = 0; k < r->n; k++) prediction_line(&pj, o, d, r, row, k);
   char *path = run_file(rdir, RUN_PREDICTIONS, 0);
-  write_file_atomic(path, pj.data ? pj.data : "", pj.len);
+  publish_add(ps, path, pj.data ? pj.data : "", pj.len);
   free(path);
   sb_free(&pj);
 }
@@ -115,7 +123,7 @@ static json_t *settings_json(const eval_opts *o) {
   return eval_out_object(eval_settings_fields, &st, 0);
 }
 
-static void metrics_write(const char *rdir, const eval_opts *o, const eval_results *r, int row,
+static void metrics_write(publish_set *ps, const char *rdir, const eval_opts *o, const eval_results *r, int row,
                           json_t *prov) {
   const eval_row *er = &o->rows[row];
   size_t n_eos = 0, n_tok = 0;
@@ -132,13 +140,13 @@ static void metrics_write(const char *rdir, const eval_opts *o, const eval_resul
   json_decref(rm.metrics);
   json_decref(rm.settings);
   char *path = run_file(rdir, RUN_EVAL_METRICS, 0);
-  write_json(path, mj);
+  add_json(ps, path, mj);
   free(path);
   json_decref(mj);
 }
 
 // ---- summary.md / summary.csv ---------------------------------------------------------------
-static void summary_write(const char *dir, const eval_opts *o, const eval_results *r) {
+static void summary_write(publish_set *ps, const char *dir, const eval_opts *o, const eval_results *r) {
   const char **names = xcalloc((size_t)r->n_rows, sizeof *names);
   for (int row = 0; row < r->n_rows; row++) names[row] = o->rows[row].name;
   strbuf md, csv;
@@ -147,8 +155,9 @@ static void summary_write(const char *dir, const eval_opts *o, const eval_result
   eval_table_md(&md, names, r->sum, r->n_rows, r->n, r->baseline >= 0 ? o->baseline : "");
   eval_table_csv(&csv, names, r->sum, r->n_rows, r->n);
   char *p1 = run_file(dir, RUN_SUMMARY_MD, 0), *p2 = run_file(dir, RUN_SUMMARY_CSV, 0);
-  write_file_atomic(p1, md.data, strlen(md.data));
-  write_file_atomic(p2, csv.data, strlen(csv.data));
+  publish_add(ps, p2, csv.data, strlen(csv.data));
+  publish_add(ps, p1, md.data, strlen(md.data));   // summary.md last: the file a reader opens
+  publish_commit(ps);
   printf("\n%s\n", md.data);
   fflush(stdout);
   message("eval: wrote %s, %s and %d model directories", p1, p2, r->n_rows);
@@ -161,16 +170,20 @@ static void summary_write(const char *dir, const eval_opts *o, const eval_result
 
 void eval_write(const stage_args *s, const eval_opts *o, const eval_samples *d, const eval_results *r) {
   char *dir = run_path(o->set, RUN_EVAL);
-  make_dirs(dir);
+  // nothing is renamed into place before every file is written (publish.h): a full disk leaves
+  // no row's metrics.json without its summary
+  publish_set ps;
+  publish_init(&ps);
+  publish_dir(&ps, dir);
   json_t *prov = provenance_json(s, o, d);
   for (int row = 0; row < r->n_rows; row++) {
     char *rdir = path_join(dir, o->rows[row].name);
-    make_dirs(rdir);
-    predictions_write(rdir, o, d, r, row);
-    metrics_write(rdir, o, r, row, prov);
+    publish_dir(&ps, rdir);
+    predictions_write(&ps, rdir, o, d, r, row);
+    metrics_write(&ps, rdir, o, r, row, prov);
     free(rdir);
   }
-  summary_write(dir, o, r);
+  summary_write(&ps, dir, o, r);
   json_decref(prov);
   free(dir);
 }

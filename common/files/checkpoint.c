@@ -6,10 +6,12 @@
 #include "files/checkpoint.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "base/sha256.h"
 #include "base/util.h"
 #include "hf/hf.h"
 
@@ -123,11 +125,31 @@ static void header_to_config(const ckpt_header *h, model_config *mc) {
   mc->init_std = (float)h->init_std;
 }
 
+// ---- the weights' digest ----------------------------------------------------------------------
+// The weights are written beside the table, so the table's content digest (nq_digest,
+// files/file_kind.c) does not cover them: this root attribute does, the SHA-256 over every
+// weight tensor in the model's order (its name, then its fp32 values), checked by every full
+// load (load_into). Moments are not covered (only --resume reads them).
+static const char WEIGHTS_DIGEST[] = "nq_weights_digest";
+
+static void digest_tensor(sha256_ctx *h, const model_tensor *t, const float *v) {
+  if (!h) return;
+  sha256_update(h, t->name, strlen(t->name) + 1);
+  sha256_update(h, v, t->numel * sizeof *v);
+}
+
+static void digest_hex(sha256_ctx *h, char hex[65]) {
+  uint8_t d[32];
+  sha256_final(h, d);
+  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
 // ---- save -----------------------------------------------------------------------------------
-static void write_tensors(hid_t loc, const model *m, const float *arena) {
+static void write_tensors(hid_t loc, const model *m, const float *arena, sha256_ctx *h) {
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
     h5_write_f32_nd(loc, t->name, arena + t->offset, t->ndim, t->dims);
+    digest_tensor(h, t, arena + t->offset);
   }
 }
 
@@ -135,7 +157,7 @@ static void write_moments(hid_t file, int row, const model *m, const float *aren
   char name[32];
   moment_group(row, name);
   hid_t g = h5_group_create(file, name);
-  write_tensors(g, m, arena);
+  write_tensors(g, m, arena, NULL);
   h5_group_close(g);
 }
 
@@ -147,12 +169,13 @@ static float *tensor_buffer(const model *m) {
 }
 
 // Weights from the caller's hook (ckpt_save_info.weights), through one tensor-sized buffer.
-static void write_weights_hook(hid_t loc, const model *m, const ckpt_save_info *info) {
+static void write_weights_hook(hid_t loc, const model *m, const ckpt_save_info *info, sha256_ctx *h) {
   float *buf = tensor_buffer(m);
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
     info->weights(info->weights_arg, t, buf);
     h5_write_f32_nd(loc, t->name, buf, t->ndim, t->dims);
+    digest_tensor(h, t, buf);
   }
   free(buf);
 }
@@ -178,9 +201,14 @@ static void write_tensors_of(hid_t file, const char *path, const void *obj) {
   const ckpt_header *h = obj;
   const model *m = h->m;
   const ckpt_save_info *info = h->info;
-  if (info && info->weights) write_weights_hook(file, m, info);
+  sha256_ctx wd;
+  sha256_init(&wd);
+  if (info && info->weights) write_weights_hook(file, m, info, &wd);
   else if (!m->params_mem) error("checkpoint_save %s: the model holds its weights in bf16 only", path);
-  else write_tensors(file, m, m->params_mem);
+  else write_tensors(file, m, m->params_mem, &wd);
+  char hex[65];
+  digest_hex(&wd, hex);
+  h5_attr_set_str(file, WEIGHTS_DIGEST, hex);
   if (info && info->with_optimizer && info->moments) {
     write_moments_hook(file, CK_MOMENT_M, m, info);
     write_moments_hook(file, CK_MOMENT_V, m, info);
@@ -239,20 +267,38 @@ void checkpoint_read_weight(hid_t file, const char *path, const model_tensor *t,
   h5_read_f32_into(file, t->name, dst, t->numel);
 }
 
-static void read_tensors(hid_t loc, const char *path, const char *where, const model *m, float *arena) {
+// h: the weights' digest of what is read, or NULL (moments).
+static void read_tensors(hid_t loc, const char *path, const char *where, const model *m, float *arena,
+                         sha256_ctx *h) {
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
     require_tensor(loc, path, where, t);
     if (arena) {
       h5_read_f32_into(loc, t->name, arena + t->offset, t->numel);
+      digest_tensor(h, t, arena + t->offset);
       continue;
     }
     // forward-only bf16 model (no fp32 arena): one tensor at a time through a buffer
     float *buf = xmalloc(t->numel * sizeof(float));
     h5_read_f32_into(loc, t->name, buf, t->numel);
+    digest_tensor(h, t, buf);
     model_tensor_store((model *)m, t, 0, t->numel, buf);
     free(buf);
   }
+}
+
+// The weights read are the ones written (when the file has their digest: checkpoints from
+// Python tools may not).
+static void read_weights(hid_t f, const char *path, const model *m, float *arena) {
+  if (!h5_attr_exists(f, WEIGHTS_DIGEST)) return read_tensors(f, path, "", m, arena, NULL);
+  sha256_ctx h;
+  sha256_init(&h);
+  read_tensors(f, path, "", m, arena, &h);
+  char now[65], *want = h5_attr_get_str(f, WEIGHTS_DIGEST);
+  digest_hex(&h, now);
+  int same = !strcmp(now, want);
+  free(want);
+  if (!same) fatal("%s: its weights do not match their digest '%s' (changed since written); rerun the stage that wrote it", path, WEIGHTS_DIGEST);
 }
 
 static void read_moments(hid_t file, const char *path, int row, const model *m, float *arena) {
@@ -260,7 +306,7 @@ static void read_moments(hid_t file, const char *path, int row, const model *m, 
   moment_group(row, name);
   snprintf(where, sizeof where, "%s/", name);
   hid_t g = h5_group_open(file, name);
-  read_tensors(g, path, where, m, arena);
+  read_tensors(g, path, where, m, arena, NULL);
   h5_group_close(g);
 }
 
@@ -282,7 +328,7 @@ static void load_into(hid_t f, const char *path, model *m, ckpt_load_info *info)
       mc.qkv_bias != c->qkv_bias || mc.tie_embeddings != c->tie_embeddings)
     fatal("%s: checkpoint architecture differs from the model's (dim %d/%d, layers %d/%d, vocab %d/%d)",
           path, mc.dim, c->dim, mc.n_layers, c->n_layers, mc.vocab_size, c->vocab_size);
-  read_tensors(f, path, "", m, m->params_mem);
+  read_weights(f, path, m, m->params_mem);
   int has_opt = has_moments(f);
   if (has_opt && m->m_mem) {
     read_moments(f, path, CK_MOMENT_M, m, m->m_mem);

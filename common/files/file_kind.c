@@ -11,6 +11,9 @@
 #include "base/log.h"
 #include "h5/h5io.h"
 
+// The root attribute holding the content digest of the table (h5_layout_digest), written here only.
+static const char DIGEST_ATTR[] = "nq_digest";
+
 // ---- counts: the layout's counts array <-> the struct's members -----------------------------
 static int n_counts(const file_kind *k) {
   int n = 0;
@@ -57,7 +60,7 @@ static int writer_problem(const file_kind *k, hid_t f, char *why, size_t n) {
 
 // Why the open file `f` is not of kind k, into why[n]; 0 when it is. The writer first, then the
 // counts (a file of the right writer without one is an older writer's: the counts came with
-// the tables), then the mark.
+// the tables), then the mark, then the content digest (also an older writer's when missing).
 static int kind_problem(const file_kind *k, hid_t f, char *why, size_t n) {
   const h5_layout *L = k->layout;
   if (k->writers && writer_problem(k, f, why, n)) return 1;
@@ -71,6 +74,9 @@ static int kind_problem(const file_kind *k, hid_t f, char *why, size_t n) {
       return file_why(why, n, "no %s '%s': not one of nextquill's %s", attr ? "attribute" : "dataset",
                       k->mark->name, L->kind);
   }
+  if (k->writers && !h5_attr_exists(f, DIGEST_ATTR))
+    return file_why(why, n, "written by an older nq-%s (no content digest '%s'); rerun nq-%s --force", k->writers[0],
+                    DIGEST_ATTR, k->writers[0]);
   return 0;
 }
 
@@ -97,9 +103,26 @@ void file_write(const file_kind *k, const char *path, const void *obj, const h5_
   h5_out o;
   h5_out_create(&o, path);
   h5_layout_write(o.file, k->layout, obj, c);
+  char hex[65];
+  h5_layout_digest(k->layout, obj, c, hex);
+  h5_attr_set_str(o.file, DIGEST_ATTR, hex);
   if (k->write_more) k->write_more(o.file, path, obj);
   h5_write_provenance(o.file, prov);
   h5_out_commit(&o);
+}
+
+// The data read is what the writer wrote: a file whose values were changed in place (still
+// valid HDF5, provenance intact) stops here. A checkpoint from outside nextquill (no writers
+// listed) may have no digest.
+static void check_digest(const file_kind *k, hid_t f, const char *path, const void *obj, const size_t *c) {
+  if (!h5_attr_exists(f, DIGEST_ATTR)) return;   // kind_problem requires it of our own kinds
+  char now[65], *want = h5_attr_get_str(f, DIGEST_ATTR);
+  h5_layout_digest(k->layout, obj, c, now);
+  int same = !strcmp(now, want);
+  free(want);
+  if (!same)
+    fatal("%s: its data does not match its content digest (%s changed since nq-%s wrote it); rerun nq-%s --force",
+          path, k->layout->kind, k->layout->writer, k->layout->writer);
 }
 
 void file_read_from(const file_kind *k, hid_t f, const char *path, void *obj) {
@@ -108,6 +131,7 @@ void file_read_from(const file_kind *k, hid_t f, const char *path, void *obj) {
   size_t c[FILE_MAX_COUNTS];
   h5_layout_read(f, path, k->layout, obj, c);
   counts_set(k, obj, c);
+  check_digest(k, f, path, obj, c);
   char why[512];
   if (k->check && k->check(obj, why, sizeof why)) fatal("%s: %s; rerun nq-%s", path, why, k->layout->writer);
 }

@@ -1,10 +1,12 @@
 // Table-driven HDF5 writer and reader: one loop over a file kind's fields.
 #include "h5/layout.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "base/sha256.h"
 #include "h5/h5io.h"
 
 #define MEMBER(obj, f) ((char *)(obj) + (f)->member)
@@ -177,4 +179,57 @@ const h5_field *h5_layout_find(const h5_layout *L, const char *name) {
   for (const h5_field *f = L->fields; f->name; f++)
     if (!strcmp(f->name, name)) return f;
   return NULL;
+}
+
+// ---- content digest ---------------------------------------------------------------------------
+static size_t type_size(layout_type t) {
+  static const size_t sizes[] = {[LF_I8] = 1, [LF_U8] = 1, [LF_I32] = 4, [LF_I64] = 8, [LF_F32] = 4, [LF_F64] = 8};
+  return t == LF_STR ? sizeof(char *) : sizes[t];
+}
+
+static void digest_u64(sha256_ctx *h, uint64_t v) { sha256_update(h, &v, sizeof v); }
+
+static void digest_str(sha256_ctx *h, const char *s) {
+  size_t n = s ? strlen(s) : 0;   // a NULL string is written as ""
+  digest_u64(h, n);
+  sha256_update(h, s ? s : "", n);
+}
+
+static void digest_attr(sha256_ctx *h, const h5_field *f, const void *obj) {
+  const void *m = MEMBER(obj, f);
+  switch (f->type) {
+    case LF_I64: digest_u64(h, (uint64_t)*(const int64_t *)m); break;
+    case LF_I32: digest_u64(h, (uint64_t)(int64_t)*(const int32_t *)m); break;   // stored as int64
+    case LF_F64: sha256_update(h, m, sizeof(double)); break;
+    case LF_STR: {
+      const char *s = *(char *const *)m;
+      if (!s && (f->flags & LF_OPTIONAL)) digest_u64(h, UINT64_MAX);   // absent
+      else digest_str(h, s);
+      break;
+    }
+    default: error("layout: attribute '%s' has a type attributes cannot hold", f->name);
+  }
+}
+
+static void digest_dataset(sha256_ctx *h, const h5_field *f, const void *obj, const size_t *counts) {
+  const void *v = *(void *const *)MEMBER(obj, f);
+  if (!v) return digest_u64(h, UINT64_MAX);   // an absent optional dataset
+  size_t n = field_len(f, counts);
+  digest_u64(h, n);
+  if (f->type != LF_STR) return sha256_update(h, v, n * type_size(f->type));
+  for (size_t i = 0; i < n; i++) digest_str(h, ((char *const *)v)[i]);
+}
+
+void h5_layout_digest(const h5_layout *L, const void *obj, const size_t *counts, char hex[65]) {
+  sha256_ctx h;
+  sha256_init(&h);
+  for (const h5_field *f = L->fields; f->name; f++) {
+    if (f->flags & (LF_DERIVED | LF_PATTERN)) continue;
+    sha256_update(&h, f->name, strlen(f->name) + 1);
+    if (f->flags & LF_ATTR) digest_attr(&h, f, obj);
+    else digest_dataset(&h, f, obj, counts);
+  }
+  uint8_t d[32];
+  sha256_final(&h, d);
+  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
 }

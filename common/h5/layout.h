@@ -8,7 +8,8 @@
 // for a dataset (its length is one of the file's counts), or a scalar for an attribute.
 //
 // defines: h5_field, h5_layout, h5_layout_write, h5_layout_read, h5_layout_free,
-//          h5_layout_read_attrs, h5_layout_find, h5_layout_count_stored, h5_layouts
+//          h5_layout_read_attrs, h5_layout_find, h5_layout_count_stored, h5_layout_digest,
+//          h5_layouts
 #ifndef NQ_LAYOUT_H
 #define NQ_LAYOUT_H
 
@@ -66,6 +67,12 @@ void h5_layout_read(hid_t file, const char *path, const h5_layout *L, void *obj,
 int h5_layout_read_attrs(hid_t file, const h5_layout *L, void *obj, size_t *counts);
 // Frees every array and string member a read (or the caller) filled, and zeroes them.
 void h5_layout_free(const h5_layout *L, void *obj, const size_t *counts);
+// SHA-256 hex of what a read gives back: every field that is read (not LF_DERIVED or
+// LF_PATTERN), in table order, as its name, its length and its values' bytes (strings with
+// their lengths; an absent optional field as a marker). The writer stores it and the reader
+// recomputes it (files/file_kind.c): a value changed in place in a file that is still valid
+// HDF5 is found, whatever the chunking or compression.
+void h5_layout_digest(const h5_layout *L, const void *obj, const size_t *counts, char hex[65]);
 // The field called `name`, or NULL.
 const h5_field *h5_layout_find(const h5_layout *L, const char *name);
 // Whether count c is stored as an attribute (else a LF_SETS_COUNT dataset gives it).

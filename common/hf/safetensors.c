@@ -125,6 +125,45 @@ static int parse_tensor(st_tensor *t, const char *path, const char *name, json_t
   return 0;
 }
 
+// By begin offset, then end (zero-byte tensors before the one starting where they are).
+static int cmp_range(const void *a, const void *b) {
+  const st_tensor *x = *(const st_tensor *const *)a, *y = *(const st_tensor *const *)b;
+  if (x->data != y->data) return x->data < y->data ? -1 : 1;
+  return (x->nbytes > y->nbytes) - (x->nbytes < y->nbytes);
+}
+
+// The tensors t[n] of one file must tile its data section: no byte held by two tensors (one
+// tensor's weights read as another's), none by no tensor (a shifted range), as the format
+// requires.
+static int check_tiling(st_tensor *t, int n, const char *path, const unsigned char *data, size_t data_len,
+                        char *err, size_t errlen) {
+  st_tensor **by = xcalloc((size_t)n + 1, sizeof *by);
+  for (int i = 0; i < n; i++) by[i] = &t[i];
+  qsort(by, (size_t)n, sizeof *by, cmp_range);
+  int rc = 0;
+  size_t at = 0;   // where the previous tensor ends
+  const st_tensor *prev = NULL;
+  for (int i = 0; i < n && !rc; i++) {
+    size_t b = (size_t)(by[i]->data - data), e = b + by[i]->nbytes;
+    if (b < at)
+      rc = err_set(err, errlen, "%s: tensors '%s' [%zu, %zu) and '%s' [%zu, %zu) overlap in the data section", path,
+                   prev->name, (size_t)(prev->data - data), at, by[i]->name, b, e);
+    else if (b > at && prev)
+      rc = err_set(err, errlen, "%s: %zu data bytes between tensors '%s' (ends at %zu) and '%s' (starts at %zu) belong to no tensor",
+                   path, b - at, prev->name, at, by[i]->name, b);
+    else if (b > at)
+      rc = err_set(err, errlen, "%s: the data section starts with %zu bytes no tensor holds (tensor '%s' starts at %zu)", path,
+                   b, by[i]->name, b);
+    at = e, prev = by[i];
+  }
+  if (!rc && at != data_len)
+    rc = prev ? err_set(err, errlen, "%s: %zu data bytes after the last tensor '%s' (ends at %zu) belong to no tensor", path,
+                        data_len - at, prev->name, at)
+              : err_set(err, errlen, "%s: %zu data bytes but no tensor", path, data_len);
+  free(by);
+  return rc;
+}
+
 // Map one file and append its tensors.
 static int open_one(st_set *s, const char *path, char *err, size_t errlen) {
   int fd = open(path, O_RDONLY);
@@ -161,7 +200,7 @@ static int open_one(st_set *s, const char *path, char *err, size_t errlen) {
   size_t data_len = len - 8 - (size_t)hl;
   const char *name;
   json_t *v;
-  int rc = 0;
+  int rc = 0, first = s->n;
   json_object_foreach(h, name, v) {
     if (!strcmp(name, "__metadata__")) continue;
     if (st_find(s, name)) { rc = err_set(err, errlen, "%s: tensor '%s' appears twice", path, name); break; }
@@ -170,6 +209,7 @@ static int open_one(st_set *s, const char *path, char *err, size_t errlen) {
     s->t[s->n++].file = fi;
   }
   json_decref(h);
+  if (!rc) rc = check_tiling(s->t + first, s->n - first, path, data, data_len, err, errlen);
   return rc;
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/publish.h"
 #include "pipeline/run_layout.h"
 #include "report/report_page.h"
 
@@ -15,14 +16,18 @@ void report_fig_add(report_figs *f, strbuf *page, const char *name, strbuf *svg)
   f->n++;
 }
 
+// The figures and the page are one publish set (base/publish.h): a full disk leaves no SVGs
+// without their page, and the page is renamed into place last.
 char *report_figs_write(report_figs *f, const char *out_dir, const strbuf *page) {
-  make_dirs(out_dir);
+  publish_set ps;
+  publish_init(&ps);
+  publish_dir(&ps, out_dir);
   for (int i = 0; i < f->n; i++) {
     char *p = run_file_in(out_dir, RUN_FIGURE, f->name[i]);
     strbuf x;
     sb_init(&x);
     sb_printf(&x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n%s\n", f->svg[i]);
-    write_file_atomic(p, x.data, x.len);
+    publish_add(&ps, p, x.data, x.len);
     sb_free(&x);
     free(p);
     free(f->name[i]);
@@ -32,6 +37,7 @@ char *report_figs_write(report_figs *f, const char *out_dir, const strbuf *page)
   free(f->svg);
   memset(f, 0, sizeof *f);
   char *index = run_file(out_dir, RUN_PAGE, 0);
-  write_file_atomic(index, page->data, page->len);
+  publish_add(&ps, index, page->data, page->len);
+  publish_commit(&ps);
   return index;
 }

@@ -13,6 +13,8 @@
 #include "base/jsonl.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "h5/h5io.h"
+#include "h5/provenance.h"
 #include "pipeline/run_layout.h"
 
 void report_note_missing(report *r, const char *fmt, ...) {
@@ -140,20 +142,47 @@ void report_load_eval(report *r, const char *eval_dir) {
   free(csv);
 }
 
+// Why the metrics file of the training step `s` is not that step's current run (caller frees),
+// or NULL: its stamp is the step's stamp as the graph gives it now. Another seed's file copied
+// in, or one of an older config, has another.
+static char *metrics_not_current(const char *path, const pipeline_step *s) {
+  hid_t f = h5_try_open_read(path);
+  if (f < 0) return xstrdup("does not open");
+  h5_provenance_info p;
+  char *why = NULL;
+  if (!h5_provenance_read(f, &p) || !p.stamp) why = xstrdup("it has no stamp");
+  else if (strcmp(p.stamp, s->stamp)) {
+    strbuf b;
+    sb_init(&b);
+    sb_printf(&b, "written under stamp %.12s, step '%s' is at %.12s: another run's or an older config's", p.stamp,
+              s->name, s->stamp);
+    why = sb_detach(&b);
+  }
+  h5_provenance_info_free(&p);
+  h5_close(f);
+  return why;
+}
+
 void report_load_runs(report *r) {
   for (int i = 0; i < r->graph->n; i++) {
     const pipeline_step *s = &r->graph->s[i];
     if (strcmp(s->stage->name, "train")) continue;
     const char *name = s->name, *dir = s->writes[0];
     char *path = run_file(dir, RUN_METRICS, 0);
-    if (file_exists(path)) {
+    char *why = NULL;
+    if (!file_exists(path)) report_note_missing(r, "no %s: training run '%s' has not run", path, name);
+    else if (!file_is(&train_metrics_kind, path))
+      report_note_missing(r, "%s: unreadable (truncated, not HDF5 or not nq-train's metrics): not drawn; rerun "
+                          "nq-train --force for run '%s'", path, name);
+    else if ((why = metrics_not_current(path, s)))
+      report_note_missing(r, "%s: not current (%s): not drawn", path, why);
+    else {
       r->runs = xrealloc(r->runs, (size_t)(r->n_runs + 1) * sizeof *r->runs);
       report_train *t = &r->runs[r->n_runs++];
       t->name = xstrdup(name);
       file_read(&train_metrics_kind, path, &t->m);
-    } else {
-      report_note_missing(r, "no %s: training run '%s' has not run", path, name);
     }
+    free(why);
     free(path);
   }
 }

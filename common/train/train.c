@@ -36,6 +36,17 @@ static void train_comm_report(const trainer *t) {
 // *done: the steps done after this run.
 static int train_loop(trainer *t, long *done) {
   const train_settings *ts = &t->set->train;
+  if (t->step0 == ts->steps && ts->steps > 0) {
+    // --resume from the last checkpoint: a kill or a full disk after it left the final outputs
+    // missing or partial; they are written again from it (the weights an uninterrupted run
+    // writes), and metrics.h5 with them
+    if (t->s->rank == 0) {
+      message("train: the checkpoint of the last step (%ld) is there: writing the final outputs from it", t->step0);
+      file_write(&train_metrics_kind, t->metrics_path, &t->log.rows, &t->prov);
+      t->target->save_final(t, t->step0);
+    }
+    mpicheck(MPI_Barrier(MPI_COMM_WORLD), "waiting for the final outputs");
+  }
   for (long step = t->step0; step < ts->steps; step++) {
     train_step(t, step);
     if (step == t->step0) mem_trace("train: first step done");

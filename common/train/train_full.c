@@ -59,7 +59,7 @@ static void start_from_checkpoint(trainer *t, const char *path, train_resume_sta
   train_ckpt_resume_state(path, li.rng, li.rng_len, rs);
   t->step0 = li.step;
   free(li.rng);
-  train_log_resume(&t->log, t->metrics_path, t->step0);
+  train_log_resume(&t->log, t->metrics_path, t->step0, path, t->s->stamp);
   if (t->s->rank == 0) message("train: resuming from %s at step %ld (the newest checkpoint that reads back whole)", path, t->step0);
 }
 

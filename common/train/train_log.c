@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/util.h"
+#include "h5/h5io.h"
+#include "h5/provenance.h"
 #include "train/trainer.h"
 
 #define GROW(p, cap) ((p) = xrealloc((p), (cap) * sizeof *(p)))
@@ -47,15 +50,53 @@ void train_log_push_valid(train_log *g, long step, double loss) {
   r->valid_loss[i] = loss;
 }
 
-void train_log_resume(train_log *g, const char *path, long upto) {
-  if (!file_exists(path)) return;
+// The nq_stamp of the HDF5 file at `path` (caller frees), NULL when it has none or does not open.
+static char *stamp_of(const char *path) {
+  hid_t f = h5_try_open_read(path);
+  if (f < 0) return NULL;
+  h5_provenance_info p;
+  char *stamp = h5_provenance_read(f, &p) && p.stamp ? xstrdup(p.stamp) : NULL;
+  h5_provenance_info_free(&p);
+  h5_close(f);
+  return stamp;
+}
+
+// metrics.h5 belongs to the run resumed: written under the checkpoint's stamp (the same
+// invocation, or one with the same config and inputs), or under this one's (a kill between the
+// metrics and the checkpoint of a resumed run with other settings). Another seed's or another
+// config's file has neither.
+static void require_same_run(const char *path, const char *ckpt, const char *stamp) {
+  char *mine = stamp_of(path), *theirs = stamp_of(ckpt);
+  int same = mine && ((theirs && !strcmp(mine, theirs)) || (stamp && stamp[0] && !strcmp(mine, stamp)));
+  if (!same)
+    fatal("%s: written by another run (stamp %.12s; the checkpoint %s has %.12s, this run %.12s): cannot resume "
+          "with its rows; rerun with --force to start over", path, mine ? mine : "none", ckpt, theirs ? theirs : "none",
+          stamp && stamp[0] ? stamp : "none");
+  free(mine), free(theirs);
+}
+
+void train_log_resume(train_log *g, const char *path, long upto, const char *ckpt, const char *stamp) {
+  if (upto == 0 && !file_exists(path)) return;
+  if (!file_exists(path))
+    fatal("%s: missing: the metrics rows before step %ld are lost; cannot resume (rerun with --force to start over)",
+          path, upto);
+  if (!file_is(&train_metrics_kind, path))
+    fatal("%s: unreadable (truncated, not HDF5, or not nq-train's metrics): the rows before step %ld are lost; "
+          "cannot resume (rerun with --force to start over)", path, upto);
+  require_same_run(path, ckpt, stamp);
   train_metrics old;
   file_read(&train_metrics_kind, path, &old);
   for (size_t i = 0; i < old.count[TRAIN_METRICS_STEPS] && old.step[i] < upto; i++) {
+    if (old.step[i] != (int64_t)i)
+      fatal("%s: row %zu is step %lld, expected %zu: not one run's rows; rerun with --force to start over", path, i,
+            (long long)old.step[i], i);
     train_step_row v = {old.loss[i], old.L_n[i], old.L_p[i], old.lr[i], old.grad_norm[i],
                         old.tokens_per_s[i], old.pref_share[i], old.step_seconds[i]};
     train_log_push_step(g, (long)old.step[i], &v);
   }
+  if (g->rows.count[TRAIN_METRICS_STEPS] != (size_t)upto)
+    fatal("%s: rows of %zu steps, the checkpoint %s is at step %ld: cannot resume; rerun with --force to start over",
+          path, g->rows.count[TRAIN_METRICS_STEPS], ckpt, upto);
   for (size_t i = 0; i < old.count[TRAIN_METRICS_VALIDATIONS] && old.valid_step[i] <= upto; i++)
     train_log_push_valid(g, (long)old.valid_step[i], old.valid_loss[i]);
   file_free(&train_metrics_kind, &old);

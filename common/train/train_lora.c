@@ -45,7 +45,7 @@ static void resume_adapters(trainer *t, const char *path, train_resume_state *rs
   train_ckpt_resume_state(path, f.rng, f.count[ADAPTER_RNG_BYTES], rs);
   t->step0 = f.step;
   file_free(&adapter_kind, &f);
-  train_log_resume(&t->log, t->metrics_path, t->step0);
+  train_log_resume(&t->log, t->metrics_path, t->step0, path, t->s->stamp);
   if (t->s->rank == 0) message("train: resuming adapters %s at step %ld", path, t->step0);
 }
 

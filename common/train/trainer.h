@@ -140,9 +140,11 @@ void train_log_create(train_log *g);
 void train_log_free(train_log *g);
 void train_log_push_step(train_log *g, long step, const train_step_row *r);
 void train_log_push_valid(train_log *g, long step, double loss);
-// --resume: the rows of an existing metrics.h5 (none when absent) of steps before `upto` and
-// validations at or before it.
-void train_log_resume(train_log *g, const char *path, long upto);
+// --resume from the checkpoint `ckpt` of step `upto`: the rows of metrics.h5 at `path` of steps
+// before `upto` and validations at or before it. Refused (one line naming the file; --force
+// starts over) when the file is missing, unreadable, written by another run (its stamp is
+// neither the checkpoint's nor this invocation's `stamp`) or lacks a row before `upto`.
+void train_log_resume(train_log *g, const char *path, long upto, const char *ckpt, const char *stamp);
 
 // ---- checkpoints (train_ckpt.c) -------------------------------------------------------------
 // The trainer's blob in a checkpoint (trainer/rng_state): data order is f(seed, step).

@@ -117,14 +117,21 @@ static void read_bad_attrs(void *arg) {
 }
 
 // A file made by hand: provenance of `stage` (NULL: none), the count attributes of the first
-// `counts` counts, and the table itself when `table` (with offsets that decrease when `bad`).
-static void write_by_hand(const char *stage, int counts, int table, int bad) {
+// `counts` counts, and the table itself when `table` (with offsets that decrease when `bad`),
+// with its content digest (of the table as written, or of another `value` when `changed`:
+// a value changed in place after the write) unless `table` is 2.
+static void write_by_hand(const char *stage, int counts, int table, int bad, int changed) {
   h5_out o;
   h5_out_create(&o, bad_path);
   if (stage) h5_write_provenance(o.file, &(h5_provenance){.stage = stage, .config_text = "", .mpi_size = 1});
   if (table) {
     rec r = rec_make(bad);
-    h5_layout_write(o.file, &rec_layout, &r, (size_t[]){r.n_rows, r.n_names});
+    size_t c[] = {r.n_rows, r.n_names};
+    h5_layout_write(o.file, &rec_layout, &r, c);
+    char hex[65];
+    r.value[1] += changed;
+    h5_layout_digest(&rec_layout, &r, c, hex);
+    if (table != 2) h5_attr_set_str(o.file, "nq_digest", hex);
     file_free(&rec_kind, &r);
   } else {
     for (int c = 0; c < counts; c++) h5_attr_set_i64(o.file, rec_counts[c], 0);
@@ -143,14 +150,19 @@ static void test_refusals(void **st) {
   bad_path = path_of("bad.h5");
   write_as(bad_path, "effect");
   expect_refused("bad.h5: written by nq-effect, not nq-rec or nq-import");
-  write_by_hand(NULL, 2, 0, 0);
+  write_by_hand(NULL, 2, 0, 0, 0);
   expect_refused("bad.h5: not an nq-rec output (no provenance)");
-  write_by_hand("rec", 1, 0, 0);
+  write_by_hand("rec", 1, 0, 0, 0);
   expect_refused("bad.h5: written by an older nq-rec (no 'names' count); rerun nq-rec --force");
-  write_by_hand("rec", 2, 0, 0);
+  write_by_hand("rec", 2, 0, 0, 0);
   expect_refused("bad.h5: no dataset 'value': not one of nextquill's records");
-  write_by_hand("rec", 2, 1, 1);   // whole, but its offsets decrease: the check refuses it
+  write_by_hand("rec", 2, 1, 1, 0);   // whole, but its offsets decrease: the check refuses it
   expect_fatal(read_bad, NULL, "bad.h5: offset decreases at row 0; rerun nq-rec");
+  write_by_hand("rec", 2, 2, 0, 0);   // no content digest: an older writer's
+  expect_refused("bad.h5: written by an older nq-rec (no content digest 'nq_digest'); rerun nq-rec --force");
+  write_by_hand("rec", 2, 1, 0, 7);   // valid HDF5, provenance intact, a value changed in place
+  assert_true(file_is(&rec_kind, bad_path));   // the cheap identity check does not read the data
+  expect_fatal(read_bad, NULL, "bad.h5: its data does not match its content digest (records changed since nq-rec");
   free(bad_path);
   char *missing = path_of("missing.h5"), *garbage = path_of("garbage.h5");
   nqtest_write(garbage, "not hdf5");

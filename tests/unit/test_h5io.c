@@ -20,6 +20,12 @@ static void test_sha256_vectors(void **st) {
   const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
   sha256_hex(two, strlen(two), hex);
   assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  // a million 'a' (FIPS 180-2): many blocks in one call, the path the SHA extensions take
+  char *million = xmalloc(1000000);
+  memset(million, 'a', 1000000);
+  sha256_hex(million, 1000000, hex);
+  free(million);
+  assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   // streaming in odd pieces equals one shot
   char big[1000];
   for (int i = 0; i < 1000; i++) big[i] = (char)(i * 7);

@@ -202,12 +202,46 @@ static void test_errors(void **st) {
   st_close(&s);
 }
 
+// The ranges must tile the data section: two tensors sharing bytes, one shifted into its
+// neighbour, a gap or bytes after the last are refused naming the file and both tensors.
+static void test_tiling(void **st) {
+  (void)st;
+  const char *p = tmp_path("bad.safetensors");
+  st_set s;
+  char err[512];
+  // the control: two 4-byte tensors and a zero-byte one, listed out of order
+  write_raw(p, "{\"b\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [4, 8]}, "
+               "\"e\": {\"dtype\": \"U8\", \"shape\": [0], \"data_offsets\": [4, 4]}, "
+               "\"a\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}}", 8);
+  assert_int_equal(st_open(&s, p, err, sizeof err), 0);
+  assert_int_equal(s.n, 3);
+  st_close(&s);
+  // the same bytes twice
+  expect_error("{\"a\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}, "
+               "\"b\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}}", 8,
+               "tensors 'a' [0, 4) and 'b' [0, 4) overlap in the data section");
+  // b shifted two bytes into a (and two bytes at the end then belong to none: the overlap is named first)
+  expect_error("{\"a\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}, "
+               "\"b\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [2, 6]}}", 8,
+               "tensors 'a' [0, 4) and 'b' [2, 6) overlap");
+  // a gap between two tensors
+  expect_error("{\"a\": {\"dtype\": \"U8\", \"shape\": [3], \"data_offsets\": [0, 3]}, "
+               "\"b\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [4, 8]}}", 8,
+               "1 data bytes between tensors 'a' (ends at 3) and 'b' (starts at 4) belong to no tensor");
+  // bytes before the first and after the last
+  expect_error("{\"a\": {\"dtype\": \"U8\", \"shape\": [6], \"data_offsets\": [2, 8]}}", 8,
+               "the data section starts with 2 bytes no tensor holds (tensor 'a' starts at 2)");
+  expect_error("{\"a\": {\"dtype\": \"U8\", \"shape\": [6], \"data_offsets\": [0, 6]}}", 8,
+               "2 data bytes after the last tensor 'a' (ends at 6) belong to no tensor");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conversions),
       cmocka_unit_test(test_roundtrip),
       cmocka_unit_test(test_index),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_tiling),
   };
   return cmocka_run_group_tests(tests, nqtest_dir_setup, nqtest_dir_teardown);
 }
