@@ -131,6 +131,7 @@ int json_array_open(json_array_reader *r, const char *path, const char *list_pat
     const char *dot = strchr(p, '.');
     size_t n = dot ? (size_t)(dot - p) : strlen(p);
     if (enter_key(r, p, n, err, errlen)) return -2;
+    r->depth++;
     p += n + (dot ? 1 : 0);
   }
   int c = next_non_space(r);
@@ -143,13 +144,37 @@ int json_array_open(json_array_reader *r, const char *path, const char *list_pat
   return 0;
 }
 
+// ---- the end -------------------------------------------------------------------------------
+// After the array's ']': the other members of each object around it, then only whitespace to
+// the end of the file. Text there (a second array appended to the first, a stray bracket)
+// would otherwise be dropped without a word. 0, or -2 with err.
+static int check_end(json_array_reader *r, char *err, size_t errlen) {
+  for (int d = 0; d < r->depth; d++) {
+    for (int c = next_non_space(r); c != '}'; c = next_non_space(r)) {
+      if (c != ',') return at_line(r, err, errlen, "expected ',' or '}' after the list of records");
+      if (next_non_space(r) != '"') return at_line(r, err, errlen, "expected a key after ','");
+      if (scan_string(r, NULL)) return at_line(r, err, errlen, "unexpected end of file inside a string");
+      if (next_non_space(r) != ':') return at_line(r, err, errlen, "expected ':' after a key");
+      if (scan_value(r, next_non_space(r), NULL, err, errlen)) return -2;
+    }
+  }
+  int c = next_non_space(r);
+  if (c == EOF) return 0;
+  if (c > ' ' && c < 0x7F)
+    return at_line(r, err, errlen, "text after the end of the JSON %s ('%c'): only whitespace may follow it",
+                   r->depth ? "object" : "array", c);
+  return at_line(r, err, errlen, "text after the end of the JSON %s (byte 0x%02x): only whitespace may follow it",
+                 r->depth ? "object" : "array", c);
+}
+
 // ---- elements ------------------------------------------------------------------------------
-// Moves past the separator before the next element: 1 when there is one, 0 at ']'.
+// Moves past the separator before the next element: 1 when there is one, 0 at ']' (the end
+// checked), -2 with err.
 static int next_element(json_array_reader *r, char *err, size_t errlen) {
   int c = next_non_space(r);
   if (c == ']') {
     r->state = 2;
-    return 0;
+    return check_end(r, err, errlen);
   }
   if (c == EOF) return at_line(r, err, errlen, "unexpected end of file: the array is not closed");
   if (r->state == 1) {

@@ -22,6 +22,7 @@ typedef struct {
   long rec_line;        // the line that record starts on
   int stride, phase;    // keep elements with index % stride == phase (ranks split a file)
   int state;            // 0 before the first element, 1 inside, 2 at the end
+  int depth;            // objects around the array (the parts of the list path)
   int back;             // one byte of push-back, or -1
   strbuf buf;           // the element being parsed
 } json_array_reader;
@@ -33,7 +34,8 @@ int json_array_open(json_array_reader *r, const char *path, const char *list_pat
 // Next kept element: 1 and *obj (caller json_decref), 0 after the last, -1 with `err` =
 // "file[index] (line L): reason" for a malformed element or one that is not an object (the
 // next call reads on), -2 with `err` = "file:L: reason" when the array itself is broken
-// (unbalanced, not closed, a missing ','): nothing more can be read.
+// (unbalanced, not closed, a missing ',', anything but whitespace after the closing ']' or,
+// with a list path, after the objects around it): nothing more can be read.
 int json_array_next(json_array_reader *r, json_t **obj, char *err, size_t errlen);
 void json_array_close(json_array_reader *r);
 

@@ -64,32 +64,6 @@ void jsonl_open(jsonl_reader *r, const char *path, long long start, long long en
   r->end = end;
 }
 
-int utf8_valid(const char *s, size_t n, size_t *bad_at) {
-  const unsigned char *u = (const unsigned char *)s;
-  size_t i = 0;
-  while (i < n) {
-    unsigned c = u[i];
-    size_t k;
-    unsigned min;
-    if (c < 0x80) { i++; continue; }
-    if ((c & 0xE0) == 0xC0) k = 1, min = 0x80, c &= 0x1F;
-    else if ((c & 0xF0) == 0xE0) k = 2, min = 0x800, c &= 0x0F;
-    else if ((c & 0xF8) == 0xF0) k = 3, min = 0x10000, c &= 0x07;
-    else goto bad;
-    for (size_t j = 1; j <= k; j++) {
-      if (i + j >= n || (u[i + j] & 0xC0) != 0x80) goto bad;
-      c = (c << 6) | (u[i + j] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) goto bad;
-    i += k + 1;
-    continue;
-  bad:
-    if (bad_at) *bad_at = i;
-    return 0;
-  }
-  return 1;
-}
-
 int jsonl_next(jsonl_reader *r, json_t **obj, char *err, size_t errlen) {
   for (;;) {
     if (r->pos >= r->end) return 0;

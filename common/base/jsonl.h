@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "base/utf8.h"   // utf8_valid: every line is checked
+
 typedef struct {
   const char *path;
   FILE *f;
@@ -32,8 +34,6 @@ void jsonl_close(jsonl_reader *r);
 
 // Value at a dotted path ("a.b") in an object, or NULL.
 json_t *json_path_get(const json_t *obj, const char *dotted);
-// 1 when s[0..n) is valid UTF-8; else 0 and the offset of the first bad byte in *bad_at.
-int utf8_valid(const char *s, size_t n, size_t *bad_at);
 
 // Writes `j` as JSON text (json_dumps `flags`) to `path` atomically (X.tmp, then rename),
 // ending in a newline when `newline`; stops naming `path` if it cannot be serialized.

@@ -1,6 +1,7 @@
 #include "base/log.h"
 
 #include "base/cleanup.h"
+#include "base/utf8.h"
 
 #include <mpi.h>
 #include <stdarg.h>
@@ -30,12 +31,36 @@ static void prefix(FILE *f) {
   if (g_rank >= 0 && g_size > 1) fprintf(f, "[%d] ", g_rank);
 }
 
+// The formatted text with what a terminal would act on escaped (base/utf8.h): messages quote
+// corpus text (ids, jansson's "near '...'"), and an ESC in it must not reach the terminal.
+// Errors stay one line (`keep_lines` 0: a newline shows as \x0a).
+static void emit(FILE *f, int keep_lines, const char *fmt, va_list ap) {
+  char buf[4096], *big = NULL;
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  if (n >= (int)sizeof buf && (big = malloc((size_t)n + 1))) vsnprintf(big, (size_t)n + 1, fmt, ap2);
+  va_end(ap2);
+  const char *s = big ? big : buf;
+  if (n > 0) term_fwrite(f, s, strlen(s), keep_lines);
+  free(big);
+}
+
+static void emit_line(FILE *f, int keep_lines, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void emit_line(FILE *f, int keep_lines, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  emit(f, keep_lines, fmt, ap);
+  va_end(ap);
+  fputc('\n', f);
+}
+
 void log_message(const char *fmt, ...) {
   if (g_quiet) return;
   va_list ap;
   va_start(ap, fmt);
   prefix(stdout);
-  vfprintf(stdout, fmt, ap);
+  emit(stdout, 1, fmt, ap);
   fputc('\n', stdout);
   fflush(stdout);
   va_end(ap);
@@ -47,7 +72,7 @@ void log_warning(const char *file, const char *func, int line, const char *fmt, 
   fflush(stdout);
   prefix(stderr);
   fprintf(stderr, "warning: %s:%s():%d: ", file, func, line);
-  vfprintf(stderr, fmt, ap);
+  emit(stderr, 0, fmt, ap);
   fputc('\n', stderr);
   fflush(stderr);
   va_end(ap);
@@ -84,7 +109,7 @@ _Noreturn void log_error(const char *file, const char *func, int line, const cha
   va_end(ap);
   fflush(stdout);
   prefix(stderr);
-  fprintf(stderr, "error: %s:%s():%d: %s\n", file, func, line, msg);
+  emit_line(stderr, 0, "error: %s:%s():%d: %s", file, func, line, msg);
   fflush(stderr);
   stop(1, msg);
 }
@@ -103,7 +128,7 @@ _Noreturn void log_fatal(const char *fmt, ...) {
   }
   fflush(stdout);
   prefix(stderr);
-  fprintf(stderr, "error: %s\n", msg);
+  emit_line(stderr, 0, "error: %s", msg);
   fflush(stderr);
   stop(1, msg);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/utf8.h"
 #include "base/util.h"
 #include "files/shards_file.h"
 #include "report/report_tokens.h"
@@ -49,9 +50,13 @@ static unit_ref *ranked_units(const report *r, const char *user, const report_sa
   return v;
 }
 
+// Corpus text (ids, tokens, predictions) goes through term_fputs: escape sequences in it are
+// shown, not obeyed (base/utf8.h).
 static void print_sample(FILE *f, const report *r, const report_sample *s, int color) {
   int have_mask = r->have_annotations;
-  fprintf(f, "\n%s%s%s  (%s)\n", color ? "\033[1m" : "", s->id, color ? "\033[0m" : "", split_name(s->split));
+  fprintf(f, "\n%s", color ? "\033[1m" : "");
+  term_fputs(f, s->id, 0);
+  fprintf(f, "%s  (%s)\n", color ? "\033[0m" : "", split_name(s->split));
   fputs("  ", f);
   report_tokens_term(f, s, r->threshold, have_mask, color);
   fputc('\n', f);
@@ -59,15 +64,22 @@ static void print_sample(FILE *f, const report *r, const report_sample *s, int c
   unit_ref *v = ranked_units(r, NULL, s, &n);
   if (n) {
     fputs("  strongest:", f);
-    for (size_t i = 0; i < n && i < 5; i++) fprintf(f, "%s \"%s\" %+.2f", i ? "," : "", v[i].u->text, v[i].u->effect);
+    for (size_t i = 0; i < n && i < 5; i++) {
+      fprintf(f, "%s \"", i ? "," : "");
+      term_fputs(f, v[i].u->text, 0);
+      fprintf(f, "\" %+.2f", v[i].u->effect);
+    }
     fputc('\n', f);
   }
   free(v);
   if (s->split != SPLIT_TEST) return;
   for (int k = 0; k < r->n_rows; k++)
     for (size_t j = 0; j < r->rows[k].n_preds; j++)
-      if (!strcmp(r->rows[k].preds[j].id, s->id))
-        fprintf(f, "  %-14s %s\n", r->rows[k].name, r->rows[k].preds[j].output);
+      if (!strcmp(r->rows[k].preds[j].id, s->id)) {
+        fprintf(f, "  %-14s ", r->rows[k].name);
+        term_fputs(f, r->rows[k].preds[j].output, 1);
+        fputc('\n', f);
+      }
 }
 
 int report_term_user(FILE *f, const report *r, const char *user, int color) {
@@ -80,7 +92,9 @@ int report_term_user(FILE *f, const report *r, const char *user, int color) {
     return 1;
   }
   qsort(mine, n, sizeof *mine, cmp_sample_ptr);
-  fprintf(f, "user %s: %zu samples; ", user, n);
+  fputs("user ", f);
+  term_fputs(f, user, 0);
+  fprintf(f, ": %zu samples; ", n);
   if (color)
     fprintf(f, "\033[1;97;41m effect >= %.2f \033[0m \033[30;43m %s \033[0m "
                "\033[30;46m effect <= -%.2f \033[0m \033[4mplanted\033[0m\n", REPORT_STRONG,
@@ -104,9 +118,18 @@ void report_term_top(FILE *f, const report *r, const char *user, int k) {
   if (user) {
     size_t n;
     unit_ref *v = ranked_units(r, user, NULL, &n);
-    fprintf(f, "the %d tokens of %s with the largest effect:\n", k, user);
-    for (size_t i = 0; i < n && i < (size_t)k; i++)
-      fprintf(f, "%+.3f  %-14s \"%s\"\n", v[i].u->effect, v[i].s->id, v[i].u->text);
+    fprintf(f, "the %d tokens of ", k);
+    term_fputs(f, user, 0);
+    fputs(" with the largest effect:\n", f);
+    for (size_t i = 0; i < n && i < (size_t)k; i++) {
+      strbuf id;
+      sb_init(&id);
+      term_escape(&id, v[i].s->id, strlen(v[i].s->id), 0);
+      fprintf(f, "%+.3f  %-14s \"", v[i].u->effect, id.data);
+      term_fputs(f, v[i].u->text, 0);
+      fputs("\"\n", f);
+      sb_free(&id);
+    }
     free(v);
     return;
   }
@@ -120,8 +143,9 @@ void report_term_top(FILE *f, const report *r, const char *user, int k) {
     char buf[64];
     int len = tok_token_bytes(r->tok, ids[i], buf, (int)sizeof buf - 1);
     buf[len > 0 ? len : 0] = 0;
-    fprintf(f, "%+.3f  mean of %-7lld \"%s\"\n", r->tok_sum[ids[i]] / r->tok_count[ids[i]],
-            (long long)r->tok_count[ids[i]], buf);
+    fprintf(f, "%+.3f  mean of %-7lld \"", r->tok_sum[ids[i]] / r->tok_count[ids[i]], (long long)r->tok_count[ids[i]]);
+    term_fputs(f, buf, 0);
+    fputs("\"\n", f);
   }
   free(ids);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/utf8.h"
 #include "report/report_svg.h"
 
 int report_unit_level(const report_unit *u, double threshold, int have_mask) {
@@ -94,14 +95,17 @@ void report_tokens_term(FILE *f, const report_sample *s, double threshold, int h
     int lv = report_unit_level(u, threshold, have_mask);
     const char *t = u->text;
     size_t lead = strspn(t, " \t");
-    if (lv == 0) {
-      fputs(t, f);
+    // corpus text: what a terminal would act on (ESC, other controls) is shown escaped
+    if (lv == 0 || (!color && lv < 0)) {
+      term_fputs(f, t, 1);
     } else if (color) {
-      fprintf(f, "%.*s%s%s%s\033[0m", (int)lead, t, u->truth ? "\033[4m" : "", ansi[lv + 1], t + lead);
-    } else if (lv > 0) {
-      fprintf(f, "%.*s%s%s%s", (int)lead, t, lv == 2 ? "[[" : "[", t + lead, lv == 2 ? "]]" : "]");
+      fprintf(f, "%.*s%s%s", (int)lead, t, u->truth ? "\033[4m" : "", ansi[lv + 1]);
+      term_fputs(f, t + lead, 1);
+      fputs("\033[0m", f);
     } else {
-      fputs(t, f);
+      fprintf(f, "%.*s%s", (int)lead, t, lv == 2 ? "[[" : "[");
+      term_fputs(f, t + lead, 1);
+      fputs(lv == 2 ? "]]" : "]", f);
     }
   }
 }

@@ -36,49 +36,113 @@ int shard_input_src(const shard_input *in, int f, const rec_reader *r, const jso
   return src->gold ? 0 : -1;
 }
 
-// Prompt texts and targets (2 a record) of the first `want` train records; the first bad
-// record's message in first_bad (for when there is no text at all).
-static char **training_texts(const shard_input *in, long want, size_t *n, char *first_bad, size_t fb_len) {
-  size_t cap = 0;
-  char **texts = NULL;
-  char err[1024], id[600], where[600];
-  *n = 0;
-  for (int f = 0; f < in->n_files && (long)*n < 2 * want; f++) {
+// ---- the tokenizer's texts ---------------------------------------------------------------
+// The records are read as the shards read them: in fail mode the first bad record stops here,
+// named (the shards would stop at it); in skip mode bad records, and a later record repeating
+// an id, are left out as the shards leave them out, so the tokenizer is the one the corpus
+// without them gives. (Records bad only once tokenized, a prompt over max_prompt_tokens,
+// cannot be known before there is a tokenizer: their texts count.)
+typedef struct {
+  char **v;                 // prompt, target, prompt, target, ...
+  size_t n, cap;
+  long records, bad;        // records read; bad ones left out (skip mode)
+  char first_bad[1700];
+  json_t *ids;              // skip mode: ids of the records taken so far
+  strbuf files;             // the files read, for a message
+} train_texts;
+
+static void bad_record(const shard_input *in, train_texts *tt, const char *msg) {
+  if (!in->o.skip_bad) fatal("%s", msg);
+  if (tt->bad++ == 0) snprintf(tt->first_bad, sizeof tt->first_bad, "%s", msg);
+}
+
+// 1 when the record's id was not taken before (skip mode; fail mode: the shards report it).
+static int first_with_id(const shard_input *in, train_texts *tt, const json_t *rec, const shard_src *src) {
+  if (!in->o.skip_bad) return 1;
+  char *id = NULL, err[256];
+  if (src->auto_id) id = xstrdup(src->auto_id);
+  else if (corpus_key_text(rec, in->o.f_id, &id, err, sizeof err)) return 1;   // checked by the split already
+  size_t n = strlen(id);   // an auto id holds a file name: maybe not UTF-8, so no key check
+  int first = json_object_getn(tt->ids, id, n) == NULL;
+  if (first && json_object_setn_new_nocheck(tt->ids, id, n, json_true())) error("out of memory for ids");
+  free(id);
+  return first;
+}
+
+// One record: its two texts when it is a train record; other splits only claim their id.
+static void add_record(const shard_input *in, int f, const rec_reader *r, const json_t *rec, train_texts *tt) {
+  char err[1024], id[600], where[600], msg[1700];
+  shard_src src;
+  char *p, *t;
+  int split = shard_input_src(in, f, r, rec, &src, id, sizeof id, err, sizeof err) == 0
+                  ? shard_sample_split(&in->o, rec, &src, err, sizeof err) : -1;
+  if (split >= 0 && shard_sample_texts(&in->o, rec, &src, &p, &t, err, sizeof err) == 0) {
+    if (split == SPLIT_TRAIN && first_with_id(in, tt, rec, &src)) {
+      if (tt->n + 2 > tt->cap) tt->v = xrealloc(tt->v, (tt->cap = tt->cap ? 2 * tt->cap : 1024) * sizeof *tt->v);
+      tt->v[tt->n++] = p;
+      tt->v[tt->n++] = t;
+    } else {
+      if (split != SPLIT_TRAIN) (void)first_with_id(in, tt, rec, &src);
+      free(p), free(t);
+    }
+    return;
+  }
+  rec_where(r, where, sizeof where);
+  snprintf(msg, sizeof msg, "%s: %s", where, err);
+  bad_record(in, tt, msg);
+}
+
+// The texts of the first `want` train records.
+static void training_texts(const shard_input *in, long want, train_texts *tt) {
+  char err[1024];
+  for (int f = 0; f < in->n_files && (long)tt->n < 2 * want; f++) {
     if (in->files[f].split >= 0 && in->files[f].split != SPLIT_TRAIN) continue;
+    sb_printf(&tt->files, "%s%s", tt->files.len ? ", " : "", in->files[f].path);
     rec_reader r;
     if (corpus_open(&r, &in->set->data, in->files[f].path, 0, 1, err, sizeof err)) fatal("%s", err);
     json_t *rec;
     int rc;
-    while ((long)*n < 2 * want && (rc = rec_next(&r, &rec, err, sizeof err)) != 0) {
-      if (rc < 0) break;   // reported by the main pass
-      shard_src src;
-      char *p, *t;
-      int split = shard_input_src(in, f, &r, rec, &src, id, sizeof id, err, sizeof err) == 0
-                      ? shard_sample_split(&in->o, rec, &src, err, sizeof err) : -1;
-      if (split == SPLIT_TRAIN && shard_sample_texts(&in->o, rec, &src, &p, &t, err, sizeof err) == 0) {
-        if (*n + 2 > cap) texts = xrealloc(texts, (cap = cap ? 2 * cap : 1024) * sizeof *texts);
-        texts[(*n)++] = p;
-        texts[(*n)++] = t;
-      } else if (split != SPLIT_VALID && split != SPLIT_TEST && !*first_bad) {
-        rec_where(&r, where, sizeof where);
-        snprintf(first_bad, fb_len, "%s: %s", where, err);
+    while ((long)tt->n < 2 * want && (rc = rec_next(&r, &rec, err, sizeof err)) != 0) {
+      tt->records++;
+      if (rc == -2) fatal("%s", err);   // the rest of the file is unreadable: the shards stop too
+      if (rc < 0) {
+        bad_record(in, tt, err);
+        continue;
       }
+      add_record(in, f, &r, rec, tt);
       json_decref(rec);
     }
     rec_close(&r);
   }
-  return texts;
+}
+
+// No text at all: say why, and where.
+static _Noreturn void no_texts(const train_texts *tt) {
+  const char *files = tt->files.data ? tt->files.data : "(no train-split file)";
+  if (tt->bad)
+    fatal("no train-split records to train a tokenizer on: %ld bad record%s skipped (data.on_bad_record = \"skip\"), "
+          "the first: %s", tt->bad, tt->bad == 1 ? "" : "s", tt->first_bad);
+  if (tt->records == 0)
+    fatal("%s: no records (an empty file, blank lines or an empty array): no train-split records to train a "
+          "tokenizer on", files);
+  fatal("%s: no train-split records among %ld records to train a tokenizer on (set tokenizer.path, or give train "
+        "records)", files, tt->records);
 }
 
 tokenizer *shard_input_train_tokenizer(const shard_input *in, size_t *n_texts) {
-  char first_bad[1700] = "";
   const tokenizer_settings *ts = &in->set->tokenizer;
-  char **texts = training_texts(in, ts->train_samples, n_texts, first_bad, sizeof first_bad);
-  if (*n_texts == 0 && *first_bad) fatal("%s", first_bad);   // what the main pass would report first
-  if (*n_texts == 0) fatal("no train-split records to train a tokenizer on (set tokenizer.path, or give train records)");
-  tokenizer *t = tok_train((const char *const *)texts, *n_texts, (int)ts->vocab_size, ts->specials.v, ts->specials.n);
+  train_texts tt;
+  memset(&tt, 0, sizeof tt);
+  tt.ids = json_object();
+  sb_init(&tt.files);
+  training_texts(in, ts->train_samples, &tt);
+  if (tt.n == 0) no_texts(&tt);
+  *n_texts = tt.n;
+  tokenizer *t = tok_train((const char *const *)tt.v, tt.n, (int)ts->vocab_size, ts->specials.v, ts->specials.n);
   if (!t) error("tokenizer training failed");
-  for (size_t i = 0; i < *n_texts; i++) free(texts[i]);
-  free(texts);
+  for (size_t i = 0; i < tt.n; i++) free(tt.v[i]);
+  free(tt.v);
+  json_decref(tt.ids);
+  sb_free(&tt.files);
   return t;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/utf8.h"
 #include "hf/hf.h"
 #include "pipeline/run_layout.h"
 #include "shard/shard_input.h"
@@ -40,15 +41,25 @@ static void print_tokens(const tokenizer *t, const int32_t *ids, size_t n) {
   size_t len;
   char *text = tok_decode(t, ids, n, &len);
   if (!text) error("preview: a token id has no text");
-  fwrite(text, 1, len, stdout);
-  if (!len || text[len - 1] != '\n') putchar('\n');
+  strbuf b;   // corpus text: escape sequences in it are shown, not obeyed by the terminal
+  sb_init(&b);
+  term_escape(&b, text, len, 1);
+  if (b.len) fwrite(b.data, 1, b.len, stdout);
+  if (!b.len || b.data[b.len - 1] != '\n') putchar('\n');
+  sb_free(&b);
   free(text);
 }
 
 static void print_sample(const shard_opts *o, const tokenizer *t, const shard_sample *s, const char *where, int k) {
   int32_t hp = s->hist_len - s->target_len, np = s->nohist_len - s->target_len;
   static const char *const split_names[3] = {"train", "valid", "test"};
-  printf("\n=== sample %d: id %s, user %s, split %s (%s)\n", k, s->id, s->user, split_names[s->split], where);
+  printf("\n=== sample %d: id ", k);
+  term_fputs(stdout, s->id, 0);
+  printf(", user ");
+  term_fputs(stdout, s->user, 0);
+  printf(", split %s (", split_names[s->split]);
+  term_fputs(stdout, where, 0);
+  printf(")\n");
   printf("--- with history: %d tokens, %d history items", hp, s->n_hist);
   if (s->hist_dropped) printf(", %d oldest dropped to fit max_prompt_tokens = %d", s->hist_dropped, o->max_prompt_tokens);
   printf("\n");
@@ -82,7 +93,11 @@ static int preview_record(const shard_input *in, const tokenizer *t, int f, cons
   }
   if (shard_input_src(in, f, r, rec, &src, id, sizeof id, err, sizeof err) ||
       shard_sample_make(&in->o, t, rec, &src, &s, &n, err, sizeof err)) {
-    printf("\n=== sample %d (%s): bad record: %s\n", k, where, err);
+    printf("\n=== sample %d (", k);
+    term_fputs(stdout, where, 0);
+    printf("): bad record: ");
+    term_fputs(stdout, err, 0);
+    putchar('\n');
     return 1;
   }
   print_sample(&in->o, t, &s, where, k);
@@ -105,7 +120,11 @@ int shard_preview(const settings *set, const stage_args *s) {
     int rc;
     while (shown < s->preview && (rc = rec_next(&r, &rec, err, sizeof err)) != 0) {
       if (rc < 0) {
-        if (!s->preview_id) printf("\n=== sample %ld: bad record: %s\n", ++shown, err);
+        if (!s->preview_id) {
+          printf("\n=== sample %ld: bad record: ", ++shown);
+          term_fputs(stdout, err, 0);
+          putchar('\n');
+        }
         if (rc == -2) break;
         continue;
       }

@@ -283,9 +283,13 @@ static int cmp_id_order(const void *a, const void *b) {
   return (x->order > y->order) - (x->order < y->order);
 }
 
-// "file:line" of a corpus order (JSON arrays: the record's index).
+// The place of a corpus order: "file:line", or for a JSON array "file[index] (line L)" (the
+// order holds the index: several elements can share a line).
 static void order_where(const shard_job *j, int64_t order, char *buf, size_t n) {
-  snprintf(buf, n, "%s:%ld", j->in.files[order >> 40].path, (long)(order & (((int64_t)1 << 40) - 1)));
+  const char *path = j->in.files[order >> 40].path;
+  const data_settings *d = &j->set->data;
+  rec_place(path, rec_detect(path, (rec_format)d->format, d->records), d->records,
+            (long)(order & (((int64_t)1 << 40) - 1)), buf, n);
 }
 
 static const shard_sample *mine_at(const shard_job *j, int64_t order) {

@@ -150,25 +150,6 @@ static int target_text(const shard_opts *o, const json_t *rec, const shard_src *
   return 0;
 }
 
-int shard_sample_texts(const shard_opts *o, const json_t *rec, const shard_src *src, char **prompt,
-                       char **target, char *err, size_t errlen) {
-  char **items;
-  int n;
-  const char *t;
-  size_t tlen;
-  if (target_text(o, rec, src, &t, &tlen, err, errlen)) return -1;
-  if (history_items(o, rec, NULL, &items, &n, err, errlen)) return -1;
-  strbuf p;
-  sb_init(&p);
-  int rc = render_prompt(o, rec, items, 0, n, NULL, &p, err, errlen);
-  free_items(items, n);
-  if (rc) { sb_free(&p); return -1; }
-  *prompt = sb_detach(&p);
-  *target = xmalloc(tlen + 1);
-  memcpy(*target, t, tlen + 1);
-  return 0;
-}
-
 // Token i is 1 when its bytes overlap any span [s, e) whose flag (NULL = all) is set.
 static void mark_spans(const json_t *spans, const json_t *flags, const int32_t *tok_end, int32_t n,
                        uint8_t *out) {
@@ -257,6 +238,33 @@ static int read_rare(const shard_opts *o, const json_t *rec, sample_work *w, cha
   for (size_t k = 0; k < json_array_size(rare); k++)
     if (!json_is_boolean(json_array_get(rare, k))) BAD("field '%s[%zu]': expected a boolean", o->f_truth_rare, k);
   return 0;
+}
+
+// The target and the truth fields: every check of a record that needs no tokenizer, shared by
+// the samples and the tokenizer's texts (a record bad here is left out of both).
+static int target_and_truth(const shard_opts *o, const json_t *rec, const shard_src *src, sample_work *w,
+                            char *err, size_t errlen) {
+  int rc = target_text(o, rec, src, &w->target, &w->target_bytes, err, errlen);
+  if (!rc && *o->f_truth) rc = read_spans(o->f_truth, rec, w, &w->spans, err, errlen);
+  if (!rc && *o->f_truth && *o->f_truth_decisive) rc = read_spans(o->f_truth_decisive, rec, w, &w->decisive, err, errlen);
+  if (!rc && *o->f_truth && *o->f_truth_rare) rc = read_rare(o, rec, w, err, errlen);
+  return rc;
+}
+
+int shard_sample_texts(const shard_opts *o, const json_t *rec, const shard_src *src, char **prompt,
+                       char **target, char *err, size_t errlen) {
+  sample_work w;
+  sample_work_init(&w);
+  int rc = target_and_truth(o, rec, src, &w, err, errlen);
+  if (!rc) rc = history_items(o, rec, NULL, &w.items, &w.n_items, err, errlen);
+  if (!rc) rc = render_prompt(o, rec, w.items, 0, w.n_items, NULL, &w.text, err, errlen);
+  if (!rc) {
+    *prompt = xstrdup(w.text.data);
+    *target = xmalloc(w.target_bytes + 1);
+    memcpy(*target, w.target, w.target_bytes + 1);
+  }
+  sample_work_free(&w);
+  return rc ? -1 : 0;
 }
 
 // The target tokenized alone, cut to max_target_tokens including <|endoftext|>.
@@ -354,11 +362,7 @@ int shard_sample_make(const shard_opts *o, const tokenizer *t, const json_t *rec
   sample_work_init(&w);
   w.budget = (tpl_budget){.tok = t, .cut_start = o->cut_start};
   int rc = read_keys(o, rec, src, s, err, errlen);
-  if (!rc) rc = target_text(o, rec, src, &w.target, &w.target_bytes, err, errlen);
-  if (!rc && *o->f_truth) rc = read_spans(o->f_truth, rec, &w, &w.spans, err, errlen);
-  if (!rc && *o->f_truth && *o->f_truth_decisive)
-    rc = read_spans(o->f_truth_decisive, rec, &w, &w.decisive, err, errlen);
-  if (!rc && *o->f_truth && *o->f_truth_rare) rc = read_rare(o, rec, &w, err, errlen);
+  if (!rc) rc = target_and_truth(o, rec, src, &w, err, errlen);
   if (!rc) rc = history_items(o, rec, &w.budget, &w.items, &w.n_items, err, errlen);
   if (!rc) rc = encode_target(o, t, &w, s, err, errlen);
   if (!rc) mark_truth(t, &w, s);

@@ -4,36 +4,12 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/utf8.h"
 #include "text/tokenizer_impl.h"
 #include "base/util.h"
 
-// ---- UTF-8 (strict: no overlongs, no surrogates, <= U+10FFFF)
-int tok_utf8_valid(const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s;
-  size_t i = 0;
-  while (i < n) {
-    unsigned c = p[i];
-    if (c < 0x80) { i++; continue; }
-    int k;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) k = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-      k = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      k = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else return 0;
-    if (i + (size_t)k >= n) return 0;  // truncated sequence
-    if (p[i + 1] < lo || p[i + 1] > hi) return 0;
-    for (int j = 2; j <= k; j++)
-      if ((p[i + j] & 0xC0) != 0x80) return 0;
-    i += (size_t)k + 1;
-  }
-  return 1;
-}
+// ---- UTF-8 (strict: no overlongs, no surrogates, <= U+10FFFF): the one validator of base/
+int tok_utf8_valid(const char *s, size_t n) { return utf8_valid(s, n, NULL); }
 
 // ---- GPT-2 bytes_to_unicode: printable bytes map to themselves, the other 68 bytes to
 // U+0100.. in byte order, so every token is a printable string.

@@ -3,11 +3,13 @@
 // template and the rest is the file). Option bits: 0-1 format (auto, jsonl, json, auto),
 // 2 list path "golds" (LaMP outputs files), 3-4 ranks - 1 (each rank's part is read, as
 // with mpirun -n), 5 budgets cut the start, 6 a rendered history is passed.
-// Per record: its place (rec_where, corpus_auto_id), the id/user fields (corpus_key_text), and
+// Per record (rec_next checks every string: UTF-8, no NUL): its place (rec_where,
+// corpus_auto_id), the id/user fields (corpus_key_text) escaped for a terminal, and
 // the template rendered with {field:N} budgets counted by the test tokenizer.
 #include "fuzz.h"
 
 #include "base/records.h"
+#include "base/utf8.h"
 #include "pipeline/corpus.h"
 #include "text/template.h"
 
@@ -33,7 +35,13 @@ static void one_record(const rec_reader *r, json_t *obj, const char *tpl, int tp
   const char *keys[] = {"id", "user_id", "profile.0.id"};
   for (int k = 0; k < 3; k++) {
     char *s = NULL;
-    if (corpus_key_text(obj, keys[k], &s, err, sizeof err) == 0) free(s);
+    if (corpus_key_text(obj, keys[k], &s, err, sizeof err) == 0) {
+      strbuf shown;   // as a terminal would get it (nq-report --user, --preview)
+      sb_init(&shown);
+      term_escape(&shown, s, strlen(s), k);
+      sb_free(&shown);
+      free(s);
+    }
   }
   if (!tpl_ok) return;
   tpl_budget b = {.tok = test_tokenizer(), .cut_start = (opt >> 5) & 1};

@@ -4,7 +4,8 @@
 #       every dataset's length/offset/consistency rule; target tokens decoded with the
 #       run's tokenizer.json equal the JSONL target (prefix when truncated); truth and
 #       truth_rare recomputed from the JSONL spans
-#   shard_check.py same DIR_A DIR_B     every dataset of every shard has the same bytes
+#   shard_check.py same DIR_A DIR_B [ATTRS]  every dataset of every shard has the same bytes
+#                                            (ATTRS: attributes not compared, comma separated)
 #   shard_check.py expect RUN_DIR EXPECT.json   the shards hold exactly the samples of EXPECT
 #       ({id: [split, target text]}, written by the test from its own files): split and
 #       decoded target (a prefix when cut to max_target_tokens) of each
@@ -105,7 +106,7 @@ def layout(run, jsonl, max_prompt, max_target, max_items):
     if seen != len(recs): fail(f"{seen} samples in shards, {len(recs)} records")
     print(f"{seen} samples checked")
 
-def same(da, db):
+def same(da, db, ignore=()):
     la, lb = shards(da), shards(db)
     if la != lb or not la: fail(f"shard lists differ: {la} vs {lb}")
     for name in la:
@@ -119,7 +120,7 @@ def same(da, db):
             if x != y:
                 fail(f"{name}: dataset {k} differs")
         for k in ("tokenizer_digest", "vocab_size", "bad_records", "n_samples", "n_tokens"):
-            if fa.attrs[k] != fb.attrs[k]: fail(f"{name}: attribute {k} differs")
+            if k not in ignore and fa.attrs[k] != fb.attrs[k]: fail(f"{name}: attribute {k} differs")
     print(f"{len(la)} shards identical")
 
 def expect(run, path):
@@ -148,4 +149,4 @@ if sys.argv[1] == "expect":
 elif sys.argv[1] == "layout":
     layout(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
 else:
-    same(sys.argv[2], sys.argv[3])
+    same(sys.argv[2], sys.argv[3], sys.argv[4].split(",") if len(sys.argv) > 4 else ())

@@ -1,7 +1,7 @@
 // json_array / records: streaming a JSON array (top level or at a dotted path), strings and
 // nesting that contain brackets, ranks taking every size-th element (disjoint, covering),
-// errors naming file, index and line, a broken array stopping the reading (-2), format
-// detection; and the corpus join (pipeline/corpus.c): targets by id from LaMP's outputs
+// errors naming file, index and line, a broken array stopping the reading (-2), nothing but
+// whitespace after the array, every string of a record checked (NUL, UTF-8), format detection; and the corpus join (pipeline/corpus.c): targets by id from LaMP's outputs
 // layout, a missing id and a duplicate id naming both files.
 #include "nqtest.h"
 
@@ -122,6 +122,85 @@ static void test_detect(void **st) {
   free(a), free(l);
 }
 
+// A JSON array ends at its ']' (or, with a list path, at the '}' of the objects around it)
+// plus whitespace: a second array after the first, or any text, is an error naming the line.
+static void test_array_end(void **st) {
+  (void)st;
+  char ids[256], err[512];
+  char *two = write_in("two.json", "[{\"id\": \"a\"},\n {\"id\": \"b\"}]\n[{\"id\": \"c\"}]\n");
+  assert_int_equal(read_ids(two, "", 1, 0, ids, sizeof ids, err), -2);
+  assert_string_equal(ids, "a,b");
+  assert_non_null(strstr(err, "two.json:3: text after the end of the JSON array ('[')"));
+  char *junk = write_in("junk.json", "[{\"id\": \"a\"}]  \n\n x");
+  assert_int_equal(read_ids(junk, "", 1, 0, ids, sizeof ids, err), -2);
+  assert_non_null(strstr(err, "junk.json:3: text after the end"));
+  char *spaces = write_in("spaces.json", "[{\"id\": \"a\"}] \r\n\t \n");
+  assert_int_equal(read_ids(spaces, "", 1, 0, ids, sizeof ids, err), 0);
+  assert_string_equal(ids, "a");
+  char *nested = write_in("nested.json", "{\"golds\": [{\"id\": \"a\"}], \"task\": \"x]\", \"n\": [1, {\"k\": 2}]}\n");
+  assert_int_equal(read_ids(nested, "golds", 1, 0, ids, sizeof ids, err), 0);   // the rest of the object
+  assert_string_equal(ids, "a");
+  char *after = write_in("after.json", "{\"golds\": [{\"id\": \"a\"}]}\n{\"golds\": []}");
+  assert_int_equal(read_ids(after, "golds", 1, 0, ids, sizeof ids, err), -2);
+  assert_non_null(strstr(err, "after.json:2: text after the end of the JSON object ('{')"));
+  char *unclosed = write_in("unclosed.json", "{\"golds\": [{\"id\": \"a\"}] \"task\": 1}");
+  assert_int_equal(read_ids(unclosed, "golds", 1, 0, ids, sizeof ids, err), -2);
+  assert_non_null(strstr(err, "expected ',' or '}' after the list of records"));
+  for (int rank = 0; rank < 2; rank++) {   // every rank reads to the end, so every rank sees it
+    assert_int_equal(read_ids(two, "", 2, rank, ids, sizeof ids, err), -2);
+    assert_non_null(strstr(err, "two.json:3:"));
+  }
+  free(two), free(junk), free(spaces), free(nested), free(after), free(unclosed);
+}
+
+// Every string of a record, at any depth: UTF-8 without NUL ("\u0000" would cut an id in two
+// and join its record to another user), or the record is bad, named file:line: field.
+static void test_text_fields(void **st) {
+  (void)st;
+  char err[512], field[128], why[128], where[256];
+  json_t *o;
+  rec_reader r;
+  char *l = write_in("nul.jsonl",
+                     "{\"id\": \"a\", \"user_id\": \"u00000\"}\n"
+                     "{\"id\": \"b\", \"user_id\": \"u00000\\u0000other\"}\n"
+                     "{\"id\": \"c\", \"profile\": [{\"text\": \"ok\"}, {\"text\": \"x\\u0000\"}]}\n"
+                     "{\"id\": \"d\", \"k\\u00e9y\": \"\\ud83d\\ude00 fine\"}\n"
+                     "{\"id\": \"e\", \"t\": \"\\ud800 lone\"}\n");
+  assert_int_equal(rec_open(&r, l, REC_AUTO, "", 0, 1, err, sizeof err), 0);
+  assert_int_equal(rec_next(&r, &o, err, sizeof err), 1);
+  json_decref(o);
+  assert_int_equal(rec_next(&r, &o, err, sizeof err), -1);
+  assert_non_null(strstr(err, "nul.jsonl:2: field 'user_id': contains a NUL character"));
+  assert_int_equal(rec_next(&r, &o, err, sizeof err), -1);
+  assert_non_null(strstr(err, "nul.jsonl:3: field 'profile[1].text': contains a NUL"));
+  assert_int_equal(rec_next(&r, &o, err, sizeof err), 1);   // escaped non-ASCII and a surrogate pair: fine
+  assert_string_equal(json_string_value(json_object_get(o, "k\xc3\xa9y")), "\xf0\x9f\x98\x80 fine");
+  json_decref(o);
+  assert_int_equal(rec_next(&r, &o, err, sizeof err), -1);  // a lone surrogate escape: jansson refuses it
+  assert_non_null(strstr(err, "nul.jsonl:5: malformed JSON"));
+  assert_int_equal(rec_next(&r, &o, err, sizeof err), 0);
+  rec_close(&r);
+  char *a = write_in("nul.json", "[{\"id\": \"a\"},\n {\"id\": \"b\",\n  \"h\": [\"x\", \"\\u0000\"]}]");
+  assert_int_equal(rec_open(&r, a, REC_AUTO, "", 0, 1, err, sizeof err), 0);
+  assert_int_equal(rec_next(&r, &o, err, sizeof err), 1);
+  json_decref(o);
+  assert_int_equal(rec_next(&r, &o, err, sizeof err), -1);
+  assert_non_null(strstr(err, "nul.json[1]: field 'h[1]': contains a NUL"));
+  rec_close(&r);
+  json_t *v = json_loads("{\"a\": {\"b\": [1, \"ok\", {\"c\": \"\\u0000\"}]}}", JSON_ALLOW_NUL, NULL);
+  assert_int_equal(json_text_check(v, field, sizeof field, why, sizeof why), -1);
+  assert_string_equal(field, "a.b[2].c");
+  json_decref(v);
+  v = json_loads("[\"fine\", {\"x\": [\"y\"]}]", 0, NULL);
+  assert_int_equal(json_text_check(v, field, sizeof field, why, sizeof why), 0);
+  json_decref(v);
+  rec_place(a, REC_JSON, "", 1, where, sizeof where);   // an element's real line, not its index
+  assert_non_null(strstr(where, "nul.json[1] (line 2)"));
+  rec_place(l, REC_JSONL, "", 4, where, sizeof where);
+  assert_non_null(strstr(where, "nul.jsonl:4"));
+  free(l), free(a);
+}
+
 // ---- the join ------------------------------------------------------------------------------
 static settings *join_config(const char *targets_list) {
   char text[2048];
@@ -183,7 +262,8 @@ int main(void) {
   settings_schema_install();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_top_level_and_nested), cmocka_unit_test(test_stride), cmocka_unit_test(test_errors),
-      cmocka_unit_test(test_detect), cmocka_unit_test(test_join), cmocka_unit_test(test_join_duplicates),
+      cmocka_unit_test(test_detect), cmocka_unit_test(test_array_end), cmocka_unit_test(test_text_fields),
+      cmocka_unit_test(test_join), cmocka_unit_test(test_join_duplicates),
   };
   return cmocka_run_group_tests(tests, nqtest_dir_setup, nqtest_dir_teardown);
 }
