@@ -487,6 +487,7 @@ static const struct {
     {"data.format", "auto", REC_AUTO}, {"data.format", "jsonl", REC_JSONL}, {"data.format", "json", REC_JSON},
     {"data.truncate", "end", DATA_TRUNCATE_END}, {"data.truncate", "start", DATA_TRUNCATE_START},
     {"data.on_bad_record", "fail", DATA_BAD_FAIL}, {"data.on_bad_record", "skip", DATA_BAD_SKIP},
+    {"data.history_select", "recent", DATA_SELECT_RECENT}, {"data.history_select", "bm25", DATA_SELECT_BM25},
     {"model.precision", "fp32", MODEL_FP32}, {"model.precision", "bf16", MODEL_BF16},
     {"train.objective", "lm", OBJ_LM}, {"train.objective", "sft", OBJ_SFT},
     {"train.objective", "context_sft", OBJ_CONTEXT_SFT}, {"train.objective", "nextquill", OBJ_NEXTQUILL},
