@@ -662,6 +662,8 @@ static void test_check_rejects_data_rules(void **st) {
   expect_rejected("data: { fields: { user = \"\"; }; };", "data.fields.user must name a field");
   expect_rejected("data: { targets: { files = [\"o.json\"]; }; fields: { id = \"\"; }; };",
                   "data.targets needs data.fields.id");
+  expect_rejected("data: { history_select = \"bm25\"; fields: { query = \"\"; }; };",
+                  "data.history_select = \"bm25\" needs data.fields.query");
 }
 
 static void test_check_rejects_train_rules(void **st) {
@@ -674,6 +676,8 @@ static void test_check_rejects_train_rules(void **st) {
   expect_rejected("train: { adapter = \"lora\"; init = \"lm/model.h5\"; lora_targets = []; };",
                   "field 'train.lora_targets' is empty");
   expect_rejected("train: { adapter = \"lora\"; };", "train.adapter = \"lora\" needs train.init");
+  expect_rejected("train: { ratio_min = 2.0; ratio_max = 1.0; };", "train.ratio_min (2) must be <= train.ratio_max (1)");
+  expect_rejected("train: { ratio_min = 0.0; ratio_max = 0.0; };", "train.ratio_max must be > 0");
 }
 
 static void test_check_rejects_eval_rules(void **st) {
