@@ -146,8 +146,8 @@ static void forest(strbuf *b, const char *title, char **labels, int n, const dou
   int h = T + H * n + 30;
 #define X(v) (L + ((v) - x0) / (x1 - x0) * (W - L - R))
   sb_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-               "font-family=\"sans-serif\" font-size=\"11\"><text x=\"%d\" y=\"16\" font-size=\"13\" fill=\"#222\">",
-            W, h, W, h, L);
+               "font-family=\"sans-serif\" font-size=\"11\"><text x=\"8\" y=\"16\" font-size=\"13\" fill=\"#222\">",
+            W, h, W, h);
   svg_escape(b, title);
   sb_puts(b, "</text>");
   for (int t = 0; t <= 4; t++) {
