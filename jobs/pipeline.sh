@@ -78,7 +78,8 @@ nq_seed_dirs() {
 }
 
 # nq_seeds_summary : after every seed's run, the summary across seeds of each nq-eval step
-# (its output directory, relative to the run directory) with build/nq-seeds.
+# (its output directory, relative to the run directory) with build/nq-seeds, then its page
+# (build/nq-report <run_dir>/seeds).
 nq_seeds_summary() {
   local out name stage after stamp sets writes state dirs labels i base
   base=$(nq_cfg --get eval.baseline) || return 1
@@ -92,4 +93,5 @@ nq_seeds_summary() {
     echo "== seeds: summary of $name ($writes) over ${#dirs[@]} seeds"
     "$NQ_BIN/nq-seeds" "$NQ_SEEDS_OUT/$writes" "${dirs[@]}" --baseline "$base" "${labels[@]}" || return 1
   done <<<"$out"
+  "$NQ_BIN/nq-report" "$NQ_SEEDS_OUT" || return 1   # the across-seed page: <run_dir>/seeds/index.html
 }

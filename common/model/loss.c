@@ -122,6 +122,27 @@ int loss_online_weights(float *w, uint8_t *mask, const float *zh, const float *z
   return n;
 }
 
+float loss_ratio_weight(double logp_h, double logp_0, double lo, double hi) {
+  double d = logp_h - logp_0;   // compared in log space: exp() of a large d would overflow
+  if (!(d > log(lo))) return (float)lo;   // NaN (an uncomputed token) lands on lo too
+  if (d >= log(hi)) return (float)hi;
+  return (float)exp(d);
+}
+
+int loss_ratio_weights(float *w, uint8_t *mask, const float *zh, const float *z0, const int32_t *y,
+                       int T, int V, float lo, float hi) {
+  int n = 0;
+  for (int t = 0; t < T; t++) {
+    size_t o = (size_t)t * V;
+    check_target(y[t], V, "loss_ratio_weights");
+    double lh = (double)zh[o + y[t]] - lse(zh + o, V), l0 = (double)z0[o + y[t]] - lse(z0 + o, V);
+    w[t] = loss_ratio_weight(lh, l0, lo, hi);
+    if (mask) mask[t] = (uint8_t)(lh > l0);
+    n += lh > l0;
+  }
+  return n;
+}
+
 nq_loss_val loss_nextquill(float *dzh, float *dz0, const float *zh, const float *z0,
                            const float *rh, const float *r0, const int32_t *y, const float *w,
                            int T, int V, const nq_loss_opts *o, float scale) {

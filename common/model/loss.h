@@ -26,6 +26,15 @@ double loss_effect_kl(float *dzh, float *dz0, const float *zh, const float *z0, 
 int loss_online_weights(float *w, uint8_t *mask, const float *zh, const float *z0,
                         const int32_t *y, int T, int V, float threshold, float hi, float lo);
 
+// Ratio weights (a likelihood ratio, clipped; PerCE-like): w = min(max(exp(logp_h - logp_0),
+// lo), hi), where logp_h / logp_0 are the target token's log-probabilities with and without
+// history. The loss normalises by sum_t w_t (loss_wce), as for the thresholded weights.
+float loss_ratio_weight(double logp_h, double logp_0, double lo, double hi);
+// The same from the logits of one sample (T rows); mask_t = 1 where p_h > p_0 (mask may be
+// NULL). Returns the count of those tokens.
+int loss_ratio_weights(float *w, uint8_t *mask, const float *zh, const float *z0, const int32_t *y,
+                       int T, int V, float lo, float hi);
+
 typedef struct {
   float alpha;          // weight of L_p
   int weight_pce;       // also weight L_p by w_t

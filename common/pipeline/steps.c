@@ -67,6 +67,7 @@ static void train_io(const settings *s, step_io *io) {
   if (!t->init[0] && s->model.path[0]) READS(io, xstrdup(s->model.path));   // an HF model to start from
   READS(io, run_resolve(s, t->reference));
   if (t->objective == OBJ_NEXTQUILL && t->weights == W_ANNOTATIONS) READS(io, run_path(s, RUN_WEIGHTS));
+  if (t->objective == OBJ_NEXTQUILL && t->weights == W_RATIO) READS(io, run_path(s, RUN_EFFECTS));
   WRITES(io, run_path(s, RUN_TRAIN));
 }
 

@@ -168,6 +168,59 @@ static void pooled_delta(const seeds_run *s, int row, int base, int k, seeds_sta
 
 static int digits(int k) { return k == EM_BLEU ? 2 : 3; }
 
+// The paper's ablation and the weight sources, each a table of named rows of default.cfg's
+// runs (a row the experiment lacks is left out): what the docs' results tables are made from.
+typedef struct { const char *label, *row; } named_row;
+static const named_row ablation_rows[] = {
+    {"SFT", "sft"}, {"ContextSFT", "context_sft"}, {"model-side only (w = 1)", "nextquill_uniform"},
+    {"data-side only (alpha = 0)", "nextquill_data_only"}, {"full (reference weights)", "nextquill"},
+    {"full (round 2)", "nextquill_r2"}, {NULL, NULL}};
+static const named_row weight_rows[] = {
+    {"uniform (w = 1)", "nextquill_uniform"}, {"reference, thresholded", "nextquill"},
+    {"online, thresholded", "nextquill_online"}, {"iterated, thresholded (round 2)", "nextquill_r2"},
+    {"reference, ratio p_h/p_0 clipped", "nextquill_ratio"}, {NULL, NULL}};
+static const int table_metrics[] = {EM_ROUGE1, EM_ROUGEL, EM_METEOR, EM_BLEU};
+#define N_TABLE_METRICS (int)(sizeof table_metrics / sizeof *table_metrics)
+
+static void named_table(strbuf *md, const seeds_run *s, const seeds_stat *st, const char *title,
+                        const named_row *rows) {
+  int found = 0;
+  for (const named_row *r = rows; r->label; r++) found += row_index(s, r->row) >= 0;
+  if (found < 2) return;
+  sb_printf(md, "\n### %s\n\nMean ± sd over %d seeds; paired difference with %s pooled over the samples "
+            "of all seeds [95%% bootstrap interval], * p < 0.05, (seeds better / seeds).\n\n| row | run |",
+            title, s->n_seeds, s->baseline);
+  for (int m = 0; m < N_TABLE_METRICS; m++) sb_printf(md, " %s | Δ %s |", eval_metric_title[table_metrics[m]],
+                                                     eval_metric_title[table_metrics[m]]);
+  sb_puts(md, "\n|---|---|");
+  for (int m = 0; m < N_TABLE_METRICS; m++) sb_puts(md, "---|---|");
+  for (const named_row *r = rows; r->label; r++) {
+    int i = row_index(s, r->row);
+    if (i < 0) continue;
+    sb_printf(md, "\n| %s | %s |", r->label, r->row);
+    for (int m = 0; m < N_TABLE_METRICS; m++) {
+      const seeds_stat *x = &st[i * EM_COUNT + table_metrics[m]];
+      int dg = digits(table_metrics[m]);
+      sb_printf(md, " %.*f ± %.*f |", dg, x->mean, dg, x->sd);
+      if (isnan(x->delta)) sb_puts(md, " - |");
+      else sb_printf(md, " %+.*f [%+.*f, %+.*f]%s (%d/%d) |", dg, x->delta, dg, x->lo, dg, x->hi,
+                     x->p < 0.05 ? "*" : "", x->wins, x->seeds);
+    }
+  }
+  // the rows ordered by mean ROUGE-1, lowest first (the paper's ablation reads upwards)
+  sb_puts(md, "\n\nBy mean ROUGE-1, lowest first:");
+  int n = 0, order[16];
+  for (const named_row *r = rows; r->label && n < 16; r++)
+    if (row_index(s, r->row) >= 0) order[n++] = row_index(s, r->row);
+  for (int a = 1; a < n; a++)
+    for (int b = a; b > 0 && st[order[b - 1] * EM_COUNT].mean > st[order[b] * EM_COUNT].mean; b--) {
+      int t = order[b];
+      order[b] = order[b - 1], order[b - 1] = t;
+    }
+  for (int a = 0; a < n; a++) sb_printf(md, "%s %s", a ? " <" : "", s->rows[order[a]]);
+  sb_puts(md, ".\n");
+}
+
 static void write_tables(const seeds_run *s, const seeds_stat *st) {
   strbuf md, csv;
   sb_init(&md), sb_init(&csv);
@@ -215,6 +268,8 @@ static void write_tables(const seeds_run *s, const seeds_stat *st) {
     }
     sb_puts(&md, "\n");
   }
+  named_table(&md, s, st, "Ablation (NextQuill's Table: SFT, model-side only, data-side only, full)", ablation_rows);
+  named_table(&md, s, st, "Weight sources", weight_rows);
   sb_puts(&csv, "\n");
   make_dirs(s->out_dir);
   char *p1 = path_join(s->out_dir, "summary.md"), *p2 = path_join(s->out_dir, "summary.csv");

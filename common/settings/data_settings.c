@@ -40,6 +40,9 @@ const cfg_key data_keys[] = {
     {"data.fields.target", CFG_STRING, "\"output\"", CFG_NO_RANGE, NULL, "field with the target text", F(fields.target)},
     {"data.fields.history_order", CFG_STRING, "\"\"", CFG_NO_RANGE, NULL,
      "field of a history item to order by (newest = largest); \"\" = file order, newest last", F(fields.history_order)},
+    {"data.fields.query", CFG_STRING, "\"input\"", CFG_NO_RANGE, NULL,
+     "field with the sample's query text: what data.history_select = \"bm25\" ranks the history items "
+     "against", F(fields.query)},
     {"data.fields.split", CFG_STRING, "\"\"", CFG_NO_RANGE, NULL,
      "field with train/valid/test; \"\" = split_fallback by a hash of the user", F(fields.split)},
     {"data.fields.truth_spans", CFG_STRING, "\"\"", CFG_NO_RANGE, NULL,
@@ -55,7 +58,13 @@ const cfg_key data_keys[] = {
      "one history item; {field} from the item ({field:N}: at most N tokens)", F(history_item_template)},
     {"data.empty_history", CFG_STRING, "\"[Past] None\\n\"", CFG_NO_RANGE, NULL,
      "{history} of the without-history prompt (and of users with no usable history)", F(empty_history)},
-    {"data.max_history_items", CFG_INT, "8", 0, 100000, NULL, "newest history items kept at most", F(max_history_items)},
+    {"data.max_history_items", CFG_INT, "8", 0, 100000, NULL,
+     "history items kept at most (K): the newest (recent) or the K of highest BM25 score (bm25)", F(max_history_items)},
+    {"data.history_select", CFG_CHOICE, "\"recent\"", CFG_NO_RANGE, "recent|bm25",
+     "which history items a prompt shows: the newest K, or the K most relevant to the query field by BM25 "
+     "over the sample's own history items (ties: the newer item); docs/data.md", F(history_select)},
+    {"data.bm25_k1", CFG_FLOAT, "1.2", 0, 100, NULL, "BM25 term-frequency saturation k1", F(bm25_k1)},
+    {"data.bm25_b", CFG_FLOAT, "0.75", 0, 1, NULL, "BM25 length normalisation b", F(bm25_b)},
     {"data.max_prompt_tokens", CFG_INT, "768", 1, 1048576, NULL,
      "prompt budget: oldest history items are dropped until the prompt fits", F(max_prompt_tokens)},
     {"data.truncate", CFG_CHOICE, "\"end\"", CFG_NO_RANGE, "end|start",
@@ -85,6 +94,8 @@ void data_settings_check(const data_settings *d, const char *file) {
           "data.max_prompt_tokens; give the item template's fields budgets instead)", file);
   if (!strstr(d->prompt_template, "{history}"))
     fatal("%s: data.prompt_template must contain {history}", file);
+  if (d->history_select == DATA_SELECT_BM25 && !*d->fields.query)
+    fatal("%s: data.history_select = \"bm25\" needs data.fields.query (the field ranked against)", file);
   if (!*d->fields.user) fatal("%s: data.fields.user must name a field", file);
   if (d->targets.files.n > 0 && !*d->fields.id)
     fatal("%s: data.targets needs data.fields.id: the records are joined to their targets by id", file);

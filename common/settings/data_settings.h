@@ -7,6 +7,7 @@
 
 enum { DATA_TRUNCATE_END, DATA_TRUNCATE_START };   // data.truncate
 enum { DATA_BAD_FAIL, DATA_BAD_SKIP };             // data.on_bad_record
+enum { DATA_SELECT_RECENT, DATA_SELECT_BM25 };     // data.history_select
 
 typedef struct {
   string_list files;
@@ -16,10 +17,12 @@ typedef struct {
   struct { string_list files; const char *records, *id, *target; } targets;
   struct {
     const char *id, *user, *history, *target, *history_order, *split, *truth_spans, *truth_rare,
-        *truth_decisive;
+        *truth_decisive, *query;
   } fields;
   const char *prompt_template, *history_item_template, *empty_history;
   long max_history_items, max_prompt_tokens;
+  int history_select;           // DATA_SELECT_*
+  double bm25_k1, bm25_b;
   int truncate;                 // DATA_TRUNCATE_*
   long max_target_tokens;
   struct { double valid_fraction, test_fraction; } split_fallback;

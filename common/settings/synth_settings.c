@@ -37,5 +37,9 @@ const cfg_key synth_keys[] = {
      "share of users with a spelling/punctuation habit (!!, ..., emoticon, all lowercase)", F(habit_share)},
     {"synth.length_max", CFG_INT, "3", 1, 8, NULL,
      "longest length preference: feature sentences per review, per user uniform in [1, max]", F(length_max)},
+    {"synth.persona_topic_share", CFG_FLOAT, "0", 0, 0.9, NULL,
+     "0 = the persona may show in any review; > 0: each user's persona belongs to one topic category (not a "
+     "favourite), this share of the user's reviews are of it, and only those show the persona, so the "
+     "history items that carry it are the query-relevant ones, not the newest (docs/synth.md)", F(persona_topic_share)},
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
 };

@@ -17,6 +17,7 @@ typedef struct {
   long petwords_max;
   double habit_share;
   long length_max;
+  double persona_topic_share;
 } synth_settings;
 
 extern const cfg_key synth_keys[];

@@ -38,9 +38,11 @@ const cfg_key train_keys[] = {
      "lm: tokens per window of the per-user streams; 0 = model.max_seq_len", F(lm_window)},
     {"train.history_dropout", CFG_FLOAT, "0.0", 0.0, 1.0, NULL,
      "context_sft: probability that a sample is shown without history", F(history_dropout)},
-    {"train.weights", CFG_CHOICE, "\"annotations\"", CFG_NO_RANGE, "annotations|online|uniform",
+    {"train.weights", CFG_CHOICE, "\"annotations\"", CFG_NO_RANGE, "annotations|online|uniform|ratio|ratio_online",
      "nextquill token weights: from the annotation files (train.annotations), recomputed online, "
-     "or all 1", F(weights)},
+     "all 1, or the likelihood ratio p_h / p_0 clipped to [train.ratio_min, train.ratio_max] from the "
+     "reference effect files (ratio: effects/, effect.output) or from the model being trained (ratio_online)",
+     F(weights)},
     {"train.annotations", CFG_STRING, "\"\"", CFG_NO_RANGE, NULL,
      "directory of annotation files, a folder name under run_dir; \"\" = the run "
      "layout's (annotations/)", F(annotations)},
@@ -54,6 +56,9 @@ const cfg_key train_keys[] = {
      "online weights: preference token when p_h - p_0 > threshold", F(online_threshold)},
     {"train.online_hi", CFG_FLOAT, "1.0", 0.0, 1e6, NULL, "online weight of preference tokens", F(online_hi)},
     {"train.online_lo", CFG_FLOAT, "0.1", 0.0, 1e6, NULL, "online weight of the other tokens", F(online_lo)},
+    {"train.ratio_min", CFG_FLOAT, "0.1", 0.0, 1e6, NULL,
+     "ratio weights: a token's weight is p_h / p_0 clipped to [ratio_min, ratio_max]", F(ratio_min)},
+    {"train.ratio_max", CFG_FLOAT, "10", 0.0, 1e6, NULL, "ratio weights: the upper clip", F(ratio_max)},
     {"train.adapter", CFG_CHOICE, "\"none\"", CFG_NO_RANGE, "none|lora",
      "none = full fine-tuning; lora = train.init frozen, LoRA adapters trained (docs/training.md)", F(adapter)},
     {"train.lora_rank", CFG_INT, "8", 1, 65536, NULL, "LoRA rank r", F(lora_rank)},
@@ -79,6 +84,9 @@ void train_settings_check(const train_settings *t, const char *file) {
     fatal("%s: train.effect_alignment needs train.reference (a checkpoint)", file);
   if (t->history_dropout > 0 && t->objective != OBJ_CONTEXT_SFT)
     warning("train.history_dropout is used by objective context_sft only");
+  if (t->ratio_min > t->ratio_max)
+    fatal("%s: train.ratio_min (%g) must be <= train.ratio_max (%g)", file, t->ratio_min, t->ratio_max);
+  if (t->ratio_max <= 0) fatal("%s: train.ratio_max must be > 0 (the weights are normalised by their sum)", file);
   if (t->per_user && t->adapter != ADAPTER_LORA) fatal("%s: train.per_user needs train.adapter = \"lora\"", file);
   if (t->per_user && t->objective == OBJ_LM) fatal("%s: train.per_user needs a sample objective, not lm", file);
   if (t->adapter != ADAPTER_LORA) return;

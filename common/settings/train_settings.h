@@ -7,7 +7,7 @@
 
 #define TRAIN_OBJECTIVES "lm|sft|context_sft|nextquill"   // train.objective: OBJ_*
 enum { OBJ_LM, OBJ_SFT, OBJ_CONTEXT_SFT, OBJ_NEXTQUILL };
-enum { W_ANNOTATIONS, W_ONLINE, W_UNIFORM };               // train.weights
+enum { W_ANNOTATIONS, W_ONLINE, W_UNIFORM, W_RATIO, W_RATIO_ONLINE };   // train.weights
 enum { ADAPTER_NONE, ADAPTER_LORA };                      // train.adapter
 enum { SHARD_OPT_AUTO, SHARD_OPT_TRUE, SHARD_OPT_FALSE };  // train.shard_optimizer
 
@@ -28,6 +28,7 @@ typedef struct {
   int weight_pce, effect_alignment;
   const char *reference;
   double online_threshold, online_hi, online_lo;
+  double ratio_min, ratio_max;  // ratio weights: p_h / p_0 clipped to [ratio_min, ratio_max]
   int adapter;                  // ADAPTER_*
   long lora_rank;
   double lora_alpha, lora_dropout;

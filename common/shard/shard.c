@@ -18,7 +18,9 @@ void shard_opts_from_settings(shard_opts *o, const data_settings *d) {
                     .max_prompt_tokens = (int)d->max_prompt_tokens, .max_target_tokens = (int)d->max_target_tokens,
                     .valid_fraction = d->split_fallback.valid_fraction,
                     .test_fraction = d->split_fallback.test_fraction, .skip_bad = d->on_bad_record == DATA_BAD_SKIP,
-                    .cut_start = d->truncate == DATA_TRUNCATE_START};
+                    .cut_start = d->truncate == DATA_TRUNCATE_START, .f_query = d->fields.query,
+                    .select_bm25 = d->history_select == DATA_SELECT_BM25, .bm25_k1 = d->bm25_k1,
+                    .bm25_b = d->bm25_b};
   tpl_check(o->prompt_tpl, "data.prompt_template");
   tpl_check(o->item_tpl, "data.history_item_template");
 }

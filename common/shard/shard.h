@@ -20,6 +20,7 @@ typedef struct {
   const char *f_id, *f_user, *f_history, *f_target;      // field names (f_id "" = file:number)
   const char *f_order, *f_split, *f_truth, *f_truth_rare; // "" = absent
   const char *f_truth_decisive;                           // "" = absent
+  const char *f_query;                                    // data.fields.query (bm25)
   const char *f_gold_target;                              // data.targets.target: the target
                                                           // field of a joined targets record
   const char *prompt_tpl, *item_tpl, *empty_history;
@@ -27,11 +28,20 @@ typedef struct {
   double valid_fraction, test_fraction;
   int skip_bad;                                           // on_bad_record = "skip"
   int cut_start;                                          // data.truncate = "start"
+  int select_bm25;                                        // data.history_select = "bm25"
+  double bm25_k1, bm25_b;
 } shard_opts;
 // The data section as the shard code uses it; checks the templates (fatal naming the key).
 void shard_opts_from_settings(shard_opts *o, const data_settings *d);
 
 // ---- one sample ----------------------------------------------------------------------
+// One candidate history item as the selection saw it (--preview prints them).
+typedef struct {
+  int32_t index;            // position in the record's history array
+  double score;             // BM25 score (bm25), else 0
+  int8_t kept;              // among the K selected
+} shard_hist_cand;
+
 typedef struct {
   int64_t order;            // global position in the corpus (files in order, lines in order)
   char *id, *user;
@@ -43,6 +53,8 @@ typedef struct {
   uint8_t *truth_decisive;                    // per target token, or NULL
   int32_t hist_dropped;     // history items dropped to fit max_prompt_tokens  } for the log and
   uint8_t field_cut, target_cut;   // a {field:N} / the target was cut      } --preview; not packed
+  shard_hist_cand *cand;    // every history item, time order (oldest first) } --preview;
+  int32_t n_cand;           //                                               } not packed
 } shard_sample;
 
 // What the record's file adds to it (NULL: nothing).

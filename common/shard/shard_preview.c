@@ -50,6 +50,19 @@ static void print_tokens(const tokenizer *t, const int32_t *ids, size_t n) {
   free(text);
 }
 
+// Which history items the selection kept (data.history_select), with their BM25 scores.
+static void print_selection(const shard_opts *o, const shard_sample *s) {
+  if (!o->select_bm25) {
+    printf("--- history selection: recent (the newest %d of %d items)\n", o->max_history_items, s->n_cand);
+    return;
+  }
+  printf("--- history selection: bm25 against field '%s' (k1 %g, b %g; idf over this sample's %d items), "
+         "the %d best kept (ties: the newer); oldest first:\n", o->f_query, o->bm25_k1, o->bm25_b, s->n_cand,
+         o->max_history_items);
+  for (int32_t i = 0; i < s->n_cand; i++)
+    printf("  item %d: bm25 %.4f%s\n", s->cand[i].index, s->cand[i].score, s->cand[i].kept ? "  kept" : "");
+}
+
 static void print_sample(const shard_opts *o, const tokenizer *t, const shard_sample *s, const char *where, int k) {
   int32_t hp = s->hist_len - s->target_len, np = s->nohist_len - s->target_len;
   static const char *const split_names[3] = {"train", "valid", "test"};
@@ -63,6 +76,7 @@ static void print_sample(const shard_opts *o, const tokenizer *t, const shard_sa
   printf("--- with history: %d tokens, %d history items", hp, s->n_hist);
   if (s->hist_dropped) printf(", %d oldest dropped to fit max_prompt_tokens = %d", s->hist_dropped, o->max_prompt_tokens);
   printf("\n");
+  print_selection(o, s);
   print_tokens(t, s->hist, (size_t)hp);
   printf("--- without history: %d tokens\n", np);
   print_tokens(t, s->nohist, (size_t)np);

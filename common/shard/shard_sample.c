@@ -8,6 +8,7 @@
 #include "base/jsonl.h"
 #include "base/log.h"
 #include "pipeline/corpus.h"
+#include "text/bm25.h"
 #include "text/template.h"
 
 #define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
@@ -41,7 +42,7 @@ static int split_of(const shard_opts *o, const json_t *rec, const shard_src *src
   return 0;
 }
 
-typedef struct { const json_t *item; size_t index; } hist_item;
+typedef struct { const json_t *item; size_t index; double score; size_t pos; } hist_item;
 static const char *g_order_field;   // qsort has no context argument in C11
 
 // Oldest first: by the order field (numbers numerically, strings bytewise), then file order.
@@ -60,12 +61,17 @@ static int cmp_hist(const void *a, const void *b) {
   return (x->index > y->index) - (x->index < y->index);
 }
 
-// The newest max_history_items items, oldest first, rendered one string each.
-static int history_items(const shard_opts *o, const json_t *rec, tpl_budget *budget, char ***out, int *n_out,
-                         char *err, size_t errlen) {
+// BM25 rank order: higher score first; equal scores, the newer item first (larger pos).
+static int cmp_relevance(const void *a, const void *b) {
+  const hist_item *x = a, *y = b;
+  if (x->score != y->score) return x->score > y->score ? -1 : 1;
+  return (x->pos < y->pos) - (x->pos > y->pos);
+}
+
+// The record's items checked and sorted oldest first (it[i].pos = i); *n_out of them.
+static int sorted_items(const shard_opts *o, const json_t *rec, hist_item **out, size_t *n_out, char *err,
+                        size_t errlen) {
   const json_t *h = json_path_get(rec, o->f_history);
-  *out = NULL;
-  *n_out = 0;
   if (!h) { snprintf(err, errlen, "field '%s': missing", o->f_history); return -1; }
   if (!json_is_array(h)) { snprintf(err, errlen, "field '%s': expected an array of objects", o->f_history); return -1; }
   size_t n = json_array_size(h);
@@ -93,25 +99,82 @@ static int history_items(const shard_opts *o, const json_t *rec, tpl_budget *bud
   }
   g_order_field = *o->f_order ? o->f_order : NULL;
   qsort(it, n, sizeof *it, cmp_hist);
-  size_t first = n > (size_t)o->max_history_items ? n - (size_t)o->max_history_items : 0;
-  char **r = xcalloc(n - first + 1, sizeof *r);
-  for (size_t i = first; i < n; i++) {
+  for (size_t i = 0; i < n; i++) it[i].pos = i;
+  *out = it, *n_out = n;
+  return 0;
+}
+
+// bm25: it[].score of every item, each rendered by the item template without budgets (the
+// document) against the record's query field; then it[] in rank order (cmp_relevance).
+static int rank_by_bm25(const shard_opts *o, const json_t *rec, hist_item *it, size_t n, char *err, size_t errlen) {
+  const json_t *q = json_path_get(rec, o->f_query);
+  if (!q) { snprintf(err, errlen, "field '%s': missing (data.fields.query)", o->f_query); return -1; }
+  if (!json_is_string(q)) { snprintf(err, errlen, "field '%s': expected a string (data.fields.query)", o->f_query); return -1; }
+  char **docs = xcalloc(n + 1, sizeof *docs);
+  double *score = xcalloc(n + 1, sizeof *score);
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++) {
     strbuf b;
     sb_init(&b);
     char e2[512];
-    if (tpl_render(o->item_tpl, "data.history_item_template", it[i].item, NULL, budget, &b, e2, sizeof e2)) {
-      snprintf(err, errlen, "%s[%zu]: %s", o->f_history, it[i].index, e2);
+    rc = tpl_render(o->item_tpl, "data.history_item_template", it[i].item, NULL, NULL, &b, e2, sizeof e2);
+    if (rc) snprintf(err, errlen, "%s[%zu]: %s", o->f_history, it[i].index, e2);
+    sb_puts(&b, "");
+    docs[i] = sb_detach(&b);
+  }
+  if (!rc) bm25_scores(json_string_value(q), (const char *const *)docs, (int)n, o->bm25_k1, o->bm25_b, score);
+  for (size_t i = 0; i < n; i++) it[i].score = score[i], free(docs[i]);
+  free(docs), free(score);
+  if (!rc) qsort(it, n, sizeof *it, cmp_relevance);
+  return rc;
+}
+
+// The K = max_history_items items a prompt shows, in prompt order, rendered one string each:
+// recent, the newest K oldest first; bm25, the K of highest score, least relevant first (the
+// most relevant sits next to the query, and a prompt over budget drops from the front).
+// *cand (may be NULL): every item in time order with its score and whether it was kept.
+static int history_items(const shard_opts *o, const json_t *rec, tpl_budget *budget, char ***out, int *n_out,
+                         shard_hist_cand **cand, int32_t *n_cand, char *err, size_t errlen) {
+  *out = NULL;
+  *n_out = 0;
+  hist_item *it;
+  size_t n;
+  if (sorted_items(o, rec, &it, &n, err, errlen)) return -1;
+  size_t k = n > (size_t)o->max_history_items ? (size_t)o->max_history_items : n;
+  hist_item *keep = it + (n - k);   // recent: the newest k, oldest first
+  if (o->select_bm25) {
+    if (rank_by_bm25(o, rec, it, n, err, errlen)) { free(it); return -1; }
+    for (size_t i = 0; i < k / 2; i++) {   // the top k, reversed: least relevant first
+      hist_item t = it[i];
+      it[i] = it[k - 1 - i], it[k - 1 - i] = t;
+    }
+    keep = it;
+  }
+  if (cand) {
+    *cand = xcalloc(n + 1, sizeof **cand);
+    *n_cand = (int32_t)n;
+    for (size_t i = 0; i < n; i++)
+      (*cand)[it[i].pos] = (shard_hist_cand){(int32_t)it[i].index, it[i].score, (int8_t)(it + i >= keep && it + i < keep + k)};
+  }
+  char **r = xcalloc(k + 1, sizeof *r);
+  for (size_t i = 0; i < k; i++) {
+    strbuf b;
+    sb_init(&b);
+    char e2[512];
+    if (tpl_render(o->item_tpl, "data.history_item_template", keep[i].item, NULL, budget, &b, e2, sizeof e2)) {
+      snprintf(err, errlen, "%s[%zu]: %s", o->f_history, keep[i].index, e2);
       sb_free(&b);
-      for (size_t j = first; j < i; j++) free(r[j - first]);
-      free(r);
-      free(it);
+      for (size_t j = 0; j < i; j++) free(r[j]);
+      free(r), free(it);
+      if (cand) free(*cand), *cand = NULL, *n_cand = 0;
       return -1;
     }
-    r[i - first] = sb_detach(&b);
+    sb_puts(&b, "");
+    r[i] = sb_detach(&b);
   }
   free(it);
   *out = r;
-  *n_out = (int)(n - first);
+  *n_out = (int)k;
   return 0;
 }
 
@@ -256,7 +319,7 @@ int shard_sample_texts(const shard_opts *o, const json_t *rec, const shard_src *
   sample_work w;
   sample_work_init(&w);
   int rc = target_and_truth(o, rec, src, &w, err, errlen);
-  if (!rc) rc = history_items(o, rec, NULL, &w.items, &w.n_items, err, errlen);
+  if (!rc) rc = history_items(o, rec, NULL, &w.items, &w.n_items, NULL, NULL, err, errlen);
   if (!rc) rc = render_prompt(o, rec, w.items, 0, w.n_items, NULL, &w.text, err, errlen);
   if (!rc) {
     *prompt = xstrdup(w.text.data);
@@ -363,7 +426,7 @@ int shard_sample_make(const shard_opts *o, const tokenizer *t, const json_t *rec
   w.budget = (tpl_budget){.tok = t, .cut_start = o->cut_start};
   int rc = read_keys(o, rec, src, s, err, errlen);
   if (!rc) rc = target_and_truth(o, rec, src, &w, err, errlen);
-  if (!rc) rc = history_items(o, rec, &w.budget, &w.items, &w.n_items, err, errlen);
+  if (!rc) rc = history_items(o, rec, &w.budget, &w.items, &w.n_items, &s->cand, &s->n_cand, err, errlen);
   if (!rc) rc = encode_target(o, t, &w, s, err, errlen);
   if (!rc) mark_truth(t, &w, s);
   if (!rc) rc = without_history(o, t, rec, &w, s, err, errlen);
@@ -377,6 +440,6 @@ int shard_sample_make(const shard_opts *o, const tokenizer *t, const json_t *rec
 
 void shard_sample_free(shard_sample *s) {
   free(s->id), free(s->user), free(s->hist), free(s->nohist), free(s->truth), free(s->truth_rare);
-  free(s->truth_decisive);
+  free(s->truth_decisive), free(s->cand);
   memset(s, 0, sizeof *s);
 }

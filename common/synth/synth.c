@@ -324,6 +324,7 @@ typedef struct {
   int aspect_id, aspect_lead;  // index into sw_aspects / sw_aspect_leads
   int bias, length, habit_id;  // habit_id -1 when none
   int fav[2];
+  int topic;                   // persona_topic_share > 0: the persona's category, else -1
   int start_day;               // days since 1970-01-01 of the first review
 } user;
 
@@ -382,6 +383,11 @@ static void user_make(const synth_world *w, int u, gsl_rng *r, user *us) {
   us->fav[0] = pick(r, sw_n_categories);
   us->fav[1] = (us->fav[0] + 1 + pick(r, sw_n_categories - 1)) % sw_n_categories;
   us->start_day = 16801 + pick(r, 1500);  // 2016-01-01 + up to ~4 years
+  us->topic = -1;   // drawn last and only when asked: the default benchmark's bytes stay as they were
+  if (p->persona_topic_share > 0) {
+    do us->topic = pick(r, sw_n_categories);
+    while (us->topic == us->fav[0] || us->topic == us->fav[1]);
+  }
 }
 
 static void user_free(user *us) {
@@ -469,7 +475,8 @@ static void write_review(const synth_world *w, const user *us, gsl_rng *r, const
   int pol = polarity(rating);
   char buf[256];
   if (us->opener.held && gsl_rng_uniform(r) < st) rv_pref(rv, us->opener.text, SK_OPENER, &us->opener, 1);
-  if (us->persona.held && gsl_rng_uniform(r) < st) rv_pref(rv, us->persona.text, SK_PERSONA, &us->persona, 1);
+  int persona_here = us->topic < 0 || it->cat == us->topic;   // persona_topic_share: its topic only
+  if (us->persona.held && persona_here && gsl_rng_uniform(r) < st) rv_pref(rv, us->persona.text, SK_PERSONA, &us->persona, 1);
   // overall sentence: "This kettle is [intensifier] good."
   snprintf(buf, sizeof buf, sw_rating_frames[pick(r, sw_n_rating_frames)], cat->nouns[it->noun]);
   rv_ctx(rv, buf);
@@ -512,7 +519,10 @@ static void write_review(const synth_world *w, const user *us, gsl_rng *r, const
 static int choose_item(const synth_world *w, const user *us, gsl_rng *r, const written *prev, int n_prev) {
   int it = 0;
   for (int tries = 0; tries < 20; tries++) {
-    if (gsl_rng_uniform(r) < 0.7) {
+    if (us->topic >= 0 && gsl_rng_uniform(r) < w->p.persona_topic_share) {
+      int c = us->topic, n = w->cat_start[c + 1] - w->cat_start[c];
+      it = n ? w->cat_items[w->cat_start[c] + pick(r, n)] : pick(r, w->p.items);
+    } else if (gsl_rng_uniform(r) < 0.7) {
       int c = us->fav[pick(r, 2)];
       int n = w->cat_start[c + 1] - w->cat_start[c];
       it = n ? w->cat_items[w->cat_start[c] + pick(r, n)] : pick(r, w->p.items);
@@ -621,6 +631,7 @@ static void json_sample(strbuf *b, const synth_world *w, int u, const user *us, 
   json_pref(b, "intensifier", &us->intens);
   sb_printf(b, ",\"length\":%d", us->length);
   json_pref(b, "habit", &us->habit);
+  if (us->topic >= 0) sb_printf(b, ",\"persona_topic\":\"%s\"", sw_categories[us->topic].name);
   sb_puts(b, "}}\n");
 }
 

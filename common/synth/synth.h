@@ -31,6 +31,8 @@ typedef struct {
   int petwords_max;      // pet words per user: uniform in [1, max] (0: none)
   double habit_share;    // share of users with a spelling/punctuation habit
   int length_max;        // feature sentences per review: user's length pref in [1, max]
+  double persona_topic_share;   // > 0: the persona shows only in reviews of the user's topic
+                                // category, which this share of its reviews are of
 } synth_params;
 
 // Span kinds, in the order written to `pref_kinds`.

@@ -25,7 +25,8 @@ static void params_from_settings(const settings *set, synth_params *p) {
                       .cold_share = y->cold_share, .brands = (int)y->brands, .pool_size = (int)y->pool_size,
                       .zipf_s = y->zipf_s, .rare_share = y->rare_share, .pref_share = y->pref_share,
                       .pref_strength = y->pref_strength, .petwords_max = (int)y->petwords_max,
-                      .habit_share = y->habit_share, .length_max = (int)y->length_max};
+                      .habit_share = y->habit_share, .length_max = (int)y->length_max,
+                      .persona_topic_share = y->persona_topic_share};
   const char *bad = synth_params_check(p);
   if (bad) fatal("%s: %s", settings_file(set), bad);
 }

@@ -6,9 +6,40 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "files/annotations_file.h"
+#include "files/effects_file.h"
 #include "files/shards_file.h"
+#include "model/loss.h"
 #include "pipeline/run_layout.h"
 #include "train/trainer.h"
+
+// train.weights = "ratio": per target token clip(p_h / p_0) from the reference effect file of
+// each shard (effects/<shard name>), mask = p_h > p_0; samples nq-effect skipped get weight 1.
+static void ratio_weights_load(train_data *d, const settings *set) {
+  char *dir = run_path(set, RUN_EFFECTS);
+  for (int f = 0; f < d->n_shards; f++) {
+    const char *base = strrchr(d->paths[f], '/');
+    char *ep = path_join(dir, base ? base + 1 : d->paths[f]);
+    if (!file_exists(ep)) fatal("%s: missing effect file (train.weights = \"ratio\"); run nq-effect", ep);
+    effect_file e;
+    file_read(&effects_kind, ep, &e);
+    if (strcmp(e.shard_digest, file_digest(d->paths[f])))
+      fatal("%s was computed from another version of %s; rerun nq-effect", ep, d->paths[f]);
+    if (e.n_tokens != d->sh[f].n_targets)
+      fatal("%s: %zu tokens, the shard has %zu target tokens; rerun nq-effect", ep, e.n_tokens, d->sh[f].n_targets);
+    d->weight[f] = xmalloc((e.n_tokens + 1) * sizeof(float));
+    d->mask[f] = xmalloc(e.n_tokens + 1);
+    for (size_t i = 0; i < e.n_samples; i++)
+      for (int64_t t = e.offsets[i]; t < e.offsets[i + 1]; t++) {
+        int computed = e.sample_computed[i];
+        d->weight[f][t] = computed ? loss_ratio_weight(e.logp_with[t], e.logp_without[t], set->train.ratio_min,
+                                                       set->train.ratio_max) : 1.0f;
+        d->mask[f][t] = (uint8_t)(computed && e.logp_with[t] > e.logp_without[t]);
+      }
+    file_free(&effects_kind, &e);
+    free(ep);
+  }
+  free(dir);
+}
 
 // The training and validation samples (train_data, trainer.h) of every shard, and the
 // nextquill weights of annotation files.
@@ -48,7 +79,12 @@ void train_data_load(train_data *d, const settings *set) {
       }
     }
   if (d->n_train == 0) fatal("%s: no training samples (split train) in the shards", d->paths[0]);
-  if (set->train.objective != OBJ_NEXTQUILL || set->train.weights != W_ANNOTATIONS) return;
+  if (set->train.objective != OBJ_NEXTQUILL) return;
+  if (set->train.weights == W_RATIO) {
+    ratio_weights_load(d, set);
+    return;
+  }
+  if (set->train.weights != W_ANNOTATIONS) return;
   char *ann_dir = run_path(set, RUN_WEIGHTS);
   for (int f = 0; f < d->n_shards; f++) {
     const char *base = strrchr(d->paths[f], '/');

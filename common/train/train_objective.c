@@ -116,7 +116,7 @@ static void pack_sequences(train_work *w, const train_data *d, const train_setti
 static const float *target_weights(train_work *w, const train_data *d, const train_settings *ts,
                                    const train_batch *b, int j, const float *zh, const float *z0,
                                    const int32_t *y, int T, loss_sums *acc) {
-  if (ts->weights == W_ANNOTATIONS) {
+  if (ts->weights == W_ANNOTATIONS || ts->weights == W_RATIO) {   // read at start (train_data.c)
     int s = b->shard[j];
     int64_t off = d->sh[s].target_offset[b->index[j]];
     for (int t = 0; t < T; t++) acc->pref_tokens += d->mask[s][off + t];
@@ -126,6 +126,11 @@ static const float *target_weights(train_work *w, const train_data *d, const tra
     acc->pref_tokens += loss_online_weights(w->token_weight, w->online_mask, zh, z0, y, T, w->vocab,
                                             (float)ts->online_threshold, (float)ts->online_hi,
                                             (float)ts->online_lo);
+    return w->token_weight;
+  }
+  if (ts->weights == W_RATIO_ONLINE) {
+    acc->pref_tokens += loss_ratio_weights(w->token_weight, w->online_mask, zh, z0, y, T, w->vocab,
+                                           (float)ts->ratio_min, (float)ts->ratio_max);
     return w->token_weight;
   }
   for (int t = 0; t < T; t++) w->token_weight[t] = 1.0f;

@@ -55,6 +55,10 @@ for s in 1234 1235; do
   grep -q "vs decisive tokens" "$R/seed-$s/logs/annotate_r2.log" || bad rounds_outputs "seed $s: no decisive-token figures"
 done
 [ $failed = 0 ] && ok rounds_outputs
+# the run ends with the across-seed page (nq-report <run_dir>/seeds): both eval directories
+if [ -s "$R/seeds/index.html" ] && [ "$(grep -o '<section><h2>eval[_a-z]*</h2>' "$R/seeds/index.html" | tr '\n' ' ')" = \
+     "<section><h2>eval</h2> <section><h2>eval_out</h2> " ]; then ok rounds_seeds_page
+else bad rounds_seeds_page "$(ls "$R/seeds" 2>&1 | tr '\n' ' ')"; fi
 $PY - "$R" <<'PY' && ok rounds_seed_summary || bad rounds_seed_summary "see above"
 import csv, json, sys, statistics
 R = sys.argv[1]

@@ -42,6 +42,17 @@ if { build/nq-effect $CFG "${SET[@]}" --set effect.model=\"$R/context_sft/model.
   share=$($PY -c "import h5py; print(h5py.File('$(M nq_ann)')['metrics/pref_share'][()].max())" 2>&1)
   $PY -c "import sys; sys.exit(not 0 < float('$share') <= 1)" 2>/dev/null \
     && ok "train_pref_share_logged ($share)" || bad train_pref_share_logged "share '$share'"
+  # ratio weights (p_h / p_0 clipped) from the same effect files, and online; a missing
+  # effect file is refused naming it
+  run_obj nq_ratio --set train.objective=\"nextquill\" --set train.weights=\"ratio\"
+  run_obj nq_ratio_online --set train.objective=\"nextquill\" --set train.weights=\"ratio_online\"
+  share=$($PY -c "import h5py; print(h5py.File('$(M nq_ratio)')['metrics/pref_share'][()].max())" 2>&1)
+  $PY -c "import sys; sys.exit(not 0 < float('$share') < 1)" 2>/dev/null \
+    && ok "train_ratio_pref_share_logged ($share)" || bad train_ratio_pref_share_logged "share '$share'"
+  if train --set train.name=\"nq_ratio_bad\" --set train.objective=\"nextquill\" --set train.weights=\"ratio\" \
+       --set effect.output=\"no_effects\" > $T/ratio_bad.log 2>&1; then bad train_ratio_needs_effects "ran"
+  elif grep -q "no_effects/shard-00000.h5: missing effect file" $T/ratio_bad.log; then ok train_ratio_needs_effects
+  else bad train_ratio_needs_effects "$(tail -n 1 $T/ratio_bad.log)"; fi
   # an annotation file made from another shard is refused before any step
   cp $R/shards/shard-00000.h5 $T/s0.h5
   cp $R/annotations/shard-00001.h5 $R/annotations/shard-00000.h5

@@ -134,6 +134,31 @@ static void test_online_weights(void **st) {
   assert_true(mask[0] == 1 && mask[1] == 0 && mask[2] == 0 && mask[3] == 0);
 }
 
+// Ratio weights by hand (V = 2, target y = 0 on every row; clip [0.1, 10]):
+//   row 0: zh = (0, 0) -> p_h = 1/2; z0 = (0, ln 3) -> p_0 = 1/4: ratio 2, w = 2, mask 1
+//   row 1: zh = (ln 99, 0) -> p_h = 0.99; z0 = (0, ln 99) -> p_0 = 0.01: ratio 99, w = 10 (clip)
+//   row 2: zh and z0 of row 1 swapped: ratio 1/99, w = 0.1 (clip), mask 0
+// and the weighted CE normalises by their sum: L = (2 ln 2 + 10 (-ln 0.99) + 0.1 ln 100) / 12.1
+static void test_ratio_weights(void **st) {
+  (void)st;
+  const int v = 2, T = 3;
+  float zh[6] = {0, 0, logf(99), 0, 0, logf(99)}, z0[6] = {0, logf(3), 0, logf(99), logf(99), 0};
+  int32_t y[3] = {0, 0, 0};
+  float w[3];
+  uint8_t mask[3];
+  assert_int_equal(loss_ratio_weights(w, mask, zh, z0, y, T, v, 0.1f, 10.f), 2);
+  assert_float_equal(w[0], 2.0, 1e-5);
+  assert_float_equal(w[1], 10.0, 0);
+  assert_float_equal(w[2], 0.1f, 0);
+  assert_true(mask[0] == 1 && mask[1] == 1 && mask[2] == 0);
+  double L = loss_wce(NULL, zh, y, w, T, v, 1.f);
+  assert_float_equal(L, (2 * log(2.0) - 10 * log(0.99) + 0.1 * log(100.0)) / 12.1, 1e-5);
+  // the stored-effects form: log-probabilities in, the same clip; NaN (uncomputed) -> lo
+  assert_float_equal(loss_ratio_weight(log(0.5), log(0.25), 0.1, 10), 2.0, 1e-6);
+  assert_float_equal(loss_ratio_weight(0.0, -800.0, 0.1, 10), 10.0, 0);   // exp(800) would overflow
+  assert_float_equal(loss_ratio_weight(NAN, 0.0, 0.5, 10), 0.5, 0);
+}
+
 static void bad_target(void *arg) {
   (void)arg;
   float z[V] = {0};
@@ -150,6 +175,7 @@ int main(void) {
       cmocka_unit_test(test_grad_diff_ce),   cmocka_unit_test(test_grad_effect_kl),
       cmocka_unit_test(test_known_values),   cmocka_unit_test(test_reduces_to_ce),
       cmocka_unit_test(test_online_weights), cmocka_unit_test(test_bad_target),
+      cmocka_unit_test(test_ratio_weights),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

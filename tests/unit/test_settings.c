@@ -487,11 +487,13 @@ static const struct {
     {"data.format", "auto", REC_AUTO}, {"data.format", "jsonl", REC_JSONL}, {"data.format", "json", REC_JSON},
     {"data.truncate", "end", DATA_TRUNCATE_END}, {"data.truncate", "start", DATA_TRUNCATE_START},
     {"data.on_bad_record", "fail", DATA_BAD_FAIL}, {"data.on_bad_record", "skip", DATA_BAD_SKIP},
+    {"data.history_select", "recent", DATA_SELECT_RECENT}, {"data.history_select", "bm25", DATA_SELECT_BM25},
     {"model.precision", "fp32", MODEL_FP32}, {"model.precision", "bf16", MODEL_BF16},
     {"train.objective", "lm", OBJ_LM}, {"train.objective", "sft", OBJ_SFT},
     {"train.objective", "context_sft", OBJ_CONTEXT_SFT}, {"train.objective", "nextquill", OBJ_NEXTQUILL},
     {"train.weights", "annotations", W_ANNOTATIONS}, {"train.weights", "online", W_ONLINE},
-    {"train.weights", "uniform", W_UNIFORM},
+    {"train.weights", "uniform", W_UNIFORM}, {"train.weights", "ratio", W_RATIO},
+    {"train.weights", "ratio_online", W_RATIO_ONLINE},
     {"train.adapter", "none", ADAPTER_NONE}, {"train.adapter", "lora", ADAPTER_LORA},
     {"train.shard_optimizer", "auto", SHARD_OPT_AUTO}, {"train.shard_optimizer", "true", SHARD_OPT_TRUE},
     {"train.shard_optimizer", "false", SHARD_OPT_FALSE},
@@ -660,6 +662,8 @@ static void test_check_rejects_data_rules(void **st) {
   expect_rejected("data: { fields: { user = \"\"; }; };", "data.fields.user must name a field");
   expect_rejected("data: { targets: { files = [\"o.json\"]; }; fields: { id = \"\"; }; };",
                   "data.targets needs data.fields.id");
+  expect_rejected("data: { history_select = \"bm25\"; fields: { query = \"\"; }; };",
+                  "data.history_select = \"bm25\" needs data.fields.query");
 }
 
 static void test_check_rejects_train_rules(void **st) {
@@ -672,6 +676,8 @@ static void test_check_rejects_train_rules(void **st) {
   expect_rejected("train: { adapter = \"lora\"; init = \"lm/model.h5\"; lora_targets = []; };",
                   "field 'train.lora_targets' is empty");
   expect_rejected("train: { adapter = \"lora\"; };", "train.adapter = \"lora\" needs train.init");
+  expect_rejected("train: { ratio_min = 2.0; ratio_max = 1.0; };", "train.ratio_min (2) must be <= train.ratio_max (1)");
+  expect_rejected("train: { ratio_min = 0.0; ratio_max = 0.0; };", "train.ratio_max must be > 0");
 }
 
 static void test_check_rejects_eval_rules(void **st) {

@@ -3,6 +3,8 @@
 // packing, and a write -> read round trip through the reader API.
 #include "nqtest.h"
 
+#include <math.h>
+
 #include "pipeline/run_layout.h"
 
 #include "h5/h5io.h"
@@ -132,6 +134,50 @@ static void test_truncate_history(void **st) {
   free(h);
   shard_sample_free(&s);
   shard_sample_free(&full);
+  json_decref(r);
+}
+
+// data.history_select = "bm25": the oldest item is the only one sharing words with the query,
+// so bm25 keeps it where recent does not; the other slot is a tie at 0, won by the newest
+// item; the prompt lists the kept items least relevant first. The file order is not the
+// time order (dates decide).
+static void test_history_bm25(void **st) {
+  (void)st;
+  json_t *r = parse("{\"id\": \"s\", \"user_id\": \"u\", \"split\": \"test\", \"input\": \"a steel Kettle\","
+                    " \"output\": \"o\", \"spans\": [], \"rare\": [], \"profile\": ["
+                    "{\"title\": \"desk\", \"date\": \"2020\"}, {\"title\": \"kettle, steel\", \"date\": \"2018\"},"
+                    "{\"title\": \"chair\", \"date\": \"2021\"}, {\"title\": \"lamp\", \"date\": \"2019\"}]}");
+  shard_opts o = opts();
+  o.f_query = "input", o.bm25_k1 = 1.2, o.bm25_b = 0.75;
+  shard_sample s;
+  shard_counts n = {0, 0};
+  char err[512];
+  assert_int_equal(shard_sample_make(&o, tok, r, NULL, &s, &n, err, sizeof err), 0);
+  char *h = decode(s.hist, (size_t)(s.hist_len - s.target_len));
+  assert_string_equal(h, "<desk>\n<chair>\nQ: a steel Kettle\nA: ");   // recent: the newest two
+  free(h);
+  shard_sample_free(&s);
+  o.select_bm25 = 1;
+  assert_int_equal(shard_sample_make(&o, tok, r, NULL, &s, &n, err, sizeof err), 0);
+  h = decode(s.hist, (size_t)(s.hist_len - s.target_len));
+  assert_string_equal(h, "<chair>\n<kettle, steel>\nQ: a steel Kettle\nA: ");
+  free(h);
+  // candidates in time order: kettle (2018, file index 1), lamp, desk, chair
+  assert_int_equal(s.n_cand, 4);
+  int idx[4] = {1, 3, 0, 2}, kept[4] = {1, 0, 0, 1};
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(s.cand[i].index, idx[i]);
+    assert_int_equal(s.cand[i].kept, kept[i]);
+  }
+  // kettle's score by hand: <kettle, steel> -> [kettle, steel], every doc 2 terms except
+  // "<desk>" etc. (1 term): avgdl = 5/4; N = 4, n = 1: idf = ln(1 + 3.5 / 1.5) = ln(10/3);
+  // norm = 0.25 + 0.75 * 2 / 1.25 = 1.45; per term 2.2 / (1 + 1.2 * 1.45) = 2.2 / 2.74; two terms
+  assert_float_equal(s.cand[0].score, 2 * log(10.0 / 3) * 2.2 / 2.74, 1e-9);
+  assert_float_equal(s.cand[1].score, 0.0, 0);
+  shard_sample_free(&s);
+  o.f_query = "missing";
+  assert_int_equal(shard_sample_make(&o, tok, r, NULL, &s, &n, err, sizeof err), -1);
+  assert_non_null(strstr(err, "field 'missing': missing (data.fields.query)"));
   json_decref(r);
 }
 
@@ -332,7 +378,7 @@ int main(void) {
       cmocka_unit_test(test_sample),        cmocka_unit_test(test_truncate_history),
       cmocka_unit_test(test_bad_records),   cmocka_unit_test(test_split_fallback),
       cmocka_unit_test(test_assign),        cmocka_unit_test(test_write_read),
-      cmocka_unit_test(test_header_and_refusals),
+      cmocka_unit_test(test_header_and_refusals), cmocka_unit_test(test_history_bm25),
   };
   return cmocka_run_group_tests_name("shard", tests, setup, teardown);
 }

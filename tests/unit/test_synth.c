@@ -251,6 +251,41 @@ static void test_recoverable_from_history(void **state) {
   free(text);
 }
 
+// synth.persona_topic_share: every persona span is in a review of the user's topic category
+// (user_prefs.persona_topic), and the topic's reviews hold about that share of all; off, a
+// persona shows in other categories too (the check can fail).
+static void test_persona_topic(void **state) {
+  (void)state;
+  synth_params p;
+  smoke_params(&p);
+  p.persona_topic_share = 0.3;
+  for (int on = 1; on >= 0; on--) {
+    if (!on) p.persona_topic_share = 0;
+    char *text = generate(&p, 0, 40, NULL);
+    table t = parse_lines(text);
+    size_t outside = 0, persona = 0, topical = 0, items = 0;
+    for (size_t i = 0; i < t.n; i++) {
+      json_t *r = t.rows[i], *kinds = json_object_get(r, "pref_kinds");
+      json_t *topic = json_object_get(json_object_get(r, "user_prefs"), "persona_topic");
+      assert_true(on ? json_is_string(topic) : topic == NULL);
+      const char *cat = jstr(r, "category");
+      for (size_t k = 0; k < json_array_size(kinds); k++)
+        if (!strcmp(json_string_value(json_array_get(kinds, k)), "persona"))
+          persona++, outside += !topic || strcmp(cat, json_string_value(topic));
+      if (on) items++, topical += !strcmp(cat, json_string_value(topic));
+    }
+    assert_true(persona > 5);
+    if (on) {
+      assert_int_equal(outside, 0);
+      assert_in_range(topical * 100 / items, 15, 45);
+    } else {
+      assert_true(outside > 0);
+    }
+    table_free(&t);
+    free(text);
+  }
+}
+
 int main(void) {
   log_set_quiet(1);
   const struct CMUnitTest tests[] = {
@@ -258,6 +293,7 @@ int main(void) {
       cmocka_unit_test(test_params_check),
       cmocka_unit_test(test_spans_and_layout),
       cmocka_unit_test(test_recoverable_from_history),
+      cmocka_unit_test(test_persona_topic),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
