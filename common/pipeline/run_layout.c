@@ -89,11 +89,21 @@ void run_dir_item_ids(FILE *out) {
   for (int d = 0; d < RUN_N_DIRS; d++) fprintf(out, "%s%s", d ? ", " : "", dirs[d].id);
 }
 
-// The config's name for directory d, checked: "" (the default) or one plain name.
+// The config's name for directory d, checked: "" (the default) or one plain name that is not
+// the name of a fixed part of the layout (train.name = "shards" would mix a run's checkpoints
+// into the folder nq-shard replaces whole; "stamps", "locks": the records of every stage).
 static const char *checked_value(const settings *s, run_dir_item d) {
   const char *v = key_value(s, d);
   if (d == RUN_TRAIN && !v[0]) fatal("%s: train.name is empty", settings_file(s));
-  if (v[0] && !dirs[d].cwd) run_name_check(settings_file(s), dirs[d].key_name, v);
+  if (!v[0] || dirs[d].cwd) return v;
+  run_name_check(settings_file(s), dirs[d].key_name, v);
+  for (int o = 0; o < RUN_N_DIRS; o++) {
+    size_t n = strcspn(dirs[o].name, "/");   // data/synth.jsonl: its folder data/
+    if (dirs[o].key == NO_KEY || dirs[o].cwd)
+      if (n && strlen(v) == n && !strncmp(v, dirs[o].name, n))
+        fatal("%s: %s = \"%s\": that name is the run layout's own %s (results/README.md); choose another",
+              settings_file(s), dirs[d].key_name, v, dirs[o].name);
+  }
   return v;
 }
 

@@ -53,6 +53,8 @@ untouched security_name_train_dotdot_untouched "$V" "$before"
 expect_fail security_name_train_absolute "train.name = \"$V\"" build/nq-train $CFG "${S[@]}" --set train.name=\"$V\" --force
 expect_fail security_name_train_hidden "train.name = \".x\"" build/nq-train $CFG "${S[@]}" --set train.name=\".x\"
 untouched security_name_train_absolute_untouched "$V" "$before"
+expect_fail security_name_train_layout_folder "train.name = \"stamps\": that name is the run layout's own stamps" \
+  build/nq-train $CFG "${S[@]}" --set train.name=\"stamps\"
 expect_fail security_name_effect_output "effect.output = \"../eout\"" \
   build/nq-effect $CFG "${S[@]}" --set effect.reference_run=\"ctx\" --set effect.output=\"../eout\" --force
 [ -e "$T/eout" ] && bad security_name_effect_output_nothing "$T/eout was made"
