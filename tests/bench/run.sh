@@ -317,7 +317,7 @@ bench_hf_section() {
   echo "== Qwen2.5-0.5B-shaped model (494M params, random weights), fp32 vs bf16, 2 threads, median of $reps =="
   echo "bf16: weights in bf16 only (forward-only storage); each repetition runs fp32 then bf16 (then llama.cpp's)"
   echo "memory read bandwidth (bench_membw, 256 MiB, 2 threads): $bw GB/s"
-  local -A fw=() dec=() rss=() grss=() gf=() gb=() lpp=() ltg=() lrss=() rdec=()
+  local -A fw=() dec=() rss=() grss=() gf=() gb=() lpp=() ltg=() lrss=() rdec=() rfw=()
   for r in $(seq 1 $reps); do
     for p in fp32 bf16; do
       out=$("${HF_ENV[@]}" build/bench/bench_hf 128 2 64 $p) || { echo "bench_hf failed"; rm -rf $tmp; return 1; }
@@ -330,7 +330,7 @@ bench_hf_section() {
       if [ -n "${LLAMA_CPP:-}" ]; then
         lp=($(llama_run $p $tmp)) || { rm -rf $tmp; return 1; }
         lpp[$p]+=" ${lp[0]}" ltg[$p]+=" ${lp[1]}" lrss[$p]+=" ${lp[2]}"
-        rdec[$p]+=" $(ratio "${dec[$p]##* }" "${lp[1]}")"
+        rdec[$p]+=" $(ratio "${dec[$p]##* }" "${lp[1]}")" rfw[$p]+=" $(ratio "${fw[$p]##* }" "${lp[0]}")"
       fi
     done
   done
@@ -345,10 +345,11 @@ bench_hf_section() {
   if [ -z "${LLAMA_CPP:-}" ]; then
     echo "llama.cpp: not measured (LLAMA_CPP unset)"
   else
-    printf '%-5s %18s %20s %14s %20s\n' prec "llama.cpp pp128" "llama.cpp tg64@d128" "its RSS MiB" "our decode / its tg"
+    printf '%-5s %16s %20s %12s %17s %20s\n' prec "llama.cpp pp128" "llama.cpp tg64@d128" "its RSS MiB" \
+      "our forward / pp" "our decode / its tg"
     for p in fp32 bf16; do
-      printf '%-5s %18s %20s %14s %19.2fx\n' $p "$(median <<<"${lpp[$p]}")" "$(median <<<"${ltg[$p]}")" \
-        "$(median <<<"${lrss[$p]}")" "$(median <<<"${rdec[$p]}")"
+      printf '%-5s %16s %20s %12s %16.2fx %19.2fx\n' $p "$(median <<<"${lpp[$p]}")" "$(median <<<"${ltg[$p]}")" \
+        "$(median <<<"${lrss[$p]}")" "$(median <<<"${rfw[$p]}")" "$(median <<<"${rdec[$p]}")"
     done
     echo "(llama.cpp's pp computes the logits of the last position only; our forward computes all 128)"
   fi
