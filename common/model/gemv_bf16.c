@@ -10,6 +10,7 @@
 #include "model/gemv_bf16.h"
 
 #include <immintrin.h>
+#include <stdint.h>
 #include <string.h>
 
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
@@ -50,7 +51,8 @@ block(const int M, const int R, int nr, int K, const bf16 *A, long lda, const bf
     for (int m = 0; m < M; m++) av[m] = (__m512bh)_mm512_loadu_si512(A + m * lda + k);
     for (int r = 0; r < R; r++) {
       __m512bh wv = (__m512bh)_mm512_loadu_si512(w[r] + k);
-      _mm_prefetch((const char *)(w[r] + R * ldw + k), _MM_HINT_T0);   // the next block's row
+      _mm_prefetch((const char *)((uintptr_t)(w[r] + k) + (uintptr_t)R * ldw * sizeof(bf16)),   // next block's row:
+                   _MM_HINT_T0);                                                            // may be past W
       for (int m = 0; m < M; m++) acc[m][r] = _mm512_dpbf16_ps(acc[m][r], av[m], wv);
     }
   }
