@@ -77,6 +77,8 @@ static void kv_step_case(int nt) {
   model_init(m, 21);
   for (size_t i = 0; i < m->sizes[P_BQ]; i++) m->params.t[P_BQ][i] = 0.01f * (float)(i % 7);
   model_set_precision(m, MODEL_BF16);
+  assert_null(m->params_mem);   // inference holds no fp32 matrices, and the tied head is the embedding
+  assert_ptr_equal(m->params16.t[P_LM_HEAD], m->params16.t[P_EMBED]);
   model_set_threads(nt);
   int32_t seq[12] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 200};
   int V = c.vocab_size;
