@@ -1,5 +1,5 @@
-// bf16 matrix products (see matmul_bf16.h): oneDNN matmul primitives cached per shape, an
-// AVX512_BF16 dot-product kernel for a few rows (decoding), and an sgemm fallback.
+// bf16 matrix products (see matmul_bf16.h): oneDNN matmul primitives cached per shape, the
+// matrix-vector kernels of gemv_bf16.c for a few rows (decoding), and an sgemm fallback.
 #include "model/matmul_bf16.h"
 
 #include <cblas.h>
@@ -12,9 +12,10 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "model/gemv_bf16.h"
 
 #define MAX_THREADS 256
-#define GEMV_ROWS 4   // up to this many rows of A: own kernel (weights read once, no copy)
+#define GEMV_ROWS GEMV_MAX_ROWS   // up to this many rows of A: gemv_bf16.c (weights read once, no copy)
 
 // ---- conversion -----------------------------------------------------------------------------
 static inline bf16 round_bf16(float f) {
@@ -238,51 +239,6 @@ static void gemm_onednn(int M, int N, int K, const bf16 *A, long sa0, long sa1, 
   if (ms) dnnl_memory_destroy(ms);
 }
 
-// ---- own kernel: a few rows of A against row-major weights (B = W^T, W (N, K)) --------------
-// Four weight rows at a time, so 4 x M independent accumulator chains hide dpbf16's latency;
-// M is a compile-time constant in each instance so the accumulators stay in registers.
-#define GEMV_COLS 4
-#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
-
-BF16_TARGET static inline __attribute__((always_inline)) void
-gemv_block(const int M, int nc, int K, const bf16 *A, long lda, const bf16 *W, long ldw, float *C, long ldc,
-           int accumulate) {
-  int kv = K / 32 * 32;
-  __mmask32 tail = (__mmask32)((1ull << (K - kv)) - 1ull);
-  __m512 acc[GEMV_ROWS][GEMV_COLS];
-  for (int m = 0; m < M; m++)
-    for (int j = 0; j < GEMV_COLS; j++) acc[m][j] = _mm512_setzero_ps();
-  for (int k = 0; k < K; k += 32) {
-    __mmask32 mk = k < kv ? (__mmask32)0xffffffffu : tail;
-    __m512bh av[GEMV_ROWS];
-    for (int m = 0; m < M; m++) av[m] = (__m512bh)_mm512_maskz_loadu_epi16(mk, A + m * lda + k);
-    for (int j = 0; j < GEMV_COLS; j++) {
-      __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(j < nc ? mk : 0, W + (size_t)(j < nc ? j : 0) * ldw + k);
-      for (int m = 0; m < M; m++) acc[m][j] = _mm512_dpbf16_ps(acc[m][j], av[m], wv);
-    }
-  }
-  for (int m = 0; m < M; m++)
-    for (int j = 0; j < nc; j++) {
-      float s = _mm512_reduce_add_ps(acc[m][j]), *c = C + (size_t)m * ldc + j;
-      *c = accumulate ? *c + s : s;
-    }
-}
-
-BF16_TARGET static void gemv_dpbf16(int M, int N, int K, const bf16 *A, long lda, const bf16 *W, long ldw,
-                                    float *C, long ldc, int accumulate) {
-  for (int n0 = 0; n0 < N; n0 += GEMV_COLS) {
-    int nc = N - n0 < GEMV_COLS ? N - n0 : GEMV_COLS;
-    const bf16 *w = W + (size_t)n0 * ldw;
-    float *c = C + n0;
-    switch (M) {
-      case 1: gemv_block(1, nc, K, A, lda, w, ldw, c, ldc, accumulate); break;
-      case 2: gemv_block(2, nc, K, A, lda, w, ldw, c, ldc, accumulate); break;
-      case 3: gemv_block(3, nc, K, A, lda, w, ldw, c, ldc, accumulate); break;
-      default: gemv_block(4, nc, K, A, lda, w, ldw, c, ldc, accumulate); break;
-    }
-  }
-}
-
 // ---- fallback: widen to fp32, sgemm -------------------------------------------------------------
 static void gemm_fallback(int M, int N, int K, const bf16 *A, long sa0, long sa1, const bf16 *B, long sb0,
                           long sb1, float *C, long ldc, int accumulate) {
@@ -306,10 +262,10 @@ void gemm_bf16(int M, int N, int K, const bf16 *A, long sa0, long sa1, const bf1
   }
   if ((sa0 != 1 && sa1 != 1) || (sb0 != 1 && sb1 != 1)) error("gemm_bf16: operands must be row- or column-major");
   pick_path();
-  if (!g_path)
+  if (M <= GEMV_ROWS && sa1 == 1 && sb0 == 1)   // decoding: row-major weights, read once
+    (g_path ? gemv_bf16_dpbf16 : gemv_bf16_portable)(M, N, K, A, sa0, B, sb1, C, ldc, accumulate);
+  else if (!g_path)
     gemm_fallback(M, N, K, A, sa0, sa1, B, sb0, sb1, C, ldc, accumulate);
-  else if (M <= GEMV_ROWS && sa1 == 1 && sb0 == 1)
-    gemv_dpbf16(M, N, K, A, sa0, B, sb1, C, ldc, accumulate);
   else
     gemm_onednn(M, N, K, A, sa0, sa1, B, sb0, sb1, C, ldc, accumulate);
 }

@@ -5,11 +5,11 @@
 // Paths, picked once per process (gemm_bf16_path() names the one taken):
 //   - "onednn": oneDNN's matmul primitive (Debian libdnnl 2.6, OpenMP runtime; called
 //     inside our parallel regions it runs on the calling thread), one primitive per shape
-//     cached; for M <= GEMV_ROWS (decoding) an own AVX512_BF16 kernel (_mm512_dpbf16_ps)
-//     reads the weights once instead of oneDNN's copy of them.
+//     cached; for M <= 4 rows of A against row-major weights (decoding) the AVX512_BF16
+//     matrix-vector kernel of gemv_bf16.h reads the weights once instead of oneDNN's copy.
 //   - "fallback": CPUs without AVX512_BF16 (or NQ_BF16_PATH=fallback): the same bf16
 //     inputs widened to fp32 and multiplied by cblas_sgemm (same rounding of the inputs,
-//     slower).
+//     slower); M <= 4 rows: gemv_bf16_portable (no widened copy of the weights).
 #ifndef NQ_MATMUL_BF16_H
 #define NQ_MATMUL_BF16_H
 

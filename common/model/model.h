@@ -270,6 +270,8 @@ void model_kv_forward(const model *m, model_kv *kv, const int32_t *tokens, int n
 // One token at position len (the decoding step): the same as model_kv_forward(m, kv, &token,
 // 1, logits, NULL) with matrix-vector products (model_decode.c); logits agree to rounding.
 void model_kv_step(const model *m, model_kv *kv, int32_t token, float *logits);
+// model_kv_step of a bf16 model (model_decode_bf16.c): bitwise model_kv_forward(n = 1).
+void model_kv_step_bf16(const model *m, model_kv *kv, int32_t token, float *logits);
 // One query head against T cached positions (internal to model_kv.c / model_decode.c).
 void kv_attend(float *y, const float *q, const float *K0, const float *V0, float *sc, int T, int kd,
                int hd, float scale);

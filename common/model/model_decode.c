@@ -97,10 +97,8 @@ static void step_layer(const model *m, model_kv *kv, int l, int pos, step_work *
 }
 
 void model_kv_step(const model *m, model_kv *kv, int32_t token, float *logits) {
-  // bf16 (model.precision): model_kv_forward's own bf16 path already reads each weight once
-  // per token (the AVX512_BF16 kernel for <= 4 rows); the sgemv path below is fp32 only
-  if (m->precision == MODEL_BF16) {
-    model_kv_forward(m, kv, &token, 1, logits, NULL);
+  if (m->precision == MODEL_BF16) {   // the sgemv path below is fp32 only
+    model_kv_step_bf16(m, kv, token, logits);
     return;
   }
   const model_config *c = &m->cfg;

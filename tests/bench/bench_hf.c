@@ -5,7 +5,10 @@
 //   bench_hf [T] [threads] [decode_tokens] [--load | bf16]
 // prints: params=<n> fwd_tok_s=<scoring forward of one T-token sequence, best of 2>
 //         fwd_gflops=<...> decode_tok_s=<KV-cache decoding, one token per model_kv_step call
-//         after a T-token prefill> init_s=<create + random fill> rss_mb=<peak RSS (getrusage)>
+//         after a T-token prefill> decode_gb_per_tok=<weight bytes a decode step streams, 1e9>
+//         init_s=<create + random fill> gen_rss_mb=<peak RSS (getrusage, MiB) after the prefill
+//         and decoding, which run first: what generation needs> rss_mb=<peak RSS of the whole
+//         run, the scoring forward's activation arena (kept for a backward) and T x V logits included>
 //         [load_s=<nq-export-style BF16 export + HF load back, seconds>]
 // --load also writes the model as a HF directory (BF16, ~1 GB) under /tmp and times
 // loading it (hf_load_into), then removes it.
@@ -64,15 +67,6 @@ int main(int argc, char **argv) {
     s = s * 6364136223846793005ULL + 1442695040888963407ULL;
     tok[i] = (int32_t)((s >> 33) % (uint64_t)mc.vocab_size);
   }
-  model_acts *a = model_acts_create(m, T, T);
-  double best = 1e30;
-  for (int r = 0; r < 2; r++) {
-    t0 = wall_seconds();
-    model_forward(m, a, tok, &T, 1);
-    double dt = wall_seconds() - t0;
-    if (dt < best) best = dt;
-  }
-  model_acts_free(a);
   double dec_s = 0;
   if (n_dec > 0) {
     model_kv *kv = model_kv_create(m, T + n_dec);
@@ -84,6 +78,18 @@ int main(int argc, char **argv) {
     free(logits);
     model_kv_free(kv);
   }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);   // generation's peak: before the scoring forward's activations
+  double gen_rss = ru.ru_maxrss / 1024.0;
+  model_acts *a = model_acts_create(m, T, T);
+  double best = 1e30;
+  for (int r = 0; r < 2; r++) {
+    t0 = wall_seconds();
+    model_forward(m, a, tok, &T, 1);
+    double dt = wall_seconds() - t0;
+    if (dt < best) best = dt;
+  }
+  model_acts_free(a);
   double load_s = -1;
   if (do_load) {
     char dir[] = "/tmp/nq-bench-hf-XXXXXX";
@@ -98,11 +104,17 @@ int main(int argc, char **argv) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) warning("bench_hf: could not remove %s", dir);
   }
-  struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double flops = model_flops_per_token(&mc, T, 0);
-  printf("params=%zu fwd_tok_s=%.1f fwd_gflops=%.1f decode_tok_s=%.2f init_s=%.1f rss_mb=%.0f", m->n_params,
-         T / best, flops * T / best / 1e9, n_dec ? n_dec / dec_s : 0.0, init_s, ru.ru_maxrss / 1024.0);
+  // a decode step reads every matrix once (the tied embedding as the LM head; of an untied
+  // one only the token's row) plus the norms and biases
+  size_t sz[P_COUNT];
+  model_param_sizes(&mc, sz);
+  double step_bytes = model_weight_bytes(&mc, bf16 ? MODEL_BF16 : MODEL_FP32) -
+                      (mc.tie_embeddings ? 0.0 : (double)sz[P_EMBED] * model_precision_bytes(bf16 ? MODEL_BF16 : MODEL_FP32));
+  printf("params=%zu fwd_tok_s=%.1f fwd_gflops=%.1f decode_tok_s=%.2f decode_gb_per_tok=%.3f init_s=%.1f "
+         "gen_rss_mb=%.0f rss_mb=%.0f", m->n_params, T / best, flops * T / best / 1e9, n_dec ? n_dec / dec_s : 0.0,
+         step_bytes / 1e9, init_s, gen_rss, ru.ru_maxrss / 1024.0);
   if (do_load) printf(" load_s=%.1f", load_s);
   printf("\n");
   free(tok);

@@ -269,35 +269,91 @@ print(np.median(m["step_seconds"][1:]), np.median(m["tokens_per_s"][1:]))' $T/dp
 
 want dp && bench_dp_section
 
-# ---- what a real model costs on CPU (issue 9) ---------------------------------------------
+# ---- what a real model costs on CPU (issues 9, 29) ---------------------------------------
 # A Qwen2.5-0.5B-shaped model (hidden 896, 24 layers, 14/2 heads, ffn 4864, vocab 151936, tied,
-# q/k/v biases; 494M random fp32 weights): scoring forward of one 128-token sequence, KV-cache
-# decoding, peak RSS.
+# q/k/v biases; 494M random weights): scoring forward of one 128-token sequence (logits at every
+# position), KV-cache decoding of 64 tokens after a 128-token prefill, peak RSS (generation
+# alone, and the whole run with the scoring forward's activations), 2 threads.
+# The limit of decoding is memory bandwidth (a step streams every weight once): bench_membw reads
+# 256 MiB (8x the LLC) with the same 2 threads, best of 5, in this section; "% of bw" = weight
+# bytes per step x decode tok/s / that rate.
+# llama.cpp (docs/benchmark.md): with LLAMA_CPP=/path/to/llama-bench (nothing downloads it),
+# each repetition also runs llama-bench on a random-weight GGUF of the same shape and precision
+# (BF16 / F32), same threads: prompt pp128 and generation tg64 at depth 128 (after a 128-token
+# prompt, like ours), default settings, and its peak RSS. The GGUF is made once by
+# tests/bench/llamacpp_gguf.py with the llama.cpp tree LLAMA_CPP_SRC (default: three levels
+# above llama-bench) into LLAMA_CPP_MODELS (default /tmp/nq-llamacpp-models).
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for both sides (OpenBLAS picks for this CPU).
+HF_ENV=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1)
+
+llama_model() {  # fp32|bf16 -> path of the GGUF at the bench shape (made once)
+  local t=f32 dir=${LLAMA_CPP_MODELS:-/tmp/nq-llamacpp-models} src f
+  [ "$1" = bf16 ] && t=bf16
+  src=${LLAMA_CPP_SRC:-$(dirname "$(dirname "$(dirname "$LLAMA_CPP")")")}
+  f=$dir/qwen2.5-0.5b-shape-$t.gguf
+  if [ ! -s "$f" ]; then
+    mkdir -p "$dir" && $PY tests/bench/llamacpp_gguf.py "$src" "$f.tmp" $t >/dev/null && mv "$f.tmp" "$f" ||
+      { echo "llamacpp_gguf.py failed for $f" >&2; return 1; }
+  fi
+  echo "$f"
+}
+
+llama_run() {  # fp32|bf16 tmpdir -> "pp128 tg64@d128 peak_rss_MiB" (llama-bench, 3 repetitions each)
+  local m j1 j2 r1 r2
+  m=$(llama_model $1) || return 1
+  j1=$("${HF_ENV[@]}" /usr/bin/time -f %M -o $2/rss1 "$LLAMA_CPP" -m "$m" -t 2 -p 128 -n 0 -r 3 -o jsonl 2>/dev/null) &&
+    j2=$("${HF_ENV[@]}" /usr/bin/time -f %M -o $2/rss2 "$LLAMA_CPP" -m "$m" -t 2 -p 0 -n 64 -d 128 -r 3 -o jsonl 2>/dev/null) ||
+    { echo "llama-bench failed" >&2; return 1; }
+  r1=$(tail -1 $2/rss1) r2=$(tail -1 $2/rss2)
+  echo "$(sed -nE 's/.*"avg_ts": *([0-9.]+).*/\1/p' <<<"$j1" | head -1)" \
+       "$(sed -nE 's/.*"avg_ts": *([0-9.]+).*/\1/p' <<<"$j2" | head -1)" \
+       "$(awk -v a=$r1 -v b=$r2 'BEGIN { printf "%.0f", (a > b ? a : b) / 1024 }')"
+}
+
 bench_hf_section() {
-  local reps=${BENCH_REPS_HF:-2}
+  local reps=${BENCH_REPS_HF:-2} bw r p out lp tmp
+  tmp=$(mktemp -d /tmp/nq-bench-hf.XXXXXX)
+  bw=$("${HF_ENV[@]}" build/bench/bench_membw 256 2 5 | sed -nE 's/.*read_gbs=([0-9.]+).*/\1/p')
   echo "== Qwen2.5-0.5B-shaped model (494M params, random weights), fp32 vs bf16, 2 threads, median of $reps =="
-  echo "bf16: weights in bf16 only (forward-only storage); each repetition runs fp32 then bf16"
-  local -A fw=() dec=() rss=() gf=()
-  local rf="" rd="" rr="" r p out
+  echo "bf16: weights in bf16 only (forward-only storage); each repetition runs fp32 then bf16 (then llama.cpp's)"
+  echo "memory read bandwidth (bench_membw, 256 MiB, 2 threads): $bw GB/s"
+  local -A fw=() dec=() rss=() grss=() gf=() gb=() lpp=() ltg=() lrss=() rdec=() rfw=()
   for r in $(seq 1 $reps); do
     for p in fp32 bf16; do
-      out=$(OPENBLAS_NUM_THREADS=1 build/bench/bench_hf 128 2 8 $p) || { echo "bench_hf failed"; return 1; }
+      out=$("${HF_ENV[@]}" build/bench/bench_hf 128 2 64 $p) || { echo "bench_hf failed"; rm -rf $tmp; return 1; }
       fw[$p]+=" $(sed -nE 's/.*fwd_tok_s=([0-9.]+).*/\1/p' <<<"$out")"
       gf[$p]+=" $(sed -nE 's/.*fwd_gflops=([0-9.]+).*/\1/p' <<<"$out")"
       dec[$p]+=" $(sed -nE 's/.*decode_tok_s=([0-9.]+).*/\1/p' <<<"$out")"
-      rss[$p]+=" $(sed -nE 's/.*rss_mb=([0-9.]+).*/\1/p' <<<"$out")"
+      gb[$p]=$(sed -nE 's/.*decode_gb_per_tok=([0-9.]+).*/\1/p' <<<"$out")
+      grss[$p]+=" $(sed -nE 's/.*gen_rss_mb=([0-9.]+).*/\1/p' <<<"$out")"
+      rss[$p]+=" $(sed -nE 's/.* rss_mb=([0-9.]+).*/\1/p' <<<"$out")"
+      if [ -n "${LLAMA_CPP:-}" ]; then
+        lp=($(llama_run $p $tmp)) || { rm -rf $tmp; return 1; }
+        lpp[$p]+=" ${lp[0]}" ltg[$p]+=" ${lp[1]}" lrss[$p]+=" ${lp[2]}"
+        rdec[$p]+=" $(ratio "${dec[$p]##* }" "${lp[1]}")" rfw[$p]+=" $(ratio "${fw[$p]##* }" "${lp[0]}")"
+      fi
     done
-    rf+=" $(ratio "${fw[bf16]##* }" "${fw[fp32]##* }")"
-    rd+=" $(ratio "${dec[bf16]##* }" "${dec[fp32]##* }")"
-    rr+=" $(ratio "${rss[bf16]##* }" "${rss[fp32]##* }")"
   done
-  printf '%-5s %14s %9s %14s %12s\n' prec "forward tok/s" "GFLOP/s" "decode tok/s" "peak RSS MB"
+  printf '%-5s %14s %9s %13s %9s %12s %12s\n' prec "forward tok/s" "GFLOP/s" "decode tok/s" "% of bw" "gen RSS MiB" "peak RSS MiB"
   for p in fp32 bf16; do
-    printf '%-5s %14s %9s %14s %12s\n' $p "$(median <<<"${fw[$p]}")" "$(median <<<"${gf[$p]}")" \
-      "$(median <<<"${dec[$p]}")" "$(median <<<"${rss[$p]}")"
+    local d; d=$(median <<<"${dec[$p]}")
+    printf '%-5s %14s %9s %13s %8.0f%% %12s %12s\n' $p "$(median <<<"${fw[$p]}")" "$(median <<<"${gf[$p]}")" "$d" \
+      "$(awk -v d=$d -v g=${gb[$p]} -v b=$bw 'BEGIN { print 100 * d * g / b }')" "$(median <<<"${grss[$p]}")" \
+      "$(median <<<"${rss[$p]}")"
   done
-  printf 'bf16 / fp32: forward %.2fx, decode %.2fx, peak RSS %.2fx (targets: >= 2x, >= 1.7x, ~0.5x)\n' \
-    "$(median <<<"$rf")" "$(median <<<"$rd")" "$(median <<<"$rr")"
+  echo "(a decode step streams ${gb[fp32]} GB (fp32) / ${gb[bf16]} GB (bf16) of weights)"
+  if [ -z "${LLAMA_CPP:-}" ]; then
+    echo "llama.cpp: not measured (LLAMA_CPP unset)"
+  else
+    printf '%-5s %16s %20s %12s %17s %20s\n' prec "llama.cpp pp128" "llama.cpp tg64@d128" "its RSS MiB" \
+      "our forward / pp" "our decode / its tg"
+    for p in fp32 bf16; do
+      printf '%-5s %16s %20s %12s %16.2fx %19.2fx\n' $p "$(median <<<"${lpp[$p]}")" "$(median <<<"${ltg[$p]}")" \
+        "$(median <<<"${lrss[$p]}")" "$(median <<<"${rfw[$p]}")" "$(median <<<"${rdec[$p]}")"
+    done
+    echo "(llama.cpp's pp computes the logits of the last position only; our forward computes all 128)"
+  fi
+  rm -rf $tmp
 }
 want hf && bench_hf_section
 
