@@ -158,6 +158,12 @@ check_tok deep.jsonl "deep.jsonl:1: malformed JSON.*depth"
 check_tok all_bad.jsonl "no train-split records .*: 2 bad records skipped .* the first: .*all_bad.jsonl:1: malformed" \
   --set 'data.on_bad_record="skip"'
 [ -z "$msgs" ] && ok inputs_tokenizer_errors_located || bad inputs_tokenizer_errors_located "$msgs"
+# --preview trains its tokenizer without the bad records and lists them where they are
+build/nq-shard $CFG --set "run_dir=\"$T/never\"" --set "data.files=$T/bad_first.jsonl" --preview 2 > "$T/pv.txt" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -q "=== sample 1: bad record: .*bad_first.jsonl:1: malformed JSON" "$T/pv.txt" &&
+   grep -q "=== sample 2: id " "$T/pv.txt" && [ ! -e "$T/never" ]; then ok inputs_preview_lists_bad_records
+else bad inputs_preview_lists_bad_records "rc=$rc $(grep -m2 'error\|===' "$T/pv.txt")"; fi
 
 # ---- a duplicate id in a JSON array: element and real line ------------------------------------
 read -r l3 l10 < "$T/dup_lines"
