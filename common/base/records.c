@@ -76,7 +76,9 @@ int rec_next(rec_reader *r, json_t **obj, char *err, size_t errlen) {
   if (json_text_check(*obj, field, sizeof field, why, sizeof why) == 0) return 1;
   json_decref(*obj);
   *obj = NULL;
-  rec_where(r, where, sizeof where);
+  if (r->format == REC_JSON)   // as the array reader names its bad elements
+    snprintf(where, sizeof where, "%s[%ld] (line %ld)", r->ja.path, r->ja.index, r->ja.rec_line);
+  else rec_where(r, where, sizeof where);
   return err_set(err, errlen, "%s: field '%s': %s", where, field, why);
 }
 

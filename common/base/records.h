@@ -28,7 +28,8 @@ int rec_open(rec_reader *r, const char *path, rec_format format, const char *lis
 // Next record: 1 and *obj (caller json_decref), 0 at the end, -1 with `err` naming the place
 // of a bad record (reading can go on), -2 when the file cannot be read further (JSON array).
 // A record is bad when it is not JSON, not an object, or any of its strings (keys included,
-// at any depth) fails text_check (base/utf8.h): `err` = "file:line: field 'a.b[2]': reason".
+// at any depth) fails text_check (base/utf8.h): `err` = "file:line: field 'a.b[2]': reason"
+// ("file[index] (line L): field ..." in a JSON array).
 int rec_next(rec_reader *r, json_t **obj, char *err, size_t errlen);
 // Every string of `v`, keys included: text_check. 0, or -1 with `field` = the path of the
 // first bad one ("profile[2].text", "" for `v` itself) and `why` = text_check's reason.

@@ -58,7 +58,8 @@ static void read_corpus_file(eval_corpus *cp, const char *path, const eval_opts 
   int st;
   if (corpus_open(&r, ds, path, 0, 1, err, sizeof err)) fatal("%s", err);
   while ((st = rec_next(&r, &rec, err, sizeof err)) != 0) {
-    if (st < 0) fatal("%s", err);
+    if (st == -2 || (st < 0 && ds->on_bad_record != DATA_BAD_SKIP)) fatal("%s", err);
+    if (st < 0) continue;   // skip mode: nq-shard left this record out, so it is no sample
     char *id = NULL;
     if (*fid) (void)corpus_key_text(rec, fid, &id, err, sizeof err);
     else corpus_auto_id(&r, where, sizeof where), id = xstrdup(where);

@@ -47,18 +47,19 @@ typedef struct {
   size_t n, cap;
   long records, bad;        // records read; bad ones left out (skip mode)
   char first_bad[1700];
+  int skip;                 // skip mode (data.on_bad_record, or --preview)
   json_t *ids;              // skip mode: ids of the records taken so far
   strbuf files;             // the files read, for a message
 } train_texts;
 
-static void bad_record(const shard_input *in, train_texts *tt, const char *msg) {
-  if (!in->o.skip_bad) fatal("%s", msg);
+static void bad_record(train_texts *tt, const char *msg) {
+  if (!tt->skip) fatal("%s", msg);
   if (tt->bad++ == 0) snprintf(tt->first_bad, sizeof tt->first_bad, "%s", msg);
 }
 
 // 1 when the record's id was not taken before (skip mode; fail mode: the shards report it).
 static int first_with_id(const shard_input *in, train_texts *tt, const json_t *rec, const shard_src *src) {
-  if (!in->o.skip_bad) return 1;
+  if (!tt->skip) return 1;
   char *id = NULL, err[256];
   if (src->auto_id) id = xstrdup(src->auto_id);
   else if (corpus_key_text(rec, in->o.f_id, &id, err, sizeof err)) return 1;   // checked by the split already
@@ -89,7 +90,7 @@ static void add_record(const shard_input *in, int f, const rec_reader *r, const 
   }
   rec_where(r, where, sizeof where);
   snprintf(msg, sizeof msg, "%s: %s", where, err);
-  bad_record(in, tt, msg);
+  bad_record(tt, msg);
 }
 
 // The texts of the first `want` train records.
@@ -106,7 +107,7 @@ static void training_texts(const shard_input *in, long want, train_texts *tt) {
       tt->records++;
       if (rc == -2) fatal("%s", err);   // the rest of the file is unreadable: the shards stop too
       if (rc < 0) {
-        bad_record(in, tt, err);
+        bad_record(tt, err);
         continue;
       }
       add_record(in, f, &r, rec, tt);
@@ -129,10 +130,11 @@ static _Noreturn void no_texts(const train_texts *tt) {
         "records)", files, tt->records);
 }
 
-tokenizer *shard_input_train_tokenizer(const shard_input *in, size_t *n_texts) {
+tokenizer *shard_input_train_tokenizer(const shard_input *in, int skip_bad, size_t *n_texts) {
   const tokenizer_settings *ts = &in->set->tokenizer;
   train_texts tt;
   memset(&tt, 0, sizeof tt);
+  tt.skip = skip_bad || in->o.skip_bad;
   tt.ids = json_object();
   sb_init(&tt.files);
   training_texts(in, ts->train_samples, &tt);

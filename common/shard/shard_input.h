@@ -26,7 +26,9 @@ void shard_input_close(shard_input *in);
 int shard_input_src(const shard_input *in, int f, const rec_reader *r, const json_t *rec, shard_src *src,
                     char *id_buf, size_t id_len, char *err, size_t errlen);
 // Trains a tokenizer (tokenizer.vocab_size, tokenizer.specials) on the prompts and targets of
-// the first tokenizer.train_samples records of the train split; *n_texts = texts used.
-tokenizer *shard_input_train_tokenizer(const shard_input *in, size_t *n_texts);
+// the first tokenizer.train_samples records of the train split; *n_texts = texts used. Bad
+// records stop it naming the first (data.on_bad_record = "fail"), or are left out (skip mode,
+// or `skip_bad`: --preview shows them in its listing instead).
+tokenizer *shard_input_train_tokenizer(const shard_input *in, int skip_bad, size_t *n_texts);
 
 #endif

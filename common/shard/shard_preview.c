@@ -31,7 +31,7 @@ static tokenizer *preview_tokenizer(const shard_input *in) {
   }
   size_t n;
   double t0 = wall_seconds();
-  tokenizer *t = shard_input_train_tokenizer(in, &n);
+  tokenizer *t = shard_input_train_tokenizer(in, 1, &n);
   printf("tokenizer: none in the run directory: trained in memory on %zu texts of the train split in %.2f s "
          "(not saved; nq-shard trains the same one)\n", n, wall_seconds() - t0);
   return t;

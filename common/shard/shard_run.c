@@ -166,7 +166,7 @@ static void shard_job_free(shard_job *j) {
 static void train_tokenizer(const shard_job *j, const char *out) {
   size_t n;
   double t0 = wall_seconds();
-  tokenizer *t = shard_input_train_tokenizer(&j->in, &n);
+  tokenizer *t = shard_input_train_tokenizer(&j->in, 0, &n);
   message("shard: trained a %d-token tokenizer on %zu texts of the train split in %.1fs", tok_vocab_size(t), n,
           wall_seconds() - t0);
   if (tok_save_json(t, out) != 0) error("cannot save tokenizer %s", out);

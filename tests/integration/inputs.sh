@@ -5,7 +5,8 @@
 #   file:line: field (it used to cut the string: a user joined another); bad UTF-8 too
 # - a JSON array ends at ']' plus whitespace (two arrays in one file gave half the samples)
 # - data.on_bad_record = "skip": the tokenizer and the shards are those of the corpus without
-#   the bad records, bitwise (the tokenizer was trained only on the records before the first)
+#   the bad records, bitwise (the tokenizer was trained only on the records before the first),
+#   and nq-eval reads such a corpus too (it stopped at the first bad record)
 # - the tokenizer-training path names the file and line of an unusable corpus
 # - a duplicate id in a JSON array is named by element and real line, not "file:index"
 # - corpus text printed to a terminal (nq-report --user, plain and tty; --preview; errors)
@@ -89,7 +90,7 @@ want_field inputs_nul_in_target nul_target.jsonl output
 want_field inputs_nul_in_history nul_history.jsonl 'profile[0].text'
 shard inputs_nul_in_json_array "$T/nul_array.json"
 rc=$?; err=$(first_error inputs_nul_in_json_array)
-if [ $rc -ne 0 ] && grep -qE "nul_array.json\[0\]: field 'profile\[0\].text': contains a NUL" <<<"$err"; then ok inputs_nul_in_json_array
+if [ $rc -ne 0 ] && grep -qE "nul_array.json\[0\] \(line 2\): field 'profile\[0\].text': contains a NUL" <<<"$err"; then ok inputs_nul_in_json_array
 else bad inputs_nul_in_json_array "rc=$rc: $err"; fi
 # skip mode: the NUL record is left out and counted, not joined to user u00000 (1 bad, 172 kept)
 shard inputs_nul_skipped "$T/nul_user.jsonl" --set 'data.on_bad_record="skip"'
@@ -132,6 +133,15 @@ if [ $rc -eq 0 ] && cmp -s "$T/skip_clean/tokenizer.json" "$T/skip_dirty/tokeniz
   ok inputs_skip_same_as_clean_corpus
 else bad inputs_skip_same_as_clean_corpus "rc=$rc clean: $texts_clean, dirty: $texts_dirty; ${out:-} $(grep -m2 'error\|skipped' "$T/skip_dirty.log" | tr '\n' ' ')"; fi
 
+# nq-eval reads the corpus again (references): in skip mode the records nq-shard left out are
+# no samples, not an error (it stopped at the first of them)
+EV=($CFG --set "run_dir=\"$T/skip_dirty\"" --set "data.files=$T/dirty.jsonl" --set 'data.on_bad_record="skip"'
+    "${TINY_MODEL[@]}" --set 'eval.models={base="lm/model.h5";}' --set 'eval.nohist_models=[]' --set 'eval.cos_models=[]'
+    --set 'eval.baseline="base"' --set eval.max_new_tokens=4 --set eval.bootstrap=10)
+if build/nq-train "${EV[@]}" --set 'train.objective="lm"' --set 'train.name="lm"' --set train.steps=2 > "$T/ev_train.log" 2>&1 &&
+   build/nq-eval "${EV[@]}" > "$T/ev.log" 2>&1 && [ -s "$T/skip_dirty/eval/summary.md" ]; then ok inputs_eval_skip_mode
+else bad inputs_eval_skip_mode "$(tail -n 1 "$T/ev_train.log") $(grep -m1 error: "$T/ev.log")"; fi
+
 # ---- the tokenizer-training path names file and line -------------------------------------------
 msgs=""
 check_tok() {  # check_tok FILE PATTERN [args...]
@@ -148,6 +158,12 @@ check_tok deep.jsonl "deep.jsonl:1: malformed JSON.*depth"
 check_tok all_bad.jsonl "no train-split records .*: 2 bad records skipped .* the first: .*all_bad.jsonl:1: malformed" \
   --set 'data.on_bad_record="skip"'
 [ -z "$msgs" ] && ok inputs_tokenizer_errors_located || bad inputs_tokenizer_errors_located "$msgs"
+# --preview trains its tokenizer without the bad records and lists them where they are
+build/nq-shard $CFG --set "run_dir=\"$T/never\"" --set "data.files=$T/bad_first.jsonl" --preview 2 > "$T/pv.txt" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -q "=== sample 1: bad record: .*bad_first.jsonl:1: malformed JSON" "$T/pv.txt" &&
+   grep -q "=== sample 2: id " "$T/pv.txt" && [ ! -e "$T/never" ]; then ok inputs_preview_lists_bad_records
+else bad inputs_preview_lists_bad_records "rc=$rc $(grep -m2 'error\|===' "$T/pv.txt")"; fi
 
 # ---- a duplicate id in a JSON array: element and real line ------------------------------------
 read -r l3 l10 < "$T/dup_lines"

@@ -185,7 +185,7 @@ static void test_text_fields(void **st) {
   assert_int_equal(rec_next(&r, &o, err, sizeof err), 1);
   json_decref(o);
   assert_int_equal(rec_next(&r, &o, err, sizeof err), -1);
-  assert_non_null(strstr(err, "nul.json[1]: field 'h[1]': contains a NUL"));
+  assert_non_null(strstr(err, "nul.json[1] (line 2): field 'h[1]': contains a NUL"));
   rec_close(&r);
   json_t *v = json_loads("{\"a\": {\"b\": [1, \"ok\", {\"c\": \"\\u0000\"}]}}", JSON_ALLOW_NUL, NULL);
   assert_int_equal(json_text_check(v, field, sizeof field, why, sizeof why), -1);

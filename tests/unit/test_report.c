@@ -1,5 +1,6 @@
 // nq-report's pieces without a run: the terminal view's plain text against a golden file
-// (tests/unit/golden/report_user.txt), ANSI only when asked, the shared-word marks of the
+// (tests/unit/golden/report_user.txt), ANSI only when asked, corpus text escaped (its escape
+// sequences shown, not obeyed), the shared-word marks of the
 // page, and the AUROC of the ROC module on hand-checked cases.
 #include "nqtest.h"
 
@@ -69,6 +70,47 @@ static void test_term_user_plain_golden(void **state) {
   fclose(f);
 }
 
+// Corpus text with escape sequences (a window title, a screen clear, a C1 CSI) is shown
+// escaped by --user (plain and coloured) and --top: only the report's own colours reach the
+// terminal.
+static void test_term_escapes_corpus_text(void **state) {
+  (void)state;
+  static report_unit a[3];
+  a[0] = U("Hi \033]0;PWNED\007", 0.01f, 0, 0), a[1] = U(" \033[2J", 0.72f, 1, 1), a[2] = U(" \xc2\x9b" "31m", 0.3f, 1, 0);
+  report_sample s[1] = {{"id-\033[5m", "u\033[1", SPLIT_TEST, a, 3}};
+  report_pred preds[1] = {{"id-\033[5m", "u\033[1", "out \033[31mred\nline two", 0.5}};
+  report_row rows[1];
+  memset(rows, 0, sizeof rows);
+  rows[0].name = "base", rows[0].preds = preds, rows[0].n_preds = 1;
+  report r;
+  memset(&r, 0, sizeof r);
+  r.samples = s, r.n_samples = 1, r.rows = rows, r.n_rows = 1, r.threshold = 0.05;
+  for (int color = 0; color < 2; color++) {
+    char *got = term_output(&r, "u\033[1", color);
+    if (!color) assert_null(strchr(got, '\033'));
+    assert_null(strstr(got, "\033]"));
+    assert_null(strstr(got, "\033[2J"));
+    assert_null(strstr(got, "\033[5m"));
+    assert_null(strstr(got, "\033[31m"));
+    assert_null(strchr(got, '\007'));
+    assert_null(strstr(got, "\xc2\x9b"));
+    assert_non_null(strstr(got, "Hi \\x1b]0;PWNED\\x07"));
+    assert_non_null(strstr(got, "id-\\x1b[5m"));
+    assert_non_null(strstr(got, "user u\\x1b[1:"));
+    assert_non_null(strstr(got, "\\u009b31m"));
+    assert_non_null(strstr(got, "out \\x1b[31mred\nline two"));   // a prediction's newline is kept
+    free(got);
+  }
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  report_term_top(f, &r, "u\033[1", 5);
+  fclose(f);
+  assert_null(strchr(text, '\033'));
+  assert_non_null(strstr(text, "\" \\u009b31m\""));
+  free(text);
+}
+
 static void test_shared_words_marked(void **state) {
   (void)state;
   strbuf b;
@@ -103,6 +145,7 @@ static void test_auroc(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_term_user_plain_golden),
+      cmocka_unit_test(test_term_escapes_corpus_text),
       cmocka_unit_test(test_shared_words_marked),
       cmocka_unit_test(test_auroc),
   };
