@@ -98,7 +98,8 @@ write_state() {
 }
 
 # ---- run -----------------------------------------------------------------------------------
-# Inside the node: a new mount namespace (private propagation) where the shared directories
+# Inside the node: its network namespace (nsenter, not `ip netns exec`, which would mount a
+# /sys without the cgroup file systems slurmd needs), a new mount namespace (private propagation) where the shared directories
 # are first bind-mounted aside, then the node's tmpfs covers /tmp, then the shared directories
 # come back at their own paths (they may lie under /tmp); a new UTS namespace with the node's
 # name. The command string is run by sh, as ssh runs it.
@@ -109,7 +110,7 @@ run() {
   [ -e "/run/netns/$ns" ] || die "node $ns is not up"
   NQ_NODE=$ns NQ_NODE_TMP=$NQ_CLUSTER/$ns/tmp NQ_NODE_CMD="$*" NQ_NODE_HOLD=$NQ_CLUSTER/$ns/hold \
     NQ_NODE_SHARE="$(printf '%s\n' "${SHARE[@]}")" \
-    exec ip netns exec "$ns" unshare -m -u --propagation private /bin/sh -c '
+    exec nsenter --net="/run/netns/$ns" unshare -m -u --propagation private /bin/sh -c '
       set -e
       k=0
       while IFS= read -r d; do

@@ -38,6 +38,7 @@ eval "$out"
 trap '$EC down; if [ -n "${NQ_MULTINODE_KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi' EXIT
 ok "multinode_cluster_up ($($EC nodes | tr '\n' ' ')on $($EC subnet))"
 SUBNET=$($EC subnet)
+NODES1=$($EC nodes | head -n 1)
 $EC ips | sed 's/$/ slots=1/' > "$T/hosts"
 # Open MPI across the nodes, all through the environment so jobs/run-local.sh runs unchanged:
 # one rank per node (the hostfile), the rsh agent, TCP only, and the bounds on a lost peer
@@ -74,13 +75,15 @@ else bad multinode_outputs_equal_single_node "$out"; fi
 leftovers() {
   local n f out=""
   for n in $($EC nodes); do
-    f=$(find "$($EC tmp "$n")" -type f | head -n 3)
+    f=$(find "$($EC tmp "$n")" -type f -not -path '*/nq-slurmd/*' | head -n 3)   # (slurmd's own spool)
     [ -z "$f" ] || out+=" on $n's /tmp: $f;"
   done
   f=$(find "$T" -name '*.tmp' -not -path "$T/hosts" | head -n 3)
   [ -z "$f" ] || out+=" $f"
   echo "$out"
 }
+# what mpirun says when a node's daemon dies (the first of them in the log)
+LOSS_MSG='ORTE has lost communication with a remote daemon|ORTE was unable to reliably start one or more daemons|peer process has unexpectedly disconnected'
 # lose_node_when FILE_GLOB LOG PID: kill node 2 once a file matching FILE_GLOB exists (the
 # job's middle), then wait for the job; LOST = seconds from the loss to its end, RC its status
 lose_node_when() {
@@ -102,7 +105,7 @@ mpirun -np 2 "${TR[@]}" --set train.name=ref --force > "$T/ref.log" 2>&1 ||
 timeout $((NQ_LOSS_BOUND + 30)) "${MN[@]}" mpirun -np 2 "${TR[@]}" --set train.name=loss --force > "$T/loss1.log" 2>&1 &
 if lose_node_when "$R/loss/ckpt-000020.h5" "$T/loss1.log" $!; then
   if [ "$RC" != 0 ] && [ "$RC" != 124 ] && [ "$(echo "$LOST <= $NQ_LOSS_BOUND" | bc)" = 1 ] && [ ! -e "$R/loss/model.h5" ]; then
-    ok "multinode_train_node_loss_ends (mpirun exit $RC ${LOST} s after node 2 died: $(grep -m1 -oE 'ORTE has lost communication with a remote daemon|peer process has unexpectedly disconnected|ORTE was unable to reliably start' "$T/loss1.log"))"
+    ok "multinode_train_node_loss_ends (mpirun exit $RC ${LOST} s after node 2 died: $(grep -m1 -oE "$LOSS_MSG" "$T/loss1.log"))"
   else bad multinode_train_node_loss_ends "exit $RC after ${LOST} s (bound $NQ_LOSS_BOUND s); $(ls "$R/loss" | tr '\n' ' ')"; fi
 else bad multinode_train_node_loss_ends "the run ended (exit $RC) before its first checkpoint: no middle to kill"; fi
 cp -a "$R/loss" "$R/noresume"; cp -a "$R/loss" "$R/local"
@@ -144,7 +147,7 @@ timeout $((NQ_LOSS_BOUND + 30)) "${MN[@]}" mpirun -np 2 "${EF[@]}" --force > "$T
 if lose_node_when "$E/effects/shard-*.h5" "$T/eff1.log" $!; then
   n=$(ls "$E/effects" | grep -c '^shard-.*\.h5$')
   if [ "$RC" != 0 ] && [ "$RC" != 124 ] && [ "$(echo "$LOST <= $NQ_LOSS_BOUND" | bc)" = 1 ] && [ "$n" -lt 6 ]; then
-    ok "multinode_effect_node_loss_ends (mpirun exit $RC ${LOST} s after node 2 died: $(grep -m1 -oE 'ORTE has lost communication with a remote daemon|peer process has unexpectedly disconnected' "$T/eff1.log"); $n of 6 effect files done)"
+    ok "multinode_effect_node_loss_ends (mpirun exit $RC ${LOST} s after node 2 died: $(grep -m1 -oE "$LOSS_MSG" "$T/eff1.log"); $n of 6 effect files done)"
   else bad multinode_effect_node_loss_ends "exit $RC after ${LOST} s, $n of 6 files"; fi
   cp -a "$E" "$T/eff_noresume"
   if out=$(same_effects "$T/two" "$T/eff_noresume" 2>&1); then
@@ -159,4 +162,81 @@ if lose_node_when "$E/effects/shard-*.h5" "$T/eff1.log" $!; then
     ok "multinode_effect_rerun_equal_uninterrupted ($kept; $out)"
   else bad multinode_effect_rerun_equal_uninterrupted "rerun '$kept'; $out; left over: $left"; fi
 else bad multinode_effect_node_loss_ends "nq-effect ended (exit $RC) before its first file: no middle to kill"; fi
+
+# ---- Slurm across the nodes: the chain, the training jobs on 2 nodes; node loss -> requeue ----
+. tests/integration/multinode/slurm.bash
+chmod 755 "$T"
+trap 'mn_slurm_stop; $EC down; if [ -n "${NQ_MULTINODE_KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi' EXIT
+if ! slurm_install; then bad multinode_slurm_install "$SLURM_WHY"; exit 1; fi
+t0=$SECONDS
+mn_slurm_start "$T/slurm" || { bad multinode_slurm_start "$SLURM_WHY"; exit 1; }
+ok "multinode_slurm_start (slurmctld + a slurmd on each node, $((SECONDS - t0)) s)"
+export OMPI_MCA_btl=tcp,self OMPI_MCA_btl_tcp_if_include="$SUBNET"   # the jobs inherit them (sbatch)
+# wait_jobs "step=id ...": every job final; prints the ones not COMPLETED
+wait_jobs() {
+  local pair st out=""
+  for pair in $1; do
+    st=$(slurm_wait "${pair#*=}" 300) || { out+=" ${pair%%=*}:timeout"; continue; }
+    [ "${st#* }" = COMPLETED ] || out+=" ${pair%%=*}:${st#* }"
+  done
+  echo "$out"
+}
+S=$T/slurm-run
+t0=$SECONDS
+out=$(jobs/submit.sh $CFG --set run_dir="$S" "${P[@]}" --sbatch-train --nodes=2 --sbatch-train --ntasks-per-node=1 2>&1)
+jobs=$(sed -n 's/^== submitted [0-9]* jobs: //p' <<<"$out")
+if [ -z "$jobs" ]; then bad multinode_slurm_chain "submit.sh: $(tail -n 3 <<<"$out")"
+elif notdone=$(wait_jobs "$jobs") && [ -n "$notdone" ]; then bad multinode_slurm_chain "not COMPLETED:$notdone"
+else
+  ok "multinode_slurm_chain (10 jobs COMPLETED in $((SECONDS - t0)) s)"
+  # each training job: 2 nodes, 1 task on each, its log naming both; each node's slurmd log
+  # shows the training steps it ran
+  why=""
+  for run in lm sft context_sft nextquill; do
+    id=$(tr ' ' '\n' <<<"$jobs" | sed -n "s/^$run=//p")
+    nl=$(scontrol show job "$id" | grep -oE ' NodeList=[^ ]+' | cut -d= -f2)
+    [ "$nl" = "${NODES1%1}[1-2]" ] || why+=" $run on '$nl';"
+    grep -qF "on 2 tasks (nodes $nl): srun --mpi=pmix" "$S/logs/$run-$id.out" || why+=" $run's log has no node list;"
+    for n in $($EC nodes); do
+      grep -q "launch task StepId=$id.0" "$T/slurm/log/slurmd-$n.log" || why+=" $run not in $n's slurmd log;"
+    done
+  done
+  [ -z "$why" ] && ok "multinode_slurm_training_on_two_nodes (lm sft context_sft nextquill: srun --mpi=pmix on ${NODES1%1}[1-2]; logs/<step>-<job>.out, slurmd-<node>.log)" ||
+    bad multinode_slurm_training_on_two_nodes "$why"
+  if out=$($PY $SAME "$T/one" "$S" 2>&1); then ok "multinode_slurm_outputs_equal_single_node ($out)"
+  else bad multinode_slurm_outputs_equal_single_node "$out"; fi
+fi
+
+# node loss under Slurm: node 2 dies in the middle of a 2-node nq-train job; srun does not end
+# the step by itself (the rank on node 1 waits on its dead peer), slurmctld marks the node DOWN
+# after SlurmdTimeout (6 s) without an answer, ends the job NODE_FAIL and requeues it (the job
+# script has --requeue); the node comes back (a new slurmd, an empty /tmp) and the requeued
+# job runs nq-train --resume (SLURM_RESTART_COUNT > 0, jobs/slurm-step.sh)
+SJ=(--set run_dir="$S" "${P[@]}" --set train.objective=sft --set train.init=lm/model.h5 --set train.steps=60
+    --set train.ckpt_every=20 --set train.valid_every=0 --set train.keep=2 --set train.name=sloss)
+J=$(sbatch --parsable --chdir="$PWD" --nodes=2 --ntasks-per-node=1 -o "$T/sloss-%j.out" jobs/nq-train.sbatch $CFG "${SJ[@]}" 2>&1)
+for i in $(seq 1200); do [ -e "$S/sloss/ckpt-000020.h5" ] && break; sleep 0.05; done
+if [ ! -e "$S/sloss/ckpt-000020.h5" ] || [ -e "$S/sloss/model.h5" ]; then
+  bad multinode_slurm_node_loss_requeued "job $J: no middle to kill ($(ls "$S/sloss" 2>&1 | tr '\n' ' '))"
+else
+  $EC lose 2
+  t0=$SECONDS st=""
+  while [ $((SECONDS - t0)) -lt 120 ]; do
+    st=$(scontrol show job "$J" | grep -oE 'JobState=[A-Z_]+|Restarts=[0-9]+' | tr '\n' ' ')
+    [[ "$st" == *PENDING*Restarts=1* ]] && break
+    sleep 0.5
+  done
+  lost=$((SECONDS - t0))
+  if [[ "$st" == *PENDING*Restarts=1* ]]; then
+    ok "multinode_slurm_node_loss_requeued (node 2 DOWN, job NODE_FAIL and requeued ${lost} s after the loss)"
+    mn_slurmd_start "${NODES1%1}2" || bad multinode_slurm_node_back "$SLURM_WHY"
+    st=$(slurm_wait "$J" 300)
+    R=$S   # check_resumed compares $R/<name> with the uninterrupted $T/two/ref
+    cp -a "$T/two/ref" "$S/ref" 2>/dev/null
+    why=$(check_resumed sloss "$T/sloss-$J.out")
+    [ "$st" = "$J COMPLETED" ] && [ -z "$why" ] &&
+      ok "multinode_slurm_requeued_job_resumed_equal ($(grep -oE 'resuming from .*ckpt-[0-9]+\.h5' "$T/sloss-$J.out" | sed 's|.*/||'); weights and 60 loss rows bitwise)" ||
+      bad multinode_slurm_requeued_job_resumed_equal "$st;$why $(grep 'nq-job' "$T/sloss-$J.out" | tail -n 2 | tr '\n' ' ')"
+  else bad multinode_slurm_node_loss_requeued "job $J after ${lost} s: $st; nodes $(sinfo -h -N -o '%N:%T' | tr '\n' ' ')"; fi
+fi
 exit $failed
