@@ -17,7 +17,7 @@
 # namespaces are not allowed; a failed `up` removes what it made.
 set -uo pipefail
 ME=$(realpath "$0")
-die() { echo "emulate-cluster.sh: $*" >&2; exit "${2:-2}"; }
+die() { echo "emulate-cluster.sh: $1" >&2; exit "${2:-2}"; }
 usage() { sed -n '2,17p' "$ME" | sed 's/^# \{0,1\}//'; exit 2; }
 
 load() {  # the state of the cluster named by $NQ_CLUSTER

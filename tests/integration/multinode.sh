@@ -35,6 +35,7 @@ if ! out=$($EC up 2 --share "$T" 2>&1); then
   bad multinode_cluster_up "$out"; exit 1
 fi
 eval "$out"
+trap 'exit 130' INT TERM
 trap '$EC down; if [ -n "${NQ_MULTINODE_KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi' EXIT
 ok "multinode_cluster_up ($($EC nodes | tr '\n' ' ')on $($EC subnet))"
 SUBNET=$($EC subnet)
