@@ -54,7 +54,7 @@ up() {
     { ip netns del nqprobe$$ 2>/dev/null; die "network/mount namespaces not allowed here: $why" 3; }
   ip netns del nqprobe$$
   # a free id and subnet, chosen under a lock so two runs starting together do not pick one
-  exec 9>/run/nq-cluster.lock || die "cannot open /run/nq-cluster.lock"
+  exec 9<"$ME" || die "cannot open $ME"   # the lock: this script itself (nothing left behind)
   flock 9
   local id x tries
   for tries in $(seq 100); do

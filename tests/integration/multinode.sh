@@ -115,7 +115,8 @@ cp -a "$R/loss" "$R/noresume"; cp -a "$R/loss" "$R/local"
 # rerun resumed from a checkpoint (not from step 0), nothing left over; prints why not
 check_resumed() {
   local name=$1 log=$2 why="" out
-  out=$($PY $CMP weights "$R/ref/model.h5" "$R/$name/model.h5" 2>&1) || why+=" weights: ${out##*$'\n'};"
+  if [ ! -e "$R/$name/model.h5" ]; then why+=" no model.h5;"
+  else out=$($PY $CMP weights "$R/ref/model.h5" "$R/$name/model.h5" 2>&1) || why+=" weights: ${out##*$'\n'};"; fi
   out=$($PY $CMP losses "$R/ref/metrics.h5" "$R/$name/metrics.h5" 0 2>&1) || why+=" metrics rows: ${out##*$'\n'};"
   grep -qE "resuming from .*ckpt-0000[24]0\.h5.* at step [24]0 " "$log" 2>/dev/null ||
     why+=" not resumed from a checkpoint ($(grep -m1 -oE 'starting at step [0-9]+' "$log" 2>/dev/null || echo 'no rerun'));"
