@@ -49,8 +49,9 @@ MN=(env OMPI_MCA_orte_default_hostfile="$T/hosts" OMPI_MCA_plm_rsh_agent="$PWD/j
     OMPI_MCA_oob_tcp_if_include="$SUBNET" OMPI_MCA_btl_tcp_if_include="$SUBNET" OMPI_MCA_btl=tcp,self
     OMPI_MCA_oob_tcp_keepalive_time=10 OMPI_MCA_oob_tcp_keepalive_intvl=5 OMPI_MCA_oob_tcp_keepalive_probes=3
     OMPI_MCA_rmaps_base_display_map=1)
-# 6 shards: nq-effect writes 3 files per rank, so a node can die between two of them
-P=(--set shard.count=6)
+# 6 shards: nq-effect writes 3 files per rank, so a node can die between two of them; 8 eval
+# samples: the table is not what this test checks, and decoding 40 costs seconds per pipeline
+P=(--set shard.count=6 --set eval.max_samples=8)
 
 # ---- the smoke pipeline on 2 nodes vs on 1 node ----------------------------------------------
 t0=$SECONDS
