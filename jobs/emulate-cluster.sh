@@ -56,18 +56,19 @@ up() {
   # a free id and subnet, chosen under a lock so two runs starting together do not pick one
   exec 9<"$ME" || die "cannot open $ME"   # the lock: this script itself (nothing left behind)
   flock 9
-  local id x tries
-  for tries in $(seq 100); do
+  local id="" x _
+  for _ in $(seq 100); do
     x=$(( (RANDOM % 250) + 1 )); id=nqc$(printf %04x $((RANDOM % 65536)))
-    [ -e "/run/$id" ] || ip link show "${id}br" >/dev/null 2>&1 && continue
-    ip -4 addr show 2>/dev/null | grep -q "inet 10\.201\.$x\." && continue
-    ip -4 route show 2>/dev/null | grep -q "^10\.201\.$x\." && continue
+    if [ -e "/run/$id" ] || ip link show "${id}br" >/dev/null 2>&1 ||
+       ip -4 addr show 2>/dev/null | grep -q "inet 10\.201\.$x\." ||
+       ip -4 route show 2>/dev/null | grep -q "^10\.201\.$x\."; then id=""; continue; fi
     break
   done
+  [ -n "$id" ] || die "no free name and subnet 10.201.x.0/24 after 100 tries"
   export NQ_CLUSTER=/run/$id; ID=$id; SUBNET=10.201.$x; NODES=0
   mkdir -p "$NQ_CLUSTER" || die "cannot create $NQ_CLUSTER"
   write_state
-  trap 'down_now; exit 1' ERR INT TERM
+  trap 'set +e; trap - ERR; down_now; exit 1' ERR INT TERM
   set -e
   ip link add "${ID}br" type bridge
   ip addr add "$SUBNET.1/24" dev "${ID}br"
@@ -135,8 +136,8 @@ EOF
 
 # ---- lose, down ----------------------------------------------------------------------------
 kill_node() {  # every process in node i's network namespace, until none is left
-  local ns=${ID}n$1 t pids
-  for t in $(seq 50); do
+  local ns=${ID}n$1 _ pids
+  for _ in $(seq 50); do
     pids=$(ip netns pids "$ns" 2>/dev/null)
     [ -n "$pids" ] || return 0
     # shellcheck disable=SC2086
