@@ -61,7 +61,7 @@ nq_job_main() {
   local srun_args
   read -r -a srun_args <<<"${NQ_SRUN_ARGS---mpi=pmix}"   # set but empty: the cluster's MpiDefault
   local cmd=(srun "${srun_args[@]}" --kill-on-bad-exit=1 "$bin/$stage" "$config" "${sets[@]}" ${mode:+"$mode"})
-  nq_job_log "job ${SLURM_JOB_ID:-?} on ${SLURM_NTASKS:-?} tasks: ${cmd[*]}"
+  nq_job_log "job ${SLURM_JOB_ID:-?} on ${SLURM_NTASKS:-?} tasks${SLURM_JOB_NODELIST:+ (nodes $SLURM_JOB_NODELIST)}: ${cmd[*]}"
   local t0=$SECONDS rc=0 pid
   NQ_JOB_SIGNALLED=0 NQ_JOB_SIGNAL="" pid=""
   # forward to srun (B: signals reach only this shell), which passes USR1 on to the tasks.

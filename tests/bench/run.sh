@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench` driver: a sequence of sections, each printing a readable table.
 # Add a section by appending a function and a call at the bottom. BENCH_ONLY="effect decode"
-# runs just those sections (model, effect, decode, train, dp, hf, lora, users, big).
+# runs just those sections (model, effect, decode, train, dp, hf, lora, users, big, nodes).
 # Timings are noisy on the shared 2-core machine (+-10-20%).
 set -u
 cd "$(dirname "$0")/../.."
@@ -504,4 +504,83 @@ bench_big_stage() {
   rm -rf "$T"
 }
 want big && bench_big_section
+
+# ---- section: across nodes on shaped links (issue 28) ----------------------------------------
+# 2 emulated nodes (jobs/emulate-cluster.sh, root) x 1 rank x 1 thread, Open MPI over TCP only,
+# each node's link shaped with tc tbf (rate on its egress): 1 Gb/s and 10 Gb/s. No added
+# latency: this kernel has no netem qdisc (checked: "Specified qdisc kind is unknown"); the
+# veth pair's own latency applies (tens of us, more on a loaded machine). nq-train (context_sft,
+# smoke data cut to 112-token samples, so that the gradient exchange weighs as much as compute)
+# on the medium model of the dp section, ZeRO-1, overlap on and off. Per run: median step time after the first step, bytes
+# node 1 sent per step (eth0 tx_bytes over the run / steps, launch traffic included), the
+# communication share of nq-train's "communication:" line, and docs/scaling.md's prediction:
+# t_comm = 2 (n-1)/n x 4P / B = 4P/B for n = 2, t_compute = the unshaped run's step time x
+# (1 - its communication share), step = t_compute + t_comm (overlap off) or t_compute +
+# max(0, t_comm - 2/3 t_compute) (on) ("paper"), and the model fixed by what this measured
+# ("fixed": B = min(link, the host's TCP rate seen unshaped), no overlap gain). Compute is still this machine's 2 cores, shared by
+# both "nodes": the figures test the communication model, not compute scaling.
+bench_nodes_section() {
+  local steps=${BENCH_NODES_STEPS:-6}
+  echo "== across nodes: 2 emulated nodes x 1 rank, medium model (d512 L8 V$V), 2 x 112-token samples per rank, TCP on tc-shaped links, $steps steps (2 shared cores: noisy) =="
+  [ "$(id -u)" = 0 ] || { echo "skipped: needs root (network namespaces)"; return 0; }
+  local T out; T=$(mktemp -d /tmp/nq-bench-nodes.XXXXXX)
+  if ! out=$(jobs/emulate-cluster.sh up 2 --share "$T" 2>&1); then echo "skipped: $out"; rm -rf "$T"; return 0; fi
+  eval "$out"
+  local sub ns1 ns2; sub=$(jobs/emulate-cluster.sh subnet); ns1=$(jobs/emulate-cluster.sh nodes | head -n 1)
+  ns2=$(jobs/emulate-cluster.sh nodes | tail -n 1)
+  jobs/emulate-cluster.sh ips | sed 's/$/ slots=1/' > "$T/hosts"
+  local SET=(--set run_dir=\"$T\" --set model.dim=512 --set model.n_layers=8 --set model.n_heads=8
+             --set model.n_kv_heads=4 --set model.ffn_dim=1376 --set model.vocab_size=$V
+             --set model.max_seq_len=112 --set data.max_prompt_tokens=96 --set data.max_target_tokens=16
+             --set train.micro_batch=2 --set train.accum=1 --set train.steps=$steps
+             --set train.valid_every=0 --set train.valid_samples=0 --set train.ckpt_every=0 --set model.threads=1)
+  if ! { build/nq-synth configs/smoke.cfg "${SET[@]}" && build/nq-shard configs/smoke.cfg "${SET[@]}"; } > $T/log 2>&1; then
+    echo "bench_nodes failed: $(tail -n 2 $T/log)"; jobs/emulate-cluster.sh down; rm -rf "$T"; return 1
+  fi
+  shape() {  # RATE BURST on both nodes' egress; "none" removes the shaping
+    local ns
+    for ns in $ns1 $ns2; do
+      ip netns exec $ns tc qdisc del dev eth0 root 2>/dev/null
+      [ "$1" = none ] || ip netns exec $ns tc qdisc add dev eth0 root tbf rate "$1" burst "$2" latency 50ms
+    done
+  }
+  txb() { ip netns exec $ns1 cat /sys/class/net/eth0/statistics/tx_bytes; }
+  local runs=("unshaped|none|0|true" "1 Gb/s|1gbit|256kb|true" "1 Gb/s|1gbit|256kb|false"
+              "10 Gb/s|10gbit|2mb|true" "10 Gb/s|10gbit|2mb|false")
+  local i name rate delay ov b0 b1 o P tc0="" cs0="" bh=""
+  printf '%-15s %-7s %9s %12s %7s %12s %12s\n' link overlap "step ms" "MB sent/step" "comm %" "paper ms" "fixed ms"
+  for i in "${!runs[@]}"; do
+    IFS='|' read -r name rate delay ov <<<"${runs[$i]}"
+    shape "$rate" "$delay"
+    b0=$(txb)
+    if ! NQ_TRAIN_NO_SAVE=1 OMPI_MCA_orte_default_hostfile="$T/hosts" OMPI_MCA_plm_rsh_agent="$PWD/jobs/emulate-rsh.sh" \
+         OMPI_MCA_oob_tcp_if_include=$sub OMPI_MCA_btl_tcp_if_include=$sub OMPI_MCA_btl=tcp,self OPENBLAS_NUM_THREADS=1 \
+         mpirun -np 2 build/nq-train configs/smoke.cfg "${SET[@]}" --set train.name=\"n$i\" \
+         --set train.overlap_comm=$ov > $T/run$i.log 2>&1; then
+      echo "bench_nodes failed ($name): $(grep -v '^\[' $T/run$i.log | tail -n 2)"; break
+    fi
+    b1=$(txb)
+    o=$($PY -c 'import sys, h5py, numpy as np
+print(np.median(h5py.File(sys.argv[1])["metrics"]["step_seconds"][1:]))' $T/n$i/metrics.h5)
+    local cs; cs=$(sed -nE 's/.*communication: .*\(([0-9.]+)%\).*/\1/p' $T/run$i.log | head -n 1)
+    P=$(grep -oE '[0-9]+ parameters' $T/run$i.log | head -n 1 | cut -d' ' -f1)
+    # the unshaped run gives t_compute and the host's own TCP rate Bh (bytes per second of
+    # communication: on shared cores TCP costs CPU time, so an unshaped veth is not infinite)
+    [ $i = 0 ] && { tc0=$(awk -v s=$o -v c=$cs 'BEGIN { print s * (1 - c / 100) }'); cs0=$cs
+                    bh=$(awk -v s=$o -v c=$cs -v b=$((b1 - b0)) -v st=$steps 'BEGIN { print b / st / (s * c / 100) }'); }
+    awk -v n="$name" -v ov=$ov -v s=$o -v b=$((b1 - b0)) -v st=$steps -v c=$cs -v P=$P -v r=$rate -v tc=$tc0 -v bh=$bh '
+      BEGIN { B = (r == "1gbit") ? 1e9 / 8 : (r == "10gbit") ? 1e10 / 8 : 0
+              tm = B ? 4 * P / B : 0; ex = (ov == "true") ? tm - 2 / 3 * tc : tm; if (ex < 0) ex = 0
+              pr = B ? sprintf("%.0f", 1000 * (tc + ex)) : "-"
+              Be = (B && B < bh) ? B : bh; fx = sprintf("%.0f", 1000 * (tc + 4 * P / Be))
+              printf "%-15s %-7s %9.0f %12.1f %7s %12s %12s\n", n, (ov == "true") ? "on" : "off", 1000 * s, b / st / 1e6, c, pr, fx }'
+  done
+  echo "P = $P parameters (4P = $(awk -v P=$P 'BEGIN { printf "%.1f", 4 * P / 1e6 }') MB per step per rank by the formula); t_compute = unshaped step x (1 - ${cs0}% comm) = $(awk -v t=$tc0 'BEGIN { printf "%.0f", 1000 * t }') ms"
+  echo "paper: docs/scaling.md's formula at the link's B; fixed: B = min(link, this host's TCP rate $(awk -v b=$bh 'BEGIN { printf "%.0f", b / 1e6 }') MB/s of the unshaped run), nothing hidden by overlap (TCP needs the cores compute uses)"
+  shape none
+  jobs/emulate-cluster.sh down
+  rm -rf "$T"
+}
+
+want nodes && bench_nodes_section
 exit 0
