@@ -85,6 +85,7 @@ typedef struct {
   int n;                   // samples held (<= micro_batch)
   int *shard, *index;      // sample j: index[j] of shard shard[j]; lm: window index[j] of *lm
   int *with_history;       // context_sft: 0 where history dropout removed the history
+  long *slot;              // training: sample j's global slot k in the stream (LoRA dropout keys)
   const lm_windows *lm;    // lm: the windows (training or validation) index[] points into
   int *order;              // the training samples' order in epoch order_epoch (-1: none yet)
   long order_epoch;
