@@ -292,17 +292,13 @@ int hf_check_weights(const char *dir, const model_config *mc, char *err, size_t 
     int at = 0;
     if (sscanf(s.t[i].name, "model.layers.%ld.%n", &n, &at) == 1 && at && n >= 0 && n + 1 > layers) layers = n + 1;
   }
-  long hd = mc->dim / mc->n_heads;
-  long kv = tensor_dim(&s, "model.layers.0.self_attn.k_proj.weight", 2, 0);
   rc = check_size(path, "vocab_size", mc->vocab_size, tensor_dim(&s, "model.embed_tokens.weight", 2, 0),
                   "rows of model.embed_tokens.weight", wpath, err, errlen) ||
        check_size(path, "hidden_size", mc->dim, tensor_dim(&s, "model.embed_tokens.weight", 2, 1),
                   "columns of model.embed_tokens.weight", wpath, err, errlen) ||
        check_size(path, "num_hidden_layers", mc->n_layers, layers, "layers model.layers.N", wpath, err, errlen) ||
        check_size(path, "intermediate_size", mc->ffn_dim, tensor_dim(&s, "model.layers.0.mlp.gate_proj.weight", 2, 0),
-                  "rows of model.layers.0.mlp.gate_proj.weight", wpath, err, errlen) ||
-       check_size(path, "num_key_value_heads", mc->n_kv_heads, kv < 0 ? -1 : kv / hd,
-                  "rows of model.layers.0.self_attn.k_proj.weight / head size", wpath, err, errlen)
+                  "rows of model.layers.0.mlp.gate_proj.weight", wpath, err, errlen)
            ? -1 : 0;
   st_close(&s);
   free(wpath), free(path);
