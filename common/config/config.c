@@ -11,10 +11,12 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "config/config_ints.h"
+#include "config/config_source.h"
 
 struct config {
   config_t lc;
   char *path;
+  config_source src;      // the file and its @includes as libconfig read them (line map)
   int n_overrides;
   char **override_keys;   // keys given with --set, so errors can name the argument
   char **override_args;
@@ -183,10 +185,7 @@ static const char *override_arg(const config *c, const char *key) {
 static void where(const config *c, const config_setting_t *s, const char *key, char *buf, size_t n) {
   const char *arg = override_arg(c, key);
   if (arg) snprintf(buf, n, "--set %s", arg);
-  else {
-    const char *f = config_setting_source_file(s);
-    snprintf(buf, n, "%s:%d", f ? f : c->path, config_setting_source_line(s));
-  }
+  else config_source_where(&c->src, (int)config_setting_source_line(s), buf, n);
 }
 
 static int is_string_array(const config_setting_t *s) {
@@ -334,25 +333,12 @@ config *config_load(const char *path, const char *const *overrides, int n_overri
   config *c = xcalloc(1, sizeof *c);
   c->path = xstrdup(path);
   config_init(&c->lc);
-  char *dir = xstrdup(path);
-  char *slash = strrchr(dir, '/');
-  if (slash) {
-    *slash = 0;
-    config_set_include_dir(&c->lc, dir);  // @include "x.cfg" is relative to the config
+  config_source_read(&c->src, path);   // @include expanded here: libconfig sees one text
+  if (config_read_string(&c->lc, c->src.text) != CONFIG_TRUE) {
+    char at[1200];
+    config_source_where(&c->src, config_error_line(&c->lc), at, sizeof at);
+    fatal("%s: %s", at, config_error_text(&c->lc));
   }
-  size_t len;
-  char *raw = read_file(path, &len), err[256];
-  if (!raw) fatal("%s: cannot read config file (missing or unreadable)", path);
-  char *text = config_widen_ints(raw, err, sizeof err);   // no integer read modulo 2^32
-  if (!text) fatal("%s:%s", path, err + strlen("line "));
-  free(raw);
-  int ok = config_read_string(&c->lc, text);
-  free(text);
-  if (ok != CONFIG_TRUE) {
-    const char *f = config_error_file(&c->lc);
-    fatal("%s:%d: %s", f ? f : path, config_error_line(&c->lc), config_error_text(&c->lc));
-  }
-  free(dir);
   validate_group(c, config_root_setting(&c->lc));
   for (int i = 0; i < n_overrides; i++) apply_override(c, overrides[i]);
   // re-validate with overrides (types, ranges, choices) before defaults fill the rest
@@ -364,6 +350,7 @@ config *config_load(const char *path, const char *const *overrides, int n_overri
 void config_free(config *c) {
   if (!c) return;
   config_destroy(&c->lc);
+  config_source_free(&c->src);
   for (int i = 0; i < c->n_overrides; i++) {
     free(c->override_keys[i]);
     free(c->override_args[i]);

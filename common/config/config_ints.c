@@ -12,8 +12,7 @@
 
 static int name_char(char c) { return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '*'; }
 
-// Past a string, a comment or a name starting at p, or p when there is none there.
-static const char *skip_other(const char *p, int *line) {
+const char *config_skip_lexeme(const char *p, int *line) {
   if (*p == '"') {
     for (p++; *p && *p != '"'; p++) {
       if (*p == '\\' && p[1]) p++;
@@ -73,7 +72,7 @@ char *config_widen_ints(const char *text, char *err, size_t errlen) {
   int line = 1;
   const char *p = text;
   while (*p) {
-    const char *q = skip_other(p, &line);
+    const char *q = config_skip_lexeme(p, &line);
     if (q != p) {
       sb_append(&out, p, (size_t)(q - p));
       p = q;

@@ -12,4 +12,8 @@
 // outside the 64-bit range. Strings and comments are left alone.
 char *config_widen_ints(const char *text, char *err, size_t errlen);
 
+// Past the string, comment or name starting at p (counting the newlines it spans into *line),
+// or p when none starts there: the lexemes in which a digit or `@include` is not what it seems.
+const char *config_skip_lexeme(const char *p, int *line);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "base/log.h"
+#include "base/mpi_counts.h"
 
 static size_t record_size(const eval_record *h) {
   return sizeof *h + (size_t)(h->n + h->n % 2) * sizeof(int32_t);
@@ -17,8 +18,7 @@ void eval_record_append(strbuf *out, const eval_record *h, const int32_t *ids) {
 }
 
 char *eval_records_gather(const stage_args *s, const strbuf *mine, size_t *total) {
-  if (mine->len > (size_t)1 << 30) error("eval: %zu bytes of results on one rank", mine->len);
-  int len = (int)mine->len, *lens = NULL, *offs = NULL;
+  int len = mpi_int_count(mine->len, "eval: bytes of results on this rank"), *lens = NULL, *offs = NULL;
   if (s->rank == 0) {
     lens = xmalloc((size_t)s->size * sizeof(int));
     offs = xmalloc((size_t)s->size * sizeof(int));
@@ -27,11 +27,10 @@ char *eval_records_gather(const stage_args *s, const strbuf *mine, size_t *total
   char *all = NULL;
   size_t t = 0;
   if (s->rank == 0) {
-    for (int r = 0; r < s->size; r++) {
-      offs[r] = (int)t;
-      t += (size_t)lens[r];
-      if (t > (size_t)1 << 30) error("eval: %zu bytes of results in total", t);
-    }
+    size_t *n = xmalloc((size_t)s->size * sizeof *n);
+    for (int r = 0; r < s->size; r++) n[r] = (size_t)lens[r];
+    t = (size_t)mpi_int_counts_or_die(n, s->size, 1, lens, offs, "eval: gathering results on rank 0 (bytes)");
+    free(n);
     all = xmalloc(t + 1);
   }
   mpicheck(MPI_Gatherv(mine->data ? mine->data : "", len, MPI_BYTE, all, lens, offs, MPI_BYTE, 0,

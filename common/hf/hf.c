@@ -25,8 +25,17 @@ int hf_is_model_dir(const char *path) {
 }
 
 // ---- config.json ------------------------------------------------------------------------------
-// Integer field (>= lo) or `def` when absent (def < 0: required).
-static int get_int(json_t *root, const char *path, const char *key, long def, long lo, long *out,
+// Upper bounds of config.json's sizes: several times the largest released models (Llama 3.1
+// 405B: 126 layers, hidden 16384, vocab 128256; Gemma: vocab 256000), far below what would
+// overflow the arena's size_t arithmetic. A value past one is refused before anything is
+// allocated (a 10^9-layer config.json used to end in "out of memory", naming nothing).
+enum {
+  HF_MAX_VOCAB = 1 << 21, HF_MAX_HIDDEN = 1 << 16, HF_MAX_LAYERS = 1024, HF_MAX_HEADS = 1024,
+  HF_MAX_FFN = 1 << 18, HF_MAX_POSITIONS = 1 << 20,
+};
+
+// Integer field in [lo, hi], or `def` when absent (def < 0: required).
+static int get_int(json_t *root, const char *path, const char *key, long def, long lo, long hi, long *out,
                    char *err, size_t errlen) {
   json_t *v = json_object_get(root, key);
   if (!v || json_is_null(v)) {
@@ -34,9 +43,11 @@ static int get_int(json_t *root, const char *path, const char *key, long def, lo
     *out = def;
     return 0;
   }
-  if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > (1 << 30))
-    return err_set(err, errlen, "%s: field '%s' must be an integer >= %ld", path, key, lo);
-  *out = (long)json_integer_value(v);
+  if (!json_is_integer(v)) return err_set(err, errlen, "%s: field '%s' must be an integer >= %ld", path, key, lo);
+  json_int_t x = json_integer_value(v);
+  if (x < lo || x > hi)
+    return err_set(err, errlen, "%s: field '%s' = %lld is out of range [%ld, %ld]", path, key, (long long)x, lo, hi);
+  *out = (long)x;
   return 0;
 }
 
@@ -78,18 +89,18 @@ static int parse_config(json_t *root, const char *path, model_config *mc, char *
   if (qwen && json_is_true(json_object_get(root, "use_sliding_window")))
     return err_set(err, errlen, "%s: field 'use_sliding_window': sliding-window attention is not supported", path);
   long V, D, L, H, KV, F, T;
-  if (get_int(root, path, "vocab_size", -1, 2, &V, err, errlen) ||
-      get_int(root, path, "hidden_size", -1, 2, &D, err, errlen) ||
-      get_int(root, path, "num_hidden_layers", -1, 1, &L, err, errlen) ||
-      get_int(root, path, "num_attention_heads", -1, 1, &H, err, errlen) ||
-      get_int(root, path, "num_key_value_heads", H, 1, &KV, err, errlen) ||
-      get_int(root, path, "intermediate_size", -1, 1, &F, err, errlen) ||
-      get_int(root, path, "max_position_embeddings", qwen ? 32768 : 2048, 1, &T, err, errlen))
+  if (get_int(root, path, "vocab_size", -1, 2, HF_MAX_VOCAB, &V, err, errlen) ||
+      get_int(root, path, "hidden_size", -1, 2, HF_MAX_HIDDEN, &D, err, errlen) ||
+      get_int(root, path, "num_hidden_layers", -1, 1, HF_MAX_LAYERS, &L, err, errlen) ||
+      get_int(root, path, "num_attention_heads", -1, 1, HF_MAX_HEADS, &H, err, errlen) ||
+      get_int(root, path, "num_key_value_heads", H, 1, HF_MAX_HEADS, &KV, err, errlen) ||
+      get_int(root, path, "intermediate_size", -1, 1, HF_MAX_FFN, &F, err, errlen) ||
+      get_int(root, path, "max_position_embeddings", qwen ? 32768 : 2048, 1, HF_MAX_POSITIONS, &T, err, errlen))
     return -1;
   if (D % H || (D / H) % 2) return err_set(err, errlen, "%s: hidden_size %ld / num_attention_heads %ld is not an even head size", path, D, H);
   if (H % KV) return err_set(err, errlen, "%s: num_attention_heads %ld is not a multiple of num_key_value_heads %ld", path, H, KV);
   long hd;
-  if (get_int(root, path, "head_dim", D / H, 1, &hd, err, errlen)) return -1;
+  if (get_int(root, path, "head_dim", D / H, 1, HF_MAX_HIDDEN, &hd, err, errlen)) return -1;
   if (hd != D / H) return err_set(err, errlen, "%s: field 'head_dim' %ld != hidden_size / num_attention_heads (%ld) is not supported", path, hd, D / H);
   double theta, eps, init;
   if (get_num(root, path, "rope_theta", 10000.0, &theta, err, errlen) ||
@@ -253,10 +264,53 @@ int hf_load_into(const char *dir, model *m, char *err, size_t errlen) {
   return rc;
 }
 
+// Dimension d of tensor `name` when it is there with `ndim` dimensions, else -1.
+static long tensor_dim(const st_set *s, const char *name, int ndim, int d) {
+  const st_tensor *t = st_find(s, name);
+  return t && t->ndim == ndim ? (long)t->dims[d] : -1;
+}
+
+// One config.json size against the weights: `got` < 0 (the tensor is missing or has another
+// rank) is left to hf_load_into, which names the tensor.
+static int check_size(const char *path, const char *key, long want, long got, const char *what, const char *wpath,
+                      char *err, size_t errlen) {
+  if (got < 0 || got == want) return 0;
+  return err_set(err, errlen, "%s: field '%s' = %ld, but %s holds %ld (%s)", path, key, want, wpath, got, what);
+}
+
+int hf_check_weights(const char *dir, const model_config *mc, char *err, size_t errlen) {
+  st_set s;
+  char *wpath, *path = path_join(dir, HF_CONFIG);
+  int rc = open_weights(dir, &s, &wpath, err, errlen);
+  if (rc) {
+    free(wpath), free(path);
+    return -1;
+  }
+  long layers = 0;   // 1 + the highest N of "model.layers.N."
+  for (int i = 0; i < s.n; i++) {
+    long n;
+    int at = 0;
+    if (sscanf(s.t[i].name, "model.layers.%ld.%n", &n, &at) == 1 && at && n >= 0 && n + 1 > layers) layers = n + 1;
+  }
+  rc = check_size(path, "vocab_size", mc->vocab_size, tensor_dim(&s, "model.embed_tokens.weight", 2, 0),
+                  "rows of model.embed_tokens.weight", wpath, err, errlen) ||
+       check_size(path, "hidden_size", mc->dim, tensor_dim(&s, "model.embed_tokens.weight", 2, 1),
+                  "columns of model.embed_tokens.weight", wpath, err, errlen) ||
+       check_size(path, "num_hidden_layers", mc->n_layers, layers, "layers model.layers.N", wpath, err, errlen) ||
+       check_size(path, "intermediate_size", mc->ffn_dim, tensor_dim(&s, "model.layers.0.mlp.gate_proj.weight", 2, 0),
+                  "rows of model.layers.0.mlp.gate_proj.weight", wpath, err, errlen)
+           ? -1 : 0;
+  st_close(&s);
+  free(wpath), free(path);
+  return rc;
+}
+
 void hf_read_config_or_die(const char *dir, model_config *mc) {
   char err[1024];
   if (hf_read_config(dir, mc, err, sizeof err)) fatal("%s", err);
   model_config_check(mc);
+  // before any arena of that size exists: config.json against the tensors' header shapes
+  if (hf_check_weights(dir, mc, err, sizeof err)) fatal("%s", err);
 }
 
 void hf_load_into_or_die(const char *dir, model *m) {

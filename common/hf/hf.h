@@ -26,7 +26,14 @@ int hf_read_config(const char *dir, model_config *mc, char *err, size_t errlen);
 // shape; any other tensor is an error (rotary_emb.inv_freq buffers are ignored, and so is a
 // tied model's lm_head.weight when it equals the embedding). Returns 0 or -1 with `err`.
 int hf_load_into(const char *dir, model *m, char *err, size_t errlen);
-// The same, stopping with the message on error (used by checkpoint.c).
+// config.json's sizes that scale the arena (vocab_size, hidden_size, num_hidden_layers,
+// intermediate_size) against the shapes in the safetensors headers of `dir` (no data is
+// read): a mismatch is one line naming config.json and the field (other shape errors are
+// hf_load_into's, naming the tensor). Returns 0 or -1 with `err`
+// (also when there are no weights).
+int hf_check_weights(const char *dir, const model_config *mc, char *err, size_t errlen);
+// hf_read_config then hf_check_weights, stopping with the message on error (checkpoint.c:
+// before the model's arena is allocated).
 void hf_read_config_or_die(const char *dir, model_config *mc);
 void hf_load_into_or_die(const char *dir, model *m);
 

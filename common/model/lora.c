@@ -12,6 +12,8 @@
 #include "base/log.h"
 #include "base/util.h"
 
+#define LORA_RING (int)(sizeof ((lora *)0)->ring / sizeof ((lora *)0)->ring[0])   // recent passes kept
+
 // ---- kernels ------------------------------------------------------------------------------
 void lora_forward(float *out, float *u, const float *x, const float *A, const float *B, int N, int C,
                   int OC, int r, float s) {
@@ -122,6 +124,7 @@ void lora_free(lora *lo) {
   free(lo->v_mem);
   free(lo->tensors);
   free(lo->scratch);
+  for (int i = 0; i < LORA_RING; i++) free(lo->ring[i].seq_off), free(lo->ring[i].key);
   free(lo);
 }
 
@@ -185,9 +188,32 @@ void lora_merge(const lora *lo, model *m, float sign) {
 }
 
 // ---- on a model (model.h model_adapters) -------------------------------------------------------
-static uint64_t next_pass(void *self) {
+void lora_set_batch(lora *lo, const long *keys, int n) {
+  lo->batch_keys = keys;
+  lo->n_batch_keys = n;
+  lo->batch_passes = 0;
+}
+
+// A forward pass of the packed sequences seq_off (n_seqs + 1 offsets): what its masks are keyed by.
+static uint64_t next_pass(void *self, const int *seq_off, int n_seqs) {
   lora *lo = self;
-  return ++lo->passes;
+  uint64_t p = ++lo->passes;
+  struct lora_pass *r = &lo->ring[p % LORA_RING];
+  r->pass = p;
+  r->in_batch = lo->batch_passes++;
+  r->n_seqs = 0;
+  if (!lo->training || !lo->batch_keys) return p;
+  if (n_seqs != lo->n_batch_keys)
+    error("lora: a forward of %d sequences after lora_set_batch of %d samples", n_seqs, lo->n_batch_keys);
+  if (n_seqs > r->cap) {
+    r->cap = n_seqs;
+    r->seq_off = xrealloc(r->seq_off, sizeof *r->seq_off * (size_t)(n_seqs + 1));
+    r->key = xrealloc(r->key, sizeof *r->key * (size_t)n_seqs);
+  }
+  memcpy(r->seq_off, seq_off, sizeof *r->seq_off * (size_t)(n_seqs + 1));
+  memcpy(r->key, lo->batch_keys, sizeof *r->key * (size_t)n_seqs);
+  r->n_seqs = n_seqs;
+  return p;
 }
 
 static float *lora_scratch(lora *lo, size_t n) {
@@ -200,12 +226,28 @@ static float *lora_scratch(lora *lo, size_t n) {
 }
 
 // dst (N, C) = src * keep / (1 - p): the inverted-dropout mask of (pass, layer, kind), the same
-// in the forward and the backward of a pass.
-static void dropout_apply(const lora *lo, uint64_t pass, int kind, int l, float *dst, const float *src, size_t n) {
+// in the forward and the backward of a pass. Keyed passes (lora_set_batch): each row's mask
+// comes from its sample's key and its position, never from where the row sits in the batch.
+static void dropout_apply(const lora *lo, uint64_t pass, int kind, int l, float *dst, const float *src, int N,
+                          int C) {
+  const struct lora_pass *r = &lo->ring[pass % LORA_RING];
+  if (r->pass != pass) error("lora: the backward of pass %llu came after its masks were dropped", (unsigned long long)pass);
   float p = lo->cfg.dropout, inv = 1.0f / (1.0f - p);
-  uint64_t base = mix64(lo->seed ^ mix64(pass * 1315423911ull + (uint64_t)(l * P_COUNT + kind)));
   double thr = p * 18446744073709551616.0;
-  for (size_t i = 0; i < n; i++) dst[i] = (double)mix64(base + i) < thr ? 0.0f : src[i] * inv;
+  uint64_t lk = (uint64_t)(l * P_COUNT + kind);
+  if (!r->n_seqs) {
+    uint64_t base = mix64(lo->seed ^ mix64(pass * 1315423911ull + lk));
+    for (size_t i = 0; i < (size_t)N * C; i++) dst[i] = (double)mix64(base + i) < thr ? 0.0f : src[i] * inv;
+    return;
+  }
+  uint64_t base = mix64(lo->seed ^ mix64((uint64_t)r->in_batch * 1315423911ull + lk));
+  int b = 0;
+  for (int i = 0; i < N; i++) {
+    while (b + 1 < r->n_seqs && i >= r->seq_off[b + 1]) b++;
+    uint64_t row = mix64(base ^ mix64((uint64_t)r->key[b] * 0x9E3779B97F4A7C15ull + (uint64_t)(i - r->seq_off[b])));
+    for (size_t c = 0, at = (size_t)i * C; c < (size_t)C; c++)
+      dst[at + c] = (double)mix64(row + c) < thr ? 0.0f : src[at + c] * inv;
+  }
 }
 
 static int dropping(const lora *lo) { return lo->training && lo->cfg.dropout > 0; }
@@ -216,7 +258,7 @@ static void adapter_forward(void *self, uint64_t pass, int kind, int l, float *o
   int C = lo->in[kind], OC = lo->out[kind], r = lo->cfg.rank;
   float *u = lora_scratch(lo, (size_t)N * r + (dropping(lo) ? (size_t)N * C : 0)), *xd = u + (size_t)N * r;
   if (dropping(lo)) {
-    dropout_apply(lo, pass, kind, l, xd, x, (size_t)N * C);
+    dropout_apply(lo, pass, kind, l, xd, x, N, C);
     x = xd;
   }
   const float *A = lo->params_mem + lo->a_off[kind] + (size_t)l * r * C;
@@ -233,7 +275,7 @@ static void adapter_backward(void *self, uint64_t pass, int kind, int l, float *
   size_t nr = (size_t)N * r, nc = (size_t)N * C;
   float *u = lora_scratch(lo, 2 * nr + (drop ? 2 * nc : 0)), *du = u + nr, *xd = du + nr, *dxd = xd + nc;
   if (drop) {
-    dropout_apply(lo, pass, kind, l, xd, x, nc);
+    dropout_apply(lo, pass, kind, l, xd, x, N, C);
     x = xd;
     memset(dxd, 0, nc * sizeof(float));
   }
@@ -243,7 +285,7 @@ static void adapter_backward(void *self, uint64_t pass, int kind, int l, float *
   lora_backward(drop ? dxd : dx, lo->grads_mem + ao, lo->grads_mem + bo, du, dout, x, u, A, B, N, C, OC, r,
                 lo->scale);
   if (drop && dx) {   // d x = mask / (1 - p) * d dropout(x)
-    dropout_apply(lo, pass, kind, l, dxd, dxd, nc);
+    dropout_apply(lo, pass, kind, l, dxd, dxd, N, C);
     for (size_t i = 0; i < nc; i++) dx[i] += dxd[i];
   }
 }

@@ -38,7 +38,19 @@ typedef struct lora {
   int n_tensors;                // A and B of every (layer, target), HF-style names
   model_tensor *tensors;        // "model.layers.{l}.self_attn.q_proj.lora_A.weight", ...
   int training;                 // dropout active (set by the trainer; 0 = inference)
-  uint64_t seed, passes;        // dropout masks: f(seed, pass, layer, kind, element)
+  uint64_t seed, passes;        // dropout masks: see lora_set_batch
+  // the micro-batch's sample keys (lora_set_batch; NULL: none given) and, per recent forward
+  // pass, what its masks are keyed by (a backward finds its forward's: ring[pass % LORA_RING])
+  const long *batch_keys;
+  int n_batch_keys, batch_passes;
+  struct lora_pass {
+    uint64_t pass;
+    int in_batch;               // forwards of this micro-batch before this one (nextquill: 0, 1)
+    int n_seqs;                 // sequences keyed (0: masks by row index and pass)
+    int *seq_off;               // (n_seqs + 1) row offsets of the sequences
+    long *key;                  // (n_seqs) their sample keys
+    int cap;
+  } ring[4];
   float *scratch;               // recomputed inputs and products of one projection
   size_t scratch_floats;
   model_adapters hooks;         // what lora_attach gives the model
@@ -80,7 +92,14 @@ const model_tensor *lora_find(const lora *lo, const char *name);
 
 // ---- on a model ----------------------------------------------------------------------------
 // model_forward / model_backward apply the adapters from now on (m->adapters = &lo->hooks);
-// dropout masks are f(lo->seed, pass, layer, kind, element) while lo->training is set.
+// dropout masks apply while lo->training is set.
 void lora_attach(lora *lo, model *m);
+// The samples of the micro-batch whose forward passes come next: keys[b] (the sample's global
+// slot in the training stream) for the model's packed sequence b (n of them; `keys` must
+// outlive those passes). Dropout masks are then f(lo->seed, key, position in the sequence,
+// pass within the micro-batch, layer, kind, channel), so the same sample gets the same mask
+// however the global batch is split over ranks and micro-batches (lo->seed must not depend on
+// the rank). Without keys (NULL), masks are f(lo->seed, pass, layer, kind, element).
+void lora_set_batch(lora *lo, const long *keys, int n);
 
 #endif

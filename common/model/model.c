@@ -464,7 +464,7 @@ void model_forward(model *m, model_acts *a, const int32_t *tokens, const int *le
     if (m->grads_mem) model_sync_bf16(m);   // the master weights changed since the last forward
   }
   int nt = model_threads();
-  if (m->adapters) a->adapter_pass = m->adapters->next_pass(m->adapters->self);
+  if (m->adapters) a->adapter_pass = m->adapters->next_pass(m->adapters->self, a->seq_off, B);
   if (nt > 1 && N >= 64 * nt && !m->adapters) {   // adapters: the per-kernel path below
     forward_fused(m, a, nt);
     return;

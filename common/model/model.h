@@ -98,8 +98,9 @@ typedef struct {
 // (the adapters accumulate their own gradients). `self` is the adapters' state.
 typedef struct {
   void *self;
-  // a fresh dropout stream id for one forward pass (kept in model_acts.adapter_pass)
-  uint64_t (*next_pass)(void *self);
+  // a fresh dropout stream id for one forward pass of n_seqs packed sequences (row offsets
+  // seq_off, n_seqs + 1 of them), kept in model_acts.adapter_pass
+  uint64_t (*next_pass)(void *self, const int *seq_off, int n_seqs);
   // out (N, OC) += the adapter of projection `kind` of layer l on its input x (N, C); nothing
   // when that projection has none
   void (*forward)(void *self, uint64_t pass, int kind, int l, float *out, const float *x, int N);

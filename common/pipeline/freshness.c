@@ -40,8 +40,23 @@ static struct {
   int n, dirty;
 } cache;
 
+// Can `dir`, or its nearest existing ancestor (make_dirs would create the rest), be written?
+static int dir_writable(const char *dir) {
+  char *d = xstrdup(dir);
+  while (access(d, F_OK) != 0 && errno == ENOENT && strrchr(d, '/') && strrchr(d, '/') != d) *strrchr(d, '/') = 0;
+  int ok = access(d, W_OK) == 0 || (errno != EROFS && errno != EACCES);
+  free(d);
+  return ok;
+}
+
 static void cache_save(void) {
   if (!cache.file || !cache.dirty) return;
+  // only a speed-up: a run looked at read-only (nq-report --out) keeps its digests in memory
+  char *stamps = xstrdup(cache.file);
+  *strrchr(stamps, '/') = 0;
+  int writable = dir_writable(stamps);
+  free(stamps);
+  if (!writable) return;
   strbuf b;
   sb_init(&b);
   for (int i = 0; i < cache.n; i++)

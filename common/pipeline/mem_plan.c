@@ -9,8 +9,8 @@
 #include "files/checkpoint.h"
 
 const stage_option mem_plan_options[] = {
-    {"--plan", NULL, "print the per-rank memory plan and exit (before sbatch)"},
-    {NULL, NULL, NULL},
+    {"--plan", NULL, "print the per-rank memory plan and exit (before sbatch)", OPT_WRITES_NONE},
+    {NULL, NULL, NULL, OPT_PLAIN},
 };
 
 void mem_plan_add(mem_plan *p, const char *what, double bytes) {

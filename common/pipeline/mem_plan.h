@@ -16,7 +16,7 @@ typedef struct {
   int n;
   const char *what[MEM_PLAN_MAX];
   double bytes[MEM_PLAN_MAX];
-  char note[160];          // one line under the table (e.g. "optimizer sharded over 2 ranks")
+  char note[256];          // one line under the table (e.g. "optimizer sharded over 2 ranks")
 } mem_plan;
 
 // The --plan option of the stages with a plan (pass to stage_begin_with).

@@ -10,10 +10,19 @@
 #include "settings/settings.h"
 
 // An option of one stage's own (nq-report's --user ID): it takes one value, or none (--plan).
+// What an option, when given, does to where the stage writes (and so where it locks).
+typedef enum {
+  OPT_PLAIN = 0,
+  OPT_OUT_DIR,      // its value is the directory the stage writes instead of run_dir's: the
+                    // stage's lock is taken there, so a read-only run_dir can be looked at
+  OPT_WRITES_NONE,  // with it the stage writes nothing (a terminal view): no lock at all
+} stage_option_kind;
+
 typedef struct {
   const char *name;       // "--user"
   const char *arg;        // "ID" (for usage); NULL: a flag without a value (value "1" when given)
   const char *help;       // one line for --help
+  stage_option_kind kind;
 } stage_option;
 
 // This invocation: which stage, where it sits in the MPI job, and its command-line flags.

@@ -50,11 +50,25 @@ void stage_lock(const settings *set, const stage_args *a) {
   if (!*set->run_dir)
     fatal("run_dir is empty: set run_dir (in the config or with --set run_dir=DIR) to the run's directory");
   if (a->rank != 0) return;
-  char *dir = run_path(set, RUN_LOCKS);
-  make_dirs(dir);
-  char *path = lock_path(set, a, dir);
-  free(dir);
-  path_guard_check(path);   // a link there would have us truncate and write its target
+  const char *out_dir = NULL;
+  for (int i = 0; a->options && a->options[i].name; i++) {
+    if (!a->option_value[i]) continue;
+    if (a->options[i].kind == OPT_WRITES_NONE) return;
+    if (a->options[i].kind == OPT_OUT_DIR) out_dir = a->option_value[i];
+  }
+  char *path;
+  if (out_dir) {   // a page written elsewhere (a read-only run): locked where it is written
+    make_dirs(out_dir);
+    char file[256];
+    snprintf(file, sizeof file, ".nq-%s.lock", a->info->name);
+    path = path_join(out_dir, file);
+  } else {
+    char *dir = run_path(set, RUN_LOCKS);
+    make_dirs(dir);
+    path = lock_path(set, a, dir);
+    free(dir);
+    path_guard_check(path);   // a link there would have us truncate and write its target
+  }
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
   if (fd < 0) fatal("%s: cannot open the lock file: %s", path, strerror(errno));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -10,6 +10,9 @@
 
 // Takes the stage's lock (rank 0; a no-op on the other ranks). Stops when run_dir is empty
 // or another process holds the lock. A file system without flock gets a warning, no lock.
+// The stage's options move it (stage.h, stage_option_kind): an OPT_WRITES_NONE option given
+// means no lock (the invocation writes nothing), an OPT_OUT_DIR option DIR means the lock
+// DIR/.nq-<stage>.lock (DIR is created), so nothing is written under run_dir.
 void stage_lock(const settings *set, const stage_args *a);
 
 #endif

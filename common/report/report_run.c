@@ -18,10 +18,10 @@
 enum { BEST_USERS = 3, WORST_USERS = 2, FALLBACK_USERS = 4 };
 
 const stage_option report_options[] = {
-    {"--user", "ID", "print that user's samples, tokens coloured by effect (no page)"},
-    {"--top", "K", "print the K most preference-bearing tokens of --user ID, or of the corpus"},
-    {"--out", "DIR", "write the page into DIR instead of <run_dir>/report"},
-    {NULL, NULL, NULL},
+    {"--user", "ID", "print that user's samples, tokens coloured by effect (no page)", OPT_WRITES_NONE},
+    {"--top", "K", "print the K most preference-bearing tokens of --user ID, or of the corpus", OPT_WRITES_NONE},
+    {"--out", "DIR", "write the page into DIR instead of <run_dir>/report (locks there)", OPT_OUT_DIR},
+    {NULL, NULL, NULL, OPT_PLAIN},
 };
 
 static int terminal_view(const report *r, const char *user, const char *top) {

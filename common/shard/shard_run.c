@@ -21,6 +21,7 @@
 #include "base/cleanup.h"
 #include "base/records.h"
 #include "base/log.h"
+#include "base/mpi_counts.h"
 #include "base/path_guard.h"
 #include "base/util.h"
 #include "hf/hf.h"
@@ -355,15 +356,14 @@ static void drop_duplicates(shard_job *j) {
 // Every sample's (order, cost) on every rank, sorted by order, and its shard: identical on
 // every rank, independent of the rank count.
 static void assign_shards(shard_job *j) {
-  int size = j->s->size, nl = (int)j->n_mine;
+  int size = j->s->size, nl = mpi_int_count(j->n_mine * OC_WORDS, "shard: this rank's sample costs") / OC_WORDS;
   int *cnt = xcalloc((size_t)size, sizeof *cnt), *dsp = xcalloc((size_t)size, sizeof *dsp);
   mpicheck(MPI_Allgather(&nl, 1, MPI_INT, cnt, 1, MPI_INT, MPI_COMM_WORLD), "gathering sample counts");
-  j->n_all = 0;
-  for (int r = 0; r < size; r++) {   // counts of int64s: OC_WORDS per order_cost
-    dsp[r] = (int)j->n_all * OC_WORDS;
-    j->n_all += (size_t)cnt[r];
-    cnt[r] *= OC_WORDS;
-  }
+  size_t *n = xmalloc((size_t)size * sizeof *n);
+  for (int r = 0; r < size; r++) n[r] = (size_t)cnt[r];
+  // counts of int64s: OC_WORDS per order_cost
+  j->n_all = (size_t)mpi_int_counts_or_die(n, size, OC_WORDS, cnt, dsp, "shard: gathering sample costs") / OC_WORDS;
+  free(n);
   order_cost *oc = xmalloc((j->n_mine ? j->n_mine : 1) * sizeof *oc);
   for (size_t i = 0; i < j->n_mine; i++)
     oc[i] = (order_cost){j->mine[i].order, (int64_t)j->mine[i].hist_len + j->mine[i].nohist_len,
@@ -404,23 +404,20 @@ static strbuf *pack_by_owner(shard_job *j) {
 static char *exchange_bytes(int size, strbuf *out, size_t *n) {
   int *scnt = xcalloc((size_t)size, sizeof *scnt), *sdsp = xcalloc((size_t)size, sizeof *sdsp);
   int *rcnt = xcalloc((size_t)size, sizeof *rcnt), *rdsp = xcalloc((size_t)size, sizeof *rdsp);
+  size_t *bytes = xmalloc((size_t)size * sizeof *bytes);
+  for (int r = 0; r < size; r++) bytes[r] = out[r].len;
+  mpi_int_counts_or_die(bytes, size, 1, scnt, sdsp, "shard exchange: bytes this rank sends");
   strbuf send;
   sb_init(&send);
   for (int r = 0; r < size; r++) {
-    if (send.len + out[r].len > INT_MAX) fatal("shard exchange over 2 GB per rank; run with more ranks");
-    sdsp[r] = (int)send.len;
-    scnt[r] = (int)out[r].len;
     sb_append(&send, out[r].data ? out[r].data : "", out[r].len);
     sb_free(&out[r]);
   }
   free(out);
   mpicheck(MPI_Alltoall(scnt, 1, MPI_INT, rcnt, 1, MPI_INT, MPI_COMM_WORLD), "exchanging sample sizes");
-  *n = 0;
-  for (int r = 0; r < size; r++) {
-    if (*n + (size_t)rcnt[r] > INT_MAX) fatal("shard exchange over 2 GB per rank; run with more ranks");
-    rdsp[r] = (int)*n;
-    *n += (size_t)rcnt[r];
-  }
+  for (int r = 0; r < size; r++) bytes[r] = (size_t)rcnt[r];
+  *n = (size_t)mpi_int_counts_or_die(bytes, size, 1, rcnt, rdsp, "shard exchange: bytes this rank receives");
+  free(bytes);
   char *recv = xmalloc(*n ? *n : 1);
   mpicheck(MPI_Alltoallv(send.data ? send.data : "", scnt, sdsp, MPI_BYTE, recv, rcnt, rdsp, MPI_BYTE,
                          MPI_COMM_WORLD), "exchanging samples");

@@ -64,7 +64,8 @@ int train_run(const settings *set, const stage_args *s) {
   trainer t;
   trainer_begin(&t, set, s);   // the options; what is trained (train_target), picked once
   train_signals_install();
-  train_data_load(&t.data, set);
+  int plan_only = stage_option_value(s, "--plan") != NULL;
+  if (!plan_only || !train_data_shapes(&t.data, set)) train_data_load(&t.data, set);   // --plan: shapes suffice
   if (train_plan(&t)) {   // --plan: print it, do nothing else
     train_data_free(&t.data);
     train_opts_free(&t.o);

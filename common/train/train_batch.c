@@ -36,6 +36,7 @@ void train_batch_create(train_batch *b, int micro_batch, int n_train) {
   b->shard = xmalloc((size_t)micro_batch * sizeof(int));
   b->index = xmalloc((size_t)micro_batch * sizeof(int));
   b->with_history = xmalloc((size_t)micro_batch * sizeof(int));
+  b->slot = xcalloc((size_t)micro_batch, sizeof(long));
   b->lm = NULL;
   b->order = xmalloc((size_t)n_train * sizeof(int));
   b->order_epoch = -1;
@@ -45,6 +46,7 @@ void train_batch_free(train_batch *b) {
   free(b->shard);
   free(b->index);
   free(b->with_history);
+  free(b->slot);
   free(b->order);
   b->shard = b->index = b->with_history = b->order = NULL;
 }
@@ -66,6 +68,7 @@ void train_batch_pick_train(train_batch *b, const train_data *d, const train_set
     b->shard[j] = lm ? -1 : d->train_sh[t];
     b->index[j] = lm ? t : d->train_i[t];
     b->with_history[j] = !(slot_uniform(seed, k) < ts->history_dropout);
+    b->slot[j] = k;
   }
 }
 

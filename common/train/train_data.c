@@ -8,8 +8,10 @@
 #include "files/annotations_file.h"
 #include "files/effects_file.h"
 #include "files/shards_file.h"
+#include "hf/hf.h"
 #include "model/loss.h"
 #include "pipeline/run_layout.h"
+#include "text/tokenizer.h"
 #include "train/trainer.h"
 
 // train.weights = "ratio": per target token clip(p_h / p_0) from the reference effect file of
@@ -93,6 +95,29 @@ void train_data_load(train_data *d, const settings *set) {
     free(ap);
   }
   free(ann_dir);
+}
+
+int train_data_shapes(train_data *d, const settings *set) {
+  char *dir = run_path(set, RUN_SHARDS);
+  int n = 0;
+  char **paths = dir_exists(dir) ? run_shard_files(dir, &n, 0) : NULL;
+  for (int i = 0; i < n; i++) free(paths[i]);
+  free(paths), free(dir);
+  if (n > 0) return 0;
+  memset(d, 0, sizeof *d);
+  d->shapes_only = 1;
+  d->max_len = (int)(set->data.max_prompt_tokens + set->data.max_target_tokens);
+  d->sh = xcalloc(1, sizeof *d->sh);
+  d->sh[0].vocab_size = (int)set->tokenizer.vocab_size;
+  char *tp = hf_tokenizer_path(set), err[512];
+  if (tp && file_exists(tp)) {
+    tokenizer *tok = tok_load_json(tp, err, sizeof err);
+    if (!tok) fatal("%s", err);
+    d->sh[0].vocab_size = tok_vocab_size(tok);
+    tok_free(tok);
+  }
+  free(tp);
+  return 1;
 }
 
 void train_data_free(train_data *d) {

@@ -76,12 +76,13 @@ void train_lora_begin(lora *lo, uint64_t dropout_seed) {
   lo->training = 1;
   lo->seed = dropout_seed;
   lo->passes = 0;
+  lora_set_batch(lo, NULL, 0);
 }
 
-// Dropout masks: f(seed, step, rank, pass), so a run with dropout depends on the rank count.
+// Dropout masks: f(seed, step) and, through lora_set_batch (train_step.c), each sample's global
+// slot and position: no rank in them, so -np 1 and -np 2 drop the same inputs.
 static void lora_zero(trainer *t, long step) {
-  train_lora_begin(t->lo, (uint64_t)t->set->train.seed * 0x9E3779B97F4A7C15ull + (uint64_t)step * 1000003u +
-                              (uint64_t)t->s->rank);
+  train_lora_begin(t->lo, (uint64_t)t->set->train.seed * 0x9E3779B97F4A7C15ull + (uint64_t)step * 1000003u);
 }
 
 // Summed whole after the backward: nothing is posted during it.

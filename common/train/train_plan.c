@@ -2,6 +2,7 @@
 // architecture of the model it will start from (the trained target says which: train_target
 // .plan), the micro-batch and the longest sequence, before anything large is allocated.
 #include <stdio.h>
+#include <string.h>
 
 #include "pipeline/mem_plan.h"
 #include "train/trainer.h"
@@ -33,5 +34,8 @@ int train_plan(trainer *t) {
   snprintf(p.note, sizeof p.note, "%.0f parameters, %d x %d tokens per micro-batch, %s, optimizer %s",
            P, (int)ts->micro_batch, len, model_precision_name(prec),
            shard ? "sharded over the ranks" : "whole on every rank");
+  if (t->data.shapes_only && ts->objective != OBJ_LM)   // before nq-shard: the bound, not the data's longest
+    snprintf(p.note + strlen(p.note), sizeof p.note - strlen(p.note),
+             "; no shards yet: %d = data.max_prompt_tokens + data.max_target_tokens", len);
   return mem_plan_check(set, t->s, &p);
 }

@@ -36,6 +36,7 @@ void train_step(trainer *t, long step) {
   g->zero(t, step);
   for (int a = 0; a < ts->accum; a++) {
     train_batch_pick_train(&t->batch, &t->data, ts, t->s->rank, t->s->size, t->global_batch, step, a);
+    if (t->lo) lora_set_batch(t->lo, t->batch.slot, t->batch.n);   // dropout masks per sample, not per rank
     if (a == ts->accum - 1) g->reduce_begin(t);   // this backward finishes the gradients
     train_micro_batch(&t->work, &t->data, ts, &t->batch, (float)(1.0 / t->global_batch), 1, &acc);
   }

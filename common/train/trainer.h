@@ -68,9 +68,16 @@ typedef struct {
   int *train_sh, *train_i, *valid_sh, *valid_i;   // (shard, sample) of each sample
   int max_len;          // longest sequence (with history), or window (lm)
   lm_windows lm_train, lm_valid;   // lm: per-user stream windows (samples = windows)
+  int shapes_only;      // --plan before nq-shard: no samples, only max_len and sh[0].vocab_size
 } train_data;
 // Reads every shard (and, for nextquill with annotations, their annotation files).
 void train_data_load(train_data *d, const settings *set);
+// For --plan when there are no shards yet (a memory plan needs only the shapes): max_len is
+// the longest sample nq-shard can make (data.max_prompt_tokens + data.max_target_tokens) and
+// sh[0].vocab_size the tokenizer's (tokenizer.path or model.path's tokenizer.json when there,
+// else tokenizer.vocab_size, the size nq-shard trains). Returns 0 and fills nothing when the
+// run has shard files (train_data_load then).
+int train_data_shapes(train_data *d, const settings *set);
 void train_data_free(train_data *d);
 
 // ---- the samples of one micro-batch (train_batch.c) -----------------------------------------
@@ -78,6 +85,7 @@ typedef struct {
   int n;                   // samples held (<= micro_batch)
   int *shard, *index;      // sample j: index[j] of shard shard[j]; lm: window index[j] of *lm
   int *with_history;       // context_sft: 0 where history dropout removed the history
+  long *slot;              // training: sample j's global slot k in the stream (LoRA dropout keys)
   const lm_windows *lm;    // lm: the windows (training or validation) index[] points into
   int *order;              // the training samples' order in epoch order_epoch (-1: none yet)
   long order_epoch;

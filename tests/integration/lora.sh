@@ -22,6 +22,17 @@ train --set train.name=\"base\" --set train.objective=\"context_sft\" --set trai
   { bad lora_base_model "$(tail -n 2 $T/base.log)"; exit 1; }
 train --set train.name=\"other\" --set train.objective=\"sft\" --set train.steps=2 > $T/other.log 2>&1
 
+# ---- dropout masks are keyed by sample and position, not rank: -np 1 (micro-batch 4) and -np 2
+# (2 each) train the same adapters (fp32 round-off tolerance, as train.sh's -np 1 vs -np 2)
+DR=("${LORA[@]}" --set train.lora_dropout=0.3 --set train.steps=4 --set train.accum=1)
+if train --set train.name=\"dnp1\" "${DR[@]}" --set train.micro_batch=4 > $T/dnp1.log 2>&1 &&
+   mpirun -np 2 --oversubscribe build/nq-train $CFG "${SET[@]}" --set train.name=\"dnp2\" "${DR[@]}" \
+     --set train.micro_batch=2 > $T/dnp2.log 2>&1; then
+  out=$($PY tests/integration/train/cmp.py losses $R/dnp1/metrics.h5 $R/dnp2/metrics.h5 1e-5 2>&1) &&
+    out2=$($PY tests/integration/train/cmp.py close $R/dnp1/adapter.h5 $R/dnp2/adapter.h5 1e-5 1e-4 2>&1) &&
+    ok "lora_dropout_np1_np2_agree ($out; $out2)" || bad lora_dropout_np1_np2_agree "$out ${out2:-}"
+else bad lora_dropout_np1_np2_agree "a run failed: $(tail -n 1 $T/dnp1.log) $(tail -n 1 $T/dnp2.log)"; fi
+
 # ---- a LoRA NextQuill run: loss falls, merged model ------------------------------------------
 if train --set train.name=\"nql\" "${LORA[@]}" --set train.steps=40 --set train.lora_dropout=0.1 \
      > $T/nql.log 2>&1; then

@@ -100,8 +100,11 @@ $PY -c "import h5py; f = h5py.File('$T/mpich/effects/shard-00000.h5', 'r+'); f['
 # ---- srun --mpi=pmi2 starts the MPICH build (jobs/nq-*.sbatch, NQ_SRUN_ARGS) -----------------
 . tests/integration/slurm/cluster.sh
 trap 'slurm_stop; rm -rf "$T"' EXIT
-if [ "$(id -u)" != 0 ] || ! command -v slurmd > /dev/null || ! command -v munged > /dev/null; then
-  skip mpich_srun_pmi2 "no Slurm here (tests/integration/slurm.sh installs it as root)"; exit $failed
+# installed here when missing, as slurm.sh does (one helper): on a fresh clone this script runs
+# before slurm.sh, and would otherwise skip this case
+if ! slurm_install; then
+  if [ "$(id -u)" != 0 ]; then skip mpich_srun_pmi2 "$SLURM_WHY (run as root to install them)"; exit $failed; fi
+  bad mpich_slurm_install "$SLURM_WHY"; exit $failed
 fi
 chmod 755 "$T"
 if ! slurm_start "$T/cluster"; then skip mpich_srun_pmi2 "Slurm does not start here: $SLURM_WHY"; exit $failed; fi

@@ -93,6 +93,19 @@ for f in $(grep -lE '#[[:space:]]*include[[:space:]]*<mpi\.h>' common/*/*.[ch]);
 done
 [ -z "$mpi" ] && ok structure_mpi_only_in_drivers || bad structure_mpi_only_in_drivers "include <mpi.h>:$mpi"
 
+# ---- a script that starts Slurm installs it first (slurm/cluster.sh's slurm_install) ----------
+# so the order tests/run.sh runs the scripts in (mpich.sh before slurm.sh) does not decide
+# whether a case runs or skips on a fresh clone
+noinst=""
+for f in tests/integration/*.sh; do
+  grep -q 'slurm_start ' "$f" || continue
+  first_start=$(grep -n 'slurm_start ' "$f" | head -n 1 | cut -d: -f1)
+  first_inst=$(grep -n 'slurm_install' "$f" | head -n 1 | cut -d: -f1)
+  [ -n "$first_inst" ] && [ "$first_inst" -lt "$first_start" ] || noinst+=" $f"
+done
+[ -z "$noinst" ] && ok structure_slurm_installed_before_start \
+  || bad structure_slurm_installed_before_start "slurm_start without slurm_install first:$noinst"
+
 # ---- every HDF5 name of a layout table spelled in one file of common/ ---------------------
 # A file kind's table (common/files/<kind>_file.c) is the one place its names are written:
 # - no HDF5 call anywhere in common/ names a layout's dataset or attribute by hand

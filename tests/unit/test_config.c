@@ -123,6 +123,61 @@ static void test_required_key(void **st) {
   expect_fatal(access_run_dir, NULL, "missing required key 'run_dir'");
 }
 
+// An @include'd file: its name, relative to the experiment file's directory.
+static void write_inc(const char *name, const char *text) {
+  char p[600];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  nqtest_write(p, text);
+}
+
+// Values in an included file get the main file's checks (libconfig 1.5 read this one modulo
+// 2^32, as 6), and the message names the included file, its line and the key.
+static void test_include_int_wrap(void **st) {
+  (void)st;
+  write_inc("inc.cfg", "\nseed = 4294967302;\n");
+  write_cfg("name = \"t\";\nrun_dir = \"/tmp/x\";\n@include \"inc.cfg\"\n");
+  const char *msg = expect_fatal(load_only, NULL, "key 'seed' = 4.29497e+09 is out of range");
+  assert_non_null(strstr(msg, "inc.cfg:2:"));
+  write_inc("inc.cfg", "seed = 99999999999999999999;\n");
+  expect_fatal(load_only, NULL, "inc.cfg:1: integer 99999999999999999999 is out of the 64-bit range");
+  // an included value in range is read, and keys after the include keep their own lines
+  write_inc("inc.cfg", "seed = 9;");
+  write_cfg("name = \"t\";\n@include \"inc.cfg\"  # rest of the line\nrun_dir = \"/tmp/x\";\nbogus = 1;\n");
+  msg = expect_fatal(load_only, NULL, "unknown key 'bogus'");
+  assert_non_null(strstr(msg, "t.cfg:4:"));
+  write_cfg("name = \"t\";\n@include \"inc.cfg\"\nrun_dir = \"/tmp/x\";\n");
+  config *c = config_load(path, NULL, 0);
+  assert_int_equal(cfg_int(c, "seed"), 9);
+  config_free(c);
+}
+
+// A loop names its chain (libconfig 1.5 said "duplicate setting name"); "." names the file
+// (libconfig: "input in flex scanner failed"); an @include inside a comment or string is text.
+static void test_include_errors(void **st) {
+  (void)st;
+  write_inc("a.cfg", "seed = 1;\n@include \"b.cfg\"\n");
+  write_inc("b.cfg", "\n@include \"a.cfg\"\n");
+  write_cfg("name = \"t\";\nrun_dir = \"/tmp/x\";\n@include \"a.cfg\"\n");
+  const char *msg = expect_fatal(load_only, NULL, "b.cfg:2: include loop: ");
+  assert_non_null(strstr(msg, "t.cfg -> "));
+  assert_non_null(strstr(msg, "a.cfg -> "));
+  assert_non_null(strstr(msg, "b.cfg -> "));
+  write_cfg("name = \"t\";\n@include \"t.cfg\"\n");
+  expect_fatal(load_only, NULL, "t.cfg:2: include loop: ");
+  write_cfg("name = \"t\";\n\n@include \".\"\n");
+  msg = expect_fatal(load_only, NULL, "a directory, not a file");
+  assert_non_null(strstr(msg, "t.cfg:3: @include"));
+  write_cfg("@include \"missing.cfg\"\n");
+  expect_fatal(load_only, NULL, "missing.cfg\": cannot read config file (No such file");
+  write_inc("inc.cfg", "seed = 1;\nrun_dir = ;\n");   // a syntax error in an included file
+  write_cfg("name = \"t\";\n@include \"inc.cfg\"\n");
+  expect_fatal(load_only, NULL, "inc.cfg:2:");
+  write_cfg("name = \"t\"; /*\n@include \"missing.cfg\" */ run_dir = \"/tmp/x\n@include \\\"missing\\\"\";\n");
+  config *c = config_load(path, NULL, 0);
+  assert_string_equal(cfg_str(c, "run_dir"), "/tmp/x\n@include \"missing\"");
+  config_free(c);
+}
+
 static int setup(void **st) { (void)st; dir = nqtest_tmpdir(); return 0; }
 static int teardown(void **st) { (void)st; nqtest_rmrf(dir); free(dir); return 0; }
 
@@ -139,6 +194,8 @@ int main(void) {
       cmocka_unit_test(test_override_validated),
       cmocka_unit_test(test_canonical_text_stable),
       cmocka_unit_test(test_required_key),
+      cmocka_unit_test(test_include_int_wrap),
+      cmocka_unit_test(test_include_errors),
   };
   return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

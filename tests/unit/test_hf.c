@@ -83,6 +83,11 @@ static void test_config_errors(void **st) {
   expect_config_error("{\"architectures\": [\"LlamaForCausalLM\"], \"attention_bias\": true}", "attention_bias");
   expect_config_error("{" QWEN_BASE ", \"rms_norm_eps\": -1}", "field 'rms_norm_eps'");
   expect_config_error("{" QWEN_BASE ",", "invalid JSON");
+  // sizes past any real model stop before an arena of that size is asked for
+  expect_config_error("{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 50, \"hidden_size\": 16, "
+                      "\"num_hidden_layers\": 1000000000, \"num_attention_heads\": 4, \"intermediate_size\": 24}",
+                      "field 'num_hidden_layers' = 1000000000 is out of range [1, 1024]");
+  expect_config_error("{" QWEN_BASE ", \"max_position_embeddings\": 1000000000}", "field 'max_position_embeddings'");
 }
 
 static model *small_model(int qwen, int tied) {
@@ -93,6 +98,46 @@ static model *small_model(int qwen, int tied) {
   model_init(m, 42);
   for (size_t i = 0; i < m->n_params; i++) m->params_mem[i] += 1e-3f * (float)(i % 7);   // norms, biases != 0/1
   return m;
+}
+
+static void read_config_of(void *dir) {
+  model_config mc;
+  checkpoint_read_config(dir, &mc);
+}
+
+// config.json's sizes against the tensors in the safetensors header, before allocating: a
+// config.json that says 3 layers (or 10^3) over 2 layers of weights names the field.
+static void test_config_against_weights(void **st) {
+  (void)st;
+  char err[512];
+  model *m = small_model(0, 0);
+  char *d = sub("vs_weights");
+  hf_export_opts o = {0};
+  assert_int_equal(hf_export(m, d, &o, err, sizeof err), 0);
+  model_config mc;
+  assert_int_equal(hf_read_config(d, &mc, err, sizeof err), 0);
+  assert_int_equal(hf_check_weights(d, &mc, err, sizeof err), 0);
+  char *cj = path_join(d, "config.json");
+  char *text = read_file(cj, NULL);
+  char *at = strstr(text, "\"num_hidden_layers\": 2");
+  assert_non_null(at);
+  strbuf b;
+  sb_init(&b);
+  sb_printf(&b, "%.*s\"num_hidden_layers\": 1000%s", (int)(at - text), text, at + strlen("\"num_hidden_layers\": 2"));
+  nqtest_write(cj, b.data);
+  const char *msg = expect_fatal(read_config_of, d, "field 'num_hidden_layers' = 1000, but ");
+  assert_non_null(strstr(msg, "vs_weights/config.json"));
+  assert_non_null(strstr(msg, "holds 2"));
+  b.len = 0;
+  sb_printf(&b, "%.*s\"num_hidden_layers\": 2%s", (int)(at - text), text, at + strlen("\"num_hidden_layers\": 2"));
+  char *v = strstr(b.data, "\"vocab_size\": 40");
+  assert_non_null(v);
+  v[15] = '1';   // "vocab_size": 41
+  nqtest_write(cj, b.data);
+  expect_fatal(read_config_of, d, "field 'vocab_size' = 41, but ");
+  sb_free(&b);
+  free(text), free(cj), free(d);
+  model_free(m);
 }
 
 static void test_export_import(void **st) {
@@ -349,7 +394,7 @@ int main(void) {
       cmocka_unit_test(test_export_import),   cmocka_unit_test(test_load_mismatch),
       cmocka_unit_test(test_tied_head_copy),  cmocka_unit_test(test_export_tokenizer),
       cmocka_unit_test(test_model_path_keys), cmocka_unit_test(test_dir_digest),
-      cmocka_unit_test(test_bf16_direct_load),
+      cmocka_unit_test(test_bf16_direct_load), cmocka_unit_test(test_config_against_weights),
   };
   return cmocka_run_group_tests(tests, nqtest_dir_setup, nqtest_dir_teardown);
 }
