@@ -129,8 +129,13 @@ static void header_to_config(const ckpt_header *h, model_config *mc) {
 // The weights are written beside the table, so the table's content digest (nq_digest,
 // files/file_kind.c) does not cover them: this root attribute does, the SHA-256 over every
 // weight tensor in the model's order (its name, then its fp32 values), checked by every full
-// load (load_into). Moments are not covered (only --resume reads them).
+// load (load_into). The AdamW moments, which only --resume reads, have their own attribute,
+// the SHA-256 over optimizer/m then optimizer/v (each group's name, then its tensors as for the
+// weights), checked wherever they are read (load_into for training, checkpoint_read_moments for
+// ZeRO-1's pieces): a moment changed in place would resume silently into another run.
 static const char WEIGHTS_DIGEST[] = "nq_weights_digest";
+static const char MOMENTS_DIGEST[] = "nq_moments_digest";
+#define RESUME_FIX "resume from an older checkpoint (remove this one) or rerun nq-train --force"
 
 static void digest_tensor(sha256_ctx *h, const model_tensor *t, const float *v) {
   if (!h) return;
@@ -144,6 +149,20 @@ static void digest_hex(sha256_ctx *h, char hex[65]) {
   for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
 }
 
+// Stops unless the digest `h` of what was read equals the file's attribute `attr`. A file
+// without it is taken as it is (checkpoints from Python tools, or nq-train's from before the
+// attribute): the digest guards against changes after the write, not a forger, who could
+// recompute it as well as drop it.
+static void digest_require(hid_t f, const char *path, const char *attr, sha256_ctx *h, const char *what,
+                           const char *fix) {
+  if (!h5_attr_exists(f, attr)) return;
+  char now[65], *want = h5_attr_get_str(f, attr);
+  digest_hex(h, now);
+  int same = !strcmp(now, want);
+  free(want);
+  if (!same) fatal("%s: its %s do not match their digest '%s' (changed since written); %s", path, what, attr, fix);
+}
+
 // ---- save -----------------------------------------------------------------------------------
 static void write_tensors(hid_t loc, const model *m, const float *arena, sha256_ctx *h) {
   for (int i = 0; i < m->n_tensors; i++) {
@@ -153,11 +172,12 @@ static void write_tensors(hid_t loc, const model *m, const float *arena, sha256_
   }
 }
 
-static void write_moments(hid_t file, int row, const model *m, const float *arena) {
+static void write_moments(hid_t file, int row, const model *m, const float *arena, sha256_ctx *h) {
   char name[32];
   moment_group(row, name);
+  sha256_update(h, name, strlen(name) + 1);
   hid_t g = h5_group_create(file, name);
-  write_tensors(g, m, arena, NULL);
+  write_tensors(g, m, arena, h);
   h5_group_close(g);
 }
 
@@ -181,15 +201,17 @@ static void write_weights_hook(hid_t loc, const model *m, const ckpt_save_info *
 }
 
 // Moments from the sharded optimizer's hook, through one tensor-sized buffer.
-static void write_moments_hook(hid_t file, int row, const model *m, const ckpt_save_info *info) {
+static void write_moments_hook(hid_t file, int row, const model *m, const ckpt_save_info *info, sha256_ctx *h) {
   char name[32];
   moment_group(row, name);
+  sha256_update(h, name, strlen(name) + 1);
   hid_t g = h5_group_create(file, name);
   float *buf = tensor_buffer(m);
   for (int i = 0; i < m->n_tensors; i++) {
     const model_tensor *t = &m->tensors[i];
     info->moments(info->moments_arg, row == CK_MOMENT_V, t, buf);
     h5_write_f32_nd(g, t->name, buf, t->ndim, t->dims);
+    digest_tensor(h, t, buf);
   }
   free(buf);
   h5_group_close(g);
@@ -209,13 +231,19 @@ static void write_tensors_of(hid_t file, const char *path, const void *obj) {
   char hex[65];
   digest_hex(&wd, hex);
   h5_attr_set_str(file, WEIGHTS_DIGEST, hex);
+  sha256_ctx md;
+  sha256_init(&md);
   if (info && info->with_optimizer && info->moments) {
-    write_moments_hook(file, CK_MOMENT_M, m, info);
-    write_moments_hook(file, CK_MOMENT_V, m, info);
+    write_moments_hook(file, CK_MOMENT_M, m, info, &md);
+    write_moments_hook(file, CK_MOMENT_V, m, info, &md);
   } else if (info && info->with_optimizer) {
     if (!m->m_mem) error("checkpoint_save %s: model has no optimizer moments", path);
-    write_moments(file, CK_MOMENT_M, m, m->m_mem);
-    write_moments(file, CK_MOMENT_V, m, m->v_mem);
+    write_moments(file, CK_MOMENT_M, m, m->m_mem, &md);
+    write_moments(file, CK_MOMENT_V, m, m->v_mem, &md);
+  }
+  if (info && info->with_optimizer) {
+    digest_hex(&md, hex);
+    h5_attr_set_str(file, MOMENTS_DIGEST, hex);
   }
   if (info && info->extra) info->extra(file, info->extra_arg);
 }
@@ -294,19 +322,16 @@ static void read_weights(hid_t f, const char *path, const model *m, float *arena
   sha256_ctx h;
   sha256_init(&h);
   read_tensors(f, path, "", m, arena, &h);
-  char now[65], *want = h5_attr_get_str(f, WEIGHTS_DIGEST);
-  digest_hex(&h, now);
-  int same = !strcmp(now, want);
-  free(want);
-  if (!same) fatal("%s: its weights do not match their digest '%s' (changed since written); rerun the stage that wrote it", path, WEIGHTS_DIGEST);
+  digest_require(f, path, WEIGHTS_DIGEST, &h, "weights", "rerun the stage that wrote it");
 }
 
-static void read_moments(hid_t file, const char *path, int row, const model *m, float *arena) {
+static void read_moments(hid_t file, const char *path, int row, const model *m, float *arena, sha256_ctx *h) {
   char name[32], where[40];
   moment_group(row, name);
+  sha256_update(h, name, strlen(name) + 1);
   snprintf(where, sizeof where, "%s/", name);
   hid_t g = h5_group_open(file, name);
-  read_tensors(g, path, where, m, arena, NULL);
+  read_tensors(g, path, where, m, arena, h);
   h5_group_close(g);
 }
 
@@ -331,8 +356,11 @@ static void load_into(hid_t f, const char *path, model *m, ckpt_load_info *info)
   read_weights(f, path, m, m->params_mem);
   int has_opt = has_moments(f);
   if (has_opt && m->m_mem) {
-    read_moments(f, path, CK_MOMENT_M, m, m->m_mem);
-    read_moments(f, path, CK_MOMENT_V, m, m->v_mem);
+    sha256_ctx md;
+    sha256_init(&md);
+    read_moments(f, path, CK_MOMENT_M, m, m->m_mem, &md);
+    read_moments(f, path, CK_MOMENT_V, m, m->v_mem, &md);
+    digest_require(f, path, MOMENTS_DIGEST, &md, "AdamW moments", RESUME_FIX);
   }
   if (info) {
     memset(info, 0, sizeof *info);
@@ -353,19 +381,24 @@ int checkpoint_read_moments(const char *path, const model *m,
     return 0;
   }
   float *buf = tensor_buffer(m);
+  sha256_ctx md;
+  sha256_init(&md);
   for (int which = 0; which < 2; which++) {
     char name[32];
     moment_group(which ? CK_MOMENT_V : CK_MOMENT_M, name);
+    sha256_update(&md, name, strlen(name) + 1);
     hid_t g = h5_group_open(f, name);
     for (int i = 0; i < m->n_tensors; i++) {
       const model_tensor *t = &m->tensors[i];
       if (!h5_exists(g, t->name)) fatal("%s: tensor '%s/%s' is missing", path, name, t->name);
       h5_read_f32_into(g, t->name, buf, t->numel);
+      digest_tensor(&md, t, buf);
       take(arg, which, t, buf);
     }
     h5_group_close(g);
   }
   free(buf);
+  digest_require(f, path, MOMENTS_DIGEST, &md, "AdamW moments", RESUME_FIX);   // before a step uses them
   h5_close(f);
   return 1;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "files/checkpoint.h"
 #include "pipeline/run_layout.h"
@@ -46,6 +47,7 @@ static int full_plan(const trainer *t, model_config *mc, mem_plan *p) {
 // Sharded (ZeRO-1) the full moments are never loaded: train_zero_setup reads its pieces.
 static void start_from_checkpoint(trainer *t, const char *path, train_resume_state *rs) {
   ckpt_load_info li;
+  log_set_collective(1);   // every rank reads the same file: a bad one is reported once
   if (sharded(t)) {
     model_config mc;
     checkpoint_read_config(path, &mc);
@@ -56,6 +58,7 @@ static void start_from_checkpoint(trainer *t, const char *path, train_resume_sta
   } else {
     t->m = checkpoint_load(path, 1, &li);
   }
+  log_set_collective(0);
   train_ckpt_resume_state(path, li.rng, li.rng_len, rs);
   t->step0 = li.step;
   free(li.rng);

@@ -83,7 +83,9 @@ void train_zero_setup(train_zero *z, model *m, int shard, int overlap, int rank,
   z->m = xcalloc(z->n_owned ? z->n_owned : 1, sizeof(float));
   z->v = xcalloc(z->n_owned ? z->n_owned : 1, sizeof(float));
   if (resume_path) {
+    log_set_collective(1);   // every rank reads the same file: a bad one is reported once
     checkpoint_read_moments(resume_path, m, take_pieces, z);
+    log_set_collective(0);
   } else if (m->m_mem) {
     for (int i = 0; i < m->n_tensors; i++) {
       take_pieces(z, 0, &m->tensors[i], m->m_mem + m->tensors[i].offset);
