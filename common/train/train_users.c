@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "files/adapter_file.h"
 #include "pipeline/run_layout.h"
@@ -86,11 +87,18 @@ static void train_one_user(trainer *t, const user_samples *u) {
   }
 }
 
-// The group file's adapters so far (--resume; returns 1), else an empty record (0).
+// The group file's adapters so far (--resume; returns 1), else an empty record (0). --resume
+// finishes what is missing: a group file that does not read back whole (truncated by a full
+// disk or a copy, not an adapter file) is made again, all its users trained again (each user's
+// adapter depends on the seed and the user only: the same file an uninterrupted run writes); a
+// whole one whose values were changed in place stops in file_read (its content digest).
 static int group_open(adapter_file *f, const char *path, trainer *t) {
   if (file_exists(path) && !t->s->resume && !t->s->force)
     fatal("%s: has per-user adapters; pass --resume to continue or --force to start over", path);
-  if (file_exists(path) && t->s->resume) {
+  int whole = file_exists(path) && file_is(&adapter_kind, path);
+  if (file_exists(path) && t->s->resume && !whole)
+    warning("%s does not read back whole (truncated or not an adapter file); training its users again", path);
+  if (whole && t->s->resume) {
     file_read(&adapter_kind, path, f);
     adapter_require_base(f, path, t->o.init);
     if (f->count[ADAPTER_PARAMS] != t->lo->n_params || !f->users)
