@@ -6,6 +6,10 @@
 #   metrics.h5 is refused by --resume naming it; the report draws no foreign metrics.h5
 #   effects changed in place (valid HDF5, provenance intact) are refused by nq-annotate, a
 #   model.h5 whose weights were changed in place by nq-export
+#   one AdamW moment changed in place in the checkpoint --resume reads is refused naming it:
+#   full model, ZeRO-1 at -np 2 (one error line), LoRA adapter checkpoint
+#   per-user adapters: --resume makes a missing or truncated group file again (equal to the
+#   uninterrupted run's), refuses one whose values were changed in place
 #   a full disk (a small tmpfs, root only) during nq-eval / nq-report leaves no row file
 #   without summary.md / no SVG without index.html
 # Safetensors ranges that do not tile the data section: tests/unit/test_safetensors.c.
@@ -88,6 +92,59 @@ with h5py.File(sys.argv[1], "r+") as f:
 EOF
 expect_fail outputs_model_changed_in_place "lm/model.h5: its weights do not match their digest" \
   build/nq-export "$X/lm/model.h5" "$T/hf_changed" --tokenizer "$X/tokenizer.json"
+
+# ---- --resume reads only what was written: the AdamW moments (full model, ZeRO-1, LoRA) -----------
+# bump FILE H5PATH: one value of a dataset (or of a group's first dataset) changed in place
+bump() {
+  $PY - "$1" "$2" <<'EOF'
+import h5py, sys
+with h5py.File(sys.argv[1], "r+") as f:
+    d = f[sys.argv[2]]
+    if isinstance(d, h5py.Group): d = d[sorted(d.keys())[0]]
+    w = d[()]
+    w.flat[0] += 0.5
+    d[...] = w
+EOF
+}
+newest() { ls "$1"/ckpt-*.h5 | tail -n 1; }
+X=$T/mom_changed; copy "$X"; bump "$(newest "$X/lm")" optimizer/m
+expect_fail outputs_resume_moments_changed "lm/ckpt-[0-9]*.h5: its AdamW moments do not match their digest" LM "$X"
+# ZeRO-1 (-np 2): every rank reads its pieces of the moments from the checkpoint
+ZR() { mpirun -np 2 build/nq-train $CFG --set run_dir=\"$1\" "${TINY_MODEL[@]}" --set train.name=\"zr\" \
+         --set train.objective=\"lm\" --set train.steps=2 --set train.shard_optimizer=true "${@:2}"; }
+X=$T/mom_zero; copy "$X"
+if ZR "$X" > "$T/zr.log" 2>&1; then
+  bump "$(newest "$X/zr")" optimizer/v
+  expect_fail outputs_resume_moments_changed_zero1 "zr/ckpt-[0-9]*.h5: its AdamW moments do not match their digest" \
+    ZR "$X" --resume
+else bad outputs_resume_moments_changed_zero1 "the -np 2 run failed: $(tail -n 2 "$T/zr.log")"; fi
+# LoRA: the adapter checkpoint's moments are rows of its table (nq_digest)
+LORA=(--set train.adapter=\"lora\" --set train.init=\"lm/model.h5\" --set train.objective=\"sft\" --set train.steps=2
+      --set train.lora_rank=2)
+LO() { build/nq-train $CFG --set run_dir=\"$1\" "${TINY_MODEL[@]}" --set train.name=\"lo\" "${LORA[@]}" "${@:2}"; }
+X=$T/mom_lora; copy "$X"
+if LO "$X" > "$T/lo.log" 2>&1; then
+  bump "$(newest "$X/lo")" lora_optimizer/m
+  expect_fail outputs_resume_lora_moments_changed "lo/ckpt-[0-9]*.h5: its data does not match its content digest" \
+    LO "$X" --resume
+else bad outputs_resume_lora_moments_changed "the LoRA run failed: $(tail -n 2 "$T/lo.log")"; fi
+
+# ---- per-user adapters: --resume makes a missing or truncated group file again, refuses a changed one
+PU() { LO "$1" --set train.name=\"pu\" --set train.per_user=true --set train.user_groups=3 "${@:2}"; }
+P=$T/pu_full; copy "$P"
+if PU "$P" > "$T/pu_full.log" 2>&1; then
+  for how in missing truncated; do
+    X=$T/pu_$how; out=; rm -rf "$X"; cp -r "$P" "$X"
+    if [ $how = missing ]; then rm "$X/pu/users/group-0001.h5"; else truncate -s 3000 "$X/pu/users/group-0001.h5"; fi
+    if PU "$X" --resume > "$T/pu_$how.log" 2>&1 &&
+       out=$($PY tests/integration/lora/check.py groups_equal "$P/pu/users" "$X/pu/users" 2>&1); then
+      ok "outputs_resume_per_user_$how ($out)"
+    else bad "outputs_resume_per_user_$how" "${out:-} $(tail -n 2 "$T/pu_$how.log")"; fi
+  done
+  X=$T/pu_changed; rm -rf "$X"; cp -r "$P" "$X"; bump "$X/pu/users/group-0001.h5" lora/params
+  expect_fail outputs_resume_per_user_changed "pu/users/group-0001.h5: its data does not match its content digest" \
+    PU "$X" --resume
+else bad outputs_resume_per_user "the per-user run failed: $(tail -n 2 "$T/pu_full.log")"; fi
 
 # ---- a full disk: nothing published without its summary / page ----------------------------------
 if [ "$(id -u)" != 0 ] || ! mkdir -p "$T/tmpfs" || ! mount -t tmpfs -o size=24m tmpfs "$T/tmpfs" 2> /dev/null; then
