@@ -566,7 +566,7 @@ bench_nodes_section() {
     esac
   done
   echo "paper: docs/scaling.md's formula at the link's B; fixed: B = min(link, this host's TCP rate B_host"\
-       "$(awk -v b=$NODES_BH 'BEGIN { printf "%.0f", b / 1e6 }') MB/s of the first unshaped ZeRO-1 run), nothing hidden by overlap (TCP needs the cores compute uses)"
+       "$([ -n "$NODES_BH" ] && awk -v b=$NODES_BH 'BEGIN { printf "%.0f MB/s", b / 1e6 }' || echo "not measured: no ZeRO-1 shape ran") of the first unshaped ZeRO-1 run), nothing hidden by overlap (TCP needs the cores compute uses)"
   nodes_shape_tc none
   jobs/emulate-cluster.sh down
   rm -rf "$T"
