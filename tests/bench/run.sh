@@ -508,20 +508,31 @@ want big && bench_big_section
 # ---- section: across nodes on shaped links (issue 28) ----------------------------------------
 # 2 emulated nodes (jobs/emulate-cluster.sh, root) x 1 rank x 1 thread, Open MPI over TCP only,
 # each node's link shaped with tc tbf (rate on its egress): 1 Gb/s and 10 Gb/s. No added
-# latency: this kernel has no netem qdisc (checked: "Specified qdisc kind is unknown"); the
-# veth pair's own latency applies (tens of us, more on a loaded machine). nq-train (context_sft,
-# smoke data cut to 112-token samples, so that the gradient exchange weighs as much as compute)
-# on the medium model of the dp section, ZeRO-1, overlap on and off. Per run: median step time after the first step, bytes
-# node 1 sent per step (eth0 tx_bytes over the run / steps, launch traffic included), the
-# communication share of nq-train's "communication:" line, and docs/scaling.md's prediction:
-# t_comm = 2 (n-1)/n x 4P / B = 4P/B for n = 2, t_compute = the unshaped run's step time x
-# (1 - its communication share), step = t_compute + t_comm (overlap off) or t_compute +
+# latency: this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM is not set; `tc qdisc add ...
+# netem` says "Specified qdisc kind is unknown"; only tbf, htb, fifo, ingress are built in); the
+# veth pair's own latency applies (tens of us, more on a loaded machine). Three shapes
+# (BENCH_NODES_SHAPES, default all): "medium" = nq-train context_sft on the medium model of the
+# dp section, smoke data cut to 112-token samples (so that the exchange weighs as much as
+# compute), micro-batch 2, ZeRO-1; "q05" = the Qwen2.5-0.5B shape (494M parameters), lm on
+# 64-token windows, micro-batch 1, full fine-tuning with ZeRO-1 from random init; "q05-lora" =
+# the same shape, LoRA r = 16 on all seven projections over a random frozen base (an fp32 HF
+# directory written by hf_random_q05.py; only the 8.8M adapter parameters are all-reduced).
+# Per shape: unshaped, then 1 and 10 Gb/s with overlap on and off; NQ_TRAIN_NO_SAVE=1 (no
+# checkpoint write). Per run: the 1-minute load average before it (`uptime`; the machine is
+# shared), median step time after the first step, bytes node 1 sent per step (eth0 tx_bytes over
+# the run / steps, launch traffic included), the communication share of nq-train's
+# "communication:" line (ZeRO-1 only: LoRA's all-reduce is not timed, "-"), and docs/scaling.md's
+# prediction: t_comm = 2 (n-1)/n x 4P / B = 4P/B for n = 2 (P = the exchanged parameters: all,
+# or the adapters), t_compute = the unshaped run's step time x (1 - its communication share)
+# (LoRA: minus 4P / B_host), step = t_compute + t_comm (overlap off, and LoRA) or t_compute +
 # max(0, t_comm - 2/3 t_compute) (on) ("paper"), and the model fixed by what this measured
-# ("fixed": B = min(link, the host's TCP rate seen unshaped), no overlap gain). Compute is still this machine's 2 cores, shared by
-# both "nodes": the figures test the communication model, not compute scaling.
+# ("fixed": B = min(link, the host's TCP rate seen unshaped), no overlap gain). Compute is still
+# this machine's 2 cores, shared by both "nodes": the figures test the communication model, not
+# compute scaling.
+NODES_BH=""   # the host's TCP rate (bytes/s of communication) from the first unshaped ZeRO-1 run
 bench_nodes_section() {
-  local steps=${BENCH_NODES_STEPS:-6}
-  echo "== across nodes: 2 emulated nodes x 1 rank, medium model (d512 L8 V$V), 2 x 112-token samples per rank, TCP on tc-shaped links, $steps steps (2 shared cores: noisy) =="
+  local shapes=${BENCH_NODES_SHAPES:-medium q05 q05-lora}
+  echo "== across nodes: 2 emulated nodes x 1 rank x 1 thread, TCP on tc-shaped links, shapes: $shapes (2 shared cores: noisy) =="
   [ "$(id -u)" = 0 ] || { echo "skipped: needs root (network namespaces)"; return 0; }
   local T out; T=$(mktemp -d /tmp/nq-bench-nodes.XXXXXX)
   if ! out=$(jobs/emulate-cluster.sh up 2 --share "$T" 2>&1); then echo "skipped: $out"; rm -rf "$T"; return 0; fi
@@ -529,57 +540,100 @@ bench_nodes_section() {
   local sub ns1 ns2; sub=$(jobs/emulate-cluster.sh subnet); ns1=$(jobs/emulate-cluster.sh nodes | head -n 1)
   ns2=$(jobs/emulate-cluster.sh nodes | tail -n 1)
   jobs/emulate-cluster.sh ips | sed 's/$/ slots=1/' > "$T/hosts"
-  local SET=(--set run_dir=\"$T\" --set model.dim=512 --set model.n_layers=8 --set model.n_heads=8
-             --set model.n_kv_heads=4 --set model.ffn_dim=1376 --set model.vocab_size=$V
-             --set model.max_seq_len=112 --set data.max_prompt_tokens=96 --set data.max_target_tokens=16
-             --set train.micro_batch=2 --set train.accum=1 --set train.steps=$steps
+  printf '%-9s %-9s %-7s %5s %9s %12s %7s %10s %10s\n' shape link overlap load "step ms" "MB sent/step" "comm %" "paper ms" "fixed ms"
+  local sh
+  for sh in $shapes; do
+    case $sh in
+      medium) nodes_shape "$T/m" medium ${BENCH_NODES_STEPS:-6} --set model.dim=512 --set model.n_layers=8 \
+                --set model.n_heads=8 --set model.n_kv_heads=4 --set model.ffn_dim=1376 --set model.vocab_size=$V \
+                --set model.max_seq_len=112 --set data.max_prompt_tokens=96 --set data.max_target_tokens=16 \
+                --set train.micro_batch=2 || break ;;
+      q05|q05-lora)
+        local Q=(--set model.dim=896 --set model.n_layers=24 --set model.n_heads=14 --set model.n_kv_heads=2
+                 --set model.ffn_dim=4864 --set model.vocab_size=151936 --set model.qkv_bias=true
+                 --set model.tie_embeddings=true --set model.max_seq_len=640 --set train.objective=\"lm\"
+                 --set train.lm_window=64 --set train.micro_batch=1 --set train.shard_optimizer=\"true\")
+        if [ $sh = q05 ]; then
+          nodes_shape "$T/q" q05 ${BENCH_NODES_Q05_STEPS:-3} "${Q[@]}" || break
+        else
+          if [ ! -f "$T/q05/model.safetensors" ] && ! $PY tests/bench/hf_random_q05.py "$T/q05" > "$T/hf.log" 2>&1; then
+            echo "bench_nodes: hf_random_q05.py failed: $(tail -n 1 "$T/hf.log")"; break
+          fi
+          nodes_shape "$T/l" q05-lora ${BENCH_NODES_LORA_STEPS:-4} "${Q[@]}" --set train.adapter=\"lora\" \
+            --set train.init=\"$T/q05\" --set train.lora_rank=16 --set train.lora_alpha=32 || break
+        fi ;;
+      *) echo "bench_nodes: unknown shape '$sh' (medium, q05, q05-lora)"; break ;;
+    esac
+  done
+  echo "paper: docs/scaling.md's formula at the link's B; fixed: B = min(link, this host's TCP rate B_host"\
+       "$([ -n "$NODES_BH" ] && awk -v b=$NODES_BH 'BEGIN { printf "%.0f MB/s", b / 1e6 }' || echo "not measured: no ZeRO-1 shape ran") of the first unshaped ZeRO-1 run), nothing hidden by overlap (TCP needs the cores compute uses)"
+  nodes_shape_tc none
+  jobs/emulate-cluster.sh down
+  rm -rf "$T"
+}
+
+nodes_shape_tc() {  # RATE BURST on both nodes' egress; "none" removes the shaping
+  local ns
+  for ns in $ns1 $ns2; do
+    ip netns exec $ns tc qdisc del dev eth0 root 2>/dev/null
+    [ "$1" = none ] || ip netns exec $ns tc qdisc add dev eth0 root tbf rate "$1" burst "$2" latency 50ms
+  done
+}
+
+# One shape: RUN_DIR NAME STEPS SETS... -> data, then the five runs, one table row each.
+nodes_shape() {
+  local R=$1 name=$2 steps=$3; shift 3
+  local SET=(--set run_dir=\"$R\" "$@" --set train.accum=1 --set train.steps=$steps --set train.warmup=0
              --set train.valid_every=0 --set train.valid_samples=0 --set train.ckpt_every=0 --set model.threads=1)
-  if ! { build/nq-synth configs/smoke.cfg "${SET[@]}" && build/nq-shard configs/smoke.cfg "${SET[@]}"; } > $T/log 2>&1; then
-    echo "bench_nodes failed: $(tail -n 2 $T/log)"; jobs/emulate-cluster.sh down; rm -rf "$T"; return 1
+  mkdir -p "$R"
+  if ! { build/nq-synth configs/smoke.cfg "${SET[@]}" && build/nq-shard configs/smoke.cfg "${SET[@]}"; } > $R/log 2>&1; then
+    echo "bench_nodes failed ($name data): $(tail -n 2 $R/log)"; return 1
   fi
-  shape() {  # RATE BURST on both nodes' egress; "none" removes the shaping
-    local ns
-    for ns in $ns1 $ns2; do
-      ip netns exec $ns tc qdisc del dev eth0 root 2>/dev/null
-      [ "$1" = none ] || ip netns exec $ns tc qdisc add dev eth0 root tbf rate "$1" burst "$2" latency 50ms
-    done
-  }
   txb() { ip netns exec $ns1 cat /sys/class/net/eth0/statistics/tx_bytes; }
   local runs=("unshaped|none|0|true" "1 Gb/s|1gbit|256kb|true" "1 Gb/s|1gbit|256kb|false"
               "10 Gb/s|10gbit|2mb|true" "10 Gb/s|10gbit|2mb|false")
-  local i name rate delay ov b0 b1 o P tc0="" cs0="" bh=""
-  printf '%-15s %-7s %9s %12s %7s %12s %12s\n' link overlap "step ms" "MB sent/step" "comm %" "paper ms" "fixed ms"
+  local i link rate burst ov b0 b1 o P cs load tc0="" cs0=""
   for i in "${!runs[@]}"; do
-    IFS='|' read -r name rate delay ov <<<"${runs[$i]}"
-    shape "$rate" "$delay"
+    IFS='|' read -r link rate burst ov <<<"${runs[$i]}"
+    nodes_shape_tc "$rate" "$burst"
+    load=$(uptime | sed -nE 's/.*load average: ([0-9.]+),.*/\1/p')
     b0=$(txb)
     if ! NQ_TRAIN_NO_SAVE=1 OMPI_MCA_orte_default_hostfile="$T/hosts" OMPI_MCA_plm_rsh_agent="$PWD/jobs/emulate-rsh.sh" \
          OMPI_MCA_oob_tcp_if_include=$sub OMPI_MCA_btl_tcp_if_include=$sub OMPI_MCA_btl=tcp,self OPENBLAS_NUM_THREADS=1 \
          mpirun -np 2 build/nq-train configs/smoke.cfg "${SET[@]}" --set train.name=\"n$i\" \
-         --set train.overlap_comm=$ov > $T/run$i.log 2>&1; then
-      echo "bench_nodes failed ($name): $(grep -v '^\[' $T/run$i.log | tail -n 2)"; break
+         --set train.overlap_comm=$ov > $R/run$i.log 2>&1; then
+      echo "bench_nodes failed ($name, $link): $(grep -v '^\[' $R/run$i.log | tail -n 2)"; return 1
     fi
     b1=$(txb)
     o=$($PY -c 'import sys, h5py, numpy as np
-print(np.median(h5py.File(sys.argv[1])["metrics"]["step_seconds"][1:]))' $T/n$i/metrics.h5)
-    local cs; cs=$(sed -nE 's/.*communication: .*\(([0-9.]+)%\).*/\1/p' $T/run$i.log | head -n 1)
-    P=$(grep -oE '[0-9]+ parameters' $T/run$i.log | head -n 1 | cut -d' ' -f1)
-    # the unshaped run gives t_compute and the host's own TCP rate Bh (bytes per second of
-    # communication: on shared cores TCP costs CPU time, so an unshaped veth is not infinite)
-    [ $i = 0 ] && { tc0=$(awk -v s=$o -v c=$cs 'BEGIN { print s * (1 - c / 100) }'); cs0=$cs
-                    bh=$(awk -v s=$o -v c=$cs -v b=$((b1 - b0)) -v st=$steps 'BEGIN { print b / st / (s * c / 100) }'); }
-    awk -v n="$name" -v ov=$ov -v s=$o -v b=$((b1 - b0)) -v st=$steps -v c=$cs -v P=$P -v r=$rate -v tc=$tc0 -v bh=$bh '
+print(np.median(h5py.File(sys.argv[1])["metrics"]["step_seconds"][1:]))' $R/n$i/metrics.h5)
+    cs=$(sed -nE 's/.*communication: .*\(([0-9.]+)%\).*/\1/p' $R/run$i.log | head -n 1)
+    # P = the parameters that are exchanged: all of them (ZeRO-1), or the LoRA adapters
+    P=$(sed -nE 's/.*on ([0-9]+) adapter parameters.*/\1/p' $R/run$i.log | head -n 1)
+    local lora=0; [ -n "$P" ] && lora=1
+    [ $lora = 1 ] || P=$(grep -oE '[0-9]+ parameters' $R/run$i.log | head -n 1 | cut -d' ' -f1)
+    # the unshaped run gives t_compute and (ZeRO-1) the host's own TCP rate B_host (bytes per
+    # second of communication: on shared cores TCP costs CPU time, so an unshaped veth is not
+    # infinite); LoRA's exchange is not timed, so its t_compute uses the B_host found before
+    if [ $i = 0 ]; then
+      if [ $lora = 0 ]; then
+        tc0=$(awk -v s=$o -v c=$cs 'BEGIN { print s * (1 - c / 100) }'); cs0=$cs
+        [ -n "$NODES_BH" ] || NODES_BH=$(awk -v s=$o -v c=$cs -v b=$((b1 - b0)) -v st=$steps 'BEGIN { print b / st / (s * c / 100) }')
+      else
+        tc0=$(awk -v s=$o -v P=$P -v bh=${NODES_BH:-1e30} 'BEGIN { print s - 4 * P / bh }'); cs0="-"
+      fi
+    fi
+    awk -v sh=$name -v n="$link" -v ov=$ov -v s=$o -v b=$((b1 - b0)) -v st=$steps -v c="${cs:--}" -v P=$P -v r=$rate \
+        -v tc=$tc0 -v bh=${NODES_BH:-1e30} -v lora=$lora -v ld=$load '
       BEGIN { B = (r == "1gbit") ? 1e9 / 8 : (r == "10gbit") ? 1e10 / 8 : 0
-              tm = B ? 4 * P / B : 0; ex = (ov == "true") ? tm - 2 / 3 * tc : tm; if (ex < 0) ex = 0
+              tm = B ? 4 * P / B : 0; ex = (ov == "true" && !lora) ? tm - 2 / 3 * tc : tm; if (ex < 0) ex = 0
               pr = B ? sprintf("%.0f", 1000 * (tc + ex)) : "-"
               Be = (B && B < bh) ? B : bh; fx = sprintf("%.0f", 1000 * (tc + 4 * P / Be))
-              printf "%-15s %-7s %9.0f %12.1f %7s %12s %12s\n", n, (ov == "true") ? "on" : "off", 1000 * s, b / st / 1e6, c, pr, fx }'
+              if (lora) c = "-"
+              printf "%-9s %-9s %-7s %5s %9.0f %12.1f %7s %10s %10s\n", sh, n, (ov == "true") ? "on" : "off", ld, 1000 * s, b / st / 1e6, c, pr, fx }'
   done
-  echo "P = $P parameters (4P = $(awk -v P=$P 'BEGIN { printf "%.1f", 4 * P / 1e6 }') MB per step per rank by the formula); t_compute = unshaped step x (1 - ${cs0}% comm) = $(awk -v t=$tc0 'BEGIN { printf "%.0f", 1000 * t }') ms"
-  echo "paper: docs/scaling.md's formula at the link's B; fixed: B = min(link, this host's TCP rate $(awk -v b=$bh 'BEGIN { printf "%.0f", b / 1e6 }') MB/s of the unshaped run), nothing hidden by overlap (TCP needs the cores compute uses)"
-  shape none
-  jobs/emulate-cluster.sh down
-  rm -rf "$T"
+  echo "  $name: P exchanged = $P (4P = $(awk -v P=$P 'BEGIN { printf "%.1f", 4 * P / 1e6 }') MB per step per rank by the formula);"\
+       "t_compute = $(awk -v t=$tc0 'BEGIN { printf "%.0f", 1000 * t }') ms (unshaped step x (1 - ${cs0}% comm), LoRA: minus 4P / B_host)"
 }
 
 want nodes && bench_nodes_section
