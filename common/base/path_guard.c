@@ -7,7 +7,13 @@
 #include <sys/stat.h>
 
 #include "base/log.h"
-#include "base/util.h"
+
+// util.c's file writers call path_guard_check, so this file does not use util.c (no loop).
+static char *dup_or_die(const char *s) {
+  char *d = strdup(s);
+  if (!d) fatal("path_guard: out of memory copying %s", s);
+  return d;
+}
 
 static char *g_root;   // without trailing slashes; NULL: no guard
 
@@ -15,7 +21,7 @@ void path_guard_set(const char *root) {
   free(g_root);
   g_root = NULL;
   if (!root || !root[0]) return;
-  g_root = xstrdup(root);
+  g_root = dup_or_die(root);
   for (size_t n = strlen(g_root); n > 1 && g_root[n - 1] == '/'; n--) g_root[n - 1] = 0;
 }
 
@@ -33,7 +39,7 @@ void path_guard_check(const char *path) {
   if (!g_root || !path) return;
   const char *rel = below_root(path);
   if (!rel) return;
-  char *p = xstrdup(path), why[64] = "";
+  char *p = dup_or_die(path), why[64] = "";
   for (char *c = p + (rel - path);;) {
     size_t len = strcspn(c, "/");
     char keep = c[len];

@@ -41,16 +41,18 @@ int utf8_valid(const char *s, size_t n, size_t *bad_at) {
 int text_check(const char *s, size_t n, char *why, size_t whylen) {
   const char *nul = memchr(s, 0, n);
   size_t bad;
-  if (nul) return err_set(why, whylen, "contains a NUL character (\\u0000) at byte %zu", (size_t)(nul - s) + 1);
-  if (!utf8_valid(s, n, &bad))
-    return err_set(why, whylen, "not valid UTF-8 (byte 0x%02x at byte %zu)", (unsigned char)s[bad], bad + 1);
+  if (nul) {
+    if (why && whylen) snprintf(why, whylen, "contains a NUL character (\\u0000) at byte %zu", (size_t)(nul - s) + 1);
+    return -1;
+  }
+  if (!utf8_valid(s, n, &bad)) {
+    if (why && whylen) snprintf(why, whylen, "not valid UTF-8 (byte 0x%02x at byte %zu)", (unsigned char)s[bad], bad + 1);
+    return -1;
+  }
   return 0;
 }
 
-// The walk of term_escape: `put` receives the text in pieces (plain runs and escapes).
-typedef void (*put_fn)(void *ctx, const char *s, size_t n);
-
-static void escape_walk(const char *s, size_t n, int keep_lines, put_fn put, void *ctx) {
+void term_escape_walk(const char *s, size_t n, int keep_lines, term_put_fn put, void *ctx) {
   const unsigned char *u = (const unsigned char *)s;
   size_t i = 0, run = 0;   // s[run..i) is passed through as it is
   unsigned cp;
@@ -70,14 +72,8 @@ static void escape_walk(const char *s, size_t n, int keep_lines, put_fn put, voi
   if (i > run) put(ctx, s + run, i - run);
 }
 
-static void put_sb(void *ctx, const char *s, size_t n) { sb_append(ctx, s, n); }
 static void put_file(void *ctx, const char *s, size_t n) { fwrite(s, 1, n, ctx); }
 
-void term_escape(strbuf *out, const char *s, size_t n, int keep_lines) {
-  escape_walk(s, n, keep_lines, put_sb, out);
-  if (!out->data) sb_append(out, "", 0);   // an empty text is still a string
-}
-
-void term_fwrite(FILE *f, const char *s, size_t n, int keep_lines) { escape_walk(s, n, keep_lines, put_file, f); }
+void term_fwrite(FILE *f, const char *s, size_t n, int keep_lines) { term_escape_walk(s, n, keep_lines, put_file, f); }
 
 void term_fputs(FILE *f, const char *s, int keep_lines) { term_fwrite(f, s, strlen(s), keep_lines); }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/term_escape.h"
 #include "base/utf8.h"
 #include "base/util.h"
 #include "files/shards_file.h"

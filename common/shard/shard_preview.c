@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/term_escape.h"
 #include "base/utf8.h"
 #include "hf/hf.h"
 #include "pipeline/run_layout.h"

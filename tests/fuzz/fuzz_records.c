@@ -9,6 +9,7 @@
 #include "fuzz.h"
 
 #include "base/records.h"
+#include "base/term_escape.h"
 #include "base/utf8.h"
 #include "pipeline/corpus.h"
 #include "text/template.h"

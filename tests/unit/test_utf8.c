@@ -3,6 +3,7 @@
 // terminal escaping of corpus text (C0, ESC, DEL, C1, bad bytes; text and newlines kept).
 #include "nqtest.h"
 
+#include "base/term_escape.h"
 #include "base/utf8.h"
 #include "base/util.h"
 
