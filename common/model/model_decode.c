@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "model/decode_work.h"
 #include "model/kernels.h"
 #include "model/model.h"
 
@@ -35,26 +36,6 @@ static void matvec(float *out, const float *x, const float *w, const float *bias
   }
 }
 
-// Per-step scratch in kv->work (the layout is this file's own; model_kv_forward lays out the
-// same buffer its way on its calls).
-typedef struct {
-  float *x, *ln, *q, *y, *gate, *up, *h, *x2, *scores, rstd;
-} step_work;
-
-static step_work step_work_get(const model_config *c, model_kv *kv, int nt) {
-  size_t D = (size_t)c->dim, qd = (size_t)c->n_heads * (c->dim / c->n_heads), F = (size_t)c->ffn_dim;
-  size_t need = 3 * D + 2 * qd + 3 * F + (size_t)nt * kv->max_len;
-  if (need > kv->work_floats) {
-    free(kv->work);
-    kv->work = xmalloc(need * sizeof(float));
-    kv->work_floats = need;
-  }
-  step_work s = {.x = kv->work};
-  s.ln = s.x + D, s.q = s.ln + D, s.y = s.q + qd, s.gate = s.y + qd, s.up = s.gate + F;
-  s.h = s.up + F, s.x2 = s.h + F, s.scores = s.x2 + D;
-  return s;
-}
-
 // Attention of the one query q (at position T - 1) over the T cached keys/values of layer
 // K0/V0, the same loops as model_kv_forward's (one task per head).
 static void step_attention(float *y, const float *q, const float *K0, const float *V0, float *scores,
@@ -68,7 +49,7 @@ static void step_attention(float *y, const float *q, const float *K0, const floa
 }
 
 // One layer for the token at position `pos`; s->x holds its residual stream in and out.
-static void step_layer(const model *m, model_kv *kv, int l, int pos, step_work *s, int nt) {
+static void step_layer(const model *m, model_kv *kv, int l, int pos, decode_work *s, int nt) {
   const model_config *c = &m->cfg;
   const model_params *p = &m->params;
   int D = c->dim, F = c->ffn_dim, H = c->n_heads, KV = c->n_kv_heads, hd = D / H;
@@ -105,7 +86,7 @@ void model_kv_step(const model *m, model_kv *kv, int32_t token, float *logits) {
   int D = c->dim, V = c->vocab_size, nt = model_threads();
   if (kv->len + 1 > kv->max_len) error("model_kv_step: token after %d exceeds the cache of %d", kv->len, kv->max_len);
   if (token < 0 || token >= V) error("model_kv_step: token %d outside vocabulary %d", token, V);
-  step_work s = step_work_get(c, kv, nt);
+  decode_work s = decode_work_get(c, kv, nt);
   embedding_forward(s.x, &token, m->params.t[P_EMBED], 1, D);
   for (int l = 0; l < c->n_layers; l++) step_layer(m, kv, l, kv->len, &s, nt);
   rmsnorm_forward(s.ln, &s.rstd, s.x, m->params.t[P_FINAL_NORM], 1, D, c->norm_eps);

@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "model/decode_work.h"
 #include "model/kernels.h"
 #include "model/matmul_bf16.h"
 #include "model/model.h"
@@ -50,29 +51,8 @@ static void project(const proj *p, int np, const bf16 *x16, int C, int accumulat
   }
 }
 
-// Per-step scratch in kv->work (this file's own layout).
-typedef struct {
-  float *x, *ln, *q, *y, *gate, *up, *h, *x2, *scores, rstd;
-  bf16 *x16;
-} step16_work;
-
-static step16_work work_get(const model_config *c, model_kv *kv, int nt) {
-  size_t D = (size_t)c->dim, qd = (size_t)c->n_heads * (c->dim / c->n_heads), F = (size_t)c->ffn_dim;
-  size_t need = 3 * D + 2 * qd + 3 * F + (size_t)nt * kv->max_len;
-  if (need > kv->work_floats) {
-    free(kv->work);
-    kv->work = xmalloc(need * sizeof(float));
-    kv->work_floats = need;
-  }
-  step16_work s = {.x = kv->work};
-  s.ln = s.x + D, s.q = s.ln + D, s.y = s.q + qd, s.gate = s.y + qd, s.up = s.gate + F;
-  s.h = s.up + F, s.x2 = s.h + F, s.scores = s.x2 + D;
-  s.x16 = bf16_scratch(0, F > D ? F : D);   // the calling thread's; read by the whole team
-  return s;
-}
-
 // One layer for the token at position `pos`; s->x holds its residual stream in and out.
-static void layer16(const model *m, model_kv *kv, int l, int pos, step16_work *s, int nt) {
+static void layer16(const model *m, model_kv *kv, int l, int pos, decode_work *s, bf16 *x16, int nt) {
   const model_config *c = &m->cfg;
   const model_params *p = &m->params;
   const model_params16 *w = &m->params16;
@@ -82,12 +62,12 @@ static void layer16(const model *m, model_kv *kv, int l, int pos, step16_work *s
   float *l_v = kv->v + ((size_t)l * kv->max_len + pos) * kd;
   const float *K0 = kv->k + (size_t)l * kv->max_len * kd, *V0 = kv->v + (size_t)l * kv->max_len * kd;
   rmsnorm_forward(s->ln, &s->rstd, s->x, p->t[P_ATTN_NORM] + (size_t)l * D, 1, D, c->norm_eps);
-  bf16_from_f32(s->x16, s->ln, (size_t)D);
+  bf16_from_f32(x16, s->ln, (size_t)D);
   int bias = c->qkv_bias;
   proj qkv[3] = {{s->q, w->t[P_WQ] + (size_t)l * qd * D, bias ? p->t[P_BQ] + (size_t)l * qd : NULL, qd},
                  {l_k, w->t[P_WK] + (size_t)l * kd * D, bias ? p->t[P_BK] + (size_t)l * kd : NULL, kd},
                  {l_v, w->t[P_WV] + (size_t)l * kd * D, bias ? p->t[P_BV] + (size_t)l * kd : NULL, kd}};
-  project(qkv, 3, s->x16, D, 0, nt);
+  project(qkv, 3, x16, D, 0, nt);
   rope_forward(s->q, &pos, m->rope_cos, m->rope_sin, 1, H, hd);
   rope_forward(l_k, &pos, m->rope_cos, m->rope_sin, 1, KV, hd);
   float scale = 1.0f / sqrtf((float)hd);
@@ -96,18 +76,18 @@ static void layer16(const model *m, model_kv *kv, int l, int pos, step16_work *s
     kv_attend(s->y + hh * hd, s->q + hh * hd, K0 + (hh / G) * hd, V0 + (hh / G) * hd,
               s->scores + (size_t)omp_get_thread_num() * kv->max_len, pos + 1, kd, hd, scale);
   memcpy(s->x2, s->x, (size_t)D * sizeof(float));
-  bf16_from_f32(s->x16, s->y, (size_t)qd);
+  bf16_from_f32(x16, s->y, (size_t)qd);
   proj o = {s->x2, w->t[P_WO] + (size_t)l * D * qd, NULL, D};
-  project(&o, 1, s->x16, qd, 1, nt);
+  project(&o, 1, x16, qd, 1, nt);
   rmsnorm_forward(s->ln, &s->rstd, s->x2, p->t[P_MLP_NORM] + (size_t)l * D, 1, D, c->norm_eps);
-  bf16_from_f32(s->x16, s->ln, (size_t)D);
+  bf16_from_f32(x16, s->ln, (size_t)D);
   proj gu[2] = {{s->gate, w->t[P_WGATE] + (size_t)l * F * D, NULL, F}, {s->up, w->t[P_WUP] + (size_t)l * F * D, NULL, F}};
-  project(gu, 2, s->x16, D, 0, nt);
+  project(gu, 2, x16, D, 0, nt);
   swiglu_forward(s->h, s->gate, s->up, (size_t)F);
-  bf16_from_f32(s->x16, s->h, (size_t)F);
+  bf16_from_f32(x16, s->h, (size_t)F);
   memcpy(s->x, s->x2, (size_t)D * sizeof(float));
   proj down = {s->x, w->t[P_WDOWN] + (size_t)l * D * F, NULL, D};
-  project(&down, 1, s->x16, F, 1, nt);
+  project(&down, 1, x16, F, 1, nt);
 }
 
 void model_kv_step_bf16(const model *m, model_kv *kv, int32_t token, float *logits) {
@@ -116,12 +96,14 @@ void model_kv_step_bf16(const model *m, model_kv *kv, int32_t token, float *logi
   if (m->precision != MODEL_BF16) error("model_kv_step_bf16: the model is %s", model_precision_name(m->precision));
   if (kv->len + 1 > kv->max_len) error("model_kv_step_bf16: token after %d exceeds the cache of %d", kv->len, kv->max_len);
   if (token < 0 || token >= V) error("model_kv_step_bf16: token %d outside vocabulary %d", token, V);
-  step16_work s = work_get(c, kv, nt);
+  decode_work s = decode_work_get(c, kv, nt);
+  // the operand row of a projection group, rounded once: the calling thread's, read by the team
+  bf16 *x16 = bf16_scratch(0, c->ffn_dim > D ? (size_t)c->ffn_dim : (size_t)D);
   model_embed(m, s.x, &token, 1);
-  for (int l = 0; l < c->n_layers; l++) layer16(m, kv, l, kv->len, &s, nt);
+  for (int l = 0; l < c->n_layers; l++) layer16(m, kv, l, kv->len, &s, x16, nt);
   rmsnorm_forward(s.ln, &s.rstd, s.x, m->params.t[P_FINAL_NORM], 1, D, c->norm_eps);
-  bf16_from_f32(s.x16, s.ln, (size_t)D);
+  bf16_from_f32(x16, s.ln, (size_t)D);
   proj head = {logits, m->params16.t[P_LM_HEAD], NULL, V};   // tied: the embedding, one copy
-  project(&head, 1, s.x16, D, 0, nt);
+  project(&head, 1, x16, D, 0, nt);
   kv->len += 1;
 }
