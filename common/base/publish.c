@@ -23,14 +23,7 @@ void publish_dir(publish_set *p, const char *dir) {
 }
 
 void publish_add(publish_set *p, const char *path, const void *data, size_t len) {
-  char *tmp = xmalloc(strlen(path) + 5);
-  sprintf(tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "wb");
-  if (!f) error("cannot create %s: %s", tmp, strerror(errno));
-  cleanup_file(tmp);
-  if (len && fwrite(data, 1, len, f) != len) error("writing %s: %s", tmp, strerror(errno));
-  if (fflush(f) != 0 || fsync(fileno(f)) != 0) error("flushing %s: %s", tmp, strerror(errno));
-  if (fclose(f) != 0) error("closing %s: %s", tmp, strerror(errno));
+  char *tmp = write_tmp_file(path, data, len);
   p->path = xrealloc(p->path, (size_t)(p->n + 1) * sizeof *p->path);
   p->tmp = xrealloc(p->tmp, (size_t)(p->n + 1) * sizeof *p->tmp);
   p->path[p->n] = xstrdup(path);

@@ -128,7 +128,7 @@ void rename_atomic(const char *tmp, const char *final_path) {
   fsync_parent_dir(final_path);
 }
 
-void write_file_atomic(const char *path, const void *data, size_t len) {
+char *write_tmp_file(const char *path, const void *data, size_t len) {
   char *tmp = xmalloc(strlen(path) + 5);
   sprintf(tmp, "%s.tmp", path);
   path_guard_check(tmp);   // a link on the way (or tmp itself) would write outside run_dir
@@ -138,6 +138,11 @@ void write_file_atomic(const char *path, const void *data, size_t len) {
   if (len && fwrite(data, 1, len, f) != len) error("writing %s: %s", tmp, strerror(errno));
   if (fflush(f) != 0 || fsync(fileno(f)) != 0) error("flushing %s: %s", tmp, strerror(errno));
   if (fclose(f) != 0) error("closing %s: %s", tmp, strerror(errno));
+  return tmp;
+}
+
+void write_file_atomic(const char *path, const void *data, size_t len) {
+  char *tmp = write_tmp_file(path, data, len);
   rename_atomic(tmp, path);
   cleanup_forget(tmp);
   free(tmp);

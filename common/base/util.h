@@ -31,6 +31,9 @@ char *read_file(const char *path, size_t *len);
 int skip_utf8_bom(FILE *f);
 // Write all bytes or stop with a message naming the path.
 void write_file_atomic(const char *path, const void *data, size_t len);
+// Its first half: all bytes to `path`.tmp, flushed to disk and registered with cleanup_file
+// (removed if the process stops before the rename); returns that name (caller frees).
+char *write_tmp_file(const char *path, const void *data, size_t len);
 int file_exists(const char *path);
 int dir_exists(const char *path);
 // Fault injection for the tests (tests/integration/faults.sh): NQ_FAULT_KILL="NAME:N" makes
